@@ -1,0 +1,1 @@
+"""The gRPC edge: signed-call dispatch, servicers, status mapping, the server."""

@@ -1,0 +1,172 @@
+"""Signed unary calls: the one path every partner and operator request takes.
+
+The handlers receive the request bytes exactly as they arrived (no deserializer), so the
+signature is checked over what the caller signed, never over a re-encoding. Then: parse,
+authenticate and authorise, run the command once (exchange.service.calls), sign the answer.
+No exception leaves here as UNKNOWN or with a traceback: expected refusals map through
+exchange.api.status, anything else is logged and answered INTERNAL.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, NoReturn, TypeVar
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+from sqlalchemy import Connection
+
+from exchange.api.response_signing import HubSigner
+from exchange.api.status import rich_status, status_code_of
+from exchange.domain.errors import ExchangeError, InvalidArgument, PermissionDenied
+from exchange.service.authentication import Authenticator, Caller, IncomingCall, read_call
+from exchange.service.calls import execute_once
+from exchange.service.clock import Clock
+from exchange.store.database import Database
+from partner_sdk import signing
+
+log = logging.getLogger("exchange.api")
+
+Req = TypeVar("Req", bound=Message)
+
+PARTNERS = frozenset({"partner"})
+OPERATOR = frozenset({"operator"})
+PARTNERS_AND_OPERATOR = PARTNERS | OPERATOR
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What a command handler gets besides its request: who called, and when."""
+
+    connection: Connection
+    caller: Caller
+    now_ms: int
+
+
+@dataclass(frozen=True)
+class SignedMethod(Generic[Req]):
+    """One RPC: its request type, who may call it, and the command it runs."""
+
+    name: str
+    request_type: type[Req]
+    run: Callable[[Invocation, Req], Message]
+    callers: frozenset[str]
+    registrant_key: Callable[[Req], bytes] | None = None  # registration: verify with the key in the body
+
+
+@dataclass(frozen=True)
+class HubContext:
+    """What every call needs from the running hub."""
+
+    database: Database
+    authenticator: Authenticator
+    signer: HubSigner
+    clock: Clock
+
+
+def generic_handler(
+    service: str, methods: list[SignedMethod[Any]], hub: HubContext
+) -> grpc.GenericRpcHandler[Any, Any]:
+    """Return the gRPC handler serving these signed methods under the full service name."""
+    handlers = {
+        method.name: grpc.unary_unary_rpc_method_handler(_unary(f"/{service}/{method.name}", method, hub))
+        for method in methods
+    }
+    return grpc.method_handlers_generic_handler(service, handlers)
+
+
+def _unary(
+    full_method: str, method: SignedMethod[Any], hub: HubContext
+) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+    def handle(raw: bytes, context: grpc.ServicerContext) -> bytes:
+        now_ms = hub.clock.now_ms()
+        metadata = _metadata(context)
+        request_id = metadata.get(signing.HEADER_REQUEST_ID) or uuid.uuid4().hex
+        nonce = metadata.get(signing.HEADER_NONCE, "")
+        try:
+            call = read_call(full_method, metadata, raw)
+            body = execute_once(hub.database, call, *_steps(method, call, raw, hub, now_ms), now_ms)
+        except ExchangeError as exc:
+            log.info("refused %s request_id=%s reason=%s", full_method, request_id, exc.reason)
+            _abort(
+                context, hub, full_method, nonce, request_id, status_code_of(exc), exc.message, exc.reason, exc.field
+            )
+        except Exception:
+            log.exception("internal error in %s request_id=%s", full_method, request_id)
+            _abort(context, hub, full_method, nonce, request_id, grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
+        headers = hub.signer.headers(
+            method=full_method, request_nonce=nonce, status=signing.STATUS_OK, body=body, now_ms=hub.clock.now_ms()
+        )
+        context.set_trailing_metadata((*headers, (signing.HEADER_REQUEST_ID, request_id)))
+        return body
+
+    return handle
+
+
+def _steps(
+    method: SignedMethod[Any], call: IncomingCall, raw: bytes, hub: HubContext, now_ms: int
+) -> tuple[Callable[[Connection], Caller], Callable[[Connection, Caller], bytes]]:
+    """Return the authenticate and run steps of one call, for execute_once."""
+    registrant_request: Message | None = None
+    if method.registrant_key is not None:
+        registrant_request = _parse(method, raw)
+        public_key = method.registrant_key(registrant_request)
+
+        def authenticate(connection: Connection) -> Caller:
+            return hub.authenticator.authenticate_registrant(call, public_key, now_ms)
+    else:
+
+        def authenticate(connection: Connection) -> Caller:
+            caller = hub.authenticator.authenticate(connection, call, now_ms)
+            kind = "operator" if caller.is_operator else "partner"
+            if kind not in method.callers:
+                raise PermissionDenied("CALLER_NOT_ALLOWED", f"{kind} callers may not call {method.name}")
+            return caller
+
+    def run(connection: Connection, caller: Caller) -> bytes:
+        request = registrant_request if registrant_request is not None else _parse(method, raw)
+        return method.run(Invocation(connection, caller, now_ms), request).SerializeToString()
+
+    return authenticate, run
+
+
+def _parse(method: SignedMethod[Any], raw: bytes) -> Message:
+    try:
+        request: Message = method.request_type.FromString(raw)
+    except (DecodeError, RuntimeWarning, ValueError) as exc:
+        raise InvalidArgument("MALFORMED_REQUEST", f"request is not a valid {method.request_type.__name__}") from exc
+    return request
+
+
+def _metadata(context: grpc.ServicerContext) -> Mapping[str, str]:
+    found: dict[str, str] = {}
+    for key, value in context.invocation_metadata() or ():
+        if isinstance(value, str):
+            found[key] = value
+    return found
+
+
+def _abort(
+    context: grpc.ServicerContext,
+    hub: HubContext,
+    method: str,
+    nonce: str,
+    request_id: str,
+    code: grpc.StatusCode,
+    message: str,
+    reason: str,
+    field: str | None = None,
+) -> NoReturn:
+    status = rich_status(code, message, reason, field)
+    details = status.SerializeToString()
+    headers = hub.signer.headers(
+        method=method, request_nonce=nonce, status=code.name, body=details, now_ms=hub.clock.now_ms()
+    )
+    context.set_trailing_metadata(
+        (*headers, ("grpc-status-details-bin", details), (signing.HEADER_REQUEST_ID, request_id))
+    )
+    context.abort(code, message)
+    raise AssertionError("context.abort returned")

@@ -1,0 +1,121 @@
+"""The hub's gRPC server: signed services, health, reflection, nonce pruning, graceful stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy import Connection
+
+from exchange.api.dispatch import HubContext, generic_handler
+from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
+from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
+from exchange.api.response_signing import HubSigner
+from exchange.service.authentication import Authenticator, OperatorKey
+from exchange.service.clock import Clock, SystemClock
+from exchange.store.database import Database
+from exchange.store.nonces_repo import NonceRepository
+
+log = logging.getLogger("exchange.server")
+
+DEFAULT_LISTEN = "127.0.0.1:50051"
+DEFAULT_WINDOW_S = 300
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+DEFAULT_WORKERS = 16
+DEFAULT_GRACE_S = 10.0
+NONCE_PRUNE_INTERVAL_S = 60.0
+NONCE_RETENTION_MARGIN_MS = 60_000
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Everything a hub process needs to serve."""
+
+    database: Database
+    operator_key: OperatorKey
+    signer: HubSigner
+    listen: str = DEFAULT_LISTEN
+    window_s: int = DEFAULT_WINDOW_S
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    workers: int = DEFAULT_WORKERS
+
+
+class HubServer:
+    """A running hub: start() binds and serves, stop() drains in-flight calls."""
+
+    def __init__(self, config: HubConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        window_ms = config.window_s * 1000
+        self.context = HubContext(
+            database=config.database,
+            authenticator=Authenticator(operator_key=config.operator_key, window_ms=window_ms),
+            signer=config.signer,
+            clock=self.clock,
+        )
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="hub-rpc"),
+            options=[
+                ("grpc.max_receive_message_length", config.max_request_bytes),
+                ("grpc.max_send_message_length", 16 * 1024 * 1024),
+            ],
+        )
+        self._server.add_generic_rpc_handlers(
+            (
+                generic_handler(REGISTRY_SERVICE, REGISTRY_METHODS, self.context),
+                generic_handler(OPERATOR_SERVICE, OPERATOR_METHODS, self.context),
+                hub_info_handler(self.context, window_ms=window_ms, max_request_bytes=config.max_request_bytes),
+            )
+        )
+        self._health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        self.services = (REGISTRY_SERVICE, OPERATOR_SERVICE, HUB_SERVICE)
+        reflection.enable_server_reflection(
+            (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
+        )
+        self._stopping = threading.Event()
+        self._pruner = threading.Thread(target=self._prune_nonces, name="nonce-pruner", daemon=True)
+        self.port = 0
+
+    def start(self) -> int:
+        """Bind the listen address and start serving; return the bound port."""
+        self.port = self._server.add_insecure_port(self.config.listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.config.listen}")
+        self._server.start()
+        for service in ("", *self.services):
+            self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self._pruner.start()
+        return self.port
+
+    def stop(self, grace_s: float = DEFAULT_GRACE_S) -> None:
+        """Refuse new calls, let in-flight calls finish for up to grace_s, then stop."""
+        self._stopping.set()
+        self._health.enter_graceful_shutdown()
+        self._server.stop(grace_s).wait()
+        self.config.database.dispose()
+
+    def wait(self) -> None:
+        """Block until the server stops."""
+        self._server.wait_for_termination()
+
+    def prune_nonces_once(self) -> int:
+        """Delete nonces no request inside the window could still carry; return how many."""
+        cutoff = self.clock.now_ms() - 2 * self.config.window_s * 1000 - NONCE_RETENTION_MARGIN_MS
+
+        def prune(connection: Connection) -> int:
+            return NonceRepository(connection).prune(received_before_ms=cutoff)
+
+        return self.config.database.run(prune)
+
+    def _prune_nonces(self) -> None:
+        while not self._stopping.wait(NONCE_PRUNE_INTERVAL_S):
+            try:
+                self.prune_nonces_once()
+            except Exception:
+                log.exception("nonce pruning failed; will try again")

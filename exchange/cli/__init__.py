@@ -1,0 +1,1 @@
+"""The `coalition` command line: serve, migrate, administer, demonstrate."""

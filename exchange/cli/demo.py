@@ -1,0 +1,362 @@
+"""`coalition demo`: the whole exchange, end to end, on an embedded SQLite hub.
+
+Every step goes through the real gRPC server and the real SDK; the refusals shown are the
+hub's own answers. The demonstration grows with the product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from coalition.exchange.v1 import operator_pb2, registry_pb2
+from exchange.api.response_signing import HubSigner
+from exchange.api.server import HubConfig, HubServer
+from exchange.cli.admin import partners_table
+from exchange.service.authentication import OperatorKey
+from exchange.store import migrate
+from exchange.store.database import Database, default_sqlite_url
+from exchange.store.partners_repo import PartnerRepository
+from partner_sdk import ExchangeClient, ExchangeError, OperatorClient, generate_private_key, public_key_bytes, signing
+from partner_sdk.keys import Ed25519PrivateKey
+from partner_sdk.operator import operator_key_id
+from partner_sdk.transport import SignedTransport
+
+OPERATOR_METHOD = "/coalition.exchange.v1.OperatorService/"
+REGISTRY_METHOD = "/coalition.exchange.v1.RegistryService/"
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A fictional coalition member."""
+
+    partner_id: str
+    display_name: str
+    point_currency: str
+    settlement_currency: str
+    point_value_minor: Fraction
+
+
+BRANDS = (
+    Brand("stride", "Stride Athletics", "STRD", "EUR", Fraction(1, 2)),
+    Brand("voltline", "Voltline Electronics", "VOLT", "GBP", Fraction(1)),
+    Brand("brewhaus", "Brewhaus Coffee", "BREW", "USD", Fraction(3, 4)),
+)
+
+
+@dataclass
+class Checks:
+    """What the demonstration expected and what the hub answered."""
+
+    rows: list[tuple[str, str, str, bool]] = field(default_factory=list)
+
+    def expect(self, what: str, expected: str, got: str) -> None:
+        """Record one expectation and its outcome."""
+        self.rows.append((what, expected, got, expected == got))
+
+    def table(self) -> Table:
+        """Render the checks."""
+        table = Table(title="What happened")
+        for column in ("step", "expected", "hub answered", ""):
+            table.add_column(column)
+        for what, expected, got, ok in self.rows:
+            table.add_row(what, expected, got, "[green]ok[/green]" if ok else "[red]UNEXPECTED[/red]")
+        return table
+
+    @property
+    def all_ok(self) -> bool:
+        """Whether every expectation held."""
+        return all(ok for *_, ok in self.rows)
+
+
+def _outcome(action: object) -> str:
+    """Run a zero-argument callable and name its outcome: OK or CODE/REASON."""
+    try:
+        action()  # type: ignore[operator]
+    except ExchangeError as error:
+        return f"{error.code}/{error.reason}" if error.reason else error.code
+    return "OK"
+
+
+def _fresh_database(var_dir: Path) -> Database:
+    for leftover in var_dir.glob("exchange.sqlite3*"):
+        leftover.unlink()
+    database = Database(default_sqlite_url(var_dir))
+    migrate.upgrade(database)
+    return database
+
+
+def run_demo(var_dir: Path, console: Console) -> None:
+    """Run every step, print tables, and exit non-zero if any expectation failed."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    if not console.is_terminal:
+        console.width = max(console.width, 130)
+    operator_private = generate_private_key()
+    operator_public = public_key_bytes(operator_private)
+    signer = HubSigner.from_key(generate_private_key())
+    database = _fresh_database(var_dir)
+    server = HubServer(
+        HubConfig(
+            database=database,
+            operator_key=OperatorKey(operator_key_id(operator_public), operator_public),
+            signer=signer,
+            listen="127.0.0.1:0",
+        )
+    )
+    port = server.start()
+    target = f"127.0.0.1:{port}"
+    checks = Checks()
+    console.rule("[bold]Coalition exchange demonstration")
+    console.print(f"hub on {target}, database {database.url.render_as_string()}, hub key {signer.key_id}")
+    try:
+        _registry_story(target, signer.public_key, operator_private, checks, console)
+        with database.engine.connect() as connection:
+            events = PartnerRepository(connection).events(limit=100)
+        table = Table(title="Registry events (as stored by the hub)")
+        for column in ("#", "actor", "partner", "event", "detail"):
+            table.add_column(column)
+        for event in events:
+            table.add_row(str(event.event_id), event.actor, event.partner_id, event.kind, event.detail)
+        console.print(table)
+        console.print(checks.table())
+    finally:
+        server.stop(grace_s=2)
+    if not checks.all_ok:
+        raise SystemExit("the demonstration saw an unexpected answer")
+    console.print("[bold green]Every step behaved as expected.[/bold green]")
+
+
+def _registry_story(
+    target: str, hub_key: bytes, operator_private: Ed25519PrivateKey, checks: Checks, console: Console
+) -> None:
+    keys = {brand.partner_id: generate_private_key() for brand in BRANDS}
+    clients = {
+        brand.partner_id: ExchangeClient(
+            target, partner_id=brand.partner_id, key_id="k1", private_key=keys[brand.partner_id], hub_public_key=hub_key
+        )
+        for brand in BRANDS
+    }
+    operator = OperatorClient(target, private_key=operator_private, hub_public_key=hub_key)
+
+    console.rule("1. Three brands register through the SDK")
+    registered = [
+        clients[b.partner_id].register(
+            display_name=b.display_name,
+            point_currency=b.point_currency,
+            settlement_currency=b.settlement_currency,
+            point_value_minor=b.point_value_minor,
+        )
+        for b in BRANDS
+    ]
+    console.print(partners_table(registered, "Registered, awaiting approval"))
+    checks.expect(
+        "a pending brand calls the hub",
+        "UNAUTHENTICATED/PARTNER_PENDING",
+        _outcome(lambda: clients["stride"].get_partner("voltline")),
+    )
+    checks.expect(
+        "a brand registers twice",
+        "ALREADY_EXISTS/PARTNER_EXISTS",
+        _outcome(
+            lambda: clients["stride"].register(
+                display_name="Stride again", point_currency="STRD", settlement_currency="EUR", point_value_minor=1
+            )
+        ),
+    )
+    checks.expect(
+        "a brand registers a currency that is not ISO 4217",
+        "INVALID_ARGUMENT/UNKNOWN_CURRENCY",
+        _outcome(
+            lambda: ExchangeClient(
+                target, partner_id="fakecoin", key_id="k1", private_key=generate_private_key(), hub_public_key=hub_key
+            ).register(display_name="Fake", point_currency="FAKE", settlement_currency="XYZ", point_value_minor=1)
+        ),
+    )
+
+    console.rule("2. The operator approves them")
+    for brand in BRANDS:
+        operator.approve(brand.partner_id)
+    console.print(partners_table(list(operator.iter_partners()), "After approval"))
+    checks.expect("an approved brand reads another", "OK", _outcome(lambda: clients["stride"].get_partner("voltline")))
+    checks.expect(
+        "a brand calls an operator-only method",
+        "PERMISSION_DENIED/CALLER_NOT_ALLOWED",
+        _outcome(
+            lambda: clients["stride"].transport.call(
+                OPERATOR_METHOD + "ApprovePartner",
+                operator_pb2.ApprovePartnerRequest(partner_id="stride"),
+                operator_pb2.ApprovePartnerResponse,
+            )
+        ),
+    )
+
+    console.rule("3. Voltline rotates its key with a one-hour overlap, then revokes the old one")
+    old_client = ExchangeClient(
+        target, partner_id="voltline", key_id="k1", private_key=keys["voltline"], hub_public_key=hub_key
+    )
+    rotated = clients["voltline"].rotate_key(
+        "k2", generate_private_key(), previous_key_valid_until=datetime.now(UTC) + timedelta(hours=1)
+    )
+    _print_keys(console, rotated.keys, "Voltline's keys during the overlap")
+    checks.expect("the old key during the overlap", "OK", _outcome(lambda: old_client.get_partner("voltline")))
+    revoked = clients["voltline"].revoke_key("k1", reason="rotation finished")
+    _print_keys(console, revoked.keys, "Voltline's keys after revoking k1")
+    checks.expect(
+        "the revoked key signs a call",
+        "UNAUTHENTICATED/KEY_REVOKED",
+        _outcome(lambda: old_client.get_partner("voltline")),
+    )
+    checks.expect(
+        "revoking the last active key",
+        "FAILED_PRECONDITION/LAST_ACTIVE_KEY",
+        _outcome(lambda: clients["voltline"].revoke_key("k2", reason="oops")),
+    )
+    checks.expect("the new key signs a call", "OK", _outcome(lambda: clients["voltline"].get_partner("voltline")))
+
+    console.rule("4. Forged requests")
+    forger = SignedTransport(
+        clients["stride"].transport.channel,
+        principal="stride",
+        key_id="k1",
+        private_key=generate_private_key(),
+        hub_public_key=hub_key,
+        timeout_s=5,
+    )
+    checks.expect(
+        "someone else's key claims to be Stride",
+        "UNAUTHENTICATED/BAD_SIGNATURE",
+        _outcome(
+            lambda: forger.call(
+                REGISTRY_METHOD + "GetPartner",
+                registry_pb2.GetPartnerRequest(partner_id="stride"),
+                registry_pb2.GetPartnerResponse,
+            )
+        ),
+    )
+    stride = clients["stride"].transport
+    signed_for = registry_pb2.GetPartnerRequest(partner_id="stride").SerializeToString()
+    headers = signing.sign_request(
+        keys["stride"],
+        method=REGISTRY_METHOD + "GetPartner",
+        principal="stride",
+        key_id="k1",
+        body=signed_for,
+        timestamp_ms=stride.clock_ms(),
+    )
+    tampered = registry_pb2.GetPartnerRequest(partner_id="brewhaus").SerializeToString()
+    checks.expect(
+        "Stride's signed request with its body swapped in transit",
+        "UNAUTHENTICATED/BAD_SIGNATURE",
+        _outcome(
+            lambda: stride.send(
+                REGISTRY_METHOD + "GetPartner",
+                tampered,
+                headers.as_metadata(),
+                headers.nonce,
+                registry_pb2.GetPartnerResponse,
+            )
+        ),
+    )
+
+    console.rule("5. Replays of a captured operator request")
+    op = operator.transport
+    body = operator_pb2.SuspendPartnerRequest(partner_id="brewhaus", reason="late payment").SerializeToString()
+    captured = signing.sign_request(
+        operator_private,
+        method=OPERATOR_METHOD + "SuspendPartner",
+        principal=signing.OPERATOR_PRINCIPAL,
+        key_id=op.key_id,
+        body=body,
+        timestamp_ms=op.clock_ms(),
+    )
+    first = op.send(
+        OPERATOR_METHOD + "SuspendPartner",
+        body,
+        captured.as_metadata(),
+        captured.nonce,
+        operator_pb2.SuspendPartnerResponse,
+    )
+    console.print(f"the operator suspends Brewhaus: {first.partner.status == 3 and 'SUSPENDED'}")
+    checks.expect(
+        "a suspended brand calls the hub",
+        "UNAUTHENTICATED/PARTNER_SUSPENDED",
+        _outcome(lambda: clients["brewhaus"].get_partner("brewhaus")),
+    )
+    operator.reinstate("brewhaus")
+    again = op.send(
+        OPERATOR_METHOD + "SuspendPartner",
+        body,
+        captured.as_metadata(),
+        captured.nonce,
+        operator_pb2.SuspendPartnerResponse,
+    )
+    checks.expect(
+        "the captured suspension is resent: first answer returned, nothing re-done",
+        "ACTIVE",
+        operator.get_partner("brewhaus").status if again == first else "DIFFERENT ANSWER",
+    )
+    reused = signing.sign_request(
+        operator_private,
+        method=OPERATOR_METHOD + "SuspendPartner",
+        principal=signing.OPERATOR_PRINCIPAL,
+        key_id=op.key_id,
+        body=operator_pb2.SuspendPartnerRequest(partner_id="stride", reason="x").SerializeToString(),
+        timestamp_ms=op.clock_ms(),
+        nonce=captured.nonce,
+    )
+    checks.expect(
+        "the same nonce with another body",
+        "UNAUTHENTICATED/NONCE_REUSED",
+        _outcome(
+            lambda: op.send(
+                OPERATOR_METHOD + "SuspendPartner",
+                operator_pb2.SuspendPartnerRequest(partner_id="stride", reason="x").SerializeToString(),
+                reused.as_metadata(),
+                reused.nonce,
+                operator_pb2.SuspendPartnerResponse,
+            )
+        ),
+    )
+    stale = signing.sign_request(
+        operator_private,
+        method=OPERATOR_METHOD + "SuspendPartner",
+        principal=signing.OPERATOR_PRINCIPAL,
+        key_id=op.key_id,
+        body=body,
+        timestamp_ms=op.clock_ms() - 10 * 60 * 1000,
+    )
+    checks.expect(
+        "a request captured ten minutes ago",
+        "UNAUTHENTICATED/TIMESTAMP_TOO_OLD",
+        _outcome(
+            lambda: op.send(
+                OPERATOR_METHOD + "SuspendPartner",
+                body,
+                stale.as_metadata(),
+                stale.nonce,
+                operator_pb2.SuspendPartnerResponse,
+            )
+        ),
+    )
+    console.print(partners_table(list(operator.iter_partners()), "The registry at the end"))
+    for client in (*clients.values(), old_client, operator):
+        client.close()
+
+
+def _print_keys(console: Console, keys: tuple[object, ...], title: str) -> None:
+    table = Table(title=title)
+    for column in ("key", "state", "fingerprint", "not after"):
+        table.add_column(column)
+    for key in keys:
+        table.add_row(
+            key.key_id,  # type: ignore[attr-defined]
+            key.state,  # type: ignore[attr-defined]
+            key.fingerprint[:23],  # type: ignore[attr-defined]
+            key.not_after.isoformat(timespec="seconds") if key.not_after else "",  # type: ignore[attr-defined]
+        )
+    console.print(table)

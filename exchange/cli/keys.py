@@ -1,0 +1,41 @@
+"""`coalition keys`: make and inspect Ed25519 key files for partners and the operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from partner_sdk.keys import fingerprint, generate_private_key, load_private_key, public_key_bytes, save_private_key
+
+app = typer.Typer(help="Ed25519 key files.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("new")
+def new_key(
+    path: Annotated[Path, typer.Argument(help="Where to write the private key (PEM, mode 0600).")],
+    passphrase_env: Annotated[
+        str | None, typer.Option(help="Encrypt with the passphrase in this environment variable.")
+    ] = None,
+) -> None:
+    """Generate a private key and print its public key and fingerprint."""
+    import os
+
+    if path.exists():
+        console.print(f"[red]{path} exists; refusing to overwrite a key[/red]")
+        raise typer.Exit(1)
+    passphrase = os.environ[passphrase_env].encode() if passphrase_env else None
+    key = generate_private_key()
+    save_private_key(path, key, passphrase)
+    public = public_key_bytes(key)
+    console.print(f"public key  {public.hex()}\nfingerprint {fingerprint(public)}")
+
+
+@app.command("show")
+def show_key(path: Annotated[Path, typer.Argument(help="A private key PEM.")]) -> None:
+    """Print a private key file's public key and fingerprint."""
+    public = public_key_bytes(load_private_key(path))
+    console.print(f"public key  {public.hex()}\nfingerprint {fingerprint(public)}")

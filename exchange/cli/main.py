@@ -1,0 +1,184 @@
+"""`coalition`: the one command-line entry point of the exchange."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from exchange.api.server import (
+    DEFAULT_GRACE_S,
+    DEFAULT_LISTEN,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_WINDOW_S,
+    DEFAULT_WORKERS,
+    HubConfig,
+    HubServer,
+)
+from exchange.cli import admin, keys
+from exchange.cli.key_files import (
+    DEFAULT_VAR_DIR,
+    HUB_KEY_FILE,
+    OPERATOR_KEY_FILE,
+    hub_signer,
+    load_or_create_private_key,
+    operator_key_from_file,
+)
+from exchange.store import migrate
+from exchange.store.database import Database, default_sqlite_url
+
+app = typer.Typer(help="The coalition loyalty exchange.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin.app, name="admin")
+app.add_typer(keys.app, name="keys")
+console = Console()
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database URL (sqlite:///path or postgresql+psycopg://...); default: var/exchange.sqlite3"
+    ),
+]
+VarOption = Annotated[Path, typer.Option("--var-dir", help="Where default files (database, keys) live.")]
+
+
+def _database(url: str | None, var_dir: Path) -> Database:
+    return Database(url or default_sqlite_url(var_dir))
+
+
+@app.command()
+def serve(
+    listen: Annotated[str, typer.Option(help="HOST:PORT to listen on.")] = DEFAULT_LISTEN,
+    db: DbOption = None,
+    operator_key: Annotated[
+        Path | None,
+        typer.Option(help="Operator key PEM (public or private); default: var/operator_key.pem, created if absent."),
+    ] = None,
+    hub_key: Annotated[
+        Path | None, typer.Option(help="Hub response-signing key PEM; default: var/hub_key.pem, created if absent.")
+    ] = None,
+    window_s: Annotated[
+        int, typer.Option(help="Accepted request timestamp skew, seconds, either way.")
+    ] = DEFAULT_WINDOW_S,
+    max_request_bytes: Annotated[int, typer.Option(help="Largest request accepted.")] = DEFAULT_MAX_REQUEST_BYTES,
+    workers: Annotated[int, typer.Option(help="Server threads.")] = DEFAULT_WORKERS,
+    grace_s: Annotated[float, typer.Option(help="How long in-flight calls may finish on shutdown.")] = DEFAULT_GRACE_S,
+    var_dir: VarOption = DEFAULT_VAR_DIR,
+) -> None:
+    """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    database = _database(db, var_dir)
+    state = migrate.schema_state(database)
+    if state is migrate.SchemaState.EMPTY:
+        migrate.upgrade(database)
+        console.print(f"database was empty: migrated to {migrate.head_revision()}")
+    elif state is not migrate.SchemaState.CURRENT:
+        console.print(
+            f"[red]database schema is {state.value} (at {migrate.current_revision(database)}, this hub needs "
+            f"{migrate.head_revision()}); run `coalition db upgrade --db ...` first[/red]"
+        )
+        raise typer.Exit(2)
+    operator_path = operator_key or var_dir / OPERATOR_KEY_FILE
+    if operator_key is None:
+        _, created = load_or_create_private_key(operator_path)
+        if created:
+            console.print(f"generated the operator key at {operator_path}")
+    signer, created = hub_signer(hub_key or var_dir / HUB_KEY_FILE)
+    if created:
+        console.print(f"generated the hub key at {hub_key or var_dir / HUB_KEY_FILE}")
+    operator = operator_key_from_file(operator_path)
+    config = HubConfig(
+        database=database,
+        operator_key=operator,
+        signer=signer,
+        listen=listen,
+        window_s=window_s,
+        max_request_bytes=max_request_bytes,
+        workers=workers,
+    )
+    server = HubServer(config)
+    port = server.start()
+    console.print(f"hub listening on {listen.rsplit(':', 1)[0]}:{port}  database {database.url.render_as_string()}")
+    console.print(f"hub key      {signer.key_id}  {signer.public_key.hex()}")
+    console.print(f"operator key {operator.key_id}  {operator.public_key.hex()}")
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            console.print(f"{signal.Signals(signum).name}: finishing in-flight calls (up to {grace_s:g} s)")
+            threading.Thread(target=server.stop, args=(grace_s,), daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.wait()
+    console.print("hub stopped")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None, var_dir: VarOption = DEFAULT_VAR_DIR) -> None:
+    """Apply every migration the database lacks."""
+    database = _database(db, var_dir)
+    before = migrate.current_revision(database)
+    migrate.upgrade(database)
+    console.print(f"database at {migrate.current_revision(database)} (was {before or 'empty'})")
+
+
+@db_app.command("status")
+def db_status(db: DbOption = None, var_dir: VarOption = DEFAULT_VAR_DIR) -> None:
+    """Say whether the database schema matches this hub."""
+    database = _database(db, var_dir)
+    state = migrate.schema_state(database)
+    console.print(
+        f"{state.value}: at {migrate.current_revision(database) or 'nothing'}, head {migrate.head_revision()}"
+    )
+    if state is not migrate.SchemaState.CURRENT:
+        raise typer.Exit(1)
+
+
+@app.command()
+def health(
+    target: Annotated[str, typer.Option(help="Hub address.")] = DEFAULT_LISTEN,
+    timeout_s: Annotated[float, typer.Option(help="Give up after this long.")] = 3.0,
+) -> None:
+    """Ask the hub's grpc.health.v1 service; exit 0 only if it is SERVING."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
+        except grpc.RpcError as error:
+            console.print(f"NOT SERVING: {error.code().name if isinstance(error, grpc.Call) else error}")
+            raise typer.Exit(1) from None
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+    console.print(status)
+    if answer.status != health_pb2.HealthCheckResponse.SERVING:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    var_dir: Annotated[Path, typer.Option(help="Where the demonstration's database and keys go.")] = DEFAULT_VAR_DIR
+    / "demo",
+) -> None:
+    """Run the demonstration of the whole exchange on an embedded SQLite hub."""
+    from exchange.cli.demo import run_demo
+
+    run_demo(var_dir, console)
+
+
+def main() -> None:
+    """Entry point of the `coalition` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Command handlers: one function per command, each run inside one database transaction."""

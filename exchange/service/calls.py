@@ -1,0 +1,104 @@
+"""Running one signed call exactly once: authenticate, judge the nonce, run, record the answer.
+
+The nonce row and the call's effects commit in the same transaction, so a call either
+happened and its answer is on record, or it did not happen at all. A resend of the same
+call (same nonce, same bytes) gets the recorded answer back without running again; the same
+nonce with other bytes is refused as a replay. Failed calls are recorded too (in a second
+transaction, after the first rolled back), so a captured request that was refused once can't
+be replayed later into success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from exchange.domain import errors
+from exchange.domain.errors import Aborted, ExchangeError, Unauthenticated, require
+from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
+from exchange.service.authentication import Caller, IncomingCall
+from exchange.store.database import Database
+from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
+
+OUTCOME_OK = "OK"
+
+Authenticate = Callable[[Connection], Caller]
+Handler = Callable[[Connection, Caller], bytes]
+
+_ERROR_CLASSES: dict[str, type[ExchangeError]] = {
+    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, ExchangeError)
+}
+
+
+def execute_once(
+    database: Database, call: IncomingCall, authenticate: Authenticate, handler: Handler, now_ms: int
+) -> bytes:
+    """Run handler for a signed call at most once and return the serialized answer.
+
+    Raises:
+        ExchangeError: the call was refused (now, or the first time this nonce was seen).
+    """
+    authenticated: list[Caller] = []
+
+    def attempt(connection: Connection) -> bytes:
+        caller = authenticate(connection)
+        authenticated[:] = [caller]
+        nonces = NonceRepository(connection)
+        recorded = nonces.find(caller.principal, call.nonce)
+        verdict = judge_nonce(recorded.request_sha256 if recorded else None, call.body_sha256)
+        if verdict is NonceVerdict.REPLAYED:
+            raise nonce_replayed()
+        if verdict is NonceVerdict.RESENT:
+            assert recorded is not None
+            return _replay(recorded)
+        body = handler(connection, caller)
+        nonces.record(
+            principal=caller.principal,
+            nonce=call.nonce,
+            method=call.method,
+            request_sha256=call.body_sha256,
+            received_at_ms=now_ms,
+            outcome=OUTCOME_OK,
+            response_body=body,
+        )
+        return body
+
+    try:
+        return database.run(attempt)
+    except (Unauthenticated, Aborted):
+        raise  # not the caller's answer to keep: an unproven caller, or a transient conflict
+    except ExchangeError as exc:
+        if authenticated:
+            _record_refusal(database, call, authenticated[0], exc, now_ms)
+        raise
+
+
+def _replay(recorded: RecordedAnswer) -> bytes:
+    if recorded.outcome == OUTCOME_OK:
+        return recorded.response_body
+    cls = _ERROR_CLASSES.get(recorded.outcome)
+    require(cls is not None, f"recorded outcome {recorded.outcome!r} is a known error class")
+    assert cls is not None
+    raise cls(recorded.error_reason, recorded.error_message)
+
+
+def _record_refusal(database: Database, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> None:
+    def record(connection: Connection) -> None:
+        NonceRepository(connection).record(
+            principal=caller.principal,
+            nonce=call.nonce,
+            method=call.method,
+            request_sha256=call.body_sha256,
+            received_at_ms=now_ms,
+            outcome=type(exc).__name__,
+            error_reason=exc.reason,
+            error_message=exc.message,
+        )
+
+    try:
+        with database.engine.begin() as connection:
+            record(connection)
+    except IntegrityError:
+        pass  # a concurrent resend recorded this nonce first; its answer stands

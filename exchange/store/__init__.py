@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, repositories, the database handle and migrations."""

@@ -1,0 +1,120 @@
+"""The database handle: engine set-up per dialect and transactions with bounded retries.
+
+Every command runs as a function of one connection inside one transaction
+(``database.run(fn)``). The function may be called again from scratch: on PostgreSQL the
+isolation level is SERIALIZABLE and serialization failures and deadlocks are retried, as a
+PostgreSQL standby pair or a distributed SQL engine that speaks PostgreSQL demands; on SQLite
+a write transaction starts with BEGIN IMMEDIATE so that two writers queue instead of
+deadlocking. So the function must not keep state outside the transaction between attempts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
+
+from exchange.domain.errors import Aborted
+
+T = TypeVar("T")
+
+MAX_TRANSACTION_ATTEMPTS = 8
+RETRY_BASE_DELAY_S = 0.005
+RETRY_MAX_DELAY_S = 0.25
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def default_sqlite_url(var_dir: Path) -> str:
+    """Return the URL of the embedded default database, a SQLite file under var_dir."""
+    return f"sqlite:///{(var_dir / 'exchange.sqlite3').resolve()}"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Return whether a database error means 'run the whole transaction again'."""
+    if isinstance(exc, IntegrityError):
+        # A unique key raced by a concurrent transaction: on the next attempt the row is visible.
+        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return True
+        return "database is locked" in str(exc.orig)
+    return False
+
+
+class Database:
+    """An engine plus the transaction discipline every command follows."""
+
+    def __init__(self, url: str, *, pool_size: int = 16, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.retries = 0
+        if self.dialect == "sqlite":
+            self.engine = _sqlite_engine(url, echo=echo)
+        elif self.dialect == "postgresql":
+            self.engine = create_engine(
+                url,
+                isolation_level="SERIALIZABLE",
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                echo=echo,
+            )
+        else:
+            raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """Run work(connection) in one transaction, committing on return, retrying on conflicts.
+
+        Raises:
+            Aborted: the transaction still conflicted after MAX_TRANSACTION_ATTEMPTS tries.
+        """
+        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if not is_retryable(exc) or attempt == MAX_TRANSACTION_ATTEMPTS:
+                    if is_retryable(exc):
+                        raise Aborted("TRANSACTION_CONFLICT", "the request conflicted with others; retry it") from exc
+                    raise
+                self.retries += 1
+                delay = min(RETRY_MAX_DELAY_S, RETRY_BASE_DELAY_S * 2**attempt)
+                time.sleep(random.uniform(0, delay))
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, poolclass=NullPool, echo=echo, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

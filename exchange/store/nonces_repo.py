@@ -1,0 +1,75 @@
+"""Request nonces and the first answer given to each, for replay refusal and resends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, insert, select
+
+from exchange.store.tables import request_nonces
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAnswer:
+    """The first answer the hub gave to a request nonce."""
+
+    request_sha256: str
+    outcome: str
+    response_body: bytes
+    error_reason: str
+    error_message: str
+
+
+class NonceRepository:
+    """The request_nonces table through one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def find(self, principal: str, nonce: str) -> RecordedAnswer | None:
+        """Return the answer recorded for this nonce, or None if the nonce is new."""
+        row = self._db.execute(
+            select(request_nonces).where(request_nonces.c.principal == principal, request_nonces.c.nonce == nonce)
+        ).first()
+        if row is None:
+            return None
+        return RecordedAnswer(
+            request_sha256=row.request_sha256,
+            outcome=row.outcome,
+            response_body=bytes(row.response_body),
+            error_reason=row.error_reason,
+            error_message=row.error_message,
+        )
+
+    def record(
+        self,
+        *,
+        principal: str,
+        nonce: str,
+        method: str,
+        request_sha256: str,
+        received_at_ms: int,
+        outcome: str,
+        response_body: bytes = b"",
+        error_reason: str = "",
+        error_message: str = "",
+    ) -> None:
+        """Record a nonce with its answer; a concurrent duplicate raises IntegrityError (retried)."""
+        self._db.execute(
+            insert(request_nonces).values(
+                principal=principal,
+                nonce=nonce,
+                method=method,
+                request_sha256=request_sha256,
+                received_at_ms=received_at_ms,
+                outcome=outcome,
+                response_body=response_body,
+                error_reason=error_reason,
+                error_message=error_message,
+            )
+        )
+
+    def prune(self, *, received_before_ms: int) -> int:
+        """Delete the nonces received before the cut-off (outside every window); return how many."""
+        result = self._db.execute(delete(request_nonces).where(request_nonces.c.received_at_ms < received_before_ms))
+        return int(result.rowcount)

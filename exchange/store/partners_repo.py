@@ -1,0 +1,151 @@
+"""Reading and writing partners and their keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from exchange.domain.money import Ratio
+from exchange.domain.partners import Partner, PartnerKey, PartnerStatus
+from exchange.store.tables import partner_keys, partners, registry_events
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEvent:
+    """One thing that happened in the registry."""
+
+    event_id: int
+    at_ms: int
+    actor: str
+    partner_id: str
+    kind: str
+    detail: str
+
+
+class PartnerRepository:
+    """Partners as domain objects, loaded and saved whole through one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def get(self, partner_id: str) -> Partner | None:
+        """Return the partner with its keys, or None."""
+        row = self._db.execute(select(partners).where(partners.c.partner_id == partner_id)).first()
+        if row is None:
+            return None
+        return self._assemble(row, self._keys_of([partner_id]).get(partner_id, ()))
+
+    def list_page(self, *, after: str, limit: int, status: PartnerStatus | None) -> list[Partner]:
+        """Return up to limit partners with partner_id > after, in partner_id order."""
+        query = select(partners).where(partners.c.partner_id > after).order_by(partners.c.partner_id).limit(limit)
+        if status is not None:
+            query = query.where(partners.c.status == status.value)
+        rows = self._db.execute(query).all()
+        keys = self._keys_of([row.partner_id for row in rows])
+        return [self._assemble(row, keys.get(row.partner_id, ())) for row in rows]
+
+    def add(self, partner: Partner) -> None:
+        """Insert a new partner and its keys."""
+        self._db.execute(insert(partners).values(**_partner_columns(partner)))
+        self._insert_keys(partner.partner_id, partner.keys)
+
+    def save(self, partner: Partner) -> None:
+        """Write an existing partner's changed fields and keys (keys are never deleted)."""
+        columns = _partner_columns(partner)
+        del columns["partner_id"]
+        self._db.execute(update(partners).where(partners.c.partner_id == partner.partner_id).values(**columns))
+        stored = {k.key_id: k for k in self._keys_of([partner.partner_id]).get(partner.partner_id, ())}
+        self._insert_keys(partner.partner_id, [k for k in partner.keys if k.key_id not in stored])
+        for key in partner.keys:
+            old = stored.get(key.key_id)
+            if old is not None and old != key:
+                self._db.execute(
+                    update(partner_keys)
+                    .where(partner_keys.c.partner_id == partner.partner_id, partner_keys.c.key_id == key.key_id)
+                    .values(
+                        not_after_ms=key.not_after_ms, revoked_at_ms=key.revoked_at_ms, revoke_reason=key.revoke_reason
+                    )
+                )
+
+    def record_event(self, *, at_ms: int, actor: str, partner_id: str, kind: str, detail: str = "") -> None:
+        """Append a registry event."""
+        self._db.execute(
+            insert(registry_events).values(at_ms=at_ms, actor=actor, partner_id=partner_id, kind=kind, detail=detail)
+        )
+
+    def events(self, *, limit: int) -> list[RegistryEvent]:
+        """Return the first limit registry events in the order they happened."""
+        rows = self._db.execute(select(registry_events).order_by(registry_events.c.event_id).limit(limit)).all()
+        return [RegistryEvent(r.event_id, r.at_ms, r.actor, r.partner_id, r.kind, r.detail) for r in rows]
+
+    def _insert_keys(self, partner_id: str, keys: list[PartnerKey] | tuple[PartnerKey, ...]) -> None:
+        if keys:
+            self._db.execute(
+                insert(partner_keys),
+                [
+                    {
+                        "partner_id": partner_id,
+                        "key_id": k.key_id,
+                        "public_key": k.public_key,
+                        "created_at_ms": k.created_at_ms,
+                        "not_after_ms": k.not_after_ms,
+                        "revoked_at_ms": k.revoked_at_ms,
+                        "revoke_reason": k.revoke_reason,
+                    }
+                    for k in keys
+                ],
+            )
+
+    def _keys_of(self, partner_ids: list[str]) -> dict[str, tuple[PartnerKey, ...]]:
+        if not partner_ids:
+            return {}
+        rows = self._db.execute(
+            select(partner_keys)
+            .where(partner_keys.c.partner_id.in_(partner_ids))
+            .order_by(partner_keys.c.created_at_ms.desc(), partner_keys.c.key_id)
+        ).all()
+        found: dict[str, list[PartnerKey]] = {}
+        for row in rows:
+            found.setdefault(row.partner_id, []).append(
+                PartnerKey(
+                    key_id=row.key_id,
+                    public_key=bytes(row.public_key),
+                    created_at_ms=row.created_at_ms,
+                    not_after_ms=row.not_after_ms,
+                    revoked_at_ms=row.revoked_at_ms,
+                    revoke_reason=row.revoke_reason,
+                )
+            )
+        return {pid: tuple(keys) for pid, keys in found.items()}
+
+    @staticmethod
+    def _assemble(row: Row[tuple[object, ...]], keys: tuple[PartnerKey, ...]) -> Partner:
+        m = row._mapping
+        return Partner(
+            partner_id=m["partner_id"],
+            display_name=m["display_name"],
+            point_currency=m["point_currency"],
+            settlement_currency=m["settlement_currency"],
+            point_value_minor=Ratio(m["point_value_numerator"], m["point_value_denominator"]),
+            status=PartnerStatus(m["status"]),
+            keys=keys,
+            created_at_ms=m["created_at_ms"],
+            status_changed_at_ms=m["status_changed_at_ms"],
+            status_reason=m["status_reason"],
+        )
+
+
+def _partner_columns(partner: Partner) -> dict[str, object]:
+    return {
+        "partner_id": partner.partner_id,
+        "display_name": partner.display_name,
+        "point_currency": partner.point_currency,
+        "settlement_currency": partner.settlement_currency,
+        "point_value_numerator": partner.point_value_minor.numerator,
+        "point_value_denominator": partner.point_value_minor.denominator,
+        "status": partner.status.value,
+        "status_reason": partner.status_reason,
+        "created_at_ms": partner.created_at_ms,
+        "status_changed_at_ms": partner.status_changed_at_ms,
+    }

@@ -1,0 +1,59 @@
+"""The coalition exchange SDK for partner brands.
+
+Construct an ExchangeClient with the hub's address, your partner id and your Ed25519
+key; every call is signed, every answer verified, failures raise ExchangeError subclasses.
+"""
+
+from partner_sdk._version import __version__
+from partner_sdk.client import DEFAULT_TIMEOUT_S, ExchangeClient
+from partner_sdk.errors import (
+    AbortedError,
+    AlreadyExistsError,
+    DeadlineExceededError,
+    ExchangeError,
+    FailedPreconditionError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    ResponseVerificationError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from partner_sdk.keys import fingerprint, generate_private_key, load_private_key, public_key_bytes, save_private_key
+from partner_sdk.models import HubInfo, Page, Partner, PartnerKey
+from partner_sdk.operator import OperatorClient
+from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT_S",
+    "NO_RETRY",
+    "AbortedError",
+    "AlreadyExistsError",
+    "DeadlineExceededError",
+    "ExchangeClient",
+    "ExchangeError",
+    "FailedPreconditionError",
+    "HubInfo",
+    "InternalError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "OperatorClient",
+    "Page",
+    "Partner",
+    "PartnerKey",
+    "PermissionDeniedError",
+    "ResourceExhaustedError",
+    "ResponseVerificationError",
+    "RetryPolicy",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "__version__",
+    "fingerprint",
+    "generate_private_key",
+    "load_private_key",
+    "public_key_bytes",
+    "save_private_key",
+]
