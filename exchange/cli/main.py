@@ -74,15 +74,25 @@ def serve(
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     database = _database(db, var_dir)
     state = migrate.schema_state(database)
     if state is migrate.SchemaState.EMPTY:
         migrate.upgrade(database)
         console.print(f"database was empty: migrated to {migrate.head_revision()}")
-    elif state is not migrate.SchemaState.CURRENT:
+    elif state is migrate.SchemaState.OUTDATED:
         console.print(
-            f"[red]database schema is {state.value} (at {migrate.current_revision(database)}, this hub needs "
-            f"{migrate.head_revision()}); run `coalition db upgrade --db ...` first[/red]"
+            f"[red]database schema is outdated (at {migrate.current_revision(database)}, this hub needs "
+            f"{migrate.head_revision()}): run `coalition db upgrade --db ...` first[/red]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    elif state is migrate.SchemaState.UNKNOWN:
+        console.print(
+            f"[red]database schema is at {migrate.current_revision(database) or 'no recorded revision'}, which this "
+            f"hub (head {migrate.head_revision()}) does not know: it was migrated by a newer hub or holds other "
+            "tables; run a matching hub, or `coalition db upgrade` only if it is an older revision[/red]",
+            soft_wrap=True,
         )
         raise typer.Exit(2)
     operator_path = operator_key or var_dir / OPERATOR_KEY_FILE

@@ -1,0 +1,200 @@
+"""Shared fixtures: a database per dialect (SQLite and PostgreSQL), a running hub, clients.
+
+PostgreSQL comes from, in order: COALITION_TEST_POSTGRES_URL (an admin URL), a
+testcontainers PostgreSQL where a Docker engine answers, or the local server on
+127.0.0.1:5432. Each test session creates a fresh database and drops it at the end. With
+CI=true an unreachable PostgreSQL fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from sqlalchemy.engine import make_url
+
+from exchange.api.response_signing import HubSigner
+from exchange.api.server import HubConfig, HubServer
+from exchange.service.authentication import OperatorKey
+from exchange.store import migrate
+from exchange.store.database import Database
+from exchange.store.tables import metadata
+from partner_sdk import ExchangeClient, OperatorClient, generate_private_key, public_key_bytes
+from partner_sdk.keys import Ed25519PrivateKey
+from partner_sdk.operator import operator_key_id
+
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class OffsetClock:
+    """The wall clock moved by an offset the test controls (shared by hub and clients)."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def now_ms(self) -> int:
+        import time
+
+        return time.time_ns() // 1_000_000 + self.offset_ms
+
+    def advance(self, ms: int) -> None:
+        self.offset_ms += ms
+
+
+def _docker_engine_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    url = os.environ.get("COALITION_TEST_POSTGRES_URL")
+    container = None
+    if not url and _docker_engine_available():
+        from testcontainers.postgres import PostgresContainer
+
+        container = PostgresContainer("postgres:15", driver="psycopg")
+        container.start()
+        url = container.get_connection_url()
+    url = url or LOCAL_POSTGRES
+    try:
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("select 1"))
+        engine.dispose()
+    except sqlalchemy.exc.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and is unreachable at {make_url(url).render_as_string()}: {exc}")
+        pytest.skip(f"no PostgreSQL reachable: {exc}")
+    yield url
+    if container is not None:
+        container.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh database for this test session, migrated, dropped at the end."""
+    name = f"coalition_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
+    migrate.upgrade(database)
+    database.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_all_tables(database: Database) -> None:
+    with database.engine.begin() as connection:
+        names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+        connection.execute(sqlalchemy.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database of each dialect."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'exchange.sqlite3'}")
+        migrate.upgrade(db)
+    else:
+        db = Database(request.getfixturevalue("postgres_url"))
+        _empty_all_tables(db)
+    yield db
+    db.dispose()
+
+
+@dataclass
+class RunningHub:
+    """A hub serving on a free loopback port, and what a test needs to talk to it."""
+
+    server: HubServer
+    database: Database
+    target: str
+    operator_key: Ed25519PrivateKey
+    signer: HubSigner
+    clock: OffsetClock
+    clients: list[ExchangeClient | OperatorClient] = field(default_factory=list)
+
+    @property
+    def hub_public_key(self) -> bytes:
+        return self.signer.public_key
+
+    def operator(self) -> OperatorClient:
+        client = OperatorClient(self.target, private_key=self.operator_key, hub_public_key=self.hub_public_key)
+        client.transport.clock_ms = self.clock.now_ms
+        self.clients.append(client)
+        return client
+
+    def client(self, partner_id: str, key: Ed25519PrivateKey, key_id: str = "k1", **options: object) -> ExchangeClient:
+        client = ExchangeClient(
+            self.target,
+            partner_id=partner_id,
+            key_id=key_id,
+            private_key=key,
+            hub_public_key=self.hub_public_key,
+            **options,  # type: ignore[arg-type]
+        )
+        client.transport.clock_ms = self.clock.now_ms
+        self.clients.append(client)
+        return client
+
+    def active_partner(self, partner_id: str, currency: str = "EUR") -> tuple[ExchangeClient, Ed25519PrivateKey]:
+        """Register and approve a partner; return its client and key."""
+        key = generate_private_key()
+        client = self.client(partner_id, key)
+        client.register(
+            display_name=partner_id.title(),
+            point_currency=partner_id[:4].upper().replace("-", "X"),
+            settlement_currency=currency,
+            point_value_minor=Fraction(1, 2),
+        )
+        self.operator().approve(partner_id)
+        return client, key
+
+
+def start_hub(
+    database: Database, clock: OffsetClock, *, operator_key: Ed25519PrivateKey, signer: HubSigner
+) -> HubServer:
+    public = public_key_bytes(operator_key)
+    server = HubServer(
+        HubConfig(
+            database=database,
+            operator_key=OperatorKey(operator_key_id(public), public),
+            signer=signer,
+            listen="127.0.0.1:0",
+            workers=8,
+            max_request_bytes=64 * 1024,
+        ),
+        clock=clock,
+    )
+    server.start()
+    return server
+
+
+@pytest.fixture
+def hub(database: Database) -> Iterator[RunningHub]:
+    clock = OffsetClock()
+    operator_key = generate_private_key()
+    signer = HubSigner.from_key(generate_private_key())
+    server = start_hub(database, clock, operator_key=operator_key, signer=signer)
+    running = RunningHub(server, database, f"127.0.0.1:{server.port}", operator_key, signer, clock)
+    yield running
+    for client in running.clients:
+        client.close()
+    server.stop(grace_s=1)
