@@ -51,7 +51,7 @@ STATUS_OK = "OK"
 PRINCIPAL_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-TIMESTAMP_PATTERN = re.compile(r"^[0-9]{1,15}$")
+TIMESTAMP_PATTERN = re.compile(r"^(0|[1-9][0-9]{0,14})$")  # canonical decimal: no leading zeros
 SIGNATURE_BYTES = 64
 
 
@@ -78,6 +78,8 @@ def decode_signature(text: str) -> bytes:
         raise ValueError("signature is not valid base64") from exc
     if len(raw) != SIGNATURE_BYTES:
         raise ValueError(f"signature must be {SIGNATURE_BYTES} bytes, got {len(raw)}")
+    if encode_signature(raw) != text:
+        raise ValueError("signature is not in canonical base64")
     return raw
 
 

@@ -104,12 +104,16 @@ class SignedTransport:
         if self.hub_public_key is None:
             from coalition.exchange.v1 import hub_pb2
 
+            # A fresh nonce that the hub must sign back, so an old recorded answer can't be replayed.
+            nonce = signing.new_nonce()
             answer, call = self.channel.unary_unary(GET_HUB_INFO, None, None).with_call(
-                hub_pb2.GetHubInfoRequest().SerializeToString(), timeout=self.timeout_s
+                hub_pb2.GetHubInfoRequest().SerializeToString(),
+                metadata=((signing.HEADER_NONCE, nonce),),
+                timeout=self.timeout_s,
             )
             info = _parse(hub_pb2.GetHubInfoResponse, answer, "")
             _verify_answer(
-                info.hub_public_key, GET_HUB_INFO, "", signing.STATUS_OK, answer, call.trailing_metadata(), ""
+                info.hub_public_key, GET_HUB_INFO, nonce, signing.STATUS_OK, answer, call.trailing_metadata(), ""
             )
             self.hub_public_key = info.hub_public_key
         return self.hub_public_key
@@ -118,10 +122,15 @@ class SignedTransport:
     def _verified_error(
         error: grpc.RpcError, method: str, nonce: str, hub_key: bytes, request_id: str
     ) -> ExchangeError:
+        """Rebuild the error; one that claims to come from the hub must carry the hub's signature.
+
+        Errors from the transport itself (no connection, local deadline, message too large)
+        carry no hub reason and can't be signed; they are returned as they are.
+        """
         exc = error_from_rpc(error, request_id)
         trailing = error.trailing_metadata() if isinstance(error, grpc.Call) else None
         headers: dict[str, str | bytes] = dict(trailing or ())
-        if signing.HEADER_HUB_SIGNATURE in headers:
+        if signing.HEADER_HUB_SIGNATURE in headers or exc.reason:
             details = headers.get("grpc-status-details-bin", b"")
             assert isinstance(details, bytes)
             status = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"

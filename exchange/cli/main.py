@@ -32,6 +32,7 @@ from exchange.cli.key_files import (
 )
 from exchange.store import migrate
 from exchange.store.database import Database, default_sqlite_url
+from partner_sdk.keys import fingerprint
 
 app = typer.Typer(help="The coalition loyalty exchange.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -43,10 +44,14 @@ console = Console()
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="Database URL (sqlite:///path or postgresql+psycopg://...); default: var/exchange.sqlite3"
+        "--db",
+        envvar="COALITION_DB",
+        help="Database URL (sqlite:///path or postgresql+psycopg://...); default: var/exchange.sqlite3",
     ),
 ]
-VarOption = Annotated[Path, typer.Option("--var-dir", help="Where default files (database, keys) live.")]
+VarOption = Annotated[
+    Path, typer.Option("--var-dir", envvar="COALITION_VAR_DIR", help="Where default files (database, keys) live.")
+]
 
 
 def _database(url: str | None, var_dir: Path) -> Database:
@@ -55,14 +60,21 @@ def _database(url: str | None, var_dir: Path) -> Database:
 
 @app.command()
 def serve(
-    listen: Annotated[str, typer.Option(help="HOST:PORT to listen on.")] = DEFAULT_LISTEN,
+    listen: Annotated[str, typer.Option(envvar="COALITION_LISTEN", help="HOST:PORT to listen on.")] = DEFAULT_LISTEN,
     db: DbOption = None,
     operator_key: Annotated[
         Path | None,
-        typer.Option(help="Operator key PEM (public or private); default: var/operator_key.pem, created if absent."),
+        typer.Option(
+            envvar="COALITION_OPERATOR_KEY",
+            help="Operator key PEM (public or private); default: var/operator_key.pem, created if absent.",
+        ),
     ] = None,
     hub_key: Annotated[
-        Path | None, typer.Option(help="Hub response-signing key PEM; default: var/hub_key.pem, created if absent.")
+        Path | None,
+        typer.Option(
+            envvar="COALITION_HUB_KEY",
+            help="Hub response-signing key PEM; default: var/hub_key.pem, created if absent.",
+        ),
     ] = None,
     window_s: Annotated[
         int, typer.Option(help="Accepted request timestamp skew, seconds, either way.")
@@ -95,6 +107,10 @@ def serve(
             soft_wrap=True,
         )
         raise typer.Exit(2)
+    for given in (operator_key, hub_key):
+        if given is not None and not given.is_file():
+            console.print(f"[red]key file {given} does not exist (only the defaults under --var-dir are created)[/red]")
+            raise typer.Exit(2)
     operator_path = operator_key or var_dir / OPERATOR_KEY_FILE
     if operator_key is None:
         _, created = load_or_create_private_key(operator_path)
@@ -116,8 +132,8 @@ def serve(
     server = HubServer(config)
     port = server.start()
     console.print(f"hub listening on {listen.rsplit(':', 1)[0]}:{port}  database {database.url.render_as_string()}")
-    console.print(f"hub key      {signer.key_id}  {signer.public_key.hex()}")
-    console.print(f"operator key {operator.key_id}  {operator.public_key.hex()}")
+    console.print(f"hub key      {signer.key_id}  {fingerprint(signer.public_key)}", soft_wrap=True)
+    console.print(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}", soft_wrap=True)
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -33,25 +33,31 @@ def check_timestamp(timestamp_ms: int, now_ms: int, window_ms: int) -> None:
         )
 
 
-def signing_key(partner: Partner | None, key_id: str, now_ms: int, *, allow_pending: bool = False) -> PartnerKey:
-    """Return the partner's key that may sign now, or raise Unauthenticated saying why not.
+def claimed_key(partner: Partner | None, key_id: str) -> PartnerKey:
+    """Return the key a request claims to be signed with, or raise Unauthenticated.
 
-    The messages name the failed check but never reveal key material.
+    Only existence is checked here: the key's and the partner's state are told to a caller
+    only after its signature proved it holds the key (see key_may_sign).
     """
     if partner is None:
         raise Unauthenticated("UNKNOWN_PARTNER", "the principal is not a registered partner")
     key = partner.key(key_id)
     if key is None:
         raise Unauthenticated("UNKNOWN_KEY", f"partner {partner.partner_id!r} has no key {key_id!r}")
+    return key
+
+
+def key_may_sign(partner: Partner, key: PartnerKey, now_ms: int) -> None:
+    """Refuse a proven signer whose key or partner may not sign now, saying which check failed."""
+    key_id = key.key_id
     if key.revoked_at_ms is not None:
         raise Unauthenticated("KEY_REVOKED", f"key {key_id!r} of partner {partner.partner_id!r} is revoked")
     if not key.can_sign_at(now_ms):
         raise Unauthenticated("KEY_EXPIRED", f"key {key_id!r} of partner {partner.partner_id!r} has expired")
     if partner.status is PartnerStatus.SUSPENDED:
         raise Unauthenticated("PARTNER_SUSPENDED", f"partner {partner.partner_id!r} is suspended")
-    if partner.status is PartnerStatus.PENDING and not allow_pending:
+    if partner.status is PartnerStatus.PENDING:
         raise Unauthenticated("PARTNER_PENDING", f"partner {partner.partner_id!r} is awaiting approval")
-    return key
 
 
 class NonceVerdict(enum.Enum):
@@ -62,11 +68,15 @@ class NonceVerdict(enum.Enum):
     REPLAYED = "REPLAYED"
 
 
-def judge_nonce(recorded_digest: str | None, request_digest: str) -> NonceVerdict:
-    """Decide whether a nonce is fresh, a resend of the same call, or a replay with another body."""
-    if recorded_digest is None:
+def judge_nonce(recorded: tuple[str, str] | None, request: tuple[str, str]) -> NonceVerdict:
+    """Decide whether a nonce is fresh, a resend of the same call, or a replay of another call.
+
+    recorded and request are (method, body digest): the same bytes sent to another method
+    are another call.
+    """
+    if recorded is None:
         return NonceVerdict.NEW
-    if recorded_digest == request_digest:
+    if recorded == request:
         return NonceVerdict.RESENT
     return NonceVerdict.REPLAYED
 

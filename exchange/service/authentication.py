@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from exchange.domain.errors import Unauthenticated
-from exchange.domain.request_auth import check_timestamp, signing_key
+from exchange.domain.request_auth import check_timestamp, claimed_key, key_may_sign
 from exchange.store.partners_repo import PartnerRepository
 from partner_sdk import signing
 
@@ -62,7 +62,7 @@ def read_call(method: str, metadata: Mapping[str, str], body: bytes) -> Incoming
         value = metadata.get(header)
         if not value:
             raise Unauthenticated("MISSING_SIGNATURE_HEADER", f"request has no {header} header")
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise Unauthenticated("MALFORMED_SIGNATURE_HEADER", f"request header {header} is malformed")
         values[header] = value
     try:
@@ -116,11 +116,13 @@ class Authenticator:
         if call.principal == signing.OPERATOR_PRINCIPAL:
             if call.key_id != self.operator_key.key_id:
                 raise Unauthenticated("UNKNOWN_KEY", f"the operator has no key {call.key_id!r}")
-            public_key = self.operator_key.public_key
+            self._verify(call, self.operator_key.public_key)
         else:
             partner = PartnerRepository(connection).get(call.principal)
-            public_key = signing_key(partner, call.key_id, now_ms).public_key
-        self._verify(call, public_key)
+            key = claimed_key(partner, call.key_id)
+            self._verify(call, key.public_key)
+            assert partner is not None
+            key_may_sign(partner, key, now_ms)
         return Caller(call.principal, call.key_id)
 
     def authenticate_registrant(self, call: IncomingCall, public_key: bytes, now_ms: int) -> Caller:

@@ -47,7 +47,9 @@ def execute_once(
         authenticated[:] = [caller]
         nonces = NonceRepository(connection)
         recorded = nonces.find(caller.principal, call.nonce)
-        verdict = judge_nonce(recorded.request_sha256 if recorded else None, call.body_sha256)
+        verdict = judge_nonce(
+            (recorded.method, recorded.request_sha256) if recorded else None, (call.method, call.body_sha256)
+        )
         if verdict is NonceVerdict.REPLAYED:
             raise nonce_replayed()
         if verdict is NonceVerdict.RESENT:
@@ -81,7 +83,7 @@ def _replay(recorded: RecordedAnswer) -> bytes:
     cls = _ERROR_CLASSES.get(recorded.outcome)
     require(cls is not None, f"recorded outcome {recorded.outcome!r} is a known error class")
     assert cls is not None
-    raise cls(recorded.error_reason, recorded.error_message)
+    raise cls(recorded.error_reason, recorded.error_message, field=recorded.error_field or None)
 
 
 def _record_refusal(database: Database, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> None:
@@ -95,6 +97,7 @@ def _record_refusal(database: Database, call: IncomingCall, caller: Caller, exc:
             outcome=type(exc).__name__,
             error_reason=exc.reason,
             error_message=exc.message,
+            error_field=exc.field or "",
         )
 
     try:

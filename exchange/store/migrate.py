@@ -14,12 +14,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from exchange.store.database import Database
 from exchange.store.tables import metadata
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x636F616C  # "coal": the advisory lock that serialises migrations on PostgreSQL
 
 
 class SchemaState(enum.Enum):
@@ -67,6 +68,9 @@ def upgrade(database: Database, revision: str = "head") -> None:
     """Apply migrations up to revision."""
     config = _config()
     with database.engine.begin() as connection:
+        if database.dialect == "postgresql":
+            # Replicas started together on an empty database migrate one at a time.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -13,11 +13,13 @@ from exchange.store.tables import request_nonces
 class RecordedAnswer:
     """The first answer the hub gave to a request nonce."""
 
+    method: str
     request_sha256: str
     outcome: str
     response_body: bytes
     error_reason: str
     error_message: str
+    error_field: str
 
 
 class NonceRepository:
@@ -34,11 +36,13 @@ class NonceRepository:
         if row is None:
             return None
         return RecordedAnswer(
+            method=row.method,
             request_sha256=row.request_sha256,
             outcome=row.outcome,
             response_body=bytes(row.response_body),
             error_reason=row.error_reason,
             error_message=row.error_message,
+            error_field=row.error_field,
         )
 
     def record(
@@ -53,6 +57,7 @@ class NonceRepository:
         response_body: bytes = b"",
         error_reason: str = "",
         error_message: str = "",
+        error_field: str = "",
     ) -> None:
         """Record a nonce with its answer; a concurrent duplicate raises IntegrityError (retried)."""
         self._db.execute(
@@ -66,6 +71,7 @@ class NonceRepository:
                 response_body=response_body,
                 error_reason=error_reason,
                 error_message=error_message,
+                error_field=error_field,
             )
         )
 

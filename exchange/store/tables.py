@@ -74,6 +74,7 @@ request_nonces = Table(
     Column("response_body", LargeBinary, nullable=False),
     Column("error_reason", String(64), nullable=False, server_default=""),
     Column("error_message", Text, nullable=False, server_default=""),
+    Column("error_field", String(100), nullable=False, server_default=""),
     Index("ix_request_nonces_received_at_ms", "received_at_ms"),
 )
 

@@ -384,3 +384,63 @@ def test_the_sdk_refuses_an_answer_not_signed_by_the_pinned_hub_key(hub: Running
         )
     assert refused.value.reason == "RESPONSE_BAD_SIGNATURE"
     client.close()
+
+
+@pytest.mark.parametrize("signer", ["pending", "sleepy", "alpha-revoked"])
+def test_an_unproven_caller_learns_nothing_of_a_key_or_partner_state(coalition: Coalition, signer: str) -> None:
+    principal = signer.split("-")[0]
+    forged = sign(
+        generate_private_key(),
+        REGISTRY + "GetPartner",
+        registry_pb2.GetPartnerRequest(),
+        principal,
+        "k1",
+        coalition.now(),
+    )
+    assert send(coalition.hub, forged)[:2] == ("UNAUTHENTICATED", "BAD_SIGNATURE")
+
+
+def test_the_same_bytes_and_nonce_sent_to_another_method_are_a_replay(coalition: Coalition) -> None:
+    op = coalition.hub.operator().transport
+    request = operator_pb2.ApprovePartnerRequest(partner_id="pending")
+    get = registry_pb2.GetPartnerRequest(partner_id="pending")
+    assert request.SerializeToString() == get.SerializeToString()
+    approve = sign(
+        coalition.hub.operator_key, OPERATOR + "ApprovePartner", request, "operator", op.key_id, coalition.now()
+    )
+    assert send(coalition.hub, approve)[0] == "OK"
+    read = sign(
+        coalition.hub.operator_key,
+        REGISTRY + "GetPartner",
+        get,
+        "operator",
+        op.key_id,
+        coalition.now(),
+        nonce=approve.nonce,
+    )
+    assert send(coalition.hub, read)[:2] == ("UNAUTHENTICATED", "NONCE_REUSED")
+
+
+def test_a_resent_refusal_keeps_the_field_at_fault(coalition: Coalition) -> None:
+    call = sign(
+        coalition.keys["bravo"],
+        REGISTRY + "RevokeKey",
+        registry_pb2.RevokeKeyRequest(key_id="k1", reason=""),
+        "bravo",
+        "k1",
+        coalition.now(),
+    )
+    with grpc.insecure_channel(coalition.hub.target) as channel:
+        details = []
+        for _ in range(2):
+            with pytest.raises(grpc.RpcError) as refused:
+                channel.unary_unary(call.method, None, None)(call.body, metadata=call.metadata(), timeout=10)
+            error = refused.value
+            assert isinstance(error, grpc.Call)
+            details.append(dict(error.trailing_metadata() or ())["grpc-status-details-bin"])
+    assert details[0] == details[1]
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert any(d.Unpack(bad) for d in status.details if d.Is(error_details_pb2.BadRequest.DESCRIPTOR))
+    assert bad.field_violations[0].field == "reason"

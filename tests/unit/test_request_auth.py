@@ -9,7 +9,7 @@ import pytest
 from exchange.domain import partners as rules
 from exchange.domain.errors import Unauthenticated
 from exchange.domain.partners import PartnerStatus
-from exchange.domain.request_auth import NonceVerdict, check_timestamp, judge_nonce, signing_key
+from exchange.domain.request_auth import NonceVerdict, check_timestamp, claimed_key, judge_nonce, key_may_sign
 from exchange.service.authentication import read_call
 from partner_sdk import generate_private_key, signing
 
@@ -44,17 +44,21 @@ def _partner(status: PartnerStatus = PartnerStatus.ACTIVE) -> rules.Partner:
 
 
 @pytest.mark.parametrize(
-    ("partner", "key_id", "reason"),
-    [
-        (None, "k1", "UNKNOWN_PARTNER"),
-        (_partner(), "k2", "UNKNOWN_KEY"),
-        (_partner(PartnerStatus.SUSPENDED), "k1", "PARTNER_SUSPENDED"),
-        (_partner(PartnerStatus.PENDING), "k1", "PARTNER_PENDING"),
-    ],
+    ("partner", "key_id", "reason"), [(None, "k1", "UNKNOWN_PARTNER"), (_partner(), "k2", "UNKNOWN_KEY")]
 )
-def test_signers_that_may_not_sign_are_refused(partner: rules.Partner | None, key_id: str, reason: str) -> None:
+def test_a_key_that_does_not_exist_is_refused(partner: rules.Partner | None, key_id: str, reason: str) -> None:
     with pytest.raises(Unauthenticated) as refused:
-        signing_key(partner, key_id, NOW)
+        claimed_key(partner, key_id)
+    assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(PartnerStatus.SUSPENDED, "PARTNER_SUSPENDED"), (PartnerStatus.PENDING, "PARTNER_PENDING")]
+)
+def test_partners_that_may_not_call_are_refused(status: PartnerStatus, reason: str) -> None:
+    partner = _partner(status)
+    with pytest.raises(Unauthenticated) as refused:
+        key_may_sign(partner, partner.keys[0], NOW)
     assert refused.value.reason == reason
 
 
@@ -63,16 +67,17 @@ def test_revoked_and_expired_keys_are_refused() -> None:
     revoked = replace(partner, keys=(replace(partner.keys[0], revoked_at_ms=NOW),))
     expired = replace(partner, keys=(replace(partner.keys[0], not_after_ms=NOW),))
     with pytest.raises(Unauthenticated, match="revoked"):
-        signing_key(revoked, "k1", NOW)
+        key_may_sign(revoked, revoked.keys[0], NOW)
     with pytest.raises(Unauthenticated, match="expired"):
-        signing_key(expired, "k1", NOW)
-    assert signing_key(expired, "k1", NOW - 1).key_id == "k1"
+        key_may_sign(expired, expired.keys[0], NOW)
+    key_may_sign(expired, expired.keys[0], NOW - 1)
 
 
 def test_nonce_verdicts() -> None:
-    assert judge_nonce(None, "abc") is NonceVerdict.NEW
-    assert judge_nonce("abc", "abc") is NonceVerdict.RESENT
-    assert judge_nonce("abc", "abd") is NonceVerdict.REPLAYED
+    assert judge_nonce(None, ("/m", "abc")) is NonceVerdict.NEW
+    assert judge_nonce(("/m", "abc"), ("/m", "abc")) is NonceVerdict.RESENT
+    assert judge_nonce(("/m", "abc"), ("/m", "abd")) is NonceVerdict.REPLAYED
+    assert judge_nonce(("/m", "abc"), ("/other", "abc")) is NonceVerdict.REPLAYED
 
 
 def _headers() -> dict[str, str]:
@@ -95,6 +100,8 @@ def test_well_formed_headers_are_read() -> None:
         (signing.HEADER_NONCE, "short", "MALFORMED_SIGNATURE_HEADER"),
         (signing.HEADER_NONCE, "x" * 65, "MALFORMED_SIGNATURE_HEADER"),
         (signing.HEADER_TIMESTAMP, "-5", "MALFORMED_SIGNATURE_HEADER"),
+        (signing.HEADER_TIMESTAMP, "0123", "MALFORMED_SIGNATURE_HEADER"),
+        (signing.HEADER_TIMESTAMP, "123\n", "MALFORMED_SIGNATURE_HEADER"),
         (signing.HEADER_KEY_ID, "k 1", "MALFORMED_SIGNATURE_HEADER"),
         (signing.HEADER_PRINCIPAL, "Stride", "MALFORMED_SIGNATURE_HEADER"),
         (signing.HEADER_SIGNATURE, "!" * 88, "MALFORMED_SIGNATURE_HEADER"),
@@ -109,3 +116,15 @@ def test_missing_or_malformed_headers_are_refused(header: str, value: str | None
     with pytest.raises(Unauthenticated) as refused:
         read_call("/m", headers, b"x")
     assert refused.value.reason == reason
+
+
+def test_a_signature_in_non_canonical_base64_is_malformed() -> None:
+    headers = _headers()
+    text = headers[signing.HEADER_SIGNATURE]
+    # the last character before '==' carries 4 unused bits: flipping one decodes to the same bytes
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet.index(text[-3])
+    headers[signing.HEADER_SIGNATURE] = text[:-3] + alphabet[last ^ 1] + "=="
+    with pytest.raises(Unauthenticated) as refused:
+        read_call("/m", headers, b"x")
+    assert refused.value.reason == "MALFORMED_SIGNATURE_HEADER"

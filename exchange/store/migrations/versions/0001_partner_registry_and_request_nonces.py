@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('response_body', sa.LargeBinary(), nullable=False),
     sa.Column('error_reason', sa.String(length=64), server_default='', nullable=False),
     sa.Column('error_message', sa.Text(), server_default='', nullable=False),
+    sa.Column('error_field', sa.String(length=100), server_default='', nullable=False),
     sa.PrimaryKeyConstraint('principal', 'nonce', name=op.f('pk_request_nonces'))
     )
     with op.batch_alter_table('request_nonces', schema=None) as batch_op:
