@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -154,7 +155,14 @@ def error_from_rpc(error: grpc.RpcError, request_id: str = "") -> ExchangeError:
     code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
     message = (error.details() if isinstance(error, grpc.Call) else None) or str(code)
     reason, field = "", None
-    status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    try:
+        status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    except (ValueError, DecodeError):
+        return ResponseVerificationError(
+            f"{code.name}: the error's details do not match its status: {message}",
+            reason="RESPONSE_MALFORMED",
+            request_id=request_id,
+        )
     if status is not None:
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

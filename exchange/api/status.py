@@ -1,6 +1,6 @@
 """The one table from domain errors to gRPC status codes, and rich error details.
 
-Every refusal carries a google.rpc.Status with an ErrorInfo (reason, domain, metadata) and,
+Every refusal carries a google.rpc.Status with an ErrorInfo (reason and domain) and,
 when a field is at fault, a BadRequest naming it. The SDK rebuilds its exceptions from them.
 """
 

@@ -42,7 +42,7 @@ def parse_settlement_currency(code: str, *, field: str = "settlement_currency") 
 
 def parse_point_currency(code: str, *, field: str = "point_currency") -> str:
     """Return code if it is a valid point currency code (2-10 of A-Z0-9, starting A-Z)."""
-    if not _POINT_CURRENCY.match(code):
+    if not _POINT_CURRENCY.fullmatch(code):
         raise InvalidArgument(
             "INVALID_POINT_CURRENCY",
             f"{field} must be 2 to 10 uppercase letters or digits starting with a letter",

@@ -90,7 +90,7 @@ class Partner:
 
 def parse_partner_id(value: str, *, field: str = "partner_id") -> str:
     """Return value if it is a valid partner slug, else raise InvalidArgument."""
-    if not PARTNER_ID_PATTERN.match(value):
+    if not PARTNER_ID_PATTERN.fullmatch(value):
         raise InvalidArgument(
             "INVALID_PARTNER_ID",
             f"{field} must be 3 to 32 characters of lowercase letters, digits and '-', starting with a letter",
@@ -101,7 +101,7 @@ def parse_partner_id(value: str, *, field: str = "partner_id") -> str:
 
 def parse_key_id(value: str, *, field: str = "key_id") -> str:
     """Return value if it is a valid key id, else raise InvalidArgument."""
-    if not KEY_ID_PATTERN.match(value):
+    if not KEY_ID_PATTERN.fullmatch(value):
         raise InvalidArgument(
             "INVALID_KEY_ID", f"{field} must be 1 to 64 characters of letters, digits, '.', '_' or '-'", field=field
         )
