@@ -2,10 +2,14 @@
 
 Construct an ExchangeClient with the hub's address, your partner id and your Ed25519
 key; every call is signed, every answer verified, failures raise ExchangeError subclasses.
+Agreements are signed over agreement_document(terms); conversions are priced with
+quote_conversion and recorded with convert; InstructionLoop applies the hub's credit and
+refund instructions with a handler of your own.
 """
 
 from partner_sdk._version import __version__
 from partner_sdk.client import DEFAULT_TIMEOUT_S, ExchangeClient
+from partner_sdk.documents import agreement_document
 from partner_sdk.errors import (
     AbortedError,
     AlreadyExistsError,
@@ -21,8 +25,22 @@ from partner_sdk.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from partner_sdk.instructions import InstructionHandler, InstructionLoop, RejectInstruction
 from partner_sdk.keys import fingerprint, generate_private_key, load_private_key, public_key_bytes, save_private_key
-from partner_sdk.models import HubInfo, Page, Partner, PartnerKey
+from partner_sdk.models import (
+    Agreement,
+    AgreementTerms,
+    Conversion,
+    ConversionAmounts,
+    ConversionEvent,
+    ConversionReversal,
+    HubInfo,
+    Instruction,
+    Page,
+    Partner,
+    PartnerKey,
+    Quote,
+)
 from partner_sdk.operator import OperatorClient
 from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
 
@@ -31,12 +49,21 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "NO_RETRY",
     "AbortedError",
+    "Agreement",
+    "AgreementTerms",
     "AlreadyExistsError",
+    "Conversion",
+    "ConversionAmounts",
+    "ConversionEvent",
+    "ConversionReversal",
     "DeadlineExceededError",
     "ExchangeClient",
     "ExchangeError",
     "FailedPreconditionError",
     "HubInfo",
+    "Instruction",
+    "InstructionHandler",
+    "InstructionLoop",
     "InternalError",
     "InvalidArgumentError",
     "NotFoundError",
@@ -45,12 +72,15 @@ __all__ = [
     "Partner",
     "PartnerKey",
     "PermissionDeniedError",
+    "Quote",
+    "RejectInstruction",
     "ResourceExhaustedError",
     "ResponseVerificationError",
     "RetryPolicy",
     "UnauthenticatedError",
     "UnavailableError",
     "__version__",
+    "agreement_document",
     "fingerprint",
     "generate_private_key",
     "load_private_key",

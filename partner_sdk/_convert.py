@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from fractions import Fraction
+from typing import cast
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from coalition.exchange.v1 import common_pb2, hub_pb2
-from partner_sdk.models import HubInfo, Partner, PartnerKey
+from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, hub_pb2, instructions_pb2
+from partner_sdk.models import (
+    Agreement,
+    AgreementTerms,
+    Conversion,
+    ConversionAmounts,
+    ConversionEvent,
+    ConversionReversal,
+    HubInfo,
+    Instruction,
+    Partner,
+    PartnerKey,
+    Quote,
+)
 
 
 def _time(stamp: Timestamp) -> datetime:
@@ -22,6 +37,28 @@ def to_timestamp(moment: datetime) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(moment.astimezone(UTC))
     return stamp
+
+
+def _optional_time(message: Message, name: str) -> datetime | None:
+    return _time(getattr(message, name)) if message.HasField(name) else None
+
+
+def _fraction(ratio: common_pb2.Ratio) -> Fraction:
+    return Fraction(ratio.numerator, ratio.denominator)
+
+
+def _name(enum: EnumTypeWrapper, value: int, prefix: str) -> str:
+    """Return an enum value's name without its prefix; a value this SDK doesn't know yet reads UNKNOWN_<n>."""
+    try:
+        return str(enum.Name(value)).removeprefix(prefix)
+    except ValueError:
+        return f"UNKNOWN_{value}"
+
+
+def to_ratio(value: Fraction) -> common_pb2.Ratio:
+    """Return a Ratio message for an exact fraction (in lowest terms)."""
+    value = Fraction(value)
+    return common_pb2.Ratio(numerator=value.numerator, denominator=value.denominator)
 
 
 def partner(message: common_pb2.Partner) -> Partner:
@@ -61,4 +98,181 @@ def hub_info(message: hub_pb2.GetHubInfoResponse) -> HubInfo:
         max_request_bytes=message.max_request_bytes,
         server_time=_time(message.server_time),
         version=message.version,
+    )
+
+
+def agreement_terms(message: agreements_pb2.AgreementTerms) -> AgreementTerms:
+    """Convert an AgreementTerms message."""
+    fee = message.WhichOneof("fee")
+    return AgreementTerms(
+        source_partner_id=message.source_partner_id,
+        target_partner_id=message.target_partner_id,
+        version=message.version,
+        rate=_fraction(message.rate),
+        min_source_points=message.min_source_points,
+        max_source_points=message.max_source_points,
+        source_increment=message.source_increment,
+        member_daily_cap_source_points=message.member_daily_cap_source_points,
+        fee_basis_points=message.fee_basis_points if fee == "fee_basis_points" else None,
+        fee_fixed_points=message.fee_fixed_points if fee == "fee_fixed_points" else None,
+        valid_from=_time(message.valid_from),
+        valid_until=_time(message.valid_until),
+        settlement_price_minor=_fraction(message.settlement_price_minor),
+        settlement_currency=message.settlement_currency,
+    )
+
+
+def agreement_terms_to_proto(terms: AgreementTerms) -> agreements_pb2.AgreementTerms:
+    """Return the AgreementTerms message for terms (the fee oneof set only when there is a fee)."""
+    if terms.fee_basis_points is not None and terms.fee_fixed_points is not None:
+        raise ValueError("set at most one of fee_basis_points and fee_fixed_points")
+    message = agreements_pb2.AgreementTerms(
+        source_partner_id=terms.source_partner_id,
+        target_partner_id=terms.target_partner_id,
+        version=terms.version,
+        rate=to_ratio(terms.rate),
+        min_source_points=terms.min_source_points,
+        max_source_points=terms.max_source_points,
+        source_increment=terms.source_increment,
+        member_daily_cap_source_points=terms.member_daily_cap_source_points,
+        valid_from=to_timestamp(terms.valid_from),
+        valid_until=to_timestamp(terms.valid_until),
+        settlement_price_minor=to_ratio(terms.settlement_price_minor),
+        settlement_currency=terms.settlement_currency,
+    )
+    if terms.fee_basis_points is not None:
+        message.fee_basis_points = terms.fee_basis_points
+    elif terms.fee_fixed_points is not None:
+        message.fee_fixed_points = terms.fee_fixed_points
+    return message
+
+
+def agreement(message: agreements_pb2.Agreement) -> Agreement:
+    """Convert an Agreement message."""
+    return Agreement(
+        agreement_id=message.agreement_id,
+        terms=agreement_terms(message.terms),
+        status=_name(agreements_pb2.AgreementStatus, message.status, "AGREEMENT_STATUS_"),
+        document=message.document.encode("utf-8"),
+        proposer_key_id=message.proposer_key_id,
+        proposer_signature=message.proposer_signature,
+        acceptor_key_id=message.acceptor_key_id,
+        acceptor_signature=message.acceptor_signature,
+        proposed_at=_time(message.proposed_at),
+        accepted_at=_optional_time(message, "accepted_at"),
+        status_changed_at=_time(message.status_changed_at),
+        status_reason=message.status_reason,
+        suspended_by=message.suspended_by,
+    )
+
+
+def conversion_amounts(message: conversions_pb2.ConversionAmounts) -> ConversionAmounts:
+    """Convert a ConversionAmounts message."""
+    return ConversionAmounts(
+        source_points_requested=message.source_points_requested,
+        fee_points=message.fee_points,
+        source_points_converted=message.source_points_converted,
+        source_points_debited=message.source_points_debited,
+        source_points_not_taken=message.source_points_not_taken,
+        target_points=message.target_points,
+        settlement_amount_minor=message.settlement_amount_minor,
+        settlement_currency=message.settlement_currency,
+        rate=_fraction(message.rate),
+    )
+
+
+def quote(message: conversions_pb2.Quote) -> Quote:
+    """Convert a Quote message."""
+    return Quote(
+        quote_id=message.quote_id,
+        agreement_id=message.agreement_id,
+        agreement_version=message.agreement_version,
+        source_partner_id=message.source_partner_id,
+        target_partner_id=message.target_partner_id,
+        amounts=conversion_amounts(message.amounts),
+        created_at=_time(message.created_at),
+        expires_at=_time(message.expires_at),
+    )
+
+
+def _conversion_state(value: int) -> str:
+    return _name(conversions_pb2.ConversionState, value, "CONVERSION_STATE_")
+
+
+def conversion(message: conversions_pb2.Conversion) -> Conversion:
+    """Convert a Conversion message, with its history and reversals."""
+    return Conversion(
+        conversion_id=message.conversion_id,
+        quote_id=message.quote_id,
+        agreement_id=message.agreement_id,
+        agreement_version=message.agreement_version,
+        source_partner_id=message.source_partner_id,
+        target_partner_id=message.target_partner_id,
+        source_member_ref=message.source_member_ref,
+        target_member_ref=message.target_member_ref,
+        amounts=conversion_amounts(message.amounts),
+        state=_conversion_state(message.state),
+        history=tuple(
+            ConversionEvent(
+                at=_time(event.at),
+                actor=event.actor,
+                from_state=_conversion_state(event.from_state) if event.from_state else None,
+                to_state=_conversion_state(event.to_state),
+                note=event.note,
+            )
+            for event in message.history
+        ),
+        credit_deadline=_time(message.credit_deadline),
+        created_at=_time(message.created_at),
+        reversals=tuple(
+            ConversionReversal(
+                reversal_id=reversal.reversal_id,
+                target_points=reversal.target_points,
+                source_points=reversal.source_points,
+                settlement_amount_minor=reversal.settlement_amount_minor,
+                reason=reversal.reason,
+                at=_time(reversal.at),
+            )
+            for reversal in message.reversals
+        ),
+    )
+
+
+def conversion_state(state: str) -> conversions_pb2.ConversionState:
+    """Return the ConversionState value for a name such as "PENDING_CREDIT" (ValueError if unknown)."""
+    return cast(
+        conversions_pb2.ConversionState, _enum_value(conversions_pb2.ConversionState, "CONVERSION_STATE_", state)
+    )
+
+
+def agreement_status(status: str) -> agreements_pb2.AgreementStatus:
+    """Return the AgreementStatus value for a name such as "ACTIVE" (ValueError if unknown)."""
+    return cast(
+        agreements_pb2.AgreementStatus, _enum_value(agreements_pb2.AgreementStatus, "AGREEMENT_STATUS_", status)
+    )
+
+
+def _enum_value(enum: EnumTypeWrapper, prefix: str, name: str) -> int:
+    names = [value.name for value in enum.DESCRIPTOR.values]
+    known = [n.removeprefix(prefix) for n in names if n != prefix + "UNSPECIFIED"]
+    if name not in known:
+        raise ValueError(f"unknown value {name!r}; expected one of {', '.join(known)}")
+    return int(enum.Value(prefix + name))
+
+
+def instruction(message: instructions_pb2.Instruction) -> Instruction:
+    """Convert an Instruction message."""
+    return Instruction(
+        instruction_id=message.instruction_id,
+        kind=_name(instructions_pb2.InstructionKind, message.kind, "INSTRUCTION_KIND_"),
+        state=_name(instructions_pb2.InstructionState, message.state, "INSTRUCTION_STATE_"),
+        member_ref=message.member_ref,
+        points=message.points,
+        point_currency=message.point_currency,
+        conversion_id=message.conversion_id,
+        created_at=_time(message.created_at),
+        deadline=_optional_time(message, "deadline"),
+        delivery_count=message.delivery_count,
+        partner_reference=message.partner_reference,
+        reason=message.reason,
     )

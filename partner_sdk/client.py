@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from fractions import Fraction
@@ -9,10 +10,28 @@ from types import TracebackType
 
 import grpc
 
-from coalition.exchange.v1 import common_pb2, hub_pb2, registry_pb2
+from coalition.exchange.v1 import (
+    agreements_pb2,
+    common_pb2,
+    conversions_pb2,
+    hub_pb2,
+    instructions_pb2,
+    registry_pb2,
+)
 from partner_sdk import _convert, signing
+from partner_sdk.documents import agreement_document
+from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.keys import Ed25519PrivateKey, public_key_bytes
-from partner_sdk.models import HubInfo, Page, Partner
+from partner_sdk.models import (
+    Agreement,
+    AgreementTerms,
+    Conversion,
+    HubInfo,
+    Instruction,
+    Page,
+    Partner,
+    Quote,
+)
 from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
 from partner_sdk.transport import GET_HUB_INFO, SignedTransport
 
@@ -21,6 +40,11 @@ __all__ = ["DEFAULT_TIMEOUT_S", "ExchangeClient"]
 DEFAULT_TIMEOUT_S = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _REGISTRY = "/coalition.exchange.v1.RegistryService/"
+_AGREEMENTS = "/coalition.exchange.v1.AgreementService/"
+_CONVERSIONS = "/coalition.exchange.v1.ConversionService/"
+_INSTRUCTIONS = "/coalition.exchange.v1.InstructionService/"
+# A long poll's call deadline is its wait plus this, so the hub's empty answer arrives in time.
+PULL_DEADLINE_MARGIN_S = 5
 _STATUS_FILTER = {
     "PENDING": common_pb2.PARTNER_STATUS_PENDING,
     "ACTIVE": common_pb2.PARTNER_STATUS_ACTIVE,
@@ -230,3 +254,424 @@ class ExchangeClient(_HubClient):
             timeout_s=timeout_s,
         )
         return _convert.partner(answer.partner)
+
+    # ---------------------------------------------------------------- agreements
+
+    def propose_agreement(self, terms: AgreementTerms, *, timeout_s: float | None = None) -> Agreement:
+        """Propose an agreement version as its source partner, signed with this client's key.
+
+        The client signs agreement_document(terms) with the key that signs the call; the
+        target partner then checks and accepts it (accept_agreement).
+
+        Args:
+            terms: the terms; terms.source_partner_id must be this partner. version is 1 for
+                the pair's first agreement, then the previous version plus one.
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            The new agreement version, PROPOSED.
+
+        Raises:
+            TypeError: a number in terms is a float or bool.
+            ValueError: a datetime is naive or both fees are set.
+            ExchangeError: the hub refused it (InvalidArgumentError for bad terms, ...).
+        """
+        document = agreement_document(terms)
+        request = agreements_pb2.ProposeAgreementRequest(
+            terms=_convert.agreement_terms_to_proto(terms),
+            proposer_signature=self._transport.private_key.sign(document),
+        )
+        answer = self._transport.call(
+            _AGREEMENTS + "ProposeAgreement", request, agreements_pb2.ProposeAgreementResponse, timeout_s=timeout_s
+        )
+        return _convert.agreement(answer.agreement)
+
+    def accept_agreement(self, agreement_id: str, *, timeout_s: float | None = None) -> Agreement:
+        """Accept a PROPOSED agreement as its target partner, after checking what is signed.
+
+        Read it with get_agreement first and accept only terms you agree to: a version is
+        never edited, so what you read is what you sign. Before signing, the client checks that
+        the hub's document is exactly agreement_document(terms) and that the proposer's
+        signature over it verifies with the proposer's registered key.
+
+        Args:
+            agreement_id: the PROPOSED version to accept.
+            timeout_s: the deadline of each call this makes (the client's default if None).
+
+        Returns:
+            The agreement, ACTIVE.
+
+        Raises:
+            ResponseVerificationError: reason AGREEMENT_DOCUMENT_MISMATCH if the document does
+                not match the terms, PROPOSER_SIGNATURE_INVALID if the proposer's key is
+                unknown or revoked or its signature does not verify. Nothing was signed.
+            ExchangeError: the hub refused a call.
+        """
+        proposed = self.get_agreement(agreement_id, timeout_s=timeout_s)
+        if proposed.document != agreement_document(proposed.terms):
+            raise ResponseVerificationError(
+                f"agreement {agreement_id}: the hub's document does not match its terms",
+                reason="AGREEMENT_DOCUMENT_MISMATCH",
+            )
+        proposer = self.get_partner(proposed.terms.source_partner_id, timeout_s=timeout_s)
+        key = next((k for k in proposer.keys if k.key_id == proposed.proposer_key_id), None)
+        if key is None or key.state == "REVOKED":
+            problem = "is not registered" if key is None else "was revoked"
+            raise ResponseVerificationError(
+                f"agreement {agreement_id}: the proposer's key {proposed.proposer_key_id!r} {problem}",
+                reason="PROPOSER_SIGNATURE_INVALID",
+            )
+        if not signing.verify(key.public_key, proposed.proposer_signature, proposed.document):
+            raise ResponseVerificationError(
+                f"agreement {agreement_id}: the proposer's signature does not verify",
+                reason="PROPOSER_SIGNATURE_INVALID",
+            )
+        request = agreements_pb2.AcceptAgreementRequest(
+            agreement_id=agreement_id, acceptor_signature=self._transport.private_key.sign(proposed.document)
+        )
+        answer = self._transport.call(
+            _AGREEMENTS + "AcceptAgreement", request, agreements_pb2.AcceptAgreementResponse, timeout_s=timeout_s
+        )
+        return _convert.agreement(answer.agreement)
+
+    def get_agreement(self, agreement_id: str, *, timeout_s: float | None = None) -> Agreement:
+        """Return one agreement version this partner is a party to."""
+        answer = self._transport.call(
+            _AGREEMENTS + "GetAgreement",
+            agreements_pb2.GetAgreementRequest(agreement_id=agreement_id),
+            agreements_pb2.GetAgreementResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.agreement(answer.agreement)
+
+    def list_agreements(
+        self,
+        *,
+        counterparty_id: str | None = None,
+        status: str | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout_s: float | None = None,
+    ) -> Page[Agreement]:
+        """Return one page of this partner's agreements, newest first.
+
+        Args:
+            counterparty_id: only agreements with this partner.
+            status: only PROPOSED, ACTIVE, SUSPENDED, TERMINATED or SUPERSEDED ones.
+            page_size: the most to return; 0 lets the hub choose (50).
+            page_token: the previous page's next_page_token; empty for the first page.
+            timeout_s: this call's deadline in seconds.
+        """
+        request = agreements_pb2.ListAgreementsRequest(
+            counterparty_id=counterparty_id or "", page_size=page_size, page_token=page_token
+        )
+        if status is not None:
+            request.status = _convert.agreement_status(status)
+        answer = self._transport.call(
+            _AGREEMENTS + "ListAgreements", request, agreements_pb2.ListAgreementsResponse, timeout_s=timeout_s
+        )
+        return Page(tuple(_convert.agreement(a) for a in answer.agreements), answer.next_page_token)
+
+    def iter_agreements(
+        self, *, counterparty_id: str | None = None, status: str | None = None, page_size: int = 0
+    ) -> Iterator[Agreement]:
+        """Yield every agreement list_agreements would page through, fetching pages as needed."""
+        token = ""
+        while True:
+            page = self.list_agreements(
+                counterparty_id=counterparty_id, status=status, page_size=page_size, page_token=token
+            )
+            yield from page.items
+            if not page.next_page_token:
+                return
+            token = page.next_page_token
+
+    def suspend_agreement(self, agreement_id: str, *, reason: str, timeout_s: float | None = None) -> Agreement:
+        """Suspend an ACTIVE agreement (either party): no quotes or conversions until resumed."""
+        answer = self._transport.call(
+            _AGREEMENTS + "SuspendAgreement",
+            agreements_pb2.SuspendAgreementRequest(agreement_id=agreement_id, reason=reason),
+            agreements_pb2.SuspendAgreementResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.agreement(answer.agreement)
+
+    def resume_agreement(self, agreement_id: str, *, timeout_s: float | None = None) -> Agreement:
+        """Resume a SUSPENDED agreement (only the party that suspended it)."""
+        answer = self._transport.call(
+            _AGREEMENTS + "ResumeAgreement",
+            agreements_pb2.ResumeAgreementRequest(agreement_id=agreement_id),
+            agreements_pb2.ResumeAgreementResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.agreement(answer.agreement)
+
+    def terminate_agreement(self, agreement_id: str, *, reason: str, timeout_s: float | None = None) -> Agreement:
+        """End an agreement for good (PROPOSED, ACTIVE or SUSPENDED; either party)."""
+        answer = self._transport.call(
+            _AGREEMENTS + "TerminateAgreement",
+            agreements_pb2.TerminateAgreementRequest(agreement_id=agreement_id, reason=reason),
+            agreements_pb2.TerminateAgreementResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.agreement(answer.agreement)
+
+    # --------------------------------------------------------------- conversions
+
+    def quote_conversion(self, target_partner_id: str, source_points: int, *, timeout_s: float | None = None) -> Quote:
+        """Price converting source_points of this partner's points into target_partner_id's.
+
+        The quote is single use and expires within about a minute (quote.expires_at). Show
+        the member quote.amounts, debit amounts.source_points_debited locally, then convert().
+
+        Raises:
+            TypeError: source_points is not an int.
+            ExchangeError: the hub refused it (FailedPreconditionError without a usable
+                agreement, InvalidArgumentError for an amount outside its limits, ...).
+        """
+        request = conversions_pb2.QuoteConversionRequest(
+            target_partner_id=target_partner_id, source_points=_whole("source_points", source_points)
+        )
+        answer = self._transport.call(
+            _CONVERSIONS + "QuoteConversion", request, conversions_pb2.QuoteConversionResponse, timeout_s=timeout_s
+        )
+        return _convert.quote(answer.quote)
+
+    def convert(
+        self,
+        quote_id: str,
+        *,
+        source_member_ref: str,
+        target_member_ref: str,
+        idempotency_key: str | None = None,
+        timeout_s: float | None = None,
+    ) -> Conversion:
+        """Record a conversion against a live quote; the target partner then gets a credit instruction.
+
+        Call it after debiting the member locally. The same idempotency key with the same
+        request returns the first answer, so the conversion happens at most once per key.
+
+        Args:
+            quote_id: a live, unused quote from quote_conversion.
+            source_member_ref: the member's reference in this partner's system.
+            target_member_ref: the member's reference at the target partner.
+            idempotency_key: 8 to 128 characters of [A-Za-z0-9._:-]. When None the client
+                makes one up, which protects only this call's own retries: if your process may
+                crash and retry later, store your own key with the debit (for example your
+                ledger entry id) and pass it, so the retry can't convert twice.
+            timeout_s: this call's deadline in seconds.
+
+        Returns:
+            The conversion, PENDING_CREDIT.
+        """
+        request = conversions_pb2.ConvertRequest(
+            quote_id=quote_id,
+            source_member_ref=source_member_ref,
+            target_member_ref=target_member_ref,
+            idempotency_key=idempotency_key if idempotency_key is not None else _new_key("sdk-cnv-"),
+        )
+        answer = self._transport.call(
+            _CONVERSIONS + "Convert", request, conversions_pb2.ConvertResponse, timeout_s=timeout_s
+        )
+        return _convert.conversion(answer.conversion)
+
+    def get_conversion(self, conversion_id: str, *, timeout_s: float | None = None) -> Conversion:
+        """Return one conversion with its history (for its two partners only)."""
+        answer = self._transport.call(
+            _CONVERSIONS + "GetConversion",
+            conversions_pb2.GetConversionRequest(conversion_id=conversion_id),
+            conversions_pb2.GetConversionResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.conversion(answer.conversion)
+
+    def list_conversions(
+        self,
+        *,
+        state: str | None = None,
+        member_ref: str | None = None,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout_s: float | None = None,
+    ) -> Page[Conversion]:
+        """Return one page of this partner's conversions (as source or target), newest first.
+
+        Args:
+            state: only PENDING_CREDIT, COMPLETED, REJECTED, EXPIRED or REFUNDED ones.
+            member_ref: only this member (this partner's own reference for them).
+            created_from: only those recorded at or after this aware datetime.
+            created_before: only those recorded before this aware datetime.
+            page_size: the most to return; 0 lets the hub choose (50).
+            page_token: the previous page's next_page_token; empty for the first page.
+            timeout_s: this call's deadline in seconds.
+        """
+        request = conversions_pb2.ListConversionsRequest(
+            member_ref=member_ref or "", page_size=page_size, page_token=page_token
+        )
+        if state is not None:
+            request.state = _convert.conversion_state(state)
+        if created_from is not None:
+            request.created_from.CopyFrom(_convert.to_timestamp(created_from))
+        if created_before is not None:
+            request.created_before.CopyFrom(_convert.to_timestamp(created_before))
+        answer = self._transport.call(
+            _CONVERSIONS + "ListConversions", request, conversions_pb2.ListConversionsResponse, timeout_s=timeout_s
+        )
+        return Page(tuple(_convert.conversion(c) for c in answer.conversions), answer.next_page_token)
+
+    def iter_conversions(
+        self,
+        *,
+        state: str | None = None,
+        member_ref: str | None = None,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int = 0,
+    ) -> Iterator[Conversion]:
+        """Yield every conversion list_conversions would page through, fetching pages as needed."""
+        token = ""
+        while True:
+            page = self.list_conversions(
+                state=state,
+                member_ref=member_ref,
+                created_from=created_from,
+                created_before=created_before,
+                page_size=page_size,
+                page_token=token,
+            )
+            yield from page.items
+            if not page.next_page_token:
+                return
+            token = page.next_page_token
+
+    def reverse_conversion(
+        self,
+        conversion_id: str,
+        target_points: int,
+        *,
+        reason: str,
+        idempotency_key: str | None = None,
+        timeout_s: float | None = None,
+    ) -> Conversion:
+        """Reverse part or all of a COMPLETED conversion, as its target partner.
+
+        Call it after taking target_points back from the member; the source partner gets a
+        refund instruction for the proportional source points.
+
+        Args:
+            conversion_id: a COMPLETED conversion where this partner is the target.
+            target_points: target points taken back (all reversals together at most the
+                conversion's target points).
+            reason: why, 1 to 500 characters.
+            idempotency_key: as in convert(): pass your own durable key if a retry may come
+                from another process or after a crash.
+            timeout_s: this call's deadline in seconds.
+
+        Returns:
+            The conversion with the new reversal.
+        """
+        request = conversions_pb2.ReverseConversionRequest(
+            conversion_id=conversion_id,
+            target_points=_whole("target_points", target_points),
+            reason=reason,
+            idempotency_key=idempotency_key if idempotency_key is not None else _new_key("sdk-rev-"),
+        )
+        answer = self._transport.call(
+            _CONVERSIONS + "ReverseConversion", request, conversions_pb2.ReverseConversionResponse, timeout_s=timeout_s
+        )
+        return _convert.conversion(answer.conversion)
+
+    # -------------------------------------------------------------- instructions
+
+    def pull_instructions(
+        self,
+        *,
+        max_instructions: int = 50,
+        wait_s: int = 10,
+        lease_s: int = 30,
+        timeout_s: float | None = None,
+    ) -> tuple[Instruction, ...]:
+        """Fetch pending instructions, waiting up to wait_s for one to arrive (long poll).
+
+        Most brands run partner_sdk.InstructionLoop instead of calling this directly.
+
+        Args:
+            max_instructions: the most to return (at most 200).
+            wait_s: how long the hub waits for one if none is pending, 0 to 20 seconds.
+            lease_s: how long the returned instructions are hidden from later pulls
+                (5 to 300 seconds); settle them before it ends or they are delivered again.
+            timeout_s: the call's deadline; never less than wait_s plus a margin.
+
+        Returns:
+            The instructions, oldest first; empty if none arrived in time.
+        """
+        request = instructions_pb2.PullInstructionsRequest(
+            max_instructions=_whole("max_instructions", max_instructions),
+            wait_seconds=_whole("wait_s", wait_s),
+            lease_seconds=_whole("lease_s", lease_s),
+        )
+        deadline = max(timeout_s or self._transport.timeout_s, wait_s + PULL_DEADLINE_MARGIN_S)
+        answer = self._transport.call(
+            _INSTRUCTIONS + "PullInstructions", request, instructions_pb2.PullInstructionsResponse, timeout_s=deadline
+        )
+        return tuple(_convert.instruction(i) for i in answer.instructions)
+
+    def acknowledge_instruction(
+        self, instruction_id: str, *, partner_reference: str, timeout_s: float | None = None
+    ) -> Instruction:
+        """Tell the hub this partner applied an instruction, with its own reference for it.
+
+        Args:
+            instruction_id: the instruction applied.
+            partner_reference: your reference for what you did (e.g. a ledger entry id), 1 to
+                128 characters.
+            timeout_s: this call's deadline in seconds.
+
+        Returns:
+            The instruction, ACKNOWLEDGED.
+
+        Raises:
+            FailedPreconditionError: the hub no longer accepts it (for example a credit
+                cancelled because its deadline passed: take the points back).
+        """
+        answer = self._transport.call(
+            _INSTRUCTIONS + "AcknowledgeInstruction",
+            instructions_pb2.AcknowledgeInstructionRequest(
+                instruction_id=instruction_id, partner_reference=partner_reference
+            ),
+            instructions_pb2.AcknowledgeInstructionResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.instruction(answer.instruction)
+
+    def reject_instruction(self, instruction_id: str, *, reason: str, timeout_s: float | None = None) -> Instruction:
+        """Refuse a credit instruction (for example "member unknown"); refunds can't be refused.
+
+        Args:
+            instruction_id: the credit instruction refused.
+            reason: why, 1 to 500 characters; the source partner sees it.
+            timeout_s: this call's deadline in seconds.
+
+        Returns:
+            The instruction, REJECTED.
+        """
+        answer = self._transport.call(
+            _INSTRUCTIONS + "RejectInstruction",
+            instructions_pb2.RejectInstructionRequest(instruction_id=instruction_id, reason=reason),
+            instructions_pb2.RejectInstructionResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.instruction(answer.instruction)
+
+
+def _whole(name: str, value: int) -> int:
+    """Refuse floats and bools where the contract takes whole numbers (points are never fractional)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _new_key(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)

@@ -9,7 +9,20 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["HubInfo", "Page", "Partner", "PartnerKey"]
+__all__ = [
+    "Agreement",
+    "AgreementTerms",
+    "Conversion",
+    "ConversionAmounts",
+    "ConversionEvent",
+    "ConversionReversal",
+    "HubInfo",
+    "Instruction",
+    "Page",
+    "Partner",
+    "PartnerKey",
+    "Quote",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +77,174 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_page_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementTerms:
+    """The terms of one agreement version: what both partners sign.
+
+    The source partner's members convert source points into target points at ``rate``
+    (target points per source point); the source partner pays the target partner
+    ``settlement_price_minor`` minor units of ``settlement_currency`` per target point issued.
+    Rates and prices are exact Fractions, never floats. At most one of fee_basis_points
+    (100 = 1% of the amount, rounded down) and fee_fixed_points is set; neither means no fee.
+    valid_from and valid_until must be timezone-aware; the signed document carries them in
+    whole milliseconds, so keep them to whole milliseconds.
+
+    Example:
+        >>> AgreementTerms(
+        ...     source_partner_id="sprk", target_partner_id="aero", version=1,
+        ...     rate=Fraction(1, 2), min_source_points=100, max_source_points=100_000,
+        ...     source_increment=100, member_daily_cap_source_points=500_000,
+        ...     fee_basis_points=150, fee_fixed_points=None,
+        ...     valid_from=datetime(2026, 1, 1, tzinfo=UTC), valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+        ...     settlement_price_minor=Fraction(3, 4), settlement_currency="EUR")
+    """
+
+    source_partner_id: str
+    target_partner_id: str
+    version: int
+    rate: Fraction
+    min_source_points: int
+    max_source_points: int
+    source_increment: int
+    member_daily_cap_source_points: int
+    fee_basis_points: int | None
+    fee_fixed_points: int | None
+    valid_from: datetime
+    valid_until: datetime
+    settlement_price_minor: Fraction
+    settlement_currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """One agreement version with its signatures.
+
+    status is PROPOSED, ACTIVE, SUSPENDED, TERMINATED or SUPERSEDED. document is the exact
+    UTF-8 agreement document both partners sign (see partner_sdk.documents); the acceptor's
+    key id and signature are empty and accepted_at is None until the target partner accepts.
+    """
+
+    agreement_id: str
+    terms: AgreementTerms
+    status: str
+    document: bytes
+    proposer_key_id: str
+    proposer_signature: bytes
+    acceptor_key_id: str
+    acceptor_signature: bytes
+    proposed_at: datetime
+    accepted_at: datetime | None
+    status_changed_at: datetime
+    status_reason: str
+    suspended_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionAmounts:
+    """The amounts of a quote or conversion, every rounding down and in the member's favour.
+
+    source_points_debited (fee_points + source_points_converted) is what the source partner
+    takes from its member; source_points_not_taken is left with the member. The source
+    partner owes the target partner settlement_amount_minor minor units of settlement_currency.
+    """
+
+    source_points_requested: int
+    fee_points: int
+    source_points_converted: int
+    source_points_debited: int
+    source_points_not_taken: int
+    target_points: int
+    settlement_amount_minor: int
+    settlement_currency: str
+    rate: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A priced, single-use offer to convert; pass quote_id to convert() before expires_at."""
+
+    quote_id: str
+    agreement_id: str
+    agreement_version: int
+    source_partner_id: str
+    target_partner_id: str
+    amounts: ConversionAmounts
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionEvent:
+    """One state change of a conversion.
+
+    actor is a partner id, or "hub" for the credit deadline; from_state is None for the first
+    event; note is the partner's reference or a rejection or reversal reason.
+    """
+
+    at: datetime
+    actor: str
+    from_state: str | None
+    to_state: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionReversal:
+    """A reversal of part of a completed conversion."""
+
+    reversal_id: str
+    target_points: int
+    source_points: int
+    settlement_amount_minor: int
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """A conversion and its history.
+
+    state is PENDING_CREDIT, COMPLETED, REJECTED, EXPIRED or REFUNDED. Each partner sees only
+    its own member reference: the other one is empty.
+    """
+
+    conversion_id: str
+    quote_id: str
+    agreement_id: str
+    agreement_version: int
+    source_partner_id: str
+    target_partner_id: str
+    source_member_ref: str
+    target_member_ref: str
+    amounts: ConversionAmounts
+    state: str
+    history: tuple[ConversionEvent, ...]
+    credit_deadline: datetime
+    created_at: datetime
+    reversals: tuple[ConversionReversal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """Work the hub gives this partner: credit or refund points to one of its members.
+
+    kind is CREDIT or REFUND; state is PENDING, ACKNOWLEDGED, REJECTED or CANCELLED. points
+    are in the partner's own point currency. deadline is set for credits only: after it the
+    hub cancels the credit and refuses a late acknowledgement. instruction_id is the key to
+    dedupe on: the same instruction may be delivered more than once.
+    """
+
+    instruction_id: str
+    kind: str
+    state: str
+    member_ref: str
+    points: int
+    point_currency: str
+    conversion_id: str
+    created_at: datetime
+    deadline: datetime | None
+    delivery_count: int
+    partner_reference: str
+    reason: str

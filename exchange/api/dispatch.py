@@ -10,9 +10,10 @@ exchange.api.status, anything else is logged and answered INTERNAL.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, NoReturn, TypeVar
 
 import grpc
@@ -25,6 +26,8 @@ from exchange.domain.errors import ExchangeError, InvalidArgument, PermissionDen
 from exchange.service.authentication import Authenticator, Caller, IncomingCall, read_call
 from exchange.service.calls import execute_once
 from exchange.service.clock import Clock
+from exchange.service.conversions import ConversionPolicy
+from exchange.service.idempotency import run_once
 from exchange.store.database import Database
 from partner_sdk import signing
 
@@ -38,12 +41,25 @@ PARTNERS_AND_OPERATOR = PARTNERS | OPERATOR
 
 
 @dataclass(frozen=True)
+class HubContext:
+    """What every call needs from the running hub."""
+
+    database: Database
+    authenticator: Authenticator
+    signer: HubSigner
+    clock: Clock
+    policy: ConversionPolicy = field(default_factory=ConversionPolicy)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
 class Invocation:
-    """What a command handler gets besides its request: who called, and when."""
+    """What a command handler gets besides its request: who called, when, on which hub."""
 
     connection: Connection
     caller: Caller
     now_ms: int
+    hub: HubContext
 
 
 @dataclass(frozen=True)
@@ -55,16 +71,8 @@ class SignedMethod(Generic[Req]):
     run: Callable[[Invocation, Req], Message]
     callers: frozenset[str]
     registrant_key: Callable[[Req], bytes] | None = None  # registration: verify with the key in the body
-
-
-@dataclass(frozen=True)
-class HubContext:
-    """What every call needs from the running hub."""
-
-    database: Database
-    authenticator: Authenticator
-    signer: HubSigner
-    clock: Clock
+    idempotency_key: Callable[[Req], str] | None = None  # exactly once per (caller, key)
+    wait: Callable[[HubContext, Caller, Req], None] | None = None  # long poll, outside any transaction
 
 
 def generic_handler(
@@ -88,6 +96,10 @@ def _unary(
         nonce = metadata.get(signing.HEADER_NONCE, "")
         try:
             call = read_call(full_method, metadata, raw)
+            if method.wait is not None:
+                authenticate, _ = _steps(method, call, raw, hub, now_ms)
+                method.wait(hub, hub.database.run(authenticate), _parse(method, raw))
+                now_ms = hub.clock.now_ms()
             body = execute_once(hub.database, call, *_steps(method, call, raw, hub, now_ms), now_ms)
         except ExchangeError as exc:
             log.info("refused %s request_id=%s reason=%s", full_method, request_id, exc.reason)
@@ -128,7 +140,21 @@ def _steps(
 
     def run(connection: Connection, caller: Caller) -> bytes:
         request = registrant_request if registrant_request is not None else _parse(method, raw)
-        return method.run(Invocation(connection, caller, now_ms), request).SerializeToString()
+
+        def produce() -> bytes:
+            return method.run(Invocation(connection, caller, now_ms, hub), request).SerializeToString()
+
+        if method.idempotency_key is None:
+            return produce()
+        return run_once(
+            connection,
+            partner_id=caller.principal,
+            key=method.idempotency_key(request),
+            method=call.method,
+            request_sha256=call.body_sha256,
+            now_ms=now_ms,
+            produce=produce,
+        )
 
     return authenticate, run
 

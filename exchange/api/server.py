@@ -5,19 +5,29 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Connection
 
+from exchange.api.agreement_service import AGREEMENT_METHODS, AGREEMENT_SERVICE
+from exchange.api.conversion_service import (
+    CONVERSION_METHODS,
+    CONVERSION_SERVICE,
+    INSTRUCTION_METHODS,
+    INSTRUCTION_SERVICE,
+)
 from exchange.api.dispatch import HubContext, generic_handler
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
+from exchange.service import conversions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
+from exchange.service.conversions import ConversionPolicy
+from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository
 
@@ -30,6 +40,8 @@ DEFAULT_WORKERS = 16
 DEFAULT_GRACE_S = 10.0
 NONCE_PRUNE_INTERVAL_S = 60.0
 NONCE_RETENTION_MARGIN_MS = 60_000
+EXPIRY_SWEEP_INTERVAL_S = 1.0
+EXPIRY_SWEEP_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class HubConfig:
     window_s: int = DEFAULT_WINDOW_S
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     workers: int = DEFAULT_WORKERS
+    policy: ConversionPolicy = field(default_factory=ConversionPolicy)
 
 
 class HubServer:
@@ -57,6 +70,7 @@ class HubServer:
             authenticator=Authenticator(operator_key=config.operator_key, window_ms=window_ms),
             signer=config.signer,
             clock=self.clock,
+            policy=config.policy,
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="hub-rpc"),
@@ -69,17 +83,28 @@ class HubServer:
             (
                 generic_handler(REGISTRY_SERVICE, REGISTRY_METHODS, self.context),
                 generic_handler(OPERATOR_SERVICE, OPERATOR_METHODS, self.context),
+                generic_handler(AGREEMENT_SERVICE, AGREEMENT_METHODS, self.context),
+                generic_handler(CONVERSION_SERVICE, CONVERSION_METHODS, self.context),
+                generic_handler(INSTRUCTION_SERVICE, INSTRUCTION_METHODS, self.context),
                 hub_info_handler(self.context, window_ms=window_ms, max_request_bytes=config.max_request_bytes),
             )
         )
         self._health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        self.services = (REGISTRY_SERVICE, OPERATOR_SERVICE, HUB_SERVICE)
+        self.services = (
+            REGISTRY_SERVICE,
+            OPERATOR_SERVICE,
+            HUB_SERVICE,
+            AGREEMENT_SERVICE,
+            CONVERSION_SERVICE,
+            INSTRUCTION_SERVICE,
+        )
         reflection.enable_server_reflection(
             (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
         )
-        self._stopping = threading.Event()
+        self._stopping = self.context.stopping
         self._pruner = threading.Thread(target=self._prune_nonces, name="nonce-pruner", daemon=True)
+        self._sweeper = threading.Thread(target=self._expire_overdue, name="credit-expiry", daemon=True)
         self.port = 0
 
     def start(self) -> int:
@@ -91,6 +116,7 @@ class HubServer:
         for service in ("", *self.services):
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         self._pruner.start()
+        self._sweeper.start()
         return self.port
 
     def stop(self, grace_s: float = DEFAULT_GRACE_S) -> None:
@@ -112,6 +138,27 @@ class HubServer:
             return NonceRepository(connection).prune(received_before_ms=cutoff)
 
         return self.config.database.run(prune)
+
+    def expire_overdue_once(self) -> int:
+        """Expire every conversion whose credit deadline has passed; return how many (one transaction each)."""
+        now_ms = self.clock.now_ms()
+        database = self.config.database
+        due = database.run(lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH))
+        expired = 0
+        for conversion_id in due:
+
+            def expire(connection: Connection, conversion_id: str = conversion_id) -> bool:
+                return conversions.expire_overdue(connection, conversion_id, now_ms)
+
+            expired += database.run(expire)
+        return expired
+
+    def _expire_overdue(self) -> None:
+        while not self._stopping.wait(EXPIRY_SWEEP_INTERVAL_S):
+            try:
+                self.expire_overdue_once()
+            except Exception:
+                log.exception("expiring overdue credits failed; will try again")
 
     def _prune_nonces(self) -> None:
         while not self._stopping.wait(NONCE_PRUNE_INTERVAL_S):

@@ -40,3 +40,26 @@ class Ratio:
 
     def __str__(self) -> str:
         return f"{self.numerator}/{self.denominator}"
+
+
+MAX_POINTS = 10**12  # no single amount of points may exceed this
+MAX_MINOR_UNITS = 10**15  # no single amount of money may exceed this
+
+
+def round_down(value: Fraction) -> int:
+    """The one rounding rule of the exchange: toward zero, so nobody is given what was not paid for.
+
+    Target points, fees and settlement money are all rounded with this function; what a
+    conversion could not convert is simply not taken from the member.
+    """
+    require(value >= 0, "only non-negative amounts are rounded")
+    return value.numerator // value.denominator
+
+
+def parse_points(value: int, *, field: str) -> int:
+    """Return a positive points amount within MAX_POINTS, or raise InvalidArgument."""
+    if value <= 0:
+        raise InvalidArgument("NON_POSITIVE_AMOUNT", f"{field} must be greater than zero", field=field)
+    if value > MAX_POINTS:
+        raise InvalidArgument("AMOUNT_TOO_LARGE", f"{field} must be at most {MAX_POINTS}", field=field)
+    return value

@@ -1,0 +1,105 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InstructionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTRUCTION_KIND_UNSPECIFIED: _ClassVar[InstructionKind]
+    INSTRUCTION_KIND_CREDIT: _ClassVar[InstructionKind]
+    INSTRUCTION_KIND_REFUND: _ClassVar[InstructionKind]
+
+class InstructionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTRUCTION_STATE_UNSPECIFIED: _ClassVar[InstructionState]
+    INSTRUCTION_STATE_PENDING: _ClassVar[InstructionState]
+    INSTRUCTION_STATE_ACKNOWLEDGED: _ClassVar[InstructionState]
+    INSTRUCTION_STATE_REJECTED: _ClassVar[InstructionState]
+    INSTRUCTION_STATE_CANCELLED: _ClassVar[InstructionState]
+INSTRUCTION_KIND_UNSPECIFIED: InstructionKind
+INSTRUCTION_KIND_CREDIT: InstructionKind
+INSTRUCTION_KIND_REFUND: InstructionKind
+INSTRUCTION_STATE_UNSPECIFIED: InstructionState
+INSTRUCTION_STATE_PENDING: InstructionState
+INSTRUCTION_STATE_ACKNOWLEDGED: InstructionState
+INSTRUCTION_STATE_REJECTED: InstructionState
+INSTRUCTION_STATE_CANCELLED: InstructionState
+
+class Instruction(_message.Message):
+    __slots__ = ("instruction_id", "kind", "state", "member_ref", "points", "point_currency", "conversion_id", "created_at", "deadline", "delivery_count", "partner_reference", "reason")
+    INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_REF_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    POINT_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    instruction_id: str
+    kind: InstructionKind
+    state: InstructionState
+    member_ref: str
+    points: int
+    point_currency: str
+    conversion_id: str
+    created_at: _timestamp_pb2.Timestamp
+    deadline: _timestamp_pb2.Timestamp
+    delivery_count: int
+    partner_reference: str
+    reason: str
+    def __init__(self, instruction_id: _Optional[str] = ..., kind: _Optional[_Union[InstructionKind, str]] = ..., state: _Optional[_Union[InstructionState, str]] = ..., member_ref: _Optional[str] = ..., points: _Optional[int] = ..., point_currency: _Optional[str] = ..., conversion_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_count: _Optional[int] = ..., partner_reference: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PullInstructionsRequest(_message.Message):
+    __slots__ = ("max_instructions", "wait_seconds", "lease_seconds")
+    MAX_INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    max_instructions: int
+    wait_seconds: int
+    lease_seconds: int
+    def __init__(self, max_instructions: _Optional[int] = ..., wait_seconds: _Optional[int] = ..., lease_seconds: _Optional[int] = ...) -> None: ...
+
+class PullInstructionsResponse(_message.Message):
+    __slots__ = ("instructions",)
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    instructions: _containers.RepeatedCompositeFieldContainer[Instruction]
+    def __init__(self, instructions: _Optional[_Iterable[_Union[Instruction, _Mapping]]] = ...) -> None: ...
+
+class AcknowledgeInstructionRequest(_message.Message):
+    __slots__ = ("instruction_id", "partner_reference")
+    INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    instruction_id: str
+    partner_reference: str
+    def __init__(self, instruction_id: _Optional[str] = ..., partner_reference: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeInstructionResponse(_message.Message):
+    __slots__ = ("instruction",)
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    instruction: Instruction
+    def __init__(self, instruction: _Optional[_Union[Instruction, _Mapping]] = ...) -> None: ...
+
+class RejectInstructionRequest(_message.Message):
+    __slots__ = ("instruction_id", "reason")
+    INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    instruction_id: str
+    reason: str
+    def __init__(self, instruction_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectInstructionResponse(_message.Message):
+    __slots__ = ("instruction",)
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    instruction: Instruction
+    def __init__(self, instruction: _Optional[_Union[Instruction, _Mapping]] = ...) -> None: ...

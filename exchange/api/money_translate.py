@@ -1,0 +1,197 @@
+"""Agreements, quotes, conversions and instructions: protobuf <-> domain."""
+
+from __future__ import annotations
+
+from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, instructions_pb2
+from exchange.api.translate import timestamp
+from exchange.domain.agreements import Agreement, AgreementStatus, AgreementTerms, validate_terms
+from exchange.domain.conversions import Conversion, ConversionState, Quote
+from exchange.domain.errors import InvalidArgument
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.money import Ratio
+from exchange.domain.pricing import ConversionAmounts
+
+AGREEMENT_STATUS_TO_PROTO = {
+    AgreementStatus.PROPOSED: agreements_pb2.AGREEMENT_STATUS_PROPOSED,
+    AgreementStatus.ACTIVE: agreements_pb2.AGREEMENT_STATUS_ACTIVE,
+    AgreementStatus.SUSPENDED: agreements_pb2.AGREEMENT_STATUS_SUSPENDED,
+    AgreementStatus.TERMINATED: agreements_pb2.AGREEMENT_STATUS_TERMINATED,
+    AgreementStatus.SUPERSEDED: agreements_pb2.AGREEMENT_STATUS_SUPERSEDED,
+}
+AGREEMENT_STATUS_FROM_PROTO = {v: k for k, v in AGREEMENT_STATUS_TO_PROTO.items()}
+CONVERSION_STATE_TO_PROTO = {
+    ConversionState.PENDING_CREDIT: conversions_pb2.CONVERSION_STATE_PENDING_CREDIT,
+    ConversionState.COMPLETED: conversions_pb2.CONVERSION_STATE_COMPLETED,
+    ConversionState.REJECTED: conversions_pb2.CONVERSION_STATE_REJECTED,
+    ConversionState.EXPIRED: conversions_pb2.CONVERSION_STATE_EXPIRED,
+    ConversionState.REFUNDED: conversions_pb2.CONVERSION_STATE_REFUNDED,
+}
+CONVERSION_STATE_FROM_PROTO = {v: k for k, v in CONVERSION_STATE_TO_PROTO.items()}
+INSTRUCTION_KIND_TO_PROTO = {
+    InstructionKind.CREDIT: instructions_pb2.INSTRUCTION_KIND_CREDIT,
+    InstructionKind.REFUND: instructions_pb2.INSTRUCTION_KIND_REFUND,
+}
+INSTRUCTION_STATE_TO_PROTO = {
+    InstructionState.PENDING: instructions_pb2.INSTRUCTION_STATE_PENDING,
+    InstructionState.ACKNOWLEDGED: instructions_pb2.INSTRUCTION_STATE_ACKNOWLEDGED,
+    InstructionState.REJECTED: instructions_pb2.INSTRUCTION_STATE_REJECTED,
+    InstructionState.CANCELLED: instructions_pb2.INSTRUCTION_STATE_CANCELLED,
+}
+
+
+def ratio_message(ratio: Ratio) -> common_pb2.Ratio:
+    """Return a Ratio message."""
+    return common_pb2.Ratio(numerator=ratio.numerator, denominator=ratio.denominator)
+
+
+def terms_from_message(terms: agreements_pb2.AgreementTerms) -> AgreementTerms:
+    """Validate the terms a partner sent."""
+    for name in ("rate", "settlement_price_minor", "valid_from", "valid_until"):
+        if not terms.HasField(name):
+            raise InvalidArgument("MISSING_FIELD", f"terms.{name} is required", field=f"terms.{name}")
+    fee = terms.WhichOneof("fee")
+    return validate_terms(
+        source_partner_id=terms.source_partner_id,
+        target_partner_id=terms.target_partner_id,
+        version=terms.version,
+        rate=(terms.rate.numerator, terms.rate.denominator),
+        min_source_points=terms.min_source_points,
+        max_source_points=terms.max_source_points,
+        source_increment=terms.source_increment,
+        member_daily_cap_source_points=terms.member_daily_cap_source_points,
+        fee_basis_points=terms.fee_basis_points if fee == "fee_basis_points" else None,
+        fee_fixed_points=terms.fee_fixed_points if fee == "fee_fixed_points" else None,
+        valid_from_ms=terms.valid_from.ToMilliseconds(),
+        valid_until_ms=terms.valid_until.ToMilliseconds(),
+        settlement_price_minor=(terms.settlement_price_minor.numerator, terms.settlement_price_minor.denominator),
+        settlement_currency=terms.settlement_currency,
+    )
+
+
+def terms_message(terms: AgreementTerms) -> agreements_pb2.AgreementTerms:
+    """Return the terms as a message."""
+    message = agreements_pb2.AgreementTerms(
+        source_partner_id=terms.source_partner_id,
+        target_partner_id=terms.target_partner_id,
+        version=terms.version,
+        rate=ratio_message(terms.rate),
+        min_source_points=terms.min_source_points,
+        max_source_points=terms.max_source_points,
+        source_increment=terms.source_increment,
+        member_daily_cap_source_points=terms.member_daily_cap_source_points,
+        valid_from=timestamp(terms.valid_from_ms),
+        valid_until=timestamp(terms.valid_until_ms),
+        settlement_price_minor=ratio_message(terms.settlement_price_minor),
+        settlement_currency=terms.settlement_currency,
+    )
+    if terms.fee_basis_points is not None:
+        message.fee_basis_points = terms.fee_basis_points
+    elif terms.fee_fixed_points is not None:
+        message.fee_fixed_points = terms.fee_fixed_points
+    return message
+
+
+def agreement_message(agreement: Agreement) -> agreements_pb2.Agreement:
+    """Return an agreement version as a message."""
+    message = agreements_pb2.Agreement(
+        agreement_id=agreement.agreement_id,
+        terms=terms_message(agreement.terms),
+        status=AGREEMENT_STATUS_TO_PROTO[agreement.status],
+        document=agreement.document.decode("utf-8"),
+        proposer_key_id=agreement.proposer_key_id,
+        proposer_signature=agreement.proposer_signature,
+        acceptor_key_id=agreement.acceptor_key_id,
+        acceptor_signature=agreement.acceptor_signature,
+        proposed_at=timestamp(agreement.proposed_at_ms),
+        status_changed_at=timestamp(agreement.status_changed_at_ms),
+        status_reason=agreement.status_reason,
+        suspended_by=agreement.suspended_by,
+    )
+    if agreement.accepted_at_ms is not None:
+        message.accepted_at.CopyFrom(timestamp(agreement.accepted_at_ms))
+    return message
+
+
+def amounts_message(amounts: ConversionAmounts) -> conversions_pb2.ConversionAmounts:
+    """Return conversion amounts as a message."""
+    return conversions_pb2.ConversionAmounts(
+        source_points_requested=amounts.source_points_requested,
+        fee_points=amounts.fee_points,
+        source_points_converted=amounts.source_points_converted,
+        source_points_debited=amounts.source_points_debited,
+        source_points_not_taken=amounts.source_points_not_taken,
+        target_points=amounts.target_points,
+        settlement_amount_minor=amounts.settlement_amount_minor,
+        settlement_currency=amounts.settlement_currency,
+        rate=ratio_message(amounts.rate),
+    )
+
+
+def quote_message(quote: Quote) -> conversions_pb2.Quote:
+    """Return a quote as a message."""
+    return conversions_pb2.Quote(
+        quote_id=quote.quote_id,
+        agreement_id=quote.agreement_id,
+        agreement_version=quote.agreement_version,
+        source_partner_id=quote.source_partner_id,
+        target_partner_id=quote.target_partner_id,
+        amounts=amounts_message(quote.amounts),
+        created_at=timestamp(quote.created_at_ms),
+        expires_at=timestamp(quote.expires_at_ms),
+    )
+
+
+def conversion_message(conversion: Conversion, viewer: str) -> conversions_pb2.Conversion:
+    """Return a conversion as the viewer may see it: each side sees only its own member reference."""
+    message = conversions_pb2.Conversion(
+        conversion_id=conversion.conversion_id,
+        quote_id=conversion.quote_id,
+        agreement_id=conversion.agreement_id,
+        agreement_version=conversion.agreement_version,
+        source_partner_id=conversion.source_partner_id,
+        target_partner_id=conversion.target_partner_id,
+        source_member_ref=conversion.source_member_ref if viewer == conversion.source_partner_id else "",
+        target_member_ref=conversion.target_member_ref if viewer == conversion.target_partner_id else "",
+        amounts=amounts_message(conversion.amounts),
+        state=CONVERSION_STATE_TO_PROTO[conversion.state],
+        credit_deadline=timestamp(conversion.credit_deadline_ms),
+        created_at=timestamp(conversion.created_at_ms),
+    )
+    for event in conversion.history:
+        message.history.add(
+            at=timestamp(event.at_ms),
+            actor=event.actor,
+            from_state=CONVERSION_STATE_TO_PROTO[event.from_state] if event.from_state else 0,
+            to_state=CONVERSION_STATE_TO_PROTO[event.to_state],
+            note=event.note,
+        )
+    for reversal in conversion.reversals:
+        message.reversals.add(
+            reversal_id=reversal.reversal_id,
+            target_points=reversal.amounts.target_points,
+            source_points=reversal.amounts.source_points,
+            settlement_amount_minor=reversal.amounts.settlement_amount_minor,
+            reason=reversal.reason,
+            at=timestamp(reversal.at_ms),
+        )
+    return message
+
+
+def instruction_message(instruction: Instruction) -> instructions_pb2.Instruction:
+    """Return an instruction as a message."""
+    message = instructions_pb2.Instruction(
+        instruction_id=instruction.instruction_id,
+        kind=INSTRUCTION_KIND_TO_PROTO[instruction.kind],
+        state=INSTRUCTION_STATE_TO_PROTO[instruction.state],
+        member_ref=instruction.member_ref,
+        points=instruction.points,
+        point_currency=instruction.point_currency,
+        conversion_id=instruction.conversion_id,
+        created_at=timestamp(instruction.created_at_ms),
+        delivery_count=instruction.delivery_count,
+        partner_reference=instruction.partner_reference,
+        reason=instruction.reason,
+    )
+    if instruction.deadline_ms is not None:
+        message.deadline.CopyFrom(timestamp(instruction.deadline_ms))
+    return message

@@ -1,0 +1,263 @@
+"""Conversion commands: quote, convert, read, reverse, and expire overdue credits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from exchange.domain import conversions as rules
+from exchange.domain.agreements import require_usable
+from exchange.domain.conversions import HUB_ACTOR, Conversion, ConversionEvent, ConversionState, Quote, Reversal
+from exchange.domain.errors import FailedPrecondition, NotFound, ResourceExhausted
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.ledger import conversion_transaction, reversal_transaction, reversing_transaction
+from exchange.domain.partners import REASON_MAX, Partner, PartnerStatus, parse_text
+from exchange.domain.pricing import price_conversion, price_reversal
+from exchange.service.authentication import Caller
+from exchange.service.instructions import cancel_credit
+from exchange.service.paging import decode_cursor, encode_cursor, page_limit
+from exchange.store.agreements_repo import AgreementRepository
+from exchange.store.conversions_repo import ConversionRepository, utc_day
+from exchange.store.ids import new_id
+from exchange.store.instructions_repo import InstructionRepository
+from exchange.store.ledger_repo import LedgerRepository
+from exchange.store.partners_repo import PartnerRepository
+
+MEMBER_REF_MAX = 128
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionPage:
+    """One page of conversions and the token of the next."""
+
+    conversions: list[Conversion]
+    next_page_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionPolicy:
+    """Hub-wide settings of the money path."""
+
+    quote_ttl_ms: int = rules.QUOTE_TTL_MS
+    credit_deadline_ms: int = rules.DEFAULT_CREDIT_DEADLINE_MS
+
+
+def quote(
+    connection: Connection,
+    caller: Caller,
+    target_partner_id: str,
+    source_points: int,
+    now_ms: int,
+    policy: ConversionPolicy,
+) -> Quote:
+    """Price a conversion under the caller's active agreement with the target partner."""
+    agreement = require_usable(AgreementRepository(connection).active_for(caller.principal, target_partner_id), now_ms)
+    amounts = price_conversion(agreement.terms, source_points)
+    offer = Quote(
+        quote_id=new_id("quo"),
+        agreement_id=agreement.agreement_id,
+        agreement_version=agreement.terms.version,
+        source_partner_id=caller.principal,
+        target_partner_id=target_partner_id,
+        amounts=amounts,
+        created_at_ms=now_ms,
+        expires_at_ms=now_ms + policy.quote_ttl_ms,
+    )
+    ConversionRepository(connection).add_quote(offer)
+    return offer
+
+
+def convert(
+    connection: Connection,
+    caller: Caller,
+    *,
+    quote_id: str,
+    source_member_ref: str,
+    target_member_ref: str,
+    now_ms: int,
+    policy: ConversionPolicy,
+) -> Conversion:
+    """Record a conversion against a quote: ledger entries and a credit instruction, in this transaction."""
+    source_member_ref = parse_text(source_member_ref, field="source_member_ref", max_length=MEMBER_REF_MAX)
+    target_member_ref = parse_text(target_member_ref, field="target_member_ref", max_length=MEMBER_REF_MAX)
+    repository = ConversionRepository(connection)
+    offer = rules.require_usable_quote(repository.get_quote(quote_id), caller.principal, quote_id, now_ms)
+    agreement = require_usable(AgreementRepository(connection).get(offer.agreement_id), now_ms)
+    source, target = _partners(connection, offer.source_partner_id, offer.target_partner_id)
+    day = utc_day(now_ms)
+    used = repository.member_converted_today(source.partner_id, target.partner_id, source_member_ref, day)
+    cap = agreement.terms.member_daily_cap_source_points
+    if used + offer.amounts.source_points_debited > cap:
+        raise ResourceExhausted(
+            "MEMBER_DAILY_CAP",
+            f"the member may convert at most {cap} points a day with this partner; {used} used today",
+        )
+    conversion_id = new_id("cnv")
+    if not repository.claim_quote(quote_id, conversion_id):
+        raise FailedPrecondition("QUOTE_ALREADY_USED", f"quote {quote_id!r} was already used", field="quote_id")
+    conversion = Conversion(
+        conversion_id=conversion_id,
+        quote_id=quote_id,
+        agreement_id=agreement.agreement_id,
+        agreement_version=agreement.terms.version,
+        source_partner_id=source.partner_id,
+        target_partner_id=target.partner_id,
+        source_member_ref=source_member_ref,
+        target_member_ref=target_member_ref,
+        amounts=offer.amounts,
+        state=ConversionState.PENDING_CREDIT,
+        credit_deadline_ms=now_ms + policy.credit_deadline_ms,
+        created_at_ms=now_ms,
+        history=(ConversionEvent(now_ms, caller.principal, None, ConversionState.PENDING_CREDIT),),
+    )
+    repository.add(conversion)
+    LedgerRepository(connection).post(_ledger_of(conversion, source, target), now_ms)
+    InstructionRepository(connection).add(
+        Instruction(
+            instruction_id=new_id("ins"),
+            partner_id=target.partner_id,
+            kind=InstructionKind.CREDIT,
+            state=InstructionState.PENDING,
+            member_ref=target_member_ref,
+            points=conversion.amounts.target_points,
+            point_currency=target.point_currency,
+            conversion_id=conversion_id,
+            created_at_ms=now_ms,
+            deadline_ms=conversion.credit_deadline_ms,
+        )
+    )
+    return conversion
+
+
+def get(connection: Connection, caller: Caller, conversion_id: str) -> Conversion:
+    """Return a conversion the caller is a party to."""
+    conversion = ConversionRepository(connection).get(conversion_id)
+    if conversion is None or not conversion.is_party(caller.principal):
+        raise NotFound("CONVERSION_NOT_FOUND", f"no conversion {conversion_id!r}", field="conversion_id")
+    return conversion
+
+
+def list_page(
+    connection: Connection,
+    caller: Caller,
+    *,
+    state: ConversionState | None,
+    member_ref: str,
+    created_from_ms: int | None,
+    created_before_ms: int | None,
+    page_size: int,
+    page_token: str,
+) -> ConversionPage:
+    """Return a page of the caller's conversions, newest first."""
+    limit = page_limit(page_size)
+    found = ConversionRepository(connection).list_page(
+        caller.principal,
+        state=state,
+        member_ref=member_ref,
+        created_from_ms=created_from_ms,
+        created_before_ms=created_before_ms,
+        before=decode_cursor(page_token),
+        limit=limit + 1,
+    )
+    page = found[:limit]
+    token = encode_cursor(page[-1].created_at_ms, page[-1].conversion_id) if len(found) > limit else ""
+    return ConversionPage(page, token)
+
+
+def reverse(
+    connection: Connection, caller: Caller, *, conversion_id: str, target_points: int, reason: str, now_ms: int
+) -> Conversion:
+    """The target partner reverses part of a completed conversion; the source partner refunds its member."""
+    conversion = get(connection, caller, conversion_id)
+    rules.require_reversible(conversion, caller.principal)
+    reason = parse_text(reason, field="reason", max_length=REASON_MAX)
+    amounts = price_reversal(
+        conversion.amounts, target_points=target_points, reversed_before=conversion.reversed_so_far()
+    )
+    reversal = Reversal(new_id("rev"), amounts, reason, now_ms)
+    ConversionRepository(connection).add_reversal(conversion_id, reversal)
+    source, target = _partners(connection, conversion.source_partner_id, conversion.target_partner_id)
+    LedgerRepository(connection).post(
+        reversal_transaction(
+            reversal.reversal_id,
+            source=source.partner_id,
+            target=target.partner_id,
+            source_currency=source.point_currency,
+            target_currency=target.point_currency,
+            reversal=amounts,
+            money_currency=conversion.amounts.settlement_currency,
+        ),
+        now_ms,
+    )
+    if amounts.source_points > 0:
+        _refund(connection, conversion, source, amounts.source_points, now_ms, reversal_id=reversal.reversal_id)
+    return ConversionRepository(connection).get(conversion_id) or conversion
+
+
+def fail_credit(
+    connection: Connection, conversion: Conversion, to_state: ConversionState, *, actor: str, note: str, now_ms: int
+) -> Conversion:
+    """A credit was refused or timed out: unwind the ledger and instruct the source partner to refund."""
+    failed = rules.move(conversion, to_state, actor=actor, at_ms=now_ms, note=note)
+    ConversionRepository(connection).save_state(conversion, failed)
+    source, target = _partners(connection, conversion.source_partner_id, conversion.target_partner_id)
+    LedgerRepository(connection).post(
+        reversing_transaction(_ledger_of(conversion, source, target), "REFUND", conversion.conversion_id), now_ms
+    )
+    _refund(connection, conversion, source, conversion.amounts.source_points_debited, now_ms)
+    return failed
+
+
+def expire_overdue(connection: Connection, conversion_id: str, now_ms: int) -> bool:
+    """Expire one overdue conversion if it is still waiting for its credit; return whether it did."""
+    conversion = ConversionRepository(connection).get(conversion_id)
+    if conversion is None or conversion.state is not ConversionState.PENDING_CREDIT:
+        return False
+    if conversion.credit_deadline_ms > now_ms:
+        return False
+    cancel_credit(connection, conversion_id, reason="credit deadline passed")
+    fail_credit(
+        connection, conversion, ConversionState.EXPIRED, actor=HUB_ACTOR, note="no acknowledgement", now_ms=now_ms
+    )
+    return True
+
+
+def _refund(
+    connection: Connection, conversion: Conversion, source: Partner, points: int, now_ms: int, reversal_id: str = ""
+) -> None:
+    InstructionRepository(connection).add(
+        Instruction(
+            instruction_id=new_id("ins"),
+            partner_id=source.partner_id,
+            kind=InstructionKind.REFUND,
+            state=InstructionState.PENDING,
+            member_ref=conversion.source_member_ref,
+            points=points,
+            point_currency=source.point_currency,
+            conversion_id=conversion.conversion_id,
+            created_at_ms=now_ms,
+            reversal_id=reversal_id,
+        )
+    )
+
+
+def _ledger_of(conversion: Conversion, source: Partner, target: Partner):  # type: ignore[no-untyped-def]
+    return conversion_transaction(
+        conversion.conversion_id,
+        source=source.partner_id,
+        target=target.partner_id,
+        source_currency=source.point_currency,
+        target_currency=target.point_currency,
+        amounts=conversion.amounts,
+    )
+
+
+def _partners(connection: Connection, source_id: str, target_id: str) -> tuple[Partner, Partner]:
+    partners = PartnerRepository(connection)
+    source, target = partners.get(source_id), partners.get(target_id)
+    if source is None or target is None:
+        raise NotFound("PARTNER_NOT_FOUND", "a partner of this conversion no longer exists")
+    if target.status is not PartnerStatus.ACTIVE:
+        raise FailedPrecondition("COUNTERPARTY_NOT_ACTIVE", f"partner {target.partner_id!r} is {target.status.value}")
+    return source, target

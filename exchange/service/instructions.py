@@ -1,0 +1,89 @@
+"""Instruction commands: lease pending work to a partner, take its acknowledgement or rejection."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from exchange.domain import instructions as rules
+from exchange.domain.conversions import ConversionState, move
+from exchange.domain.errors import InvalidArgument, require
+from exchange.domain.instructions import Instruction, InstructionKind
+from exchange.service.authentication import Caller
+from exchange.store.conversions_repo import ConversionRepository
+from exchange.store.instructions_repo import InstructionRepository
+
+
+def pull_limits(max_instructions: int, wait_s: int, lease_s: int) -> tuple[int, int, int]:
+    """Validate a pull's limits and return (max, wait_s, lease_s) with defaults applied."""
+    if not 0 <= max_instructions <= rules.MAX_PULL:
+        raise InvalidArgument(
+            "INVALID_MAX_INSTRUCTIONS", f"max_instructions must be 0 to {rules.MAX_PULL}", field="max_instructions"
+        )
+    if not 0 <= wait_s <= rules.MAX_WAIT_S:
+        raise InvalidArgument("INVALID_WAIT", f"wait_seconds must be 0 to {rules.MAX_WAIT_S}", field="wait_seconds")
+    lease = lease_s or rules.DEFAULT_LEASE_S
+    if not rules.MIN_LEASE_S <= lease <= rules.MAX_LEASE_S:
+        raise InvalidArgument(
+            "INVALID_LEASE", f"lease_seconds must be {rules.MIN_LEASE_S} to {rules.MAX_LEASE_S}", field="lease_seconds"
+        )
+    return max_instructions or rules.DEFAULT_PULL, wait_s, lease
+
+
+def lease(connection: Connection, caller: Caller, *, limit: int, lease_s: int, now_ms: int) -> list[Instruction]:
+    """Lease the caller's pending instructions to it."""
+    return InstructionRepository(connection).lease(
+        caller.principal, now_ms=now_ms, lease_ms=lease_s * 1000, limit=limit
+    )
+
+
+def has_pending(connection: Connection, partner_id: str, now_ms: int) -> bool:
+    """Return whether the partner has an instruction it could pull now (cheap; for long polls)."""
+    return bool(InstructionRepository(connection).lease_candidates(partner_id, now_ms=now_ms))
+
+
+def acknowledge(
+    connection: Connection, caller: Caller, instruction_id: str, reference: str, now_ms: int
+) -> Instruction:
+    """The partner applied an instruction: a credit completes its conversion, a refund closes it."""
+    repository = InstructionRepository(connection)
+    instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
+    acknowledged = rules.acknowledge(instruction, reference=reference)
+    if acknowledged == instruction:
+        return instruction
+    repository.save(acknowledged)
+    conversions = ConversionRepository(connection)
+    conversion = conversions.get(instruction.conversion_id)
+    require(conversion is not None, "an instruction's conversion exists")
+    assert conversion is not None
+    if instruction.kind is InstructionKind.CREDIT:
+        done = move(conversion, ConversionState.COMPLETED, actor=caller.principal, at_ms=now_ms, note=reference)
+        conversions.save_state(conversion, done)
+    elif not instruction.reversal_id:
+        done = move(conversion, ConversionState.REFUNDED, actor=caller.principal, at_ms=now_ms, note=reference)
+        conversions.save_state(conversion, done)
+    return acknowledged
+
+
+def reject(connection: Connection, caller: Caller, instruction_id: str, reason: str, now_ms: int) -> Instruction:
+    """The partner refuses a credit: the conversion is REJECTED and the source partner refunds."""
+    from exchange.service.conversions import fail_credit
+
+    repository = InstructionRepository(connection)
+    instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
+    rejected = rules.reject(instruction, reason=reason)
+    repository.save(rejected)
+    conversion = ConversionRepository(connection).get(instruction.conversion_id)
+    require(conversion is not None, "an instruction's conversion exists")
+    assert conversion is not None
+    fail_credit(
+        connection, conversion, ConversionState.REJECTED, actor=caller.principal, note=rejected.reason, now_ms=now_ms
+    )
+    return rejected
+
+
+def cancel_credit(connection: Connection, conversion_id: str, *, reason: str) -> None:
+    """Withdraw a conversion's pending credit instruction."""
+    repository = InstructionRepository(connection)
+    pending = repository.pending_credit_of(conversion_id)
+    if pending is not None:
+        repository.save(rules.cancel(pending, reason=reason))

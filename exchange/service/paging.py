@@ -1,0 +1,39 @@
+"""Page sizes and opaque keyset cursors (time, id) shared by every list command."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from exchange.domain.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def page_limit(page_size: int) -> int:
+    """Return how many items a page holds: 0 means the default; more than the maximum is capped."""
+    if page_size < 0:
+        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative", field="page_size")
+    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_cursor(at_ms: int, item_id: str) -> str:
+    """Return the token that continues after (at_ms, item_id)."""
+    return base64.urlsafe_b64encode(f"c1:{at_ms}:{item_id}".encode()).decode("ascii").rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[int, str] | None:
+    """Return the (at_ms, id) a token continues after, None for the first page, or raise InvalidArgument."""
+    if not token:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        version, at_ms, item_id = text.split(":", 2)
+        if version != "c1" or not item_id:
+            raise ValueError(text)
+        return int(at_ms), item_id
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidArgument(
+            "INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token"
+        ) from exc

@@ -1,0 +1,285 @@
+"""Reading and writing quotes, conversions, their events and reversals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, tuple_, update
+
+from exchange.domain.conversions import (
+    STANDING_STATES,
+    Conversion,
+    ConversionEvent,
+    ConversionState,
+    Quote,
+    Reversal,
+)
+from exchange.domain.money import Ratio
+from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
+from exchange.store.tables import conversion_events, conversion_reversals, conversions, quotes
+
+DAY_MS = 86_400_000
+
+
+def utc_day(ms: int) -> int:
+    """Return the UTC day number (days since the epoch) of a time."""
+    return ms // DAY_MS
+
+
+class ConversionRepository:
+    """Quotes and conversions through one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    # quotes -----------------------------------------------------------------------------
+    def add_quote(self, quote: Quote) -> None:
+        """Insert a new quote."""
+        self._db.execute(
+            insert(quotes).values(
+                quote_id=quote.quote_id,
+                agreement_id=quote.agreement_id,
+                agreement_version=quote.agreement_version,
+                source_partner_id=quote.source_partner_id,
+                target_partner_id=quote.target_partner_id,
+                created_at_ms=quote.created_at_ms,
+                expires_at_ms=quote.expires_at_ms,
+                used_by=None,
+                **_amount_columns(quote.amounts),
+            )
+        )
+
+    def get_quote(self, quote_id: str) -> Quote | None:
+        """Return a quote, or None."""
+        row = self._db.execute(select(quotes).where(quotes.c.quote_id == quote_id)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Quote(
+            quote_id=m["quote_id"],
+            agreement_id=m["agreement_id"],
+            agreement_version=m["agreement_version"],
+            source_partner_id=m["source_partner_id"],
+            target_partner_id=m["target_partner_id"],
+            amounts=_amounts(m),
+            created_at_ms=m["created_at_ms"],
+            expires_at_ms=m["expires_at_ms"],
+            used_by=m["used_by"],
+        )
+
+    def claim_quote(self, quote_id: str, conversion_id: str) -> bool:
+        """Mark a quote used by a conversion; False if another conversion got it first."""
+        result = self._db.execute(
+            update(quotes)
+            .where(quotes.c.quote_id == quote_id, quotes.c.used_by.is_(None))
+            .values(used_by=conversion_id)
+        )
+        return result.rowcount == 1
+
+    # conversions ------------------------------------------------------------------------
+    def add(self, conversion: Conversion) -> None:
+        """Insert a new conversion with its first event."""
+        self._db.execute(
+            insert(conversions).values(
+                conversion_id=conversion.conversion_id,
+                quote_id=conversion.quote_id,
+                agreement_id=conversion.agreement_id,
+                agreement_version=conversion.agreement_version,
+                source_partner_id=conversion.source_partner_id,
+                target_partner_id=conversion.target_partner_id,
+                source_member_ref=conversion.source_member_ref,
+                target_member_ref=conversion.target_member_ref,
+                state=conversion.state.value,
+                credit_deadline_ms=conversion.credit_deadline_ms,
+                created_at_ms=conversion.created_at_ms,
+                utc_day=utc_day(conversion.created_at_ms),
+                **_amount_columns(conversion.amounts),
+            )
+        )
+        self._add_events(conversion.conversion_id, conversion.history)
+
+    def save_state(self, before: Conversion, after: Conversion) -> None:
+        """Write a state change; refuses (AssertionError) if the row moved meanwhile."""
+        result = self._db.execute(
+            update(conversions)
+            .where(conversions.c.conversion_id == after.conversion_id, conversions.c.state == before.state.value)
+            .values(state=after.state.value)
+        )
+        assert result.rowcount == 1, "the conversion changed state under this transaction"
+        self._add_events(after.conversion_id, after.history[len(before.history) :])
+
+    def add_reversal(self, conversion_id: str, reversal: Reversal) -> None:
+        """Record a reversal."""
+        self._db.execute(
+            insert(conversion_reversals).values(
+                reversal_id=reversal.reversal_id,
+                conversion_id=conversion_id,
+                target_points=reversal.amounts.target_points,
+                source_points=reversal.amounts.source_points,
+                settlement_amount_minor=reversal.amounts.settlement_amount_minor,
+                reason=reversal.reason,
+                at_ms=reversal.at_ms,
+            )
+        )
+
+    def get(self, conversion_id: str) -> Conversion | None:
+        """Return a conversion with its history and reversals, or None."""
+        row = self._db.execute(select(conversions).where(conversions.c.conversion_id == conversion_id)).first()
+        return self._assemble([row])[0] if row else None
+
+    def member_converted_today(self, source: str, target: str, member_ref: str, day: int) -> int:
+        """Return the source points the member has converted with this pair today (standing conversions)."""
+        total = self._db.execute(
+            select(func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)).where(
+                conversions.c.source_partner_id == source,
+                conversions.c.target_partner_id == target,
+                conversions.c.source_member_ref == member_ref,
+                conversions.c.utc_day == day,
+                conversions.c.state.in_([s.value for s in STANDING_STATES]),
+            )
+        ).scalar_one()
+        return int(total)
+
+    def overdue(self, now_ms: int, limit: int) -> list[str]:
+        """Return ids of PENDING_CREDIT conversions whose credit deadline has passed."""
+        rows = self._db.execute(
+            select(conversions.c.conversion_id)
+            .where(
+                conversions.c.state == ConversionState.PENDING_CREDIT.value,
+                conversions.c.credit_deadline_ms <= now_ms,
+            )
+            .order_by(conversions.c.credit_deadline_ms)
+            .limit(limit)
+        ).all()
+        return [r.conversion_id for r in rows]
+
+    def list_page(
+        self,
+        party: str,
+        *,
+        state: ConversionState | None,
+        member_ref: str,
+        created_from_ms: int | None,
+        created_before_ms: int | None,
+        before: tuple[int, str] | None,
+        limit: int,
+    ) -> list[Conversion]:
+        """Return the party's conversions (as source or target), newest first, after a keyset cursor."""
+        as_source = conversions.c.source_partner_id == party
+        as_target = conversions.c.target_partner_id == party
+        query = select(conversions).where(as_source | as_target)
+        if member_ref:
+            query = query.where(
+                (as_source & (conversions.c.source_member_ref == member_ref))
+                | (as_target & (conversions.c.target_member_ref == member_ref))
+            )
+        if state is not None:
+            query = query.where(conversions.c.state == state.value)
+        if created_from_ms is not None:
+            query = query.where(conversions.c.created_at_ms >= created_from_ms)
+        if created_before_ms is not None:
+            query = query.where(conversions.c.created_at_ms < created_before_ms)
+        if before is not None:
+            query = query.where(
+                tuple_(conversions.c.created_at_ms, conversions.c.conversion_id) < tuple_(before[0], before[1])
+            )
+        order = (conversions.c.created_at_ms.desc(), conversions.c.conversion_id.desc())
+        return self._assemble(self._db.execute(query.order_by(*order).limit(limit)).all())
+
+    def _add_events(self, conversion_id: str, events: tuple[ConversionEvent, ...]) -> None:
+        if events:
+            self._db.execute(
+                insert(conversion_events),
+                [
+                    {
+                        "conversion_id": conversion_id,
+                        "at_ms": e.at_ms,
+                        "actor": e.actor,
+                        "from_state": e.from_state.value if e.from_state else None,
+                        "to_state": e.to_state.value,
+                        "note": e.note,
+                    }
+                    for e in events
+                ],
+            )
+
+    def _assemble(self, rows: Any) -> list[Conversion]:
+        ids = [r.conversion_id for r in rows]
+        if not ids:
+            return []
+        events: dict[str, list[ConversionEvent]] = {i: [] for i in ids}
+        for e in self._db.execute(
+            select(conversion_events)
+            .where(conversion_events.c.conversion_id.in_(ids))
+            .order_by(conversion_events.c.event_id)
+        ).all():
+            events[e.conversion_id].append(
+                ConversionEvent(
+                    e.at_ms,
+                    e.actor,
+                    ConversionState(e.from_state) if e.from_state else None,
+                    ConversionState(e.to_state),
+                    e.note,
+                )
+            )
+        reversals: dict[str, list[Reversal]] = {i: [] for i in ids}
+        for r in self._db.execute(
+            select(conversion_reversals)
+            .where(conversion_reversals.c.conversion_id.in_(ids))
+            .order_by(conversion_reversals.c.at_ms, conversion_reversals.c.reversal_id)
+        ).all():
+            reversals[r.conversion_id].append(
+                Reversal(
+                    r.reversal_id,
+                    ReversalAmounts(r.target_points, r.source_points, r.settlement_amount_minor),
+                    r.reason,
+                    r.at_ms,
+                )
+            )
+        return [
+            Conversion(
+                conversion_id=m["conversion_id"],
+                quote_id=m["quote_id"],
+                agreement_id=m["agreement_id"],
+                agreement_version=m["agreement_version"],
+                source_partner_id=m["source_partner_id"],
+                target_partner_id=m["target_partner_id"],
+                source_member_ref=m["source_member_ref"],
+                target_member_ref=m["target_member_ref"],
+                amounts=_amounts(m),
+                state=ConversionState(m["state"]),
+                credit_deadline_ms=m["credit_deadline_ms"],
+                created_at_ms=m["created_at_ms"],
+                history=tuple(events[m["conversion_id"]]),
+                reversals=tuple(reversals[m["conversion_id"]]),
+            )
+            for m in (row._mapping for row in rows)
+        ]
+
+
+def _amount_columns(amounts: ConversionAmounts) -> dict[str, Any]:
+    amounts.check()
+    return {
+        "source_points_requested": amounts.source_points_requested,
+        "fee_points": amounts.fee_points,
+        "source_points_converted": amounts.source_points_converted,
+        "target_points": amounts.target_points,
+        "settlement_amount_minor": amounts.settlement_amount_minor,
+        "settlement_currency": amounts.settlement_currency,
+        "rate_numerator": amounts.rate.numerator,
+        "rate_denominator": amounts.rate.denominator,
+    }
+
+
+def _amounts(m: Any) -> ConversionAmounts:
+    amounts = ConversionAmounts(
+        source_points_requested=m["source_points_requested"],
+        fee_points=m["fee_points"],
+        source_points_converted=m["source_points_converted"],
+        target_points=m["target_points"],
+        settlement_amount_minor=m["settlement_amount_minor"],
+        settlement_currency=m["settlement_currency"],
+        rate=Ratio(m["rate_numerator"], m["rate_denominator"]),
+    )
+    amounts.check()
+    return amounts

@@ -1,0 +1,342 @@
+"""InstructionLoop: apply the hub's credit and refund instructions with a handler of your own.
+
+The hub delivers each instruction at least once: until it is acknowledged or rejected it comes
+back on a later pull, after its lease. The loop runs your handler, then acknowledges with the
+reference the handler returns, or rejects with the reason it raises::
+
+    class Ledger:
+        def credit(self, instruction: Instruction) -> str:
+            # Idempotent on instruction.instruction_id: a unique constraint in your ledger.
+            return my_ledger.credit_once(instruction.instruction_id, instruction.member_ref, instruction.points)
+
+        def refund(self, instruction: Instruction) -> str:
+            return my_ledger.refund_once(instruction.instruction_id, instruction.member_ref, instruction.points)
+
+        def on_cancelled(self, instruction: Instruction, error: ExchangeError) -> None:
+            # Optional: the hub refused the acknowledgement (a credit past its deadline, whose
+            # conversion was refunded at the source): take the credited points back.
+            my_ledger.reverse(instruction.instruction_id)
+
+    stop = threading.Event()
+    threading.Thread(target=InstructionLoop(client, Ledger()).run, args=(stop,)).start()
+
+Exactly once: the loop remembers (in memory, the last REMEMBERED_INSTRUCTIONS ids) what it
+did with each instruction, so a redelivered one is acknowledged again with the same reference
+without calling the handler twice. That memory is lost when the process restarts, and a
+second process pulling for the same partner does not share it; for an instruction to be
+applied once across restarts and processes, your handler must itself be idempotent on
+``instruction.instruction_id`` (for example a unique constraint in your own ledger) and return
+the same reference when it sees an id again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from partner_sdk.errors import (
+    AbortedError,
+    DeadlineExceededError,
+    ExchangeError,
+    FailedPreconditionError,
+    UnavailableError,
+)
+from partner_sdk.models import Instruction
+from partner_sdk.retry import RetryPolicy
+
+__all__ = [
+    "LOOP_BACKOFF",
+    "REMEMBERED_INSTRUCTIONS",
+    "InstructionHandler",
+    "InstructionLoop",
+    "InstructionSource",
+    "RejectInstruction",
+]
+
+REMEMBERED_INSTRUCTIONS = 10_000
+"""How many handled instruction ids the loop remembers by default (least recently seen dropped first)."""
+
+LOOP_BACKOFF = RetryPolicy(initial_backoff_s=0.5, max_backoff_s=30.0)
+"""The loop's pause after a pull fails transiently: full jitter, doubling, capped at 30 s."""
+
+_TRANSIENT = (UnavailableError, DeadlineExceededError, AbortedError)
+_MAX_BACKOFF_STEP = 32  # failures beyond this don't grow the pause bound (and can't overflow it)
+_IDLE_PAUSE_S = 1.0  # between empty pulls when the loop does not long-poll (wait_s=0)
+
+_log = logging.getLogger(__name__)
+
+
+class RejectInstruction(Exception):
+    """Raise from a handler's credit() to refuse the credit; reason goes to the source partner.
+
+    Attributes:
+        reason: why, 1 to 500 characters (for example "member unknown").
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InstructionHandler(Protocol):
+    """What a brand implements to apply instructions in its own ledger.
+
+    Each method applies one instruction and returns the brand's own reference for it (for
+    example its ledger entry id, 1 to 128 characters). Both must be idempotent on
+    instruction.instruction_id across process restarts. Any exception other than
+    RejectInstruction leaves the instruction unacknowledged; it comes back after its lease.
+
+    A handler may also define ``on_cancelled(instruction, error) -> None``: the loop calls it
+    when the hub refuses an acknowledgement with FailedPreconditionError (for example a credit
+    acknowledged after its deadline, whose conversion has been refunded at the source: the
+    credited points must be taken back). Without it the loop logs the refusal as an error.
+    """
+
+    def credit(self, instruction: Instruction) -> str:
+        """Credit instruction.points to instruction.member_ref; raise RejectInstruction to refuse."""
+        ...
+
+    def refund(self, instruction: Instruction) -> str:
+        """Give instruction.points back to instruction.member_ref (a refund can't be refused)."""
+        ...
+
+
+class InstructionSource(Protocol):
+    """The calls the loop needs; ExchangeClient provides them (a test may pass a fake)."""
+
+    def pull_instructions(self, *, max_instructions: int, wait_s: int, lease_s: int) -> tuple[Instruction, ...]:
+        """Fetch pending instructions (long poll)."""
+        ...
+
+    def acknowledge_instruction(self, instruction_id: str, *, partner_reference: str) -> Instruction:
+        """Acknowledge an applied instruction."""
+        ...
+
+    def reject_instruction(self, instruction_id: str, *, reason: str) -> Instruction:
+        """Refuse a credit instruction."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the loop did with an instruction: the answer to repeat if it comes back."""
+
+    action: Literal["acknowledge", "reject", "drop"]
+    text: str
+
+
+class InstructionLoop:
+    """Pulls instructions, applies them with a handler, and acknowledges or rejects them.
+
+    One loop is driven by one thread at a time. Transient failures (UnavailableError,
+    DeadlineExceededError, AbortedError) never stop run(): it pauses with capped, jittered
+    backoff and pulls again. Any other error from a pull (a revoked key, a suspended partner,
+    an unverifiable answer) ends run() with that exception.
+
+    Args:
+        client: an ExchangeClient (or anything with its three instruction calls).
+        handler: the brand's InstructionHandler.
+        max_instructions: the most instructions per pull (at most 200).
+        wait_s: how long each pull waits for an instruction to arrive, 0 to 20 seconds.
+        lease_s: how long pulled instructions are hidden from other pulls (5 to 300 s); the
+            handler should settle a whole pull within it.
+        remember: how many handled instruction ids to remember (least recently seen first
+            out), so a redelivery doesn't call the handler again.
+        backoff: the pause policy after a transient pull failure (only its pauses are used).
+        logger: where to log; partner_sdk.instructions by default.
+    """
+
+    def __init__(
+        self,
+        client: InstructionSource,
+        handler: InstructionHandler,
+        *,
+        max_instructions: int = 50,
+        wait_s: int = 10,
+        lease_s: int = 30,
+        remember: int = REMEMBERED_INSTRUCTIONS,
+        backoff: RetryPolicy = LOOP_BACKOFF,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if remember < 1:
+            raise ValueError("remember must be at least 1")
+        self._client = client
+        self._handler = handler
+        self._max_instructions = max_instructions
+        self._wait_s = wait_s
+        self._lease_s = lease_s
+        self._limit = remember
+        self._backoff = backoff
+        self._log = logger or _log
+        self._seen: OrderedDict[str, _Outcome] = OrderedDict()
+
+    @property
+    def remembered(self) -> int:
+        """How many instruction ids the loop currently remembers (at most ``remember``)."""
+        return len(self._seen)
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Pull and handle instructions until stop is set (forever without one).
+
+        A stop set during a long poll takes effect when that pull returns (within wait_s).
+
+        Raises:
+            ExchangeError: a pull failed for a reason other than a transient one.
+        """
+        stop = stop or threading.Event()
+        failures = 0
+        while not stop.is_set():
+            try:
+                pulled, _ = self._pull_and_handle()
+            except _TRANSIENT as error:
+                failures += 1
+                pause = self._backoff.pause_s(min(failures, _MAX_BACKOFF_STEP))
+                self._log.warning("pulling instructions failed (%s); retrying in %.1f s", error, pause)
+                stop.wait(pause)
+                continue
+            failures = 0
+            if pulled == 0 and self._wait_s <= 0:
+                stop.wait(_IDLE_PAUSE_S)
+
+    def run_once(self) -> int:
+        """Pull once and handle what arrived.
+
+        Returns:
+            How many instructions were settled: acknowledged, rejected, or dropped because
+            the hub no longer accepts them. Those left unacknowledged are not counted.
+
+        Raises:
+            ExchangeError: the pull failed (transient failures included: run() retries them).
+        """
+        return self._pull_and_handle()[1]
+
+    def _pull_and_handle(self) -> tuple[int, int]:
+        instructions = self._client.pull_instructions(
+            max_instructions=self._max_instructions, wait_s=self._wait_s, lease_s=self._lease_s
+        )
+        settled = sum(self._handle(instruction) for instruction in instructions)
+        return len(instructions), settled
+
+    def _handle(self, instruction: Instruction) -> bool:
+        """Apply (or recall) one instruction and answer the hub; return whether it is settled."""
+        instruction_id = instruction.instruction_id
+        outcome = self._recall(instruction_id)
+        if outcome is None:
+            outcome = self._apply(instruction)
+            if outcome is None:
+                return False
+            self._remember(instruction_id, outcome)
+        elif outcome.action == "drop":
+            self._log.warning("instruction %s came back after the hub refused it; ignored", instruction_id)
+            return False
+        else:
+            self._log.info("instruction %s delivered again; answering as before", instruction_id)
+        return self._answer(instruction, outcome)
+
+    def _apply(self, instruction: Instruction) -> _Outcome | None:
+        """Run the handler; return the answer to give, or None to leave it unacknowledged."""
+        methods: dict[str, Callable[[Instruction], str]] = {
+            "CREDIT": self._handler.credit,
+            "REFUND": self._handler.refund,
+        }
+        method = methods.get(instruction.kind)
+        if method is None:
+            self._log.error(
+                "instruction %s has a kind this SDK does not know (%s); left unacknowledged",
+                instruction.instruction_id,
+                instruction.kind,
+            )
+            return None
+        try:
+            reference = method(instruction)
+        except RejectInstruction as refusal:
+            if instruction.kind != "CREDIT":
+                self._log.error(
+                    "instruction %s is a %s, which can't be refused; left unacknowledged",
+                    instruction.instruction_id,
+                    instruction.kind,
+                )
+                return None
+            return _Outcome("reject", refusal.reason)
+        except Exception:
+            self._log.exception(
+                "the handler failed on instruction %s; it will be delivered again after its lease",
+                instruction.instruction_id,
+            )
+            return None
+        if not isinstance(reference, str) or not reference:
+            self._log.error(
+                "the handler returned %r for instruction %s, not a reference; left unacknowledged",
+                reference,
+                instruction.instruction_id,
+            )
+            return None
+        return _Outcome("acknowledge", reference)
+
+    def _answer(self, instruction: Instruction, outcome: _Outcome) -> bool:
+        """Send the acknowledgement or rejection; return whether the instruction is settled."""
+        instruction_id = instruction.instruction_id
+        try:
+            if outcome.action == "acknowledge":
+                self._client.acknowledge_instruction(instruction_id, partner_reference=outcome.text)
+            else:
+                self._client.reject_instruction(instruction_id, reason=outcome.text)
+        except _TRANSIENT as error:
+            self._log.warning(
+                "could not %s instruction %s (%s); will answer again when it is redelivered",
+                outcome.action,
+                instruction_id,
+                error,
+            )
+            return False
+        except FailedPreconditionError as error:
+            self._remember(instruction_id, _Outcome("drop", error.reason))
+            if outcome.action == "acknowledge":
+                self._cancelled(instruction, error)
+            else:
+                self._log.warning("the hub refused to reject instruction %s: %s; dropped", instruction_id, error)
+            return True
+        except ExchangeError as error:
+            self._log.error(
+                "the hub refused to %s instruction %s: %s; will answer again when it is redelivered",
+                outcome.action,
+                instruction_id,
+                error,
+            )
+            return False
+        return True
+
+    def _cancelled(self, instruction: Instruction, error: FailedPreconditionError) -> None:
+        hook: Callable[[Instruction, ExchangeError], object] | None = getattr(self._handler, "on_cancelled", None)
+        if hook is None:
+            self._log.error(
+                "the hub refused the acknowledgement of %s instruction %s (%s): if it was applied, "
+                "undo it (define on_cancelled on the handler to do so automatically)",
+                instruction.kind,
+                instruction.instruction_id,
+                error,
+            )
+            return
+        self._log.warning(
+            "the hub refused the acknowledgement of instruction %s: %s", instruction.instruction_id, error
+        )
+        try:
+            hook(instruction, error)
+        except Exception:
+            self._log.exception("the handler's on_cancelled failed on instruction %s", instruction.instruction_id)
+
+    def _recall(self, instruction_id: str) -> _Outcome | None:
+        outcome = self._seen.get(instruction_id)
+        if outcome is not None:
+            self._seen.move_to_end(instruction_id)
+        return outcome
+
+    def _remember(self, instruction_id: str, outcome: _Outcome) -> None:
+        self._seen[instruction_id] = outcome
+        self._seen.move_to_end(instruction_id)
+        while len(self._seen) > self._limit:
+            self._seen.popitem(last=False)
