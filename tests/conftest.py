@@ -198,3 +198,19 @@ def hub(database: Database) -> Iterator[RunningHub]:
     for client in running.clients:
         client.close()
     server.stop(grace_s=1)
+    assert_ledger_invariants(database)
+
+
+def assert_ledger_invariants(database: Database) -> None:
+    """Whatever a test did: every ledger transaction balances per currency, money positions sum to zero."""
+    from collections import defaultdict
+
+    from exchange.store.ledger_repo import LedgerRepository
+
+    with database.engine.connect() as connection:
+        ledger = LedgerRepository(connection)
+        assert ledger.unbalanced_transactions() == []
+        totals: dict[str, int] = defaultdict(int)
+        for (_, currency), amount in ledger.money_positions().items():
+            totals[currency] += amount
+        assert all(total == 0 for total in totals.values()), totals
