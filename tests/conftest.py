@@ -189,6 +189,19 @@ def start_hub(
 
 @pytest.fixture
 def hub(database: Database) -> Iterator[RunningHub]:
+    yield from _running_hub(database)
+
+
+@pytest.fixture
+def postgres_hub(postgres_url: str) -> Iterator[RunningHub]:
+    """A hub on PostgreSQL only, for what only the production deployment does (several hub processes)."""
+    database = Database(postgres_url)
+    _empty_all_tables(database)
+    yield from _running_hub(database)
+    database.dispose()
+
+
+def _running_hub(database: Database) -> Iterator[RunningHub]:
     clock = OffsetClock()
     operator_key = generate_private_key()
     signer = HubSigner.from_key(generate_private_key())
