@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, hub_pb2, instructions_pb2
+from partner_sdk.documents import epoch_ms
 from partner_sdk.models import (
     Agreement,
     AgreementTerms,
@@ -122,6 +123,13 @@ def agreement_terms(message: agreements_pb2.AgreementTerms) -> AgreementTerms:
     )
 
 
+def _whole_ms(moment: datetime) -> Timestamp:
+    """Agreement times are whole milliseconds, as in the signed document (sub-millisecond parts are dropped)."""
+    stamp = Timestamp()
+    stamp.FromMilliseconds(epoch_ms(moment))
+    return stamp
+
+
 def agreement_terms_to_proto(terms: AgreementTerms) -> agreements_pb2.AgreementTerms:
     """Return the AgreementTerms message for terms (the fee oneof set only when there is a fee)."""
     if terms.fee_basis_points is not None and terms.fee_fixed_points is not None:
@@ -135,8 +143,8 @@ def agreement_terms_to_proto(terms: AgreementTerms) -> agreements_pb2.AgreementT
         max_source_points=terms.max_source_points,
         source_increment=terms.source_increment,
         member_daily_cap_source_points=terms.member_daily_cap_source_points,
-        valid_from=to_timestamp(terms.valid_from),
-        valid_until=to_timestamp(terms.valid_until),
+        valid_from=_whole_ms(terms.valid_from),
+        valid_until=_whole_ms(terms.valid_until),
         settlement_price_minor=to_ratio(terms.settlement_price_minor),
         settlement_currency=terms.settlement_currency,
     )
@@ -153,7 +161,7 @@ def agreement(message: agreements_pb2.Agreement) -> Agreement:
         agreement_id=message.agreement_id,
         terms=agreement_terms(message.terms),
         status=_name(agreements_pb2.AgreementStatus, message.status, "AGREEMENT_STATUS_"),
-        document=message.document.encode("utf-8"),
+        document=message.document,
         proposer_key_id=message.proposer_key_id,
         proposer_signature=message.proposer_signature,
         acceptor_key_id=message.acceptor_key_id,
@@ -275,4 +283,5 @@ def instruction(message: instructions_pb2.Instruction) -> Instruction:
         delivery_count=message.delivery_count,
         partner_reference=message.partner_reference,
         reason=message.reason,
+        reversal_id=message.reversal_id,
     )

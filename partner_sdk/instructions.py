@@ -13,8 +13,8 @@ reference the handler returns, or rejects with the reason it raises::
             return my_ledger.refund_once(instruction.instruction_id, instruction.member_ref, instruction.points)
 
         def on_cancelled(self, instruction: Instruction, error: ExchangeError) -> None:
-            # Optional: the hub refused the acknowledgement (a credit past its deadline, whose
-            # conversion was refunded at the source): take the credited points back.
+            # Optional: the hub refused the acknowledgement and does not count the credit (it
+            # passed its deadline and the conversion was refunded at the source): take it back.
             my_ledger.reverse(instruction.instruction_id)
 
     stop = threading.Event()
@@ -49,6 +49,7 @@ from partner_sdk.models import Instruction
 from partner_sdk.retry import RetryPolicy
 
 __all__ = [
+    "ALREADY_ACKNOWLEDGED",
     "LOOP_BACKOFF",
     "REMEMBERED_INSTRUCTIONS",
     "InstructionHandler",
@@ -62,6 +63,10 @@ REMEMBERED_INSTRUCTIONS = 10_000
 
 LOOP_BACKOFF = RetryPolicy(initial_backoff_s=0.5, max_backoff_s=30.0)
 """The loop's pause after a pull fails transiently: full jitter, doubling, capped at 30 s."""
+
+ALREADY_ACKNOWLEDGED = "INSTRUCTION_ACKNOWLEDGED"
+"""The hub's reason when an instruction was acknowledged already (by another process, or with
+another reference): it counts as applied, so on_cancelled is not called for it."""
 
 _TRANSIENT = (UnavailableError, DeadlineExceededError, AbortedError)
 _MAX_BACKOFF_STEP = 32  # failures beyond this don't grow the pause bound (and can't overflow it)
@@ -91,9 +96,12 @@ class InstructionHandler(Protocol):
     RejectInstruction leaves the instruction unacknowledged; it comes back after its lease.
 
     A handler may also define ``on_cancelled(instruction, error) -> None``: the loop calls it
-    when the hub refuses an acknowledgement with FailedPreconditionError (for example a credit
-    acknowledged after its deadline, whose conversion has been refunded at the source: the
-    credited points must be taken back). Without it the loop logs the refusal as an error.
+    when the hub refuses an acknowledgement with FailedPreconditionError, meaning the hub does
+    not count what the handler did (for example a credit acknowledged after its deadline
+    passed, reason INSTRUCTION_CANCELLED, or one another process rejected: the conversion is
+    refunded at the source, so the credited points must be taken back). It is not called when
+    the instruction was already acknowledged (reason INSTRUCTION_ACKNOWLEDGED). Without it the
+    loop logs the refusal as an error.
     """
 
     def credit(self, instruction: Instruction) -> str:
@@ -295,10 +303,12 @@ class InstructionLoop:
             return False
         except FailedPreconditionError as error:
             self._remember(instruction_id, _Outcome("drop", error.reason))
-            if outcome.action == "acknowledge":
+            if outcome.action == "acknowledge" and error.reason != ALREADY_ACKNOWLEDGED:
                 self._cancelled(instruction, error)
             else:
-                self._log.warning("the hub refused to reject instruction %s: %s; dropped", instruction_id, error)
+                self._log.warning(
+                    "the hub refused to %s instruction %s: %s; dropped", outcome.action, instruction_id, error
+                )
             return True
         except ExchangeError as error:
             self._log.error(

@@ -248,3 +248,4 @@ class Instruction:
     delivery_count: int
     partner_reference: str
     reason: str
+    reversal_id: str = ""

@@ -49,6 +49,11 @@ def terms_from_message(terms: agreements_pb2.AgreementTerms) -> AgreementTerms:
     for name in ("rate", "settlement_price_minor", "valid_from", "valid_until"):
         if not terms.HasField(name):
             raise InvalidArgument("MISSING_FIELD", f"terms.{name} is required", field=f"terms.{name}")
+    for name in ("valid_from", "valid_until"):
+        if getattr(terms, name).nanos % 1_000_000:
+            raise InvalidArgument(
+                "SUB_MILLISECOND_TIME", f"terms.{name} must be a whole millisecond", field=f"terms.{name}"
+            )
     fee = terms.WhichOneof("fee")
     return validate_terms(
         source_partner_id=terms.source_partner_id,
@@ -97,7 +102,7 @@ def agreement_message(agreement: Agreement) -> agreements_pb2.Agreement:
         agreement_id=agreement.agreement_id,
         terms=terms_message(agreement.terms),
         status=AGREEMENT_STATUS_TO_PROTO[agreement.status],
-        document=agreement.document.decode("utf-8"),
+        document=agreement.document,
         proposer_key_id=agreement.proposer_key_id,
         proposer_signature=agreement.proposer_signature,
         acceptor_key_id=agreement.acceptor_key_id,
@@ -191,6 +196,7 @@ def instruction_message(instruction: Instruction) -> instructions_pb2.Instructio
         delivery_count=instruction.delivery_count,
         partner_reference=instruction.partner_reference,
         reason=instruction.reason,
+        reversal_id=instruction.reversal_id,
     )
     if instruction.deadline_ms is not None:
         message.deadline.CopyFrom(timestamp(instruction.deadline_ms))

@@ -30,6 +30,12 @@ from exchange.cli.key_files import (
     load_or_create_private_key,
     operator_key_from_file,
 )
+from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
+from exchange.service.conversions import (
+    DEFAULT_EXPOSURE_LIMIT_MINOR,
+    DEFAULT_MEMBER_CONVERSIONS_PER_HOUR,
+    ConversionPolicy,
+)
 from exchange.store import migrate
 from exchange.store.database import Database, default_sqlite_url
 from partner_sdk.keys import fingerprint
@@ -82,6 +88,15 @@ def serve(
     max_request_bytes: Annotated[int, typer.Option(help="Largest request accepted.")] = DEFAULT_MAX_REQUEST_BYTES,
     workers: Annotated[int, typer.Option(help="Server threads.")] = DEFAULT_WORKERS,
     grace_s: Annotated[float, typer.Option(help="How long in-flight calls may finish on shutdown.")] = DEFAULT_GRACE_S,
+    credit_deadline_s: Annotated[
+        int, typer.Option(help="How long a target partner has to acknowledge a credit before it expires.")
+    ] = DEFAULT_CREDIT_DEADLINE_MS // 1000,
+    member_conversions_per_hour: Annotated[
+        int, typer.Option(help="Risk control: conversions one member may make per hour.")
+    ] = DEFAULT_MEMBER_CONVERSIONS_PER_HOUR,
+    exposure_limit_minor: Annotated[
+        int, typer.Option(help="Risk control: net unsettled money a partner may owe, in minor units per currency.")
+    ] = DEFAULT_EXPOSURE_LIMIT_MINOR,
     var_dir: VarOption = DEFAULT_VAR_DIR,
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
@@ -128,6 +143,11 @@ def serve(
         window_s=window_s,
         max_request_bytes=max_request_bytes,
         workers=workers,
+        policy=ConversionPolicy(
+            credit_deadline_ms=credit_deadline_s * 1000,
+            member_conversions_per_hour=member_conversions_per_hour,
+            exposure_limit_minor=exposure_limit_minor,
+        ),
     )
     server = HubServer(config)
     port = server.start()

@@ -61,6 +61,16 @@ def require_own(instruction: Instruction | None, caller: str, instruction_id: st
     return instruction
 
 
+def require_in_time(instruction: Instruction, now_ms: int) -> None:
+    """Refuse an answer to a pending credit after its deadline (the hub expires it and refunds the source)."""
+    late = instruction.deadline_ms is not None and now_ms >= instruction.deadline_ms
+    if late and instruction.state is InstructionState.PENDING:
+        raise FailedPrecondition(
+            "CREDIT_DEADLINE_PASSED",
+            f"instruction {instruction.instruction_id!r} was due before now; it is being cancelled and refunded",
+        )
+
+
 def acknowledge(instruction: Instruction, *, reference: str) -> Instruction:
     """The partner applied it. Acknowledging again with the same reference is a no-op."""
     reference = parse_text(reference, field="partner_reference", max_length=REFERENCE_MAX)

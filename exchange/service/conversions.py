@@ -25,6 +25,9 @@ from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.partners_repo import PartnerRepository
 
 MEMBER_REF_MAX = 128
+HOUR_MS = 3_600_000
+DEFAULT_MEMBER_CONVERSIONS_PER_HOUR = 60
+DEFAULT_EXPOSURE_LIMIT_MINOR = 100_000_000  # net unsettled money a partner may owe, per settlement currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class ConversionPolicy:
 
     quote_ttl_ms: int = rules.QUOTE_TTL_MS
     credit_deadline_ms: int = rules.DEFAULT_CREDIT_DEADLINE_MS
+    member_conversions_per_hour: int = DEFAULT_MEMBER_CONVERSIONS_PER_HOUR
+    exposure_limit_minor: int = DEFAULT_EXPOSURE_LIMIT_MINOR
 
 
 def quote(
@@ -93,6 +98,7 @@ def convert(
             "MEMBER_DAILY_CAP",
             f"the member may convert at most {cap} points a day with this partner; {used} used today",
         )
+    _check_risk(connection, source.partner_id, source_member_ref, offer, now_ms, policy)
     conversion_id = new_id("cnv")
     if not repository.claim_quote(quote_id, conversion_id):
         raise FailedPrecondition("QUOTE_ALREADY_USED", f"quote {quote_id!r} was already used", field="quote_id")
@@ -128,6 +134,26 @@ def convert(
         )
     )
     return conversion
+
+
+def _check_risk(
+    connection: Connection, source: str, member_ref: str, offer: Quote, now_ms: int, policy: ConversionPolicy
+) -> None:
+    """Refuse a conversion past the member's velocity limit or the source partner's exposure limit."""
+    recent = ConversionRepository(connection).member_conversions_since(source, member_ref, now_ms - HOUR_MS)
+    if recent >= policy.member_conversions_per_hour:
+        raise ResourceExhausted(
+            "MEMBER_VELOCITY",
+            f"a member may convert at most {policy.member_conversions_per_hour} times an hour; try again later",
+        )
+    currency = offer.amounts.settlement_currency
+    owed = -LedgerRepository(connection).money_position(source, currency)
+    if owed + offer.amounts.settlement_amount_minor > policy.exposure_limit_minor:
+        raise ResourceExhausted(
+            "EXPOSURE_LIMIT",
+            f"{source!r} would owe more than its exposure limit of {policy.exposure_limit_minor} minor units of "
+            f"{currency} (it owes {max(owed, 0)} unsettled)",
+        )
 
 
 def get(connection: Connection, caller: Caller, conversion_id: str) -> Conversion:

@@ -47,6 +47,7 @@ def acknowledge(
     """The partner applied an instruction: a credit completes its conversion, a refund closes it."""
     repository = InstructionRepository(connection)
     instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
+    rules.require_in_time(instruction, now_ms)
     acknowledged = rules.acknowledge(instruction, reference=reference)
     if acknowledged == instruction:
         return instruction
@@ -70,6 +71,7 @@ def reject(connection: Connection, caller: Caller, instruction_id: str, reason: 
 
     repository = InstructionRepository(connection)
     instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
+    rules.require_in_time(instruction, now_ms)
     rejected = rules.reject(instruction, reason=reason)
     repository.save(rejected)
     conversion = ConversionRepository(connection).get(instruction.conversion_id)

@@ -140,6 +140,18 @@ class ConversionRepository:
         ).scalar_one()
         return int(total)
 
+    def member_conversions_since(self, source: str, member_ref: str, since_ms: int) -> int:
+        """Return how many conversions the source partner's member made since a time (any state)."""
+        return int(
+            self._db.execute(
+                select(func.count()).where(
+                    conversions.c.source_partner_id == source,
+                    conversions.c.source_member_ref == member_ref,
+                    conversions.c.created_at_ms >= since_ms,
+                )
+            ).scalar_one()
+        )
+
     def overdue(self, now_ms: int, limit: int) -> list[str]:
         """Return ids of PENDING_CREDIT conversions whose credit deadline has passed."""
         rows = self._db.execute(

@@ -46,6 +46,17 @@ class LedgerRepository:
         ).all()
         return {(owner, currency): int(total) for owner, currency, total in rows}
 
+    def money_position(self, owner: str, currency: str) -> int:
+        """Return one partner's net money position in one currency: + owed to it, - it owes."""
+        total = self._db.execute(
+            select(func.coalesce(func.sum(ledger_entries.c.amount), 0)).where(
+                ledger_entries.c.owner == owner,
+                ledger_entries.c.currency == currency,
+                ledger_entries.c.account_kind.in_([k.value for k in MONEY_KINDS]),
+            )
+        ).scalar_one()
+        return int(total)
+
     def unbalanced_transactions(self) -> list[tuple[str, str, int]]:
         """Return (transaction, currency, sum) for every transaction that does not balance (none, ever)."""
         rows = self._db.execute(

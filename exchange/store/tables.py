@@ -173,6 +173,7 @@ conversions = Table(
     Column("created_at_ms", BigInteger, nullable=False),
     Column("utc_day", Integer, nullable=False),
     Index("ix_conversions_member_day", "source_partner_id", "target_partner_id", "source_member_ref", "utc_day"),
+    Index("ix_conversions_member_created", "source_partner_id", "source_member_ref", "created_at_ms"),
     Index("ix_conversions_state_deadline", "state", "credit_deadline_ms"),
     Index("ix_conversions_source_created", "source_partner_id", "created_at_ms"),
     Index("ix_conversions_target_created", "target_partner_id", "created_at_ms"),

@@ -169,3 +169,19 @@ def test_bad_terms_are_invalid_argument_and_nothing_is_written(
         )
     assert (refused.value.reason, refused.value.field) == (reason, field)
     assert source.list_agreements().items == ()
+
+
+def test_agreement_times_must_be_whole_milliseconds(hub: RunningHub) -> None:
+    from partner_sdk import _convert
+
+    source, key = hub.active_partner("stride")
+    hub.active_partner("voltline", currency="GBP")
+    message = _convert.agreement_terms_to_proto(terms())
+    message.valid_from.nanos += 1
+    with pytest.raises(InvalidArgumentError) as refused:
+        source.transport.call(
+            "/coalition.exchange.v1.AgreementService/ProposeAgreement",
+            agreements_pb2.ProposeAgreementRequest(terms=message, proposer_signature=key.sign(b"x")),
+            agreements_pb2.ProposeAgreementResponse,
+        )
+    assert (refused.value.reason, refused.value.field) == ("SUB_MILLISECOND_TIME", "terms.valid_from")

@@ -267,3 +267,55 @@ def test_a_long_poll_returns_as_soon_as_an_instruction_arrives(pair: Pair) -> No
     waiter.join(timeout=15)
     assert len(got) == 1 and len(got[0]) == 1  # type: ignore[arg-type]
     assert time.monotonic() - started < 5
+
+
+def test_a_member_past_the_velocity_limit_is_refused_until_the_hour_passes(hub: RunningHub) -> None:
+    from dataclasses import replace
+
+    hub.server.context.__dict__["policy"] = replace(hub.server.context.policy, member_conversions_per_hour=3)
+    pair = accepted_pair(hub)
+    for _ in range(3):
+        pair.convert(10)
+    with pytest.raises(ResourceExhaustedError) as refused:
+        pair.convert(10)
+    assert refused.value.reason == "MEMBER_VELOCITY"
+    assert "3 times an hour" in refused.value.message
+    pair.convert(10, member="someone-else")
+    hub.clock.advance(3_600_001)
+    pair.convert(10)
+
+
+def test_a_partner_past_its_exposure_limit_is_refused_until_it_owes_less(hub: RunningHub) -> None:
+    from dataclasses import replace
+
+    hub.server.context.__dict__["policy"] = replace(hub.server.context.policy, exposure_limit_minor=1000)
+    pair = accepted_pair(hub, fee_basis_points=None)
+    pair.convert(1200)  # owes 900 minor units
+    with pytest.raises(ResourceExhaustedError) as refused:
+        pair.convert(200, member="m-2")  # +150 would pass 1000
+    assert refused.value.reason == "EXPOSURE_LIMIT"
+    assert "1000" in refused.value.message
+    pair.target.reject_instruction(pair.only_instruction(pair.target).instruction_id, reason="member unknown")
+    pair.convert(200, member="m-2")  # the refund brought the exposure back down
+
+
+def test_an_answer_after_the_credit_deadline_is_refused_even_before_the_hub_expires_it(pair: Pair) -> None:
+    conversion = pair.convert(100)
+    credit = pair.only_instruction(pair.target)
+    pair.hub.clock.advance(15 * 60 * 1000)
+    with pytest.raises(FailedPreconditionError) as refused:
+        pair.target.acknowledge_instruction(credit.instruction_id, partner_reference="late")
+    assert refused.value.reason == "CREDIT_DEADLINE_PASSED"
+    with pytest.raises(FailedPreconditionError):
+        pair.target.reject_instruction(credit.instruction_id, reason="late too")
+    assert pair.source.get_conversion(conversion.conversion_id).state == "PENDING_CREDIT"
+    pair.hub.server.expire_overdue_once()
+    assert pair.source.get_conversion(conversion.conversion_id).state == "EXPIRED"
+
+
+def test_a_refund_after_a_reversal_names_the_reversal(pair: Pair) -> None:
+    conversion = pair.convert(1001)
+    pair.target.acknowledge_instruction(pair.only_instruction(pair.target).instruction_id, partner_reference="r")
+    reversed_ = pair.target.reverse_conversion(conversion.conversion_id, 10, reason="r")
+    refund = pair.only_instruction(pair.source)
+    assert refund.reversal_id == reversed_.reversals[0].reversal_id

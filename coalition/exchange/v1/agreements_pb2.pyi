@@ -76,7 +76,7 @@ class Agreement(_message.Message):
     agreement_id: str
     terms: AgreementTerms
     status: AgreementStatus
-    document: str
+    document: bytes
     proposer_key_id: str
     proposer_signature: bytes
     acceptor_key_id: str
@@ -86,7 +86,7 @@ class Agreement(_message.Message):
     status_changed_at: _timestamp_pb2.Timestamp
     status_reason: str
     suspended_by: str
-    def __init__(self, agreement_id: _Optional[str] = ..., terms: _Optional[_Union[AgreementTerms, _Mapping]] = ..., status: _Optional[_Union[AgreementStatus, str]] = ..., document: _Optional[str] = ..., proposer_key_id: _Optional[str] = ..., proposer_signature: _Optional[bytes] = ..., acceptor_key_id: _Optional[str] = ..., acceptor_signature: _Optional[bytes] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_reason: _Optional[str] = ..., suspended_by: _Optional[str] = ...) -> None: ...
+    def __init__(self, agreement_id: _Optional[str] = ..., terms: _Optional[_Union[AgreementTerms, _Mapping]] = ..., status: _Optional[_Union[AgreementStatus, str]] = ..., document: _Optional[bytes] = ..., proposer_key_id: _Optional[str] = ..., proposer_signature: _Optional[bytes] = ..., acceptor_key_id: _Optional[str] = ..., acceptor_signature: _Optional[bytes] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_reason: _Optional[str] = ..., suspended_by: _Optional[str] = ...) -> None: ...
 
 class ProposeAgreementRequest(_message.Message):
     __slots__ = ("terms", "proposer_signature")

@@ -105,6 +105,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversions', schema=None) as batch_op:
         batch_op.create_index('ix_conversions_member_day', ['source_partner_id', 'target_partner_id', 'source_member_ref', 'utc_day'], unique=False)
+        batch_op.create_index('ix_conversions_member_created', ['source_partner_id', 'source_member_ref', 'created_at_ms'], unique=False)
         batch_op.create_index('ix_conversions_source_created', ['source_partner_id', 'created_at_ms'], unique=False)
         batch_op.create_index('ix_conversions_state_deadline', ['state', 'credit_deadline_ms'], unique=False)
         batch_op.create_index('ix_conversions_target_created', ['target_partner_id', 'created_at_ms'], unique=False)
@@ -202,6 +203,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_conversions_state_deadline')
         batch_op.drop_index('ix_conversions_source_created')
         batch_op.drop_index('ix_conversions_member_day')
+        batch_op.drop_index('ix_conversions_member_created')
 
     op.drop_table('conversions')
     with op.batch_alter_table('conversion_reversals', schema=None) as batch_op:
