@@ -30,10 +30,12 @@ from partner_sdk.keys import fingerprint, generate_private_key, load_private_key
 from partner_sdk.models import (
     Agreement,
     AgreementTerms,
+    Capture,
     Conversion,
     ConversionAmounts,
     ConversionEvent,
     ConversionReversal,
+    Hold,
     HubInfo,
     Instruction,
     Page,
@@ -45,6 +47,8 @@ from partner_sdk.operator import OperatorClient
 from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
 
 __all__ = [
+    "Capture",
+    "Hold",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT_S",
     "NO_RETRY",

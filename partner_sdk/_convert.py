@@ -10,15 +10,24 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, hub_pb2, instructions_pb2
+from coalition.exchange.v1 import (
+    agreements_pb2,
+    common_pb2,
+    conversions_pb2,
+    hub_pb2,
+    instructions_pb2,
+    redemptions_pb2,
+)
 from partner_sdk.documents import epoch_ms
 from partner_sdk.models import (
     Agreement,
     AgreementTerms,
+    Capture,
     Conversion,
     ConversionAmounts,
     ConversionEvent,
     ConversionReversal,
+    Hold,
     HubInfo,
     Instruction,
     Partner,
@@ -284,4 +293,35 @@ def instruction(message: instructions_pb2.Instruction) -> Instruction:
         partner_reference=message.partner_reference,
         reason=message.reason,
         reversal_id=message.reversal_id,
+        hold_id=message.hold_id,
+    )
+
+
+def hold(message: redemptions_pb2.Hold) -> Hold:
+    """Convert a Hold message."""
+    return Hold(
+        hold_id=message.hold_id,
+        agreement_id=message.agreement_id,
+        source_partner_id=message.source_partner_id,
+        target_partner_id=message.target_partner_id,
+        source_member_ref=message.source_member_ref,
+        authorized_points=message.authorized_points,
+        captured_points=message.captured_points,
+        released_points=message.released_points,
+        state=_name(redemptions_pb2.HoldState, message.state, "HOLD_STATE_"),
+        created_at=_time(message.created_at),
+        expires_at=_time(message.expires_at),
+        rate=_fraction(message.rate),
+        settlement_currency=message.settlement_currency,
+        captures=tuple(
+            Capture(
+                capture_id=c.capture_id,
+                source_points=c.source_points,
+                target_points_value=c.target_points_value,
+                settlement_amount_minor=c.settlement_amount_minor,
+                target_reference=c.target_reference,
+                at=_time(c.at),
+            )
+            for c in message.captures
+        ),
     )

@@ -112,6 +112,10 @@ class InstructionHandler(Protocol):
         """Give instruction.points back to instruction.member_ref (a refund can't be refused)."""
         ...
 
+    def release(self, instruction: Instruction) -> str:
+        """Release points reserved for instruction.hold_id that were not captured (can't be refused)."""
+        ...
+
 
 class InstructionSource(Protocol):
     """The calls the loop needs; ExchangeClient provides them (a test may pass a fake)."""
@@ -250,6 +254,7 @@ class InstructionLoop:
         methods: dict[str, Callable[[Instruction], str]] = {
             "CREDIT": self._handler.credit,
             "REFUND": self._handler.refund,
+            "RELEASE": self._handler.release,
         }
         method = methods.get(instruction.kind)
         if method is None:

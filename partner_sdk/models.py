@@ -10,6 +10,8 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 __all__ = [
+    "Capture",
+    "Hold",
     "Agreement",
     "AgreementTerms",
     "Conversion",
@@ -249,3 +251,45 @@ class Instruction:
     partner_reference: str
     reason: str
     reversal_id: str = ""
+    hold_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One capture of a hold: source points spent, their value at the target, the money owed."""
+
+    capture_id: str
+    source_points: int
+    target_points_value: int
+    settlement_amount_minor: int
+    target_reference: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Points reserved at the source partner for spending at the target partner.
+
+    hold_id is the redemption token the member presents at checkout. state is OPEN,
+    CAPTURED, VOIDED or EXPIRED; authorized = captured + released + what is left.
+    """
+
+    hold_id: str
+    agreement_id: str
+    source_partner_id: str
+    target_partner_id: str
+    source_member_ref: str
+    authorized_points: int
+    captured_points: int
+    released_points: int
+    state: str
+    created_at: datetime
+    expires_at: datetime
+    rate: Fraction
+    settlement_currency: str
+    captures: tuple[Capture, ...]
+
+    @property
+    def remaining_points(self) -> int:
+        """Points that may still be captured."""
+        return self.authorized_points - self.captured_points - self.released_points

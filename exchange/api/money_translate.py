@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, instructions_pb2
+from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, instructions_pb2, redemptions_pb2
 from exchange.api.translate import timestamp
 from exchange.domain.agreements import Agreement, AgreementStatus, AgreementTerms, validate_terms
 from exchange.domain.conversions import Conversion, ConversionState, Quote
@@ -10,6 +10,7 @@ from exchange.domain.errors import InvalidArgument
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
 from exchange.domain.money import Ratio
 from exchange.domain.pricing import ConversionAmounts
+from exchange.domain.redemptions import Hold, HoldState
 
 AGREEMENT_STATUS_TO_PROTO = {
     AgreementStatus.PROPOSED: agreements_pb2.AGREEMENT_STATUS_PROPOSED,
@@ -30,6 +31,13 @@ CONVERSION_STATE_FROM_PROTO = {v: k for k, v in CONVERSION_STATE_TO_PROTO.items(
 INSTRUCTION_KIND_TO_PROTO = {
     InstructionKind.CREDIT: instructions_pb2.INSTRUCTION_KIND_CREDIT,
     InstructionKind.REFUND: instructions_pb2.INSTRUCTION_KIND_REFUND,
+    InstructionKind.RELEASE: instructions_pb2.INSTRUCTION_KIND_RELEASE,
+}
+HOLD_STATE_TO_PROTO = {
+    HoldState.OPEN: redemptions_pb2.HOLD_STATE_OPEN,
+    HoldState.CAPTURED: redemptions_pb2.HOLD_STATE_CAPTURED,
+    HoldState.VOIDED: redemptions_pb2.HOLD_STATE_VOIDED,
+    HoldState.EXPIRED: redemptions_pb2.HOLD_STATE_EXPIRED,
 }
 INSTRUCTION_STATE_TO_PROTO = {
     InstructionState.PENDING: instructions_pb2.INSTRUCTION_STATE_PENDING,
@@ -197,7 +205,37 @@ def instruction_message(instruction: Instruction) -> instructions_pb2.Instructio
         partner_reference=instruction.partner_reference,
         reason=instruction.reason,
         reversal_id=instruction.reversal_id,
+        hold_id=instruction.hold_id,
     )
     if instruction.deadline_ms is not None:
         message.deadline.CopyFrom(timestamp(instruction.deadline_ms))
+    return message
+
+
+def hold_message(hold: Hold, viewer: str) -> redemptions_pb2.Hold:
+    """Return a hold as the viewer may see it (the member reference only to the source partner)."""
+    message = redemptions_pb2.Hold(
+        hold_id=hold.hold_id,
+        agreement_id=hold.agreement_id,
+        source_partner_id=hold.source_partner_id,
+        target_partner_id=hold.target_partner_id,
+        source_member_ref=hold.source_member_ref if viewer == hold.source_partner_id else "",
+        authorized_points=hold.authorized_points,
+        captured_points=hold.captured_points,
+        released_points=hold.released_points,
+        state=HOLD_STATE_TO_PROTO[hold.state],
+        created_at=timestamp(hold.created_at_ms),
+        expires_at=timestamp(hold.expires_at_ms),
+        rate=ratio_message(hold.rate),
+        settlement_currency=hold.settlement_currency,
+    )
+    for taken in hold.captures:
+        message.captures.add(
+            capture_id=taken.capture_id,
+            source_points=taken.source_points,
+            target_points_value=taken.target_points_value,
+            settlement_amount_minor=taken.settlement_amount_minor,
+            target_reference=taken.target_reference,
+            at=timestamp(taken.at_ms),
+        )
     return message

@@ -6,6 +6,7 @@ import logging
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -21,14 +22,16 @@ from exchange.api.conversion_service import (
 )
 from exchange.api.dispatch import HubContext, generic_handler
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
+from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
-from exchange.service import conversions
+from exchange.service import conversions, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
 from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.database import Database
+from exchange.store.holds_repo import HoldRepository
 from exchange.store.nonces_repo import NonceRepository
 
 log = logging.getLogger("exchange.server")
@@ -86,6 +89,7 @@ class HubServer:
                 generic_handler(AGREEMENT_SERVICE, AGREEMENT_METHODS, self.context),
                 generic_handler(CONVERSION_SERVICE, CONVERSION_METHODS, self.context),
                 generic_handler(INSTRUCTION_SERVICE, INSTRUCTION_METHODS, self.context),
+                generic_handler(REDEMPTION_SERVICE, REDEMPTION_METHODS, self.context),
                 hub_info_handler(self.context, window_ms=window_ms, max_request_bytes=config.max_request_bytes),
             )
         )
@@ -98,6 +102,7 @@ class HubServer:
             AGREEMENT_SERVICE,
             CONVERSION_SERVICE,
             INSTRUCTION_SERVICE,
+            REDEMPTION_SERVICE,
         )
         reflection.enable_server_reflection(
             (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
@@ -140,17 +145,20 @@ class HubServer:
         return self.config.database.run(prune)
 
     def expire_overdue_once(self) -> int:
-        """Expire every conversion whose credit deadline has passed; return how many (one transaction each)."""
+        """Expire overdue credits and holds; return how many (one transaction each, so replicas may race)."""
         now_ms = self.clock.now_ms()
         database = self.config.database
-        due = database.run(lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH))
         expired = 0
-        for conversion_id in due:
+        for find, expire_one in (
+            (lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), conversions.expire_overdue),
+            (lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), redemptions.expire_overdue),
+        ):
+            for item_id in database.run(find):
 
-            def expire(connection: Connection, conversion_id: str = conversion_id) -> bool:
-                return conversions.expire_overdue(connection, conversion_id, now_ms)
+                def expire(connection: Connection, item_id: str = item_id, expire_one: Any = expire_one) -> bool:
+                    return bool(expire_one(connection, item_id, now_ms))
 
-            expired += database.run(expire)
+                expired += database.run(expire)
         return expired
 
     def _expire_overdue(self) -> None:

@@ -22,6 +22,7 @@ class InstructionKind(enum.Enum):
 
     CREDIT = "CREDIT"
     REFUND = "REFUND"
+    RELEASE = "RELEASE"
 
 
 class InstructionState(enum.Enum):
@@ -52,6 +53,7 @@ class Instruction:
     partner_reference: str = ""
     reason: str = ""
     reversal_id: str = ""
+    hold_id: str = ""
 
 
 def require_own(instruction: Instruction | None, caller: str, instruction_id: str) -> Instruction:
@@ -84,7 +86,9 @@ def reject(instruction: Instruction, *, reason: str) -> Instruction:
     """The partner refuses a credit (a refund can't be refused: the member's points are owed back)."""
     reason = parse_text(reason, field="reason", max_length=REASON_MAX)
     if instruction.kind is not InstructionKind.CREDIT:
-        raise FailedPrecondition("ONLY_CREDITS_REJECTABLE", "a refund gives the member's own points back; apply it")
+        raise FailedPrecondition(
+            "ONLY_CREDITS_REJECTABLE", "a refund or release gives the member's own points back; apply it"
+        )
     _require_pending(instruction)
     return replace(instruction, state=InstructionState.REJECTED, reason=reason)
 

@@ -165,6 +165,35 @@ def reversal_transaction(
     return LedgerTransaction("REVERSAL", reference, tuple(Posting(p.account, p.currency, -p.amount) for p in legs))
 
 
+def capture_transaction(
+    reference: str,
+    *,
+    source: str,
+    target: str,
+    source_currency: str,
+    source_points: int,
+    money: int,
+    money_currency: str,
+) -> LedgerTransaction:
+    """Post a capture: source points retired for the target, money owed source -> target (no points issued)."""
+    clearing = Account(COALITION, AccountKind.CLEARING)
+    return LedgerTransaction(
+        "CAPTURE",
+        reference,
+        (
+            *_transfer(
+                Account(source, AccountKind.POINTS_RETIRED_FOR_OTHERS, target), clearing, source_currency, source_points
+            ),
+            *_transfer(
+                Account(target, AccountKind.MONEY_RECEIVABLE, source),
+                Account(source, AccountKind.MONEY_PAYABLE, target),
+                money_currency,
+                money,
+            ),
+        ),
+    )
+
+
 def reversing_transaction(original: LedgerTransaction, kind: str, reference: str) -> LedgerTransaction:
     """Post the exact opposite of a transaction (a refused or expired conversion)."""
     return LedgerTransaction(

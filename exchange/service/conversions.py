@@ -89,7 +89,7 @@ def convert(
     repository = ConversionRepository(connection)
     offer = rules.require_usable_quote(repository.get_quote(quote_id), caller.principal, quote_id, now_ms)
     agreement = require_usable(AgreementRepository(connection).get(offer.agreement_id), now_ms)
-    source, target = _partners(connection, offer.source_partner_id, offer.target_partner_id)
+    source, target = partners_of(connection, offer.source_partner_id, offer.target_partner_id)
     day = utc_day(now_ms)
     used = repository.member_converted_today(source.partner_id, target.partner_id, source_member_ref, day)
     cap = agreement.terms.member_daily_cap_source_points
@@ -203,7 +203,7 @@ def reverse(
     )
     reversal = Reversal(new_id("rev"), amounts, reason, now_ms)
     ConversionRepository(connection).add_reversal(conversion_id, reversal)
-    source, target = _partners(connection, conversion.source_partner_id, conversion.target_partner_id)
+    source, target = partners_of(connection, conversion.source_partner_id, conversion.target_partner_id)
     LedgerRepository(connection).post(
         reversal_transaction(
             reversal.reversal_id,
@@ -227,7 +227,9 @@ def fail_credit(
     """A credit was refused or timed out: unwind the ledger and instruct the source partner to refund."""
     failed = rules.move(conversion, to_state, actor=actor, at_ms=now_ms, note=note)
     ConversionRepository(connection).save_state(conversion, failed)
-    source, target = _partners(connection, conversion.source_partner_id, conversion.target_partner_id)
+    source, target = partners_of(
+        connection, conversion.source_partner_id, conversion.target_partner_id, require_active=False
+    )
     LedgerRepository(connection).post(
         reversing_transaction(_ledger_of(conversion, source, target), "REFUND", conversion.conversion_id), now_ms
     )
@@ -279,11 +281,14 @@ def _ledger_of(conversion: Conversion, source: Partner, target: Partner):  # typ
     )
 
 
-def _partners(connection: Connection, source_id: str, target_id: str) -> tuple[Partner, Partner]:
+def partners_of(
+    connection: Connection, source_id: str, target_id: str, *, require_active: bool = True
+) -> tuple[Partner, Partner]:
+    """Return both partners of a movement; the target must be ACTIVE to receive anything new."""
     partners = PartnerRepository(connection)
     source, target = partners.get(source_id), partners.get(target_id)
     if source is None or target is None:
-        raise NotFound("PARTNER_NOT_FOUND", "a partner of this conversion no longer exists")
-    if target.status is not PartnerStatus.ACTIVE:
+        raise NotFound("PARTNER_NOT_FOUND", f"no partner {target_id!r}", field="target_partner_id")
+    if require_active and target.status is not PartnerStatus.ACTIVE:
         raise FailedPrecondition("COUNTERPARTY_NOT_ACTIVE", f"partner {target.partner_id!r} is {target.status.value}")
     return source, target

@@ -52,6 +52,8 @@ def acknowledge(
     if acknowledged == instruction:
         return instruction
     repository.save(acknowledged)
+    if instruction.kind is InstructionKind.RELEASE:
+        return acknowledged
     conversions = ConversionRepository(connection)
     conversion = conversions.get(instruction.conversion_id)
     require(conversion is not None, "an instruction's conversion exists")

@@ -103,6 +103,7 @@ def _columns(i: Instruction) -> dict[str, Any]:
         "point_currency": i.point_currency,
         "conversion_id": i.conversion_id,
         "reversal_id": i.reversal_id,
+        "hold_id": i.hold_id,
         "created_at_ms": i.created_at_ms,
         "deadline_ms": i.deadline_ms,
         "delivery_count": i.delivery_count,
@@ -129,4 +130,5 @@ def _instruction(m: Any) -> Instruction:
         partner_reference=m["partner_reference"],
         reason=m["reason"],
         reversal_id=m["reversal_id"],
+        hold_id=m["hold_id"],
     )

@@ -237,6 +237,7 @@ instructions = Table(
     Column("point_currency", String(10), nullable=False),
     Column("conversion_id", String(40), nullable=False),
     Column("reversal_id", String(40), nullable=False, server_default=""),
+    Column("hold_id", String(40), nullable=False, server_default=""),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("deadline_ms", BigInteger, nullable=True),
     Column("delivery_count", Integer, nullable=False, server_default="0"),
@@ -258,4 +259,40 @@ idempotency_keys = Table(
     Column("request_sha256", String(64), nullable=False),
     Column("response_body", LargeBinary, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("hold_id", String(40), primary_key=True),
+    Column("agreement_id", String(40), nullable=False),
+    Column("source_partner_id", String(32), nullable=False),
+    Column("target_partner_id", String(32), nullable=False),
+    Column("source_member_ref", String(128), nullable=False),
+    Column("authorized_points", BigInteger, nullable=False),
+    Column("captured_points", BigInteger, nullable=False),
+    Column("released_points", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("rate_numerator", BigInteger, nullable=False),
+    Column("rate_denominator", BigInteger, nullable=False),
+    Column("price_numerator", BigInteger, nullable=False),
+    Column("price_denominator", BigInteger, nullable=False),
+    Column("settlement_currency", String(3), nullable=False),
+    CheckConstraint("captured_points + released_points <= authorized_points", name="accounted"),
+    Index("ix_holds_state_expires", "state", "expires_at_ms"),
+)
+
+hold_captures = Table(
+    "hold_captures",
+    metadata,
+    Column("capture_id", String(40), primary_key=True),
+    Column("hold_id", String(40), nullable=False),
+    Column("source_points", BigInteger, nullable=False),
+    Column("target_points_value", BigInteger, nullable=False),
+    Column("settlement_amount_minor", BigInteger, nullable=False),
+    Column("target_reference", String(128), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_hold_captures_hold_id", "hold_id"),
 )

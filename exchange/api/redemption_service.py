@@ -1,0 +1,71 @@
+"""RedemptionService: thin translations between protobuf and redemption commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coalition.exchange.v1 import redemptions_pb2
+from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
+from exchange.api.money_translate import hold_message
+from exchange.service import redemptions
+
+REDEMPTION_SERVICE = redemptions_pb2.DESCRIPTOR.services_by_name["RedemptionService"].full_name
+
+
+def _authorize(
+    call: Invocation, request: redemptions_pb2.AuthorizeHoldRequest
+) -> redemptions_pb2.AuthorizeHoldResponse:
+    hold = redemptions.authorize(
+        call.connection,
+        call.caller,
+        target_partner_id=request.target_partner_id,
+        source_points=request.source_points,
+        source_member_ref=request.source_member_ref,
+        expires_in_s=request.expires_in_seconds,
+        now_ms=call.now_ms,
+    )
+    return redemptions_pb2.AuthorizeHoldResponse(hold=hold_message(hold, call.caller.principal))
+
+
+def _capture(call: Invocation, request: redemptions_pb2.CaptureHoldRequest) -> redemptions_pb2.CaptureHoldResponse:
+    hold = redemptions.capture(
+        call.connection,
+        call.caller,
+        hold_id=request.hold_id,
+        source_points=request.source_points,
+        reference=request.target_reference,
+        now_ms=call.now_ms,
+    )
+    return redemptions_pb2.CaptureHoldResponse(hold=hold_message(hold, call.caller.principal))
+
+
+def _void(call: Invocation, request: redemptions_pb2.VoidHoldRequest) -> redemptions_pb2.VoidHoldResponse:
+    hold = redemptions.void(
+        call.connection, call.caller, hold_id=request.hold_id, reason=request.reason, now_ms=call.now_ms
+    )
+    return redemptions_pb2.VoidHoldResponse(hold=hold_message(hold, call.caller.principal))
+
+
+def _get(call: Invocation, request: redemptions_pb2.GetHoldRequest) -> redemptions_pb2.GetHoldResponse:
+    hold = redemptions.get(call.connection, call.caller, request.hold_id)
+    return redemptions_pb2.GetHoldResponse(hold=hold_message(hold, call.caller.principal))
+
+
+REDEMPTION_METHODS: list[SignedMethod[Any]] = [
+    SignedMethod(
+        "AuthorizeHold",
+        redemptions_pb2.AuthorizeHoldRequest,
+        _authorize,
+        PARTNERS,
+        idempotency_key=lambda r: r.idempotency_key,
+    ),
+    SignedMethod(
+        "CaptureHold",
+        redemptions_pb2.CaptureHoldRequest,
+        _capture,
+        PARTNERS,
+        idempotency_key=lambda r: r.idempotency_key,
+    ),
+    SignedMethod("VoidHold", redemptions_pb2.VoidHoldRequest, _void, PARTNERS),
+    SignedMethod("GetHold", redemptions_pb2.GetHoldRequest, _get, PARTNERS),
+]

@@ -1,0 +1,133 @@
+"""Redemption commands: authorise a hold, capture it, void it, read it, expire it."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from exchange.domain import redemptions as rules
+from exchange.domain.agreements import require_usable
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.ledger import capture_transaction
+from exchange.domain.partners import REASON_MAX, parse_text
+from exchange.domain.redemptions import Hold, HoldState
+from exchange.service.authentication import Caller
+from exchange.service.conversions import MEMBER_REF_MAX, partners_of
+from exchange.store.agreements_repo import AgreementRepository
+from exchange.store.holds_repo import HoldRepository
+from exchange.store.ids import new_id
+from exchange.store.instructions_repo import InstructionRepository
+from exchange.store.ledger_repo import LedgerRepository
+
+REFERENCE_MAX = 128
+
+
+def authorize(
+    connection: Connection,
+    caller: Caller,
+    *,
+    target_partner_id: str,
+    source_points: int,
+    source_member_ref: str,
+    expires_in_s: int,
+    now_ms: int,
+) -> Hold:
+    """The source partner authorises a hold on points it has reserved for its member."""
+    member = parse_text(source_member_ref, field="source_member_ref", max_length=MEMBER_REF_MAX)
+    lifetime_ms = rules.hold_lifetime_ms(expires_in_s)
+    agreement = require_usable(AgreementRepository(connection).active_for(caller.principal, target_partner_id), now_ms)
+    points = rules.check_hold_amount(agreement.terms, source_points)
+    partners_of(connection, caller.principal, target_partner_id)
+    hold = Hold(
+        hold_id=new_id("hold"),
+        agreement_id=agreement.agreement_id,
+        source_partner_id=caller.principal,
+        target_partner_id=target_partner_id,
+        source_member_ref=member,
+        authorized_points=points,
+        captured_points=0,
+        released_points=0,
+        state=HoldState.OPEN,
+        created_at_ms=now_ms,
+        expires_at_ms=now_ms + lifetime_ms,
+        rate=agreement.terms.rate,
+        settlement_price_minor=agreement.terms.settlement_price_minor,
+        settlement_currency=agreement.terms.settlement_currency,
+    )
+    HoldRepository(connection).add(hold)
+    return hold
+
+
+def get(connection: Connection, caller: Caller, hold_id: str) -> Hold:
+    """Return a hold the caller is a partner of."""
+    return rules.require_visible(HoldRepository(connection).get(hold_id), caller.principal, hold_id)
+
+
+def capture(
+    connection: Connection, caller: Caller, *, hold_id: str, source_points: int, reference: str, now_ms: int
+) -> Hold:
+    """The target partner captures part of a hold; the capture is posted like a conversion."""
+    reference = parse_text(reference, field="target_reference", max_length=REFERENCE_MAX)
+    hold = get(connection, caller, hold_id)
+    captured, taken = rules.capture(
+        hold,
+        caller=caller.principal,
+        capture_id=new_id("cap"),
+        source_points=source_points,
+        reference=reference,
+        now_ms=now_ms,
+    )
+    HoldRepository(connection).save(hold, captured)
+    source, _ = partners_of(connection, hold.source_partner_id, hold.target_partner_id)
+    LedgerRepository(connection).post(
+        capture_transaction(
+            taken.capture_id,
+            source=hold.source_partner_id,
+            target=hold.target_partner_id,
+            source_currency=source.point_currency,
+            source_points=taken.source_points,
+            money=taken.settlement_amount_minor,
+            money_currency=hold.settlement_currency,
+        ),
+        now_ms,
+    )
+    return captured
+
+
+def void(connection: Connection, caller: Caller, *, hold_id: str, reason: str, now_ms: int) -> Hold:
+    """Either partner ends a hold; what is left goes back to the source partner."""
+    parse_text(reason, field="reason", max_length=REASON_MAX)
+    hold = get(connection, caller, hold_id)
+    voided = rules.void(hold, now_ms)
+    _release(connection, hold, voided, now_ms)
+    return voided
+
+
+def expire_overdue(connection: Connection, hold_id: str, now_ms: int) -> bool:
+    """Expire one overdue hold if it is still open; return whether it did."""
+    hold = HoldRepository(connection).get(hold_id)
+    expired = rules.expire(hold, now_ms) if hold else None
+    if hold is None or expired is None:
+        return False
+    _release(connection, hold, expired, now_ms)
+    return True
+
+
+def _release(connection: Connection, before: Hold, after: Hold, now_ms: int) -> None:
+    HoldRepository(connection).save(before, after)
+    released = after.released_points - before.released_points
+    if released > 0:
+        source = partners_of(connection, before.source_partner_id, before.target_partner_id, require_active=False)[0]
+        InstructionRepository(connection).add(
+            Instruction(
+                instruction_id=new_id("ins"),
+                partner_id=before.source_partner_id,
+                kind=InstructionKind.RELEASE,
+                state=InstructionState.PENDING,
+                member_ref=before.source_member_ref,
+                points=released,
+                point_currency=source.point_currency,
+                conversion_id="",
+                created_at_ms=now_ms,
+                hold_id=before.hold_id,
+            )
+        )
