@@ -3,8 +3,9 @@
 Construct an ExchangeClient with the hub's address, your partner id and your Ed25519
 key; every call is signed, every answer verified, failures raise ExchangeError subclasses.
 Agreements are signed over agreement_document(terms); conversions are priced with
-quote_conversion and recorded with convert; InstructionLoop applies the hub's credit and
-refund instructions with a handler of your own.
+quote_conversion and recorded with convert; holds let a member spend points at another
+brand (authorize_hold, capture_hold); InstructionLoop applies the hub's credit, refund and
+release instructions with a handler of your own.
 """
 
 from partner_sdk._version import __version__

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from fractions import Fraction
 from types import TracebackType
+from typing import TypeVar
 
 import grpc
 
@@ -53,6 +54,20 @@ _STATUS_FILTER = {
     "ACTIVE": common_pb2.PARTNER_STATUS_ACTIVE,
     "SUSPENDED": common_pb2.PARTNER_STATUS_SUSPENDED,
 }
+
+
+T = TypeVar("T")
+
+
+def _every_page(fetch: Callable[[str], Page[T]]) -> Iterator[T]:
+    """Yield every item of a paginated list, fetching the next page as the caller reaches it."""
+    token = ""
+    while True:
+        page = fetch(token)
+        yield from page.items
+        if not page.next_page_token:
+            return
+        token = page.next_page_token
 
 
 class _HubClient:
@@ -124,13 +139,7 @@ class _HubClient:
 
     def iter_partners(self, *, status: str | None = None, page_size: int = 0) -> Iterator[Partner]:
         """Yield every partner, fetching pages as needed."""
-        token = ""
-        while True:
-            page = self.list_partners(page_size=page_size, page_token=token, status=status)
-            yield from page.items
-            if not page.next_page_token:
-                return
-            token = page.next_page_token
+        return _every_page(lambda token: self.list_partners(page_size=page_size, page_token=token, status=status))
 
     def close(self) -> None:
         """Close the channel if this client opened it."""
@@ -379,15 +388,11 @@ class ExchangeClient(_HubClient):
         self, *, counterparty_id: str | None = None, status: str | None = None, page_size: int = 0
     ) -> Iterator[Agreement]:
         """Yield every agreement list_agreements would page through, fetching pages as needed."""
-        token = ""
-        while True:
-            page = self.list_agreements(
+        return _every_page(
+            lambda token: self.list_agreements(
                 counterparty_id=counterparty_id, status=status, page_size=page_size, page_token=token
             )
-            yield from page.items
-            if not page.next_page_token:
-                return
-            token = page.next_page_token
+        )
 
     def suspend_agreement(self, agreement_id: str, *, reason: str, timeout_s: float | None = None) -> Agreement:
         """Suspend an ACTIVE agreement (either party): no quotes or conversions until resumed."""
@@ -534,9 +539,8 @@ class ExchangeClient(_HubClient):
         page_size: int = 0,
     ) -> Iterator[Conversion]:
         """Yield every conversion list_conversions would page through, fetching pages as needed."""
-        token = ""
-        while True:
-            page = self.list_conversions(
+        return _every_page(
+            lambda token: self.list_conversions(
                 state=state,
                 member_ref=member_ref,
                 created_from=created_from,
@@ -544,10 +548,7 @@ class ExchangeClient(_HubClient):
                 page_size=page_size,
                 page_token=token,
             )
-            yield from page.items
-            if not page.next_page_token:
-                return
-            token = page.next_page_token
+        )
 
     def reverse_conversion(
         self,

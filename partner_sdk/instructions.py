@@ -1,4 +1,4 @@
-"""InstructionLoop: apply the hub's credit and refund instructions with a handler of your own.
+"""InstructionLoop: apply the hub's credit, refund and release instructions with a handler of your own.
 
 The hub delivers each instruction at least once: until it is acknowledged or rejected it comes
 back on a later pull, after its lease. The loop runs your handler, then acknowledges with the
@@ -11,6 +11,10 @@ reference the handler returns, or rejects with the reason it raises::
 
         def refund(self, instruction: Instruction) -> str:
             return my_ledger.refund_once(instruction.instruction_id, instruction.member_ref, instruction.points)
+
+        def release(self, instruction: Instruction) -> str:
+            # Points reserved for instruction.hold_id that were not captured.
+            return my_ledger.unreserve_once(instruction.instruction_id, instruction.hold_id, instruction.points)
 
         def on_cancelled(self, instruction: Instruction, error: ExchangeError) -> None:
             # Optional: the hub refused the acknowledgement and does not count the credit (it

@@ -230,9 +230,10 @@ class Conversion:
 
 @dataclass(frozen=True, slots=True)
 class Instruction:
-    """Work the hub gives this partner: credit or refund points to one of its members.
+    """Work the hub gives this partner: credit, refund or release points of one of its members.
 
-    kind is CREDIT or REFUND; state is PENDING, ACKNOWLEDGED, REJECTED or CANCELLED. points
+    kind is CREDIT, REFUND or RELEASE (points reserved for hold_id that were not captured);
+    state is PENDING, ACKNOWLEDGED, REJECTED or CANCELLED. points
     are in the partner's own point currency. deadline is set for credits only: after it the
     hub cancels the credit and refuses a late acknowledgement. instruction_id is the key to
     dedupe on: the same instruction may be delivered more than once.

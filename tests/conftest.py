@@ -180,6 +180,7 @@ def start_hub(
             listen="127.0.0.1:0",
             workers=8,
             max_request_bytes=64 * 1024,
+            background_sweeps=False,
         ),
         clock=clock,
     )

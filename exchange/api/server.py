@@ -59,6 +59,9 @@ class HubConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     workers: int = DEFAULT_WORKERS
     policy: ConversionPolicy = field(default_factory=ConversionPolicy)
+    # Expire overdue credits and holds and prune old nonces in background threads. Tests turn
+    # this off and call expire_overdue_once / prune_nonces_once themselves, so nothing races them.
+    background_sweeps: bool = True
 
 
 class HubServer:
@@ -120,8 +123,9 @@ class HubServer:
         self._server.start()
         for service in ("", *self.services):
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
-        self._pruner.start()
-        self._sweeper.start()
+        if self.config.background_sweeps:
+            self._pruner.start()
+            self._sweeper.start()
         return self.port
 
     def stop(self, grace_s: float = DEFAULT_GRACE_S) -> None:

@@ -6,6 +6,7 @@ hub's own answers. The demonstration grows with the product.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -18,6 +19,7 @@ from coalition.exchange.v1 import operator_pb2, registry_pb2
 from exchange.api.response_signing import HubSigner
 from exchange.api.server import HubConfig, HubServer
 from exchange.cli.admin import partners_table
+from exchange.cli.demo_money import OffsetClock, tell_money_story
 from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
 from exchange.store.database import Database, default_sqlite_url
@@ -59,11 +61,23 @@ class Checks:
         """Record one expectation and its outcome."""
         self.rows.append((what, expected, got, expected == got))
 
+    def expect_outcome(self, what: str, expected: str, action: Callable[[], object]) -> ExchangeError | None:
+        """Run action, record its outcome (OK or CODE/REASON) against expected, and return the refusal if any."""
+        try:
+            action()
+        except ExchangeError as error:
+            self.expect(what, expected, _named(error))
+            return error
+        self.expect(what, expected, "OK")
+        return None
+
     def table(self) -> Table:
         """Render the checks."""
         table = Table(title="What happened")
-        for column in ("step", "expected", "hub answered", ""):
-            table.add_column(column)
+        table.add_column("step")
+        table.add_column("expected", overflow="fold")
+        table.add_column("hub answered", overflow="fold")
+        table.add_column("")
         for what, expected, got, ok in self.rows:
             table.add_row(what, expected, got, "[green]ok[/green]" if ok else "[red]UNEXPECTED[/red]")
         return table
@@ -74,12 +88,16 @@ class Checks:
         return all(ok for *_, ok in self.rows)
 
 
-def _outcome(action: object) -> str:
+def _named(error: ExchangeError) -> str:
+    return f"{error.code}/{error.reason}" if error.reason else error.code
+
+
+def _outcome(action: Callable[[], object]) -> str:
     """Run a zero-argument callable and name its outcome: OK or CODE/REASON."""
     try:
-        action()  # type: ignore[operator]
+        action()
     except ExchangeError as error:
-        return f"{error.code}/{error.reason}" if error.reason else error.code
+        return _named(error)
     return "OK"
 
 
@@ -100,21 +118,26 @@ def run_demo(var_dir: Path, console: Console) -> None:
     operator_public = public_key_bytes(operator_private)
     signer = HubSigner.from_key(generate_private_key())
     database = _fresh_database(var_dir)
+    clock = OffsetClock()  # the hub and every client share it, so the demo can jump past deadlines
     server = HubServer(
         HubConfig(
             database=database,
             operator_key=OperatorKey(operator_key_id(operator_public), operator_public),
             signer=signer,
             listen="127.0.0.1:0",
-        )
+            background_sweeps=False,  # the demonstration runs the expiry sweep itself, when it moves the clock
+        ),
+        clock=clock,
     )
     port = server.start()
     target = f"127.0.0.1:{port}"
     checks = Checks()
     console.rule("[bold]Coalition exchange demonstration")
     console.print(f"hub on {target}, database {database.url.render_as_string()}, hub key {signer.key_id}")
+    clients: dict[str, ExchangeClient] = {}
     try:
-        _registry_story(target, signer.public_key, operator_private, checks, console)
+        clients = _registry_story(target, signer.public_key, operator_private, clock, checks, console)
+        tell_money_story(server, clock, clients, checks, console)
         with database.engine.connect() as connection:
             events = PartnerRepository(connection).events(limit=100)
         table = Table(title="Registry events (as stored by the hub)")
@@ -125,6 +148,8 @@ def run_demo(var_dir: Path, console: Console) -> None:
         console.print(table)
         console.print(checks.table())
     finally:
+        for client in clients.values():
+            client.close()
         server.stop(grace_s=2)
     if not checks.all_ok:
         raise SystemExit("the demonstration saw an unexpected answer")
@@ -132,8 +157,14 @@ def run_demo(var_dir: Path, console: Console) -> None:
 
 
 def _registry_story(
-    target: str, hub_key: bytes, operator_private: Ed25519PrivateKey, checks: Checks, console: Console
-) -> None:
+    target: str,
+    hub_key: bytes,
+    operator_private: Ed25519PrivateKey,
+    clock: OffsetClock,
+    checks: Checks,
+    console: Console,
+) -> dict[str, ExchangeClient]:
+    """Register, approve, rotate, refuse forgeries and replays; return each brand's working client."""
     keys = {brand.partner_id: generate_private_key() for brand in BRANDS}
     clients = {
         brand.partner_id: ExchangeClient(
@@ -142,6 +173,8 @@ def _registry_story(
         for brand in BRANDS
     }
     operator = OperatorClient(target, private_key=operator_private, hub_public_key=hub_key)
+    for client in (*clients.values(), operator):
+        client.transport.clock_ms = clock.now_ms
 
     console.rule("1. Three brands register through the SDK")
     registered = [
@@ -199,6 +232,7 @@ def _registry_story(
     old_client = ExchangeClient(
         target, partner_id="voltline", key_id="k1", private_key=keys["voltline"], hub_public_key=hub_key
     )
+    old_client.transport.clock_ms = clock.now_ms
     rotated = clients["voltline"].rotate_key(
         "k2", generate_private_key(), previous_key_valid_until=datetime.now(UTC) + timedelta(hours=1)
     )
@@ -344,8 +378,9 @@ def _registry_story(
         ),
     )
     console.print(partners_table(list(operator.iter_partners()), "The registry at the end"))
-    for client in (*clients.values(), old_client, operator):
-        client.close()
+    old_client.close()
+    operator.close()
+    return clients
 
 
 def _print_keys(console: Console, keys: tuple[object, ...], title: str) -> None:
