@@ -79,6 +79,9 @@ _IDLE_PAUSE_S = 1.0  # between empty pulls when the loop does not long-poll (wai
 _log = logging.getLogger(__name__)
 
 
+_HANDLER_METHODS = {"CREDIT": "credit", "REFUND": "refund", "RELEASE": "release"}
+
+
 class RejectInstruction(Exception):
     """Raise from a handler's credit() to refuse the credit; reason goes to the source partner.
 
@@ -255,12 +258,9 @@ class InstructionLoop:
 
     def _apply(self, instruction: Instruction) -> _Outcome | None:
         """Run the handler; return the answer to give, or None to leave it unacknowledged."""
-        methods: dict[str, Callable[[Instruction], str]] = {
-            "CREDIT": self._handler.credit,
-            "REFUND": self._handler.refund,
-            "RELEASE": self._handler.release,
-        }
-        method = methods.get(instruction.kind)
+        method: Callable[[Instruction], str] | None = getattr(
+            self._handler, _HANDLER_METHODS.get(instruction.kind, ""), None
+        )
         if method is None:
             self._log.error(
                 "instruction %s has a kind this SDK does not know (%s); left unacknowledged",

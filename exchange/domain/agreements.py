@@ -83,6 +83,10 @@ def validate_terms(
         )
     increment = parse_points(source_increment, field="terms.source_increment")
     cap = parse_points(member_daily_cap_source_points, field="terms.member_daily_cap_source_points")
+    if fee_basis_points is not None and fee_fixed_points is not None:
+        raise InvalidArgument(
+            "INVALID_FEE", "set one fee: basis points or fixed points", field="terms.fee_fixed_points"
+        )
     if fee_basis_points is not None and not 0 <= fee_basis_points <= MAX_BASIS_POINTS:
         raise InvalidArgument(
             "INVALID_FEE", f"fee_basis_points must be 0 to {MAX_BASIS_POINTS}", field="terms.fee_basis_points"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from exchange.domain.errors import FailedPrecondition, NotFound
+from exchange.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
 
 HUB_ACTOR = "hub"
@@ -133,7 +133,7 @@ def move(conversion: Conversion, to_state: ConversionState, *, actor: str, at_ms
 def require_reversible(conversion: Conversion, caller: str) -> None:
     """Only the target partner reverses, and only a COMPLETED conversion."""
     if caller != conversion.target_partner_id:
-        raise FailedPrecondition(
+        raise PermissionDenied(
             "NOT_TARGET_PARTNER", "only the target partner, which credited the member, reverses a conversion"
         )
     if conversion.state is not ConversionState.COMPLETED:

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from exchange.domain.agreements import AgreementTerms
 from exchange.domain.errors import InvalidArgument, require
-from exchange.domain.money import Ratio, parse_points, round_down
+from exchange.domain.money import MAX_MINOR_UNITS, MAX_POINTS, Ratio, parse_points, round_down
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,10 @@ def price_conversion(terms: AgreementTerms, source_points: int) -> ConversionAmo
         raise InvalidArgument(
             "AMOUNT_TOO_SMALL", "after the fee, this amount converts to no target points", field="source_points"
         )
+    if target_points > MAX_POINTS:
+        raise InvalidArgument(
+            "AMOUNT_TOO_LARGE", f"this would issue more than {MAX_POINTS} target points", field="source_points"
+        )
     converted = math.ceil(Fraction(target_points) / rate)
     amounts = ConversionAmounts(
         source_points_requested=source_points,
@@ -89,6 +93,10 @@ def price_conversion(terms: AgreementTerms, source_points: int) -> ConversionAmo
         settlement_currency=terms.settlement_currency,
         rate=terms.rate,
     )
+    if amounts.settlement_amount_minor > MAX_MINOR_UNITS:
+        raise InvalidArgument(
+            "AMOUNT_TOO_LARGE", f"this would owe more than {MAX_MINOR_UNITS} minor units", field="source_points"
+        )
     amounts.check()
     return amounts
 

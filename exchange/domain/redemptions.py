@@ -10,8 +10,8 @@ import enum
 from dataclasses import dataclass, replace
 
 from exchange.domain.agreements import AgreementTerms
-from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, require
-from exchange.domain.money import Ratio, parse_points, round_down
+from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, require
+from exchange.domain.money import MAX_MINOR_UNITS, MAX_POINTS, Ratio, parse_points, round_down
 
 MIN_HOLD_S = 60
 MAX_HOLD_S = 7 * 86_400
@@ -110,7 +110,7 @@ def capture(
 ) -> tuple[Hold, Capture]:
     """The target partner captures part of what is left; its value is priced at the agreement's rate."""
     if caller != hold.target_partner_id:
-        raise FailedPrecondition("NOT_TARGET_PARTNER", "only the partner where the points are spent captures them")
+        raise PermissionDenied("NOT_TARGET_PARTNER", "only the partner where the points are spent captures them")
     _require_open(hold, now_ms)
     source_points = parse_points(source_points, field="source_points")
     if source_points > hold.remaining:
@@ -123,6 +123,10 @@ def capture(
             "AMOUNT_TOO_SMALL", "this many points are worth nothing at the target", field="source_points"
         )
     money = round_down(value * hold.settlement_price_minor.as_fraction())
+    if value > MAX_POINTS or money > MAX_MINOR_UNITS:
+        raise InvalidArgument(
+            "AMOUNT_TOO_LARGE", "this capture is worth more than one movement may carry", field="source_points"
+        )
     taken = Capture(capture_id, source_points, value, money, reference, now_ms)
     captured = hold.captured_points + source_points
     state = HoldState.CAPTURED if captured == hold.authorized_points - hold.released_points else HoldState.OPEN

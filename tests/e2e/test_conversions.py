@@ -13,6 +13,7 @@ from partner_sdk import (
     FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
     ResourceExhaustedError,
 )
 from tests.conftest import RunningHub
@@ -125,7 +126,7 @@ def test_only_the_target_reverses_and_only_a_completed_conversion(pair: Pair) ->
         pair.target.reverse_conversion(conversion.conversion_id, 10, reason="x")
     assert refused.value.reason == "CONVERSION_NOT_COMPLETED"
     pair.target.acknowledge_instruction(pair.only_instruction(pair.target).instruction_id, partner_reference="r")
-    with pytest.raises(FailedPreconditionError) as refused:
+    with pytest.raises(PermissionDeniedError) as refused:
         pair.source.reverse_conversion(conversion.conversion_id, 10, reason="x")
     assert refused.value.reason == "NOT_TARGET_PARTNER"
 

@@ -11,6 +11,7 @@ from partner_sdk import (
     FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from tests.conftest import RunningHub
 from tests.e2e.money import Pair, accepted_pair
@@ -75,7 +76,7 @@ def test_a_capture_beyond_the_hold_is_refused_and_changes_nothing(pair: Pair) ->
 
 def test_only_the_target_captures_and_a_stranger_sees_no_hold(pair: Pair) -> None:
     hold = pair.source.authorize_hold("voltline", 100, source_member_ref="m")
-    with pytest.raises(FailedPreconditionError) as refused:
+    with pytest.raises(PermissionDeniedError) as refused:
         pair.source.capture_hold(hold.hold_id, 10, target_reference="o")
     assert refused.value.reason == "NOT_TARGET_PARTNER"
     stranger, _ = pair.hub.active_partner("brewhaus", currency="USD")
