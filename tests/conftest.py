@@ -33,6 +33,9 @@ from partner_sdk.operator import operator_key_id
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
+# Hubs started as subprocesses by the tests serve metrics on a free port, so several can run at once.
+os.environ.setdefault("COALITION_METRICS_LISTEN", "127.0.0.1:0")
+
 
 class OffsetClock:
     """The wall clock moved by an offset the test controls (shared by hub and clients)."""
@@ -175,7 +178,7 @@ def start_hub(
     server = HubServer(
         HubConfig(
             database=database,
-            operator_key=OperatorKey(operator_key_id(public), public),
+            operator_keys=[OperatorKey(operator_key_id(public), public)],
             signer=signer,
             listen="127.0.0.1:0",
             workers=8,

@@ -21,6 +21,7 @@ from exchange.service.authentication import Caller
 CONVERSION_SERVICE = conversions_pb2.DESCRIPTOR.services_by_name["ConversionService"].full_name
 INSTRUCTION_SERVICE = instructions_pb2.DESCRIPTOR.services_by_name["InstructionService"].full_name
 LONG_POLL_INTERVAL_S = 0.2
+DEADLINE_MARGIN_S = 1.0
 
 
 def _quote(
@@ -94,9 +95,17 @@ def _pull(
     return instructions_pb2.PullInstructionsResponse(instructions=[instruction_message(i) for i in leased])
 
 
-def _wait_for_instructions(hub: HubContext, caller: Caller, request: instructions_pb2.PullInstructionsRequest) -> None:
-    """Long poll: wait, outside any transaction, until the caller has work, the wait ends or the hub stops."""
-    _, wait_s, _ = instructions.pull_limits(request.max_instructions, request.wait_seconds, request.lease_seconds)
+def _wait_for_instructions(
+    hub: HubContext, caller: Caller, request: instructions_pb2.PullInstructionsRequest, remaining_s: float
+) -> None:
+    """Long poll: wait, outside any transaction, until the caller has work, the wait ends or the hub stops.
+
+    The wait ends early enough to answer inside the caller's own deadline.
+    """
+    _, wait_whole_s, _ = instructions.pull_limits(request.max_instructions, request.wait_seconds, request.lease_seconds)
+    wait_s = float(wait_whole_s)
+    if remaining_s:
+        wait_s = min(wait_s, max(0.0, remaining_s - DEADLINE_MARGIN_S))
     deadline = time.monotonic() + wait_s
     while True:
         if hub.database.run(lambda c: instructions.has_pending(c, caller.principal, hub.clock.now_ms())):

@@ -10,7 +10,9 @@ exchange.api.status, anything else is logged and answered INTERNAL.
 from __future__ import annotations
 
 import logging
+import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from sqlalchemy import Connection
 
+from exchange.api.metrics import HubMetrics
 from exchange.api.response_signing import HubSigner
 from exchange.api.status import rich_status, status_code_of
 from exchange.domain.errors import ExchangeError, InvalidArgument, PermissionDenied
@@ -35,6 +38,7 @@ log = logging.getLogger("exchange.api")
 
 Req = TypeVar("Req", bound=Message)
 
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 PARTNERS = frozenset({"partner"})
 OPERATOR = frozenset({"operator"})
 PARTNERS_AND_OPERATOR = PARTNERS | OPERATOR
@@ -50,6 +54,7 @@ class HubContext:
     clock: Clock
     policy: ConversionPolicy = field(default_factory=ConversionPolicy)
     stopping: threading.Event = field(default_factory=threading.Event)
+    metrics: HubMetrics | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class SignedMethod(Generic[Req]):
     callers: frozenset[str]
     registrant_key: Callable[[Req], bytes] | None = None  # registration: verify with the key in the body
     idempotency_key: Callable[[Req], str] | None = None  # exactly once per (caller, key)
-    wait: Callable[[HubContext, Caller, Req], None] | None = None  # long poll, outside any transaction
+    wait: Callable[[HubContext, Caller, Req, float], None] | None = None  # long poll, outside any transaction
 
 
 def generic_handler(
@@ -90,32 +95,53 @@ def _unary(
     full_method: str, method: SignedMethod[Any], hub: HubContext
 ) -> Callable[[bytes, grpc.ServicerContext], bytes]:
     def handle(raw: bytes, context: grpc.ServicerContext) -> bytes:
+        started = time.perf_counter()
         now_ms = hub.clock.now_ms()
         metadata = _metadata(context)
-        request_id = metadata.get(signing.HEADER_REQUEST_ID) or uuid.uuid4().hex
+        request_id = _request_id(metadata.get(signing.HEADER_REQUEST_ID, ""))
         nonce = metadata.get(signing.HEADER_NONCE, "")
+        outcome = {"method": full_method, "request_id": request_id, "code": "OK", "reason": "", "principal": ""}
         try:
             call = read_call(full_method, metadata, raw)
+            outcome["principal"] = call.principal
             if method.wait is not None:
                 authenticate, _ = _steps(method, call, raw, hub, now_ms)
-                method.wait(hub, hub.database.run(authenticate), _parse(method, raw))
+                remaining_s = context.time_remaining()
+                method.wait(hub, hub.database.run(authenticate), _parse(method, raw), remaining_s or 0.0)
                 now_ms = hub.clock.now_ms()
             body = execute_once(hub.database, call, *_steps(method, call, raw, hub, now_ms), now_ms)
         except ExchangeError as exc:
-            log.info("refused %s request_id=%s reason=%s", full_method, request_id, exc.reason)
-            _abort(
-                context, hub, full_method, nonce, request_id, status_code_of(exc), exc.message, exc.reason, exc.field
-            )
+            code = status_code_of(exc)
+            outcome.update(code=code.name, reason=exc.reason)
+            _finish(hub, outcome, started)
+            _abort(context, hub, full_method, nonce, request_id, code, exc.message, exc.reason, exc.field)
         except Exception:
-            log.exception("internal error in %s request_id=%s", full_method, request_id)
+            outcome.update(code="INTERNAL", reason="INTERNAL")
+            log.exception("internal error", extra={"request_id": request_id, "method": full_method})
+            _finish(hub, outcome, started)
             _abort(context, hub, full_method, nonce, request_id, grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
         headers = hub.signer.headers(
             method=full_method, request_nonce=nonce, status=signing.STATUS_OK, body=body, now_ms=hub.clock.now_ms()
         )
         context.set_trailing_metadata((*headers, (signing.HEADER_REQUEST_ID, request_id)))
+        _finish(hub, outcome, started)
         return body
 
     return handle
+
+
+def _request_id(sent: str) -> str:
+    """Keep the caller's request id if it is a sane token, else mint one (it goes into logs)."""
+    return sent if REQUEST_ID_PATTERN.fullmatch(sent) else uuid.uuid4().hex
+
+
+def _finish(hub: HubContext, outcome: dict[str, str], started: float) -> None:
+    """Log one line per call (never a body, a member reference or an attribute) and count it."""
+    seconds = time.perf_counter() - started
+    log.info("call", extra={**outcome, "duration_ms": round(seconds * 1000, 3)})
+    if hub.metrics is not None:
+        unauthenticated = outcome["reason"] if outcome["code"] == "UNAUTHENTICATED" else ""
+        hub.metrics.observe(outcome["method"], outcome["code"], seconds, unauthenticated)
 
 
 def _steps(

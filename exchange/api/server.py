@@ -22,6 +22,7 @@ from exchange.api.conversion_service import (
 )
 from exchange.api.dispatch import HubContext, generic_handler
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
+from exchange.api.metrics import HubMetrics
 from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
@@ -37,6 +38,7 @@ from exchange.store.nonces_repo import NonceRepository
 log = logging.getLogger("exchange.server")
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
+DEFAULT_METRICS_LISTEN = "127.0.0.1:9464"
 DEFAULT_WINDOW_S = 300
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_WORKERS = 16
@@ -52,7 +54,7 @@ class HubConfig:
     """Everything a hub process needs to serve."""
 
     database: Database
-    operator_key: OperatorKey
+    operator_keys: list[OperatorKey]
     signer: HubSigner
     listen: str = DEFAULT_LISTEN
     window_s: int = DEFAULT_WINDOW_S
@@ -62,6 +64,7 @@ class HubConfig:
     # Expire overdue credits and holds and prune old nonces in background threads. Tests turn
     # this off and call expire_overdue_once / prune_nonces_once themselves, so nothing races them.
     background_sweeps: bool = True
+    metrics_listen: str | None = None  # HOST:PORT for /metrics; None serves no metrics
 
 
 class HubServer:
@@ -73,10 +76,11 @@ class HubServer:
         window_ms = config.window_s * 1000
         self.context = HubContext(
             database=config.database,
-            authenticator=Authenticator(operator_key=config.operator_key, window_ms=window_ms),
+            authenticator=Authenticator(operator_keys=config.operator_keys, window_ms=window_ms),
             signer=config.signer,
             clock=self.clock,
             policy=config.policy,
+            metrics=HubMetrics(config.database),
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="hub-rpc"),
@@ -114,6 +118,7 @@ class HubServer:
         self._pruner = threading.Thread(target=self._prune_nonces, name="nonce-pruner", daemon=True)
         self._sweeper = threading.Thread(target=self._expire_overdue, name="credit-expiry", daemon=True)
         self.port = 0
+        self.metrics_port = 0
 
     def start(self) -> int:
         """Bind the listen address and start serving; return the bound port."""
@@ -121,6 +126,8 @@ class HubServer:
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         self._server.start()
+        if self.config.metrics_listen and self.context.metrics is not None:
+            self.metrics_port = self.context.metrics.serve(self.config.metrics_listen)
         for service in ("", *self.services):
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         if self.config.background_sweeps:
@@ -133,6 +140,8 @@ class HubServer:
         self._stopping.set()
         self._health.enter_graceful_shutdown()
         self._server.stop(grace_s).wait()
+        if self.context.metrics is not None:
+            self.context.metrics.stop()
         self.config.database.dispose()
 
     def wait(self) -> None:

@@ -122,7 +122,7 @@ def run_demo(var_dir: Path, console: Console) -> None:
     server = HubServer(
         HubConfig(
             database=database,
-            operator_key=OperatorKey(operator_key_id(operator_public), operator_public),
+            operator_keys=[OperatorKey(operator_key_id(operator_public), operator_public)],
             signer=signer,
             listen="127.0.0.1:0",
             background_sweeps=False,  # the demonstration runs the expiry sweep itself, when it moves the clock

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -12,10 +11,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from exchange import logs
 from exchange.api.server import (
     DEFAULT_GRACE_S,
     DEFAULT_LISTEN,
     DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_METRICS_LISTEN,
     DEFAULT_WINDOW_S,
     DEFAULT_WORKERS,
     HubConfig,
@@ -69,10 +70,11 @@ def serve(
     listen: Annotated[str, typer.Option(envvar="COALITION_LISTEN", help="HOST:PORT to listen on.")] = DEFAULT_LISTEN,
     db: DbOption = None,
     operator_key: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             envvar="COALITION_OPERATOR_KEY",
-            help="Operator key PEM (public or private); default: var/operator_key.pem, created if absent.",
+            help="Operator key PEM (public or private); give it again to accept several while rotating; "
+            "default: var/operator_key.pem, created if absent.",
         ),
     ] = None,
     hub_key: Annotated[
@@ -97,11 +99,14 @@ def serve(
     exposure_limit_minor: Annotated[
         int, typer.Option(help="Risk control: net unsettled money a partner may owe, in minor units per currency.")
     ] = DEFAULT_EXPOSURE_LIMIT_MINOR,
+    metrics_listen: Annotated[
+        str, typer.Option(envvar="COALITION_METRICS_LISTEN", help="HOST:PORT for Prometheus /metrics; '' for none.")
+    ] = DEFAULT_METRICS_LISTEN,
+    log_format: Annotated[str, typer.Option(help="json (one object a line) or text.")] = "json",
     var_dir: VarOption = DEFAULT_VAR_DIR,
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(log_format)
     database = _database(db, var_dir)
     state = migrate.schema_state(database)
     if state is migrate.SchemaState.EMPTY:
@@ -122,22 +127,23 @@ def serve(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    for given in (operator_key, hub_key):
+    for given in (*(operator_key or ()), hub_key):
         if given is not None and not given.is_file():
             console.print(f"[red]key file {given} does not exist (only the defaults under --var-dir are created)[/red]")
             raise typer.Exit(2)
-    operator_path = operator_key or var_dir / OPERATOR_KEY_FILE
-    if operator_key is None:
-        _, created = load_or_create_private_key(operator_path)
+    operator_paths = operator_key or [var_dir / OPERATOR_KEY_FILE]
+    if not operator_key:
+        _, created = load_or_create_private_key(operator_paths[0])
         if created:
-            console.print(f"generated the operator key at {operator_path}")
+            console.print(f"generated the operator key at {operator_paths[0]}")
     signer, created = hub_signer(hub_key or var_dir / HUB_KEY_FILE)
     if created:
         console.print(f"generated the hub key at {hub_key or var_dir / HUB_KEY_FILE}")
-    operator = operator_key_from_file(operator_path)
+    operators = [operator_key_from_file(path) for path in operator_paths]
     config = HubConfig(
         database=database,
-        operator_key=operator,
+        operator_keys=operators,
+        metrics_listen=metrics_listen or None,
         signer=signer,
         listen=listen,
         window_s=window_s,
@@ -153,7 +159,10 @@ def serve(
     port = server.start()
     console.print(f"hub listening on {listen.rsplit(':', 1)[0]}:{port}  database {database.url.render_as_string()}")
     console.print(f"hub key      {signer.key_id}  {fingerprint(signer.public_key)}", soft_wrap=True)
-    console.print(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}", soft_wrap=True)
+    for operator in operators:
+        console.print(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}", soft_wrap=True)
+    if server.metrics_port:
+        console.print(f"metrics on http://{metrics_listen.rsplit(':', 1)[0]}:{server.metrics_port}/metrics")
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

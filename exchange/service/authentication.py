@@ -106,17 +106,19 @@ class OperatorKey:
 class Authenticator:
     """Checks signed requests against the registry, the operator key and the clock."""
 
-    def __init__(self, *, operator_key: OperatorKey, window_ms: int) -> None:
-        self.operator_key = operator_key
+    def __init__(self, *, operator_keys: list[OperatorKey], window_ms: int) -> None:
+        # Several operator keys are accepted at once so the operator can rotate without a gap.
+        self.operator_keys = {key.key_id: key.public_key for key in operator_keys}
         self.window_ms = window_ms
 
     def authenticate(self, connection: Connection, call: IncomingCall, now_ms: int) -> Caller:
         """Return the caller of a registered principal's request, or raise Unauthenticated."""
         check_timestamp(call.timestamp_ms, now_ms, self.window_ms)
         if call.principal == signing.OPERATOR_PRINCIPAL:
-            if call.key_id != self.operator_key.key_id:
+            public_key = self.operator_keys.get(call.key_id)
+            if public_key is None:
                 raise Unauthenticated("UNKNOWN_KEY", f"the operator has no key {call.key_id!r}")
-            self._verify(call, self.operator_key.public_key)
+            self._verify(call, public_key)
         else:
             partner = PartnerRepository(connection).get(call.principal)
             key = claimed_key(partner, call.key_id)

@@ -1,0 +1,104 @@
+"""Prometheus metrics of one hub process, served on their own HTTP port.
+
+Request counters and latencies are recorded as calls finish; conversion and instruction
+figures are read from the database when Prometheus scrapes, so every replica reports the same
+shared truth and nothing is counted twice. Each hub has its own registry.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from exchange.store.database import Database
+from exchange.store.tables import conversions, instructions
+
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)
+
+
+class HubMetrics:
+    """The metric families a hub exports."""
+
+    def __init__(self, database: Database) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "coalition_requests",
+            "Signed calls answered, by method and status code.",
+            ["method", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "coalition_request_seconds",
+            "Time to answer a call, by method.",
+            ["method"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.signature_failures = Counter(
+            "coalition_signature_failures",
+            "Calls refused as UNAUTHENTICATED, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.registry.register(_DatabaseCollector(database))
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def observe(self, method: str, code: str, seconds: float, unauthenticated_reason: str = "") -> None:
+        """Record one answered call."""
+        name = method.rsplit("/", 1)[-1]
+        self.requests.labels(name, code).inc()
+        self.latency.labels(name).observe(seconds)
+        if unauthenticated_reason:
+            self.signature_failures.labels(unauthenticated_reason).inc()
+
+    def serve(self, listen: str) -> int:
+        """Serve /metrics on HOST:PORT (port 0 picks one); return the port."""
+        host, port = listen.rsplit(":", 1)
+        self._server, self._thread = start_http_server(int(port), addr=host, registry=self.registry)
+        return int(self._server.server_port)
+
+    def stop(self) -> None:
+        """Stop serving metrics."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+class _DatabaseCollector(Collector):
+    """Figures read from the shared database at scrape time."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def collect(self) -> Iterator[Metric]:
+        retries = CounterMetricFamily(
+            "coalition_db_retries", "Transactions run again after a serialization failure or deadlock."
+        )
+        retries.add_metric([], self._database.retries)
+        yield retries
+        by_state = GaugeMetricFamily(
+            "coalition_conversions_by_state", "Conversions now in each state.", labels=["state"]
+        )
+        pending = GaugeMetricFamily(
+            "coalition_instructions_pending", "Instructions waiting for each partner.", labels=["partner"]
+        )
+        with self._database.engine.connect() as connection:
+            for state, count in connection.execute(
+                select(conversions.c.state, func.count()).group_by(conversions.c.state)
+            ).all():
+                by_state.add_metric([state], count)
+            for partner, count in connection.execute(
+                select(instructions.c.partner_id, func.count())
+                .where(instructions.c.state == "PENDING")
+                .group_by(instructions.c.partner_id)
+            ).all():
+                pending.add_metric([partner], count)
+        yield by_state
+        yield pending
