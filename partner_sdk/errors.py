@@ -51,16 +51,29 @@ class ExchangeError(Exception):
         message: the hub's message.
         field: the request field at fault, or None.
         request_id: the id of the request, to quote to the operator.
+        retry_delay_s: how long the hub asks to wait before the same call is tried again, or None.
+        limit: for RESOURCE_EXHAUSTED, the limit that was hit as the hub describes it, or None.
     """
 
     code = "UNKNOWN"
 
-    def __init__(self, message: str, *, reason: str = "", field: str | None = None, request_id: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "",
+        field: str | None = None,
+        request_id: str = "",
+        retry_delay_s: float | None = None,
+        limit: str | None = None,
+    ) -> None:
         super().__init__(f"{message} [{reason}]" if reason else message)
         self.message = message
         self.reason = reason
         self.field = field
         self.request_id = request_id
+        self.retry_delay_s = retry_delay_s
+        self.limit = limit
 
 
 class InvalidArgumentError(ExchangeError):
@@ -154,7 +167,7 @@ def error_from_rpc(error: grpc.RpcError, request_id: str = "") -> ExchangeError:
     """Rebuild the SDK exception from a failed call, with the reason and field the hub sent."""
     code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
     message = (error.details() if isinstance(error, grpc.Call) else None) or str(code)
-    reason, field = "", None
+    reason, field, retry_delay_s, limit = "", None, None, None
     try:
         status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
     except (ValueError, DecodeError):
@@ -174,4 +187,15 @@ def error_from_rpc(error: grpc.RpcError, request_id: str = "") -> ExchangeError:
                 detail.Unpack(bad)
                 if bad.field_violations:
                     field = bad.field_violations[0].field
-    return _BY_CODE.get(code, InternalError)(message, reason=reason, field=field, request_id=request_id)
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                retry_delay_s = retry.retry_delay.ToMilliseconds() / 1000
+            elif detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+                quota = error_details_pb2.QuotaFailure()
+                detail.Unpack(quota)
+                if quota.violations:
+                    limit = quota.violations[0].description
+    return _BY_CODE.get(code, InternalError)(
+        message, reason=reason, field=field, request_id=request_id, retry_delay_s=retry_delay_s, limit=limit
+    )

@@ -93,7 +93,8 @@ class SignedTransport:
             except grpc.RpcError as error:
                 code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
                 if self.retry.should_retry(code, attempt, time.monotonic() - started):
-                    time.sleep(self.retry.pause_s(attempt))
+                    hinted_s = error_from_rpc(error).retry_delay_s or 0.0  # the hub's RetryInfo, if any
+                    time.sleep(max(self.retry.pause_s(attempt), min(hinted_s, self.retry.max_backoff_s)))
                     continue
                 raise self._verified_error(error, method, nonce, hub_key, request_id) from None
             _verify_answer(hub_key, method, nonce, signing.STATUS_OK, answer, call.trailing_metadata(), request_id)

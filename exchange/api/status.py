@@ -1,7 +1,8 @@
 """The one table from domain errors to gRPC status codes, and rich error details.
 
-Every refusal carries a google.rpc.Status with an ErrorInfo (reason and domain) and,
-when a field is at fault, a BadRequest naming it. The SDK rebuilds its exceptions from them.
+Every refusal carries a google.rpc.Status with an ErrorInfo (reason and domain); when a field
+is at fault, a BadRequest naming it; when a retry may succeed, a RetryInfo with the delay; when
+a limit was hit, a QuotaFailure naming it. The SDK rebuilds its exceptions from them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ STATUS_BY_ERROR: dict[type[errors.ExchangeError], grpc.StatusCode] = {
 }
 
 
+# When a retry of the same call may succeed, and how long to wait first.
+RETRY_DELAY_S: dict[grpc.StatusCode, float] = {grpc.StatusCode.ABORTED: 0.05, grpc.StatusCode.UNAVAILABLE: 0.5}
+
+
 def status_code_of(error: errors.ExchangeError) -> grpc.StatusCode:
     """Return the gRPC status code for a domain error (its class or nearest base in the table)."""
     for cls in type(error).__mro__:
@@ -41,10 +46,22 @@ def rich_status(code: grpc.StatusCode, message: str, reason: str, field: str | N
     if field:
         violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
+    if code in RETRY_DELAY_S:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(int(RETRY_DELAY_S[code] * 1000))
+        details.append(_pack(retry))
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        limit = error_details_pb2.QuotaFailure.Violation(subject=reason, description=message)
+        details.append(_pack(error_details_pb2.QuotaFailure(violations=[limit])))
     return status_pb2.Status(code=_code_number(code), message=message, details=details)
 
 
-def _pack(message: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:
+def _pack(
+    message: error_details_pb2.ErrorInfo
+    | error_details_pb2.BadRequest
+    | error_details_pb2.RetryInfo
+    | error_details_pb2.QuotaFailure,
+) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed

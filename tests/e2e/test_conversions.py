@@ -320,3 +320,11 @@ def test_a_refund_after_a_reversal_names_the_reversal(pair: Pair) -> None:
     reversed_ = pair.target.reverse_conversion(conversion.conversion_id, 10, reason="r")
     refund = pair.only_instruction(pair.source)
     assert refund.reversal_id == reversed_.reversals[0].reversal_id
+
+
+def test_a_limit_refusal_names_the_limit_in_its_details(hub: RunningHub) -> None:
+    pair = accepted_pair(hub, member_daily_cap_source_points=100, fee_basis_points=None)
+    with pytest.raises(ResourceExhaustedError) as refused:
+        pair.convert(101)
+    assert refused.value.limit is not None
+    assert "at most 100 points a day" in refused.value.limit

@@ -68,3 +68,42 @@ def test_backoff_is_jittered_and_capped() -> None:
     pauses = [policy.pause_s(attempt) for attempt in range(1, 10) for _ in range(20)]
     assert all(0 <= pause <= 0.5 for pause in pauses)
     assert len(set(pauses)) > 10
+
+
+def test_an_aborted_refusal_carries_a_retry_delay_the_sdk_reads() -> None:
+    from grpc_status import rpc_status
+
+    from exchange.api.status import rich_status
+    from partner_sdk.errors import AbortedError, error_from_rpc
+
+    status = rpc_status.to_status(rich_status(grpc.StatusCode.ABORTED, "conflict", "TRANSACTION_CONFLICT"))
+
+    class FakeCall(grpc.RpcError, grpc.Call):  # type: ignore[misc]
+        def code(self) -> grpc.StatusCode:
+            return status.code
+
+        def details(self) -> str:
+            return status.details
+
+        def trailing_metadata(self):  # type: ignore[no-untyped-def]
+            return status.trailing_metadata
+
+        def initial_metadata(self):  # type: ignore[no-untyped-def]
+            return ()
+
+        def is_active(self) -> bool:
+            return False
+
+        def time_remaining(self) -> None:
+            return None
+
+        def cancel(self) -> bool:
+            return False
+
+        def add_callback(self, callback):  # type: ignore[no-untyped-def]
+            return False
+
+    error = error_from_rpc(FakeCall())
+    assert isinstance(error, AbortedError)
+    assert error.retry_delay_s == 0.05
+    assert error.reason == "TRANSACTION_CONFLICT"
