@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit proto serve clean
+.PHONY: demo test lint proto-lint proto-baseline typecheck unit proto serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,17 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) proto-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# buf lint + breaking check of protos/ (installs buf from npm on first use; see scripts/buf.sh).
+proto-lint:
+	bash scripts/buf.sh
+
+# Rebuild the released-contract baseline when a release is tagged (see scripts/buf.sh).
+proto-baseline:
+	bash scripts/buf.sh baseline
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
