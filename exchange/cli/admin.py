@@ -43,7 +43,7 @@ def partners_table(partners: list[Partner] | tuple[Partner, ...], title: str = "
     for column in ("partner", "name", "points", "settles in", "1 point =", "status", "keys"):
         table.add_column(column)
     for p in partners:
-        keys = ", ".join(f"{k.key_id} ({k.state.lower()})" for k in p.keys)
+        keys = ", ".join(f"{k.key_id} ({k.state.lower()}, {k.fingerprint[:23]})" for k in p.keys)
         value = f"{p.point_value_minor} minor {p.settlement_currency}"
         table.add_row(p.partner_id, p.display_name, p.point_currency, p.settlement_currency, value, p.status, keys)
     return table

@@ -100,8 +100,12 @@ def test_the_entrypoint_is_coalition_and_the_default_command_serves_on_every_int
     assert json.loads(last(runtime, "ENTRYPOINT")) == ["coalition"]
     command = json.loads(last(runtime, "CMD"))
     assert command[0] == "serve"
-    assert options(command) == {"--listen": "0.0.0.0:50051", "--var-dir": "/var/lib/coalition"}
-    assert last(runtime, "EXPOSE") == "50051"
+    assert options(command) == {
+        "--listen": "0.0.0.0:50051",
+        "--metrics-listen": "0.0.0.0:9464",
+        "--var-dir": "/var/lib/coalition",
+    }
+    assert last(runtime, "EXPOSE") == "50051 9464"
 
 
 def test_the_healthcheck_asks_coalition_health_on_the_served_port() -> None:
@@ -144,7 +148,7 @@ def test_both_replicas_are_one_definition_on_different_host_ports(compose: dict[
     assert one["build"] == compose["services"]["migrate"]["build"]
     assert (ROOT / "docker").joinpath(one["build"]["context"]).resolve() == ROOT
     assert (ROOT / one["build"]["dockerfile"]).is_file()
-    assert [one["ports"], two["ports"]] == [["50051:50051"], ["50052:50051"]]
+    assert [one["ports"], two["ports"]] == [["50051:50051", "9464:9464"], ["50052:50051", "9465:9464"]]
 
 
 def test_the_replicas_start_after_the_migration_and_share_the_mounted_keys(compose: dict[str, Any]) -> None:

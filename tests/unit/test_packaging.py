@@ -50,7 +50,7 @@ def test_the_wheel_carries_the_generated_code_and_keeps_the_hub_stack_behind_an_
         entry_points = archive.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
     assert {"coalition/exchange/v1/conversions_pb2.py", "partner_sdk/py.typed", "partner_sdk/client.py"} <= names
     assert any(n.startswith("exchange/store/migrations/versions/0001_") for n in names)
-    assert "coalition = exchange.cli.main:main" in entry_points
+    assert "coalition = exchange.cli.entry:main" in entry_points
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     base = [line for line in requires if "extra ==" not in line]
     assert base, requires
