@@ -39,6 +39,8 @@ from partner_sdk.models import (
     Hold,
     HubInfo,
     Instruction,
+    LinkCode,
+    MemberLink,
     Page,
     Partner,
     PartnerKey,
@@ -48,6 +50,8 @@ from partner_sdk.operator import OperatorClient
 from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
 
 __all__ = [
+    "LinkCode",
+    "MemberLink",
     "Capture",
     "Hold",
     "DEFAULT_RETRY",

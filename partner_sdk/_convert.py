@@ -16,6 +16,7 @@ from coalition.exchange.v1 import (
     conversions_pb2,
     hub_pb2,
     instructions_pb2,
+    members_pb2,
     redemptions_pb2,
 )
 from partner_sdk.documents import epoch_ms
@@ -30,10 +31,16 @@ from partner_sdk.models import (
     Hold,
     HubInfo,
     Instruction,
+    MemberLink,
     Partner,
     PartnerKey,
     Quote,
 )
+
+
+def to_datetime(stamp: Timestamp) -> datetime:
+    """Return a protobuf Timestamp as an aware UTC datetime."""
+    return _time(stamp)
 
 
 def _time(stamp: Timestamp) -> datetime:
@@ -324,4 +331,17 @@ def hold(message: redemptions_pb2.Hold) -> Hold:
             )
             for c in message.captures
         ),
+    )
+
+
+def member_link(message: members_pb2.Link) -> MemberLink:
+    """Convert a Link message."""
+    return MemberLink(
+        link_id=message.link_id,
+        counterparty_id=message.counterparty_id,
+        pairwise_member_id=message.pairwise_member_id,
+        linked_at=_time(message.linked_at),
+        ended_at=_optional_time(message, "ended_at"),
+        ended_by=message.ended_by,
+        end_reason=message.end_reason,
     )

@@ -17,6 +17,7 @@ from coalition.exchange.v1 import (
     conversions_pb2,
     hub_pb2,
     instructions_pb2,
+    members_pb2,
     redemptions_pb2,
     registry_pb2,
 )
@@ -31,6 +32,8 @@ from partner_sdk.models import (
     Hold,
     HubInfo,
     Instruction,
+    LinkCode,
+    MemberLink,
     Page,
     Partner,
     Quote,
@@ -46,6 +49,7 @@ _REGISTRY = "/coalition.exchange.v1.RegistryService/"
 _AGREEMENTS = "/coalition.exchange.v1.AgreementService/"
 _CONVERSIONS = "/coalition.exchange.v1.ConversionService/"
 _REDEMPTIONS = "/coalition.exchange.v1.RedemptionService/"
+_MEMBERS = "/coalition.exchange.v1.MemberService/"
 _INSTRUCTIONS = "/coalition.exchange.v1.InstructionService/"
 # A long poll's call deadline is its wait plus this, so the hub's empty answer arrives in time.
 PULL_DEADLINE_MARGIN_S = 5
@@ -669,6 +673,52 @@ class ExchangeClient(_HubClient):
             timeout_s=timeout_s,
         )
         return _convert.hold(answer.hold)
+
+    # -------------------------------------------------------------- members
+
+    def create_link_code(self, member_ref: str, *, timeout_s: float | None = None) -> LinkCode:
+        """Issue a one-time code (10 minutes) for your member to type in another brand's app."""
+        answer = self._transport.call(
+            _MEMBERS + "CreateLinkCode",
+            members_pb2.CreateLinkCodeRequest(member_ref=member_ref),
+            members_pb2.CreateLinkCodeResponse,
+            timeout_s=timeout_s,
+        )
+        return LinkCode(
+            code=answer.code,
+            expires_at=_convert.to_datetime(answer.expires_at),
+            pairwise_member_id=answer.pairwise_member_id,
+        )
+
+    def redeem_link_code(self, code: str, *, member_ref: str, timeout_s: float | None = None) -> MemberLink:
+        """Link your member (member_ref) with the account at the brand that issued the code they typed."""
+        answer = self._transport.call(
+            _MEMBERS + "RedeemLinkCode",
+            members_pb2.RedeemLinkCodeRequest(code=code, member_ref=member_ref),
+            members_pb2.RedeemLinkCodeResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.member_link(answer.link)
+
+    def unlink(self, link_id: str, *, reason: str, timeout_s: float | None = None) -> MemberLink:
+        """End a link (either brand may); its history is kept."""
+        answer = self._transport.call(
+            _MEMBERS + "Unlink",
+            members_pb2.UnlinkRequest(link_id=link_id, reason=reason),
+            members_pb2.UnlinkResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.member_link(answer.link)
+
+    def list_links(self, member_ref: str, *, timeout_s: float | None = None) -> tuple[MemberLink, ...]:
+        """Return your member's links with other brands, live and ended, oldest first."""
+        answer = self._transport.call(
+            _MEMBERS + "ListLinks",
+            members_pb2.ListLinksRequest(member_ref=member_ref),
+            members_pb2.ListLinksResponse,
+            timeout_s=timeout_s,
+        )
+        return tuple(_convert.member_link(link) for link in answer.links)
 
     # -------------------------------------------------------------- instructions
 

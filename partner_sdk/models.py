@@ -10,6 +10,8 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 __all__ = [
+    "LinkCode",
+    "MemberLink",
     "Capture",
     "Hold",
     "Agreement",
@@ -294,3 +296,29 @@ class Hold:
     def remaining_points(self) -> int:
         """Points that may still be captured."""
         return self.authorized_points - self.captured_points - self.released_points
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCode:
+    """A one-time code for a member to type at another brand, and this brand's pairwise id for them."""
+
+    code: str
+    expires_at: datetime
+    pairwise_member_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLink:
+    """A link between a member's accounts at this brand and counterparty_id.
+
+    pairwise_member_id is this brand's id for the member: stable here, different at every brand.
+    ended_at is None while the link stands.
+    """
+
+    link_id: str
+    counterparty_id: str
+    pairwise_member_id: str
+    linked_at: datetime
+    ended_at: datetime | None
+    ended_by: str
+    end_reason: str

@@ -8,9 +8,11 @@ CI=true an unreachable PostgreSQL fails the run instead of skipping it.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+from exchange.secrets.keyring import Keyring
 from sqlalchemy.engine import make_url
 
 from exchange.api.response_signing import HubSigner
@@ -171,6 +174,13 @@ class RunningHub:
         return client, key
 
 
+@functools.cache
+def test_keyring() -> Keyring:
+    """One data-protection keyring for every hub of the session, so replicas share it as in production."""
+    keyring, _ = Keyring.load_or_create(Path(tempfile.mkdtemp(prefix="coalition-keyring-")) / "keyring.json")
+    return keyring
+
+
 def start_hub(
     database: Database, clock: OffsetClock, *, operator_key: Ed25519PrivateKey, signer: HubSigner
 ) -> HubServer:
@@ -184,6 +194,7 @@ def start_hub(
             workers=8,
             max_request_bytes=64 * 1024,
             background_sweeps=False,
+            keyring=test_keyring(),
         ),
         clock=clock,
     )

@@ -26,6 +26,7 @@ from exchange.api.metrics import HubMetrics
 from exchange.api.response_signing import HubSigner
 from exchange.api.status import rich_status, status_code_of
 from exchange.domain.errors import ExchangeError, InvalidArgument, PermissionDenied
+from exchange.secrets.keyring import Keyring
 from exchange.service.authentication import Authenticator, Caller, IncomingCall, read_call
 from exchange.service.calls import execute_once
 from exchange.service.clock import Clock
@@ -55,6 +56,7 @@ class HubContext:
     policy: ConversionPolicy = field(default_factory=ConversionPolicy)
     stopping: threading.Event = field(default_factory=threading.Event)
     metrics: HubMetrics | None = None
+    keyring: Keyring | None = None
 
 
 @dataclass(frozen=True)

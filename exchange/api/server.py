@@ -22,10 +22,12 @@ from exchange.api.conversion_service import (
 )
 from exchange.api.dispatch import HubContext, generic_handler
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
+from exchange.api.member_service import MEMBER_METHODS, MEMBER_SERVICE
 from exchange.api.metrics import HubMetrics
 from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
+from exchange.secrets.keyring import Keyring
 from exchange.service import conversions, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
@@ -65,6 +67,7 @@ class HubConfig:
     # this off and call expire_overdue_once / prune_nonces_once themselves, so nothing races them.
     background_sweeps: bool = True
     metrics_listen: str | None = None  # HOST:PORT for /metrics; None serves no metrics
+    keyring: Keyring | None = None  # data-protection secrets; without one, MemberService is not served
 
 
 class HubServer:
@@ -81,6 +84,7 @@ class HubServer:
             clock=self.clock,
             policy=config.policy,
             metrics=HubMetrics(config.database),
+            keyring=config.keyring,
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="hub-rpc"),
@@ -100,6 +104,8 @@ class HubServer:
                 hub_info_handler(self.context, window_ms=window_ms, max_request_bytes=config.max_request_bytes),
             )
         )
+        if config.keyring is not None:
+            self._server.add_generic_rpc_handlers((generic_handler(MEMBER_SERVICE, MEMBER_METHODS, self.context),))
         self._health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         self.services = (
@@ -110,6 +116,7 @@ class HubServer:
             CONVERSION_SERVICE,
             INSTRUCTION_SERVICE,
             REDEMPTION_SERVICE,
+            *((MEMBER_SERVICE,) if config.keyring is not None else ()),
         )
         reflection.enable_server_reflection(
             (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server

@@ -19,7 +19,9 @@ from coalition.exchange.v1 import operator_pb2, registry_pb2
 from exchange.api.response_signing import HubSigner
 from exchange.api.server import HubConfig, HubServer
 from exchange.cli.admin import partners_table
+from exchange.cli.demo_members import tell_members_story
 from exchange.cli.demo_money import OffsetClock, tell_money_story
+from exchange.secrets.keyring import Keyring
 from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
 from exchange.store.database import Database, default_sqlite_url
@@ -126,6 +128,7 @@ def run_demo(var_dir: Path, console: Console) -> None:
             signer=signer,
             listen="127.0.0.1:0",
             background_sweeps=False,  # the demonstration runs the expiry sweep itself, when it moves the clock
+            keyring=Keyring.load_or_create(var_dir / "keyring.json")[0],
         ),
         clock=clock,
     )
@@ -138,6 +141,7 @@ def run_demo(var_dir: Path, console: Console) -> None:
     try:
         clients = _registry_story(target, signer.public_key, operator_private, clock, checks, console)
         tell_money_story(server, clock, clients, checks, console)
+        tell_members_story(clients, checks, console)
         with database.engine.connect() as connection:
             events = PartnerRepository(connection).events(limit=100)
         table = Table(title="Registry events (as stored by the hub)")

@@ -20,6 +20,7 @@ from partner_sdk.operator import operator_key_id
 DEFAULT_VAR_DIR = Path("var")
 OPERATOR_KEY_FILE = "operator_key.pem"
 HUB_KEY_FILE = "hub_key.pem"
+KEYRING_FILE = "keyring.json"
 
 
 def load_or_create_private_key(path: Path) -> tuple[Ed25519PrivateKey, bool]:

@@ -26,12 +26,14 @@ from exchange.cli import admin, keys
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     HUB_KEY_FILE,
+    KEYRING_FILE,
     OPERATOR_KEY_FILE,
     hub_signer,
     load_or_create_private_key,
     operator_key_from_file,
 )
 from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
+from exchange.secrets.keyring import Keyring
 from exchange.service.conversions import (
     DEFAULT_EXPOSURE_LIMIT_MINOR,
     DEFAULT_MEMBER_CONVERSIONS_PER_HOUR,
@@ -103,6 +105,14 @@ def serve(
         str, typer.Option(envvar="COALITION_METRICS_LISTEN", help="HOST:PORT for Prometheus /metrics; '' for none.")
     ] = DEFAULT_METRICS_LISTEN,
     log_format: Annotated[str, typer.Option(help="json (one object a line) or text.")] = "json",
+    keyring: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="COALITION_KEYRING",
+            help="The hub's data-protection keyring (JSON, 0600); default: var/keyring.json, created if absent. "
+            "Replicas share it.",
+        ),
+    ] = None,
     var_dir: VarOption = DEFAULT_VAR_DIR,
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
@@ -127,7 +137,7 @@ def serve(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    for given in (*(operator_key or ()), hub_key):
+    for given in (*(operator_key or ()), hub_key, keyring):
         if given is not None and not given.is_file():
             console.print(f"[red]key file {given} does not exist (only the defaults under --var-dir are created)[/red]")
             raise typer.Exit(2)
@@ -140,10 +150,14 @@ def serve(
     if created:
         console.print(f"generated the hub key at {hub_key or var_dir / HUB_KEY_FILE}")
     operators = [operator_key_from_file(path) for path in operator_paths]
+    secrets_keyring, created = Keyring.load_or_create(keyring or var_dir / KEYRING_FILE)
+    if created:
+        console.print(f"generated the keyring at {keyring or var_dir / KEYRING_FILE}")
     config = HubConfig(
         database=database,
         operator_keys=operators,
         metrics_listen=metrics_listen or None,
+        keyring=secrets_keyring,
         signer=signer,
         listen=listen,
         window_s=window_s,

@@ -296,3 +296,48 @@ hold_captures = Table(
     Column("at_ms", BigInteger, nullable=False),
     Index("ix_hold_captures_hold_id", "hold_id"),
 )
+
+# A member is an internal id; brands know it only through pairwise ids. erased_at_ms marks erasure.
+members = Table(
+    "members",
+    metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("erased_at_ms", BigInteger, nullable=True),
+)
+
+member_accounts = Table(
+    "member_accounts",
+    metadata,
+    Column("partner_id", String(32), primary_key=True),
+    Column("member_ref", String(128), primary_key=True),
+    Column("member_id", String(40), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_member_accounts_member_id", "member_id"),
+)
+
+member_links = Table(
+    "member_links",
+    metadata,
+    Column("link_id", String(40), primary_key=True),
+    Column("member_id", String(40), nullable=False),
+    Column("partner_a", String(32), nullable=False),
+    Column("partner_b", String(32), nullable=False),
+    Column("linked_at_ms", BigInteger, nullable=False),
+    Column("ended_at_ms", BigInteger, nullable=True),
+    Column("ended_by", String(32), nullable=False, server_default=""),
+    Column("end_reason", String(500), nullable=False, server_default=""),
+    Index("ix_member_links_member_id", "member_id"),
+)
+
+# Codes are stored only as keyed digests: a database reader learns no usable code.
+link_codes = Table(
+    "link_codes",
+    metadata,
+    Column("code_digest", String(64), primary_key=True),
+    Column("partner_id", String(32), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("used_at_ms", BigInteger, nullable=True),
+)

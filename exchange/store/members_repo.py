@@ -1,0 +1,125 @@
+"""Reading and writing members, their accounts at brands, links and link codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from exchange.domain.members import Link, LinkCode
+from exchange.store.tables import link_codes, member_accounts, member_links, members, request_nonces
+
+
+class MemberRepository:
+    """Members through one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def member_of(self, partner_id: str, member_ref: str) -> str | None:
+        """Return the member id of a brand's account, or None."""
+        return self._db.execute(
+            select(member_accounts.c.member_id).where(
+                member_accounts.c.partner_id == partner_id, member_accounts.c.member_ref == member_ref
+            )
+        ).scalar_one_or_none()
+
+    def add_member(self, member_id: str, now_ms: int) -> None:
+        """Create a member."""
+        self._db.execute(insert(members).values(member_id=member_id, created_at_ms=now_ms))
+
+    def add_account(self, partner_id: str, member_ref: str, member_id: str, now_ms: int) -> None:
+        """Attach a brand's account to a member."""
+        self._db.execute(
+            insert(member_accounts).values(
+                partner_id=partner_id, member_ref=member_ref, member_id=member_id, created_at_ms=now_ms
+            )
+        )
+
+    def add_code(self, code: LinkCode) -> None:
+        """Store a link code (as its digest)."""
+        self._db.execute(
+            insert(link_codes).values(
+                code_digest=code.code_digest,
+                partner_id=code.partner_id,
+                member_id=code.member_id,
+                created_at_ms=code.created_at_ms,
+                expires_at_ms=code.expires_at_ms,
+            )
+        )
+
+    def code(self, code_digest: str) -> LinkCode | None:
+        """Return a link code by digest, or None."""
+        row = self._db.execute(select(link_codes).where(link_codes.c.code_digest == code_digest)).first()
+        if row is None:
+            return None
+        return LinkCode(
+            row.code_digest, row.partner_id, row.member_id, row.created_at_ms, row.expires_at_ms, row.used_at_ms
+        )
+
+    def use_code(self, code_digest: str, now_ms: int) -> bool:
+        """Mark a code used; False if it was used concurrently."""
+        result = self._db.execute(
+            update(link_codes)
+            .where(link_codes.c.code_digest == code_digest, link_codes.c.used_at_ms.is_(None))
+            .values(used_at_ms=now_ms)
+        )
+        return result.rowcount == 1
+
+    def failed_redemptions(self, partner_id: str, method: str, reason: str, since_ms: int) -> int:
+        """Count the brand's refused redemptions since a time (the refusals are kept with the request nonces)."""
+        return int(
+            self._db.execute(
+                select(func.count()).where(
+                    request_nonces.c.principal == partner_id,
+                    request_nonces.c.method == method,
+                    request_nonces.c.error_reason == reason,
+                    request_nonces.c.received_at_ms >= since_ms,
+                )
+            ).scalar_one()
+        )
+
+    def links_of(self, member_id: str) -> list[Link]:
+        """Return a member's links, oldest first."""
+        rows = self._db.execute(
+            select(member_links).where(member_links.c.member_id == member_id).order_by(member_links.c.linked_at_ms)
+        ).all()
+        return [_link(r._mapping) for r in rows]
+
+    def link(self, link_id: str) -> Link | None:
+        """Return a link, or None."""
+        row = self._db.execute(select(member_links).where(member_links.c.link_id == link_id)).first()
+        return _link(row._mapping) if row else None
+
+    def add_link(self, link: Link) -> None:
+        """Insert a link."""
+        self._db.execute(
+            insert(member_links).values(
+                link_id=link.link_id,
+                member_id=link.member_id,
+                partner_a=link.partner_a,
+                partner_b=link.partner_b,
+                linked_at_ms=link.linked_at_ms,
+            )
+        )
+
+    def end_link(self, link: Link) -> None:
+        """Record the end of a link."""
+        self._db.execute(
+            update(member_links)
+            .where(member_links.c.link_id == link.link_id, member_links.c.ended_at_ms.is_(None))
+            .values(ended_at_ms=link.ended_at_ms, ended_by=link.ended_by, end_reason=link.end_reason)
+        )
+
+
+def _link(m: Any) -> Link:
+    return Link(
+        link_id=m["link_id"],
+        member_id=m["member_id"],
+        partner_a=m["partner_a"],
+        partner_b=m["partner_b"],
+        linked_at_ms=m["linked_at_ms"],
+        ended_at_ms=m["ended_at_ms"],
+        ended_by=m["ended_by"],
+        end_reason=m["end_reason"],
+    )
