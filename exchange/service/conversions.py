@@ -11,7 +11,12 @@ from exchange.domain.agreements import require_usable
 from exchange.domain.conversions import HUB_ACTOR, Conversion, ConversionEvent, ConversionState, Quote, Reversal
 from exchange.domain.errors import FailedPrecondition, NotFound, ResourceExhausted
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
-from exchange.domain.ledger import conversion_transaction, reversal_transaction, reversing_transaction
+from exchange.domain.ledger import (
+    LedgerTransaction,
+    conversion_transaction,
+    reversal_transaction,
+    reversing_transaction,
+)
 from exchange.domain.partners import REASON_MAX, Partner, PartnerStatus, parse_text
 from exchange.domain.pricing import price_conversion, price_reversal
 from exchange.service.authentication import Caller
@@ -270,7 +275,7 @@ def _refund(
     )
 
 
-def _ledger_of(conversion: Conversion, source: Partner, target: Partner):  # type: ignore[no-untyped-def]
+def _ledger_of(conversion: Conversion, source: Partner, target: Partner) -> LedgerTransaction:
     return conversion_transaction(
         conversion.conversion_id,
         source=source.partner_id,
