@@ -39,3 +39,18 @@ def show_key(path: Annotated[Path, typer.Argument(help="A private key PEM.")]) -
     """Print a private key file's public key and fingerprint."""
     public = public_key_bytes(load_private_key(path))
     console.print(f"public key  {public.hex()}\nfingerprint {fingerprint(public)}")
+
+
+@app.command("keyring")
+def new_keyring(
+    path: Annotated[Path, typer.Argument(help="Where to write the hub's data-protection keyring (JSON, mode 0600).")],
+) -> None:
+    """Generate the hub's keyring (master keys and the pairwise secret) for replicas to share."""
+    from exchange.secrets.keyring import Keyring
+
+    if path.exists():
+        console.print(f"[red]{path} exists; refusing to overwrite a keyring[/red]")
+        raise typer.Exit(1)
+    keyring = Keyring.generate()
+    keyring.save(path)
+    console.print(f"keyring written to {path} (current master key {keyring.current_master_key_id})")

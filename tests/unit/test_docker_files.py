@@ -160,16 +160,18 @@ def test_the_replicas_start_after_the_migration_and_share_the_mounted_keys(compo
         assert options(command)["--listen"] == "0.0.0.0:50051"
         assert options(command)["--operator-key"] == "/run/secrets/operator_public_key"
         assert options(command)["--hub-key"] == "/run/secrets/hub_key"
-        assert set(service["secrets"]) == {"operator_public_key", "hub_key"}
+        assert options(command)["--keyring"] == "/run/secrets/keyring"
+        assert set(service["secrets"]) == {"operator_public_key", "hub_key", "keyring"}
     assert compose["secrets"] == {
         "operator_public_key": {"file": "./secrets/operator_public_key.pem"},
         "hub_key": {"file": "./secrets/hub_key.pem"},
+        "keyring": {"file": "./secrets/keyring.json"},
     }
 
 
 def test_key_files_under_docker_secrets_are_never_committed() -> None:
     patterns = (DOCKER / "secrets" / ".gitignore").read_text().splitlines()
-    assert "*.pem" in patterns
+    assert {"*.pem", "*.json"} <= set(patterns)
 
 
 # --- the health check itself --------------------------------------------------------------------
