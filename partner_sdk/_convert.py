@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import cast
 
@@ -21,13 +22,18 @@ from coalition.exchange.v1 import (
 )
 from partner_sdk.documents import epoch_ms
 from partner_sdk.models import (
+    AccessLogEntry,
     Agreement,
     AgreementTerms,
+    AttributeDeclaration,
+    AttributeRead,
     Capture,
+    Consent,
     Conversion,
     ConversionAmounts,
     ConversionEvent,
     ConversionReversal,
+    Erasure,
     Hold,
     HubInfo,
     Instruction,
@@ -344,4 +350,108 @@ def member_link(message: members_pb2.Link) -> MemberLink:
         ended_at=_optional_time(message, "ended_at"),
         ended_by=message.ended_by,
         end_reason=message.end_reason,
+    )
+
+
+def attribute_type(name: str) -> members_pb2.AttributeType:
+    """Return the AttributeType value for a name such as "TEXT" (ValueError if unknown)."""
+    return cast(members_pb2.AttributeType, _enum_value(members_pb2.AttributeType, "ATTRIBUTE_TYPE_", name))
+
+
+def purpose(name: str) -> members_pb2.Purpose:
+    """Return the Purpose value for a name such as "PERSONALISED_OFFERS" (ValueError if unknown)."""
+    return cast(members_pb2.Purpose, _enum_value(members_pb2.Purpose, "PURPOSE_", name))
+
+
+def _purpose_name(value: int) -> str:
+    return _name(members_pb2.Purpose, value, "PURPOSE_")
+
+
+def attribute_declaration(message: members_pb2.AttributeDeclaration) -> AttributeDeclaration:
+    """Convert an AttributeDeclaration message."""
+    return AttributeDeclaration(
+        partner_id=message.partner_id,
+        key=message.key,
+        type=_name(members_pb2.AttributeType, message.type, "ATTRIBUTE_TYPE_"),
+        description=message.description,
+    )
+
+
+def attribute_value_to_proto(key: str, value: object) -> members_pb2.AttributeValue:
+    """Return the AttributeValue message for a str, int, bool or datetime.date (TypeError otherwise)."""
+    if isinstance(value, bool):  # before int: a bool is an int
+        return members_pb2.AttributeValue(key=key, boolean=value)
+    if isinstance(value, int):
+        return members_pb2.AttributeValue(key=key, integer=value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return members_pb2.AttributeValue(key=key, date=value.isoformat())
+    if isinstance(value, str):
+        return members_pb2.AttributeValue(key=key, text=value)
+    raise TypeError(f"attribute {key!r}: a value must be a str, int, bool or datetime.date, not {type(value).__name__}")
+
+
+def attribute_values_to_proto(values: Mapping[str, object]) -> list[members_pb2.AttributeValue]:
+    """Return AttributeValue messages for values, in the mapping's order (TypeError on an unsupported value)."""
+    return [attribute_value_to_proto(key, value) for key, value in values.items()]
+
+
+def _attribute_value(message: members_pb2.AttributeValue) -> str | int | bool | date | None:
+    kind = message.WhichOneof("value")
+    if kind == "text":
+        return message.text
+    if kind == "integer":
+        return message.integer
+    if kind == "boolean":
+        return message.boolean
+    if kind == "date":
+        return date.fromisoformat(message.date)
+    return None
+
+
+def attribute_read(message: members_pb2.ReadAttributesResponse) -> AttributeRead:
+    """Convert a ReadAttributesResponse (a value of a kind this SDK doesn't know yet is left out)."""
+    values: dict[str, str | int | bool | date] = {}
+    for item in message.values:
+        value = _attribute_value(item)
+        if value is not None:
+            values[item.key] = value
+    return AttributeRead(values=values, withheld={w.key: w.reason for w in message.withheld})
+
+
+def consent(message: members_pb2.Consent) -> Consent:
+    """Convert a Consent message."""
+    return Consent(
+        consent_id=message.consent_id,
+        source_partner_id=message.source_partner_id,
+        grantee_partner_id=message.grantee_partner_id,
+        attribute_keys=tuple(message.attribute_keys),
+        purpose=_purpose_name(message.purpose),
+        granted_at=_time(message.granted_at),
+        expires_at=_time(message.expires_at),
+        revoked_at=_optional_time(message, "revoked_at"),
+        granted_via=message.granted_via,
+        receipt=message.receipt,
+        receipt_signature=message.receipt_signature,
+        receipt_key_id=message.receipt_key_id,
+    )
+
+
+def access_log_entry(message: members_pb2.AccessLogEntry) -> AccessLogEntry:
+    """Convert an AccessLogEntry message."""
+    return AccessLogEntry(
+        at=_time(message.at),
+        reader_partner_id=message.reader_partner_id,
+        source_partner_id=message.source_partner_id,
+        purpose=_purpose_name(message.purpose),
+        returned_keys=tuple(message.returned_keys),
+        withheld_keys=tuple(message.withheld_keys),
+    )
+
+
+def erasure(message: members_pb2.EraseMemberResponse) -> Erasure:
+    """Convert an EraseMemberResponse."""
+    return Erasure(
+        erased_at=_time(message.erased_at),
+        links_ended=message.links_ended,
+        consents_revoked=message.consents_revoked,
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from fractions import Fraction
 from types import TracebackType
 from typing import TypeVar
@@ -26,9 +26,14 @@ from partner_sdk.documents import agreement_document
 from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.keys import Ed25519PrivateKey, public_key_bytes
 from partner_sdk.models import (
+    AccessLogEntry,
     Agreement,
     AgreementTerms,
+    AttributeDeclaration,
+    AttributeRead,
+    Consent,
     Conversion,
+    Erasure,
     Hold,
     HubInfo,
     Instruction,
@@ -720,6 +725,225 @@ class ExchangeClient(_HubClient):
         )
         return tuple(_convert.member_link(link) for link in answer.links)
 
+    def declare_attribute(
+        self, key: str, *, type: str, description: str, timeout_s: float | None = None
+    ) -> AttributeDeclaration:
+        """Declare an attribute this brand can share about its members, or update its description.
+
+        Args:
+            key: 1 to 64 of lowercase letters, digits and '_', starting with a letter.
+            type: the type its values must have: "TEXT", "INTEGER", "BOOLEAN" or "DATE".
+            description: what it means, for the member reading a consent screen; 1 to 500
+                characters.
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            The declaration, as stored.
+
+        Raises:
+            ValueError: type is not one of the names above (nothing was sent).
+            ExchangeError: the hub refused it.
+        """
+        request = members_pb2.DeclareAttributeRequest(
+            key=key, type=_convert.attribute_type(type), description=description
+        )
+        answer = self._transport.call(
+            _MEMBERS + "DeclareAttribute", request, members_pb2.DeclareAttributeResponse, timeout_s=timeout_s
+        )
+        return _convert.attribute_declaration(answer.attribute)
+
+    def publish_attributes(
+        self,
+        member_ref: str,
+        values: Mapping[str, str | int | bool | date],
+        *,
+        timeout_s: float | None = None,
+    ) -> tuple[str, ...]:
+        """Publish values of your declared attributes for one of your members (encrypted at rest).
+
+        Args:
+            member_ref: your own reference for the member.
+            values: attribute key to value (at most 50); each replaces any earlier value. A
+                str is TEXT, an int INTEGER, a bool BOOLEAN and a datetime.date (not a
+                datetime) DATE; the value must match the declared type.
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            The keys stored.
+
+        Raises:
+            TypeError: a value is of another type (a float or a datetime, say); nothing was sent.
+            ExchangeError: the hub refused it (InvalidArgumentError for an undeclared key or a
+                value of the wrong type, ...).
+        """
+        request = members_pb2.PublishAttributesRequest(
+            member_ref=member_ref, values=_convert.attribute_values_to_proto(values)
+        )
+        answer = self._transport.call(
+            _MEMBERS + "PublishAttributes", request, members_pb2.PublishAttributesResponse, timeout_s=timeout_s
+        )
+        return tuple(answer.keys)
+
+    def grant_consent(
+        self,
+        member_ref: str,
+        *,
+        source_partner_id: str,
+        grantee_partner_id: str,
+        attribute_keys: Sequence[str],
+        purpose: str,
+        expires_at: datetime,
+        timeout_s: float | None = None,
+    ) -> Consent:
+        """Record the consent your member gave in your app, and return it with the hub's signed receipt.
+
+        Args:
+            member_ref: your own reference for the member, who is using your app.
+            source_partner_id: the brand whose attributes may be read; the member must be
+                linked with it (or be its member).
+            grantee_partner_id: the brand that may read them; the member must be linked with it
+                (or be its member).
+            attribute_keys: declared attributes of the source brand (1 to 50).
+            purpose: "PERSONALISED_OFFERS", "FRAUD_PREVENTION" or "SERVICE".
+            expires_at: when it lapses, timezone-aware, in the future and at most 2 years ahead.
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            The consent; check its receipt with Consent.verify_receipt.
+
+        Raises:
+            TypeError: attribute_keys is a single str rather than a sequence of keys.
+            ValueError: purpose is unknown or expires_at is naive (nothing was sent).
+            ExchangeError: the hub refused it.
+        """
+        request = members_pb2.GrantConsentRequest(
+            member_ref=member_ref,
+            source_partner_id=source_partner_id,
+            grantee_partner_id=grantee_partner_id,
+            attribute_keys=_keys(attribute_keys),
+            purpose=_convert.purpose(purpose),
+            expires_at=_convert.to_timestamp(expires_at),
+        )
+        answer = self._transport.call(
+            _MEMBERS + "GrantConsent", request, members_pb2.GrantConsentResponse, timeout_s=timeout_s
+        )
+        return _convert.consent(answer.consent)
+
+    def revoke_consent(self, member_ref: str, consent_id: str, *, timeout_s: float | None = None) -> Consent:
+        """Revoke a consent at once (through any brand the member is linked with).
+
+        Args:
+            member_ref: your own reference for the member who gave it.
+            consent_id: the consent, e.g. "cst-...".
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            The consent, revoked.
+        """
+        answer = self._transport.call(
+            _MEMBERS + "RevokeConsent",
+            members_pb2.RevokeConsentRequest(member_ref=member_ref, consent_id=consent_id),
+            members_pb2.RevokeConsentResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.consent(answer.consent)
+
+    def list_consents(self, member_ref: str, *, timeout_s: float | None = None) -> tuple[Consent, ...]:
+        """Return your member's consents, live, lapsed and revoked, oldest first.
+
+        Args:
+            member_ref: your own reference for the member.
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            The consents given through any brand the member is linked with.
+        """
+        answer = self._transport.call(
+            _MEMBERS + "ListConsents",
+            members_pb2.ListConsentsRequest(member_ref=member_ref),
+            members_pb2.ListConsentsResponse,
+            timeout_s=timeout_s,
+        )
+        return tuple(_convert.consent(c) for c in answer.consents)
+
+    def read_attributes(
+        self,
+        pairwise_member_id: str,
+        *,
+        source_partner_id: str,
+        purpose: str,
+        attribute_keys: Sequence[str],
+        timeout_s: float | None = None,
+    ) -> AttributeRead:
+        """Read attributes of a linked member that a live consent lets you read for this purpose.
+
+        Every read is logged in the member's access log, refused ones too.
+
+        Args:
+            pairwise_member_id: your pairwise id for the member.
+            source_partner_id: the brand whose attributes you read.
+            purpose: "PERSONALISED_OFFERS", "FRAUD_PREVENTION" or "SERVICE".
+            attribute_keys: the attributes wanted (1 to 50).
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            The covered values (DATE values as datetime.date) and, for every other key, why it
+            was withheld: NO_CONSENT, NOT_DECLARED or NO_VALUE.
+
+        Raises:
+            TypeError: attribute_keys is a single str rather than a sequence of keys.
+            ValueError: purpose is unknown (nothing was sent).
+            ExchangeError: the hub refused it.
+        """
+        request = members_pb2.ReadAttributesRequest(
+            pairwise_member_id=pairwise_member_id,
+            source_partner_id=source_partner_id,
+            purpose=_convert.purpose(purpose),
+            attribute_keys=_keys(attribute_keys),
+        )
+        answer = self._transport.call(
+            _MEMBERS + "ReadAttributes", request, members_pb2.ReadAttributesResponse, timeout_s=timeout_s
+        )
+        return _convert.attribute_read(answer)
+
+    def list_access_log(self, member_ref: str, *, timeout_s: float | None = None) -> tuple[AccessLogEntry, ...]:
+        """Return who read what about your member, oldest first.
+
+        Args:
+            member_ref: your own reference for the member.
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            Every read, by any brand, refused ones too.
+        """
+        answer = self._transport.call(
+            _MEMBERS + "ListAccessLog",
+            members_pb2.ListAccessLogRequest(member_ref=member_ref),
+            members_pb2.ListAccessLogResponse,
+            timeout_s=timeout_s,
+        )
+        return tuple(_convert.access_log_entry(e) for e in answer.entries)
+
+    def erase_member(self, member_ref: str, *, timeout_s: float | None = None) -> Erasure:
+        """Forget your member: their stored attributes become unreadable for good; links and consents end.
+
+        Movements and the ledger remain. This cannot be undone.
+
+        Args:
+            member_ref: your own reference for the member.
+            timeout_s: this call's deadline in seconds (the client's default if None).
+
+        Returns:
+            When the member was erased, and how many links ended and consents were revoked.
+        """
+        answer = self._transport.call(
+            _MEMBERS + "EraseMember",
+            members_pb2.EraseMemberRequest(member_ref=member_ref),
+            members_pb2.EraseMemberResponse,
+            timeout_s=timeout_s,
+        )
+        return _convert.erasure(answer)
+
     # -------------------------------------------------------------- instructions
 
     def pull_instructions(
@@ -808,6 +1032,13 @@ def _whole(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     return value
+
+
+def _keys(attribute_keys: Sequence[str]) -> list[str]:
+    """Refuse a bare str where a sequence of attribute keys is expected (it would be split into letters)."""
+    if isinstance(attribute_keys, str):
+        raise TypeError("attribute_keys must be a sequence of keys, not a str")
+    return list(attribute_keys)
 
 
 def _new_key(prefix: str) -> str:

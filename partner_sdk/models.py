@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Generic, TypeVar
+
+from partner_sdk import signing
 
 T = TypeVar("T")
 
 __all__ = [
+    "AccessLogEntry",
+    "AttributeDeclaration",
+    "AttributeRead",
+    "Consent",
+    "Erasure",
     "LinkCode",
     "MemberLink",
     "Capture",
@@ -322,3 +330,86 @@ class MemberLink:
     ended_at: datetime | None
     ended_by: str
     end_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDeclaration:
+    """An attribute a brand can share about its members.
+
+    type is TEXT, INTEGER, BOOLEAN or DATE; description is what the member reads on a consent screen.
+    """
+
+    partner_id: str
+    key: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A member's consent: grantee_partner_id may read attribute_keys of source_partner_id.
+
+    purpose is PERSONALISED_OFFERS, FRAUD_PREVENTION or SERVICE; the consent lapses at
+    expires_at and revoked_at is None unless it was revoked. granted_via is the brand through
+    whose app it was given. receipt is the UTF-8 text the hub signed (receipt_signature, by
+    the hub key receipt_key_id); check it with verify_receipt.
+    """
+
+    consent_id: str
+    source_partner_id: str
+    grantee_partner_id: str
+    attribute_keys: tuple[str, ...]
+    purpose: str
+    granted_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    granted_via: str
+    receipt: bytes
+    receipt_signature: bytes
+    receipt_key_id: str
+
+    def verify_receipt(self, hub_public_key: bytes) -> bool:
+        """Return whether receipt_signature is the hub's valid Ed25519 signature over receipt.
+
+        Args:
+            hub_public_key: the raw 32-byte public key of the hub key receipt_key_id
+                (HubInfo.hub_public_key for the current key).
+
+        Returns:
+            True if the signature verifies, False otherwise.
+        """
+        return signing.verify(hub_public_key, self.receipt_signature, self.receipt)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeRead:
+    """What a read of a linked member's attributes returned.
+
+    values holds the attributes a live consent covers, typed (str, int, bool, or
+    datetime.date for DATE); withheld maps every other requested key to why it was not
+    returned: NO_CONSENT, NOT_DECLARED or NO_VALUE.
+    """
+
+    values: Mapping[str, str | int | bool | date]
+    withheld: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogEntry:
+    """One read of a member's data: who read, whose attributes, why, what was returned and withheld."""
+
+    at: datetime
+    reader_partner_id: str
+    source_partner_id: str
+    purpose: str
+    returned_keys: tuple[str, ...]
+    withheld_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """A member's erasure: their attributes are unreadable for good; links and consents ended."""
+
+    erased_at: datetime
+    links_ended: int
+    consents_revoked: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coalition.exchange.v1 import members_pb2
+from exchange.api.consent_service import CONSENT_METHODS
 from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
 from exchange.api.translate import timestamp
 from exchange.domain.members import Link
@@ -59,6 +60,7 @@ def _list(call: Invocation, request: members_pb2.ListLinksRequest) -> members_pb
 
 
 MEMBER_METHODS: list[SignedMethod[Any]] = [
+    *CONSENT_METHODS,
     SignedMethod("CreateLinkCode", members_pb2.CreateLinkCodeRequest, _create, PARTNERS),
     SignedMethod("RedeemLinkCode", members_pb2.RedeemLinkCodeRequest, _redeem, PARTNERS),
     SignedMethod("Unlink", members_pb2.UnlinkRequest, _unlink, PARTNERS),

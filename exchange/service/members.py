@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
@@ -31,21 +31,23 @@ def pairwise_id(secret: bytes, partner_id: str, member_id: str) -> str:
     return pairwise_member_id(secret, partner_id=partner_id, member_id=member_id)
 
 
-def member_for(connection: Connection, partner_id: str, member_ref: str, now_ms: int) -> str:
+def member_for(connection: Connection, partner_id: str, member_ref: str, secret: bytes, now_ms: int) -> str:
     """Return the member behind a brand's account, creating both on first sight."""
     repository = MemberRepository(connection)
     member_id = repository.member_of(partner_id, member_ref)
     if member_id is None:
         member_id = new_id("mbr")
         repository.add_member(member_id, now_ms)
-        repository.add_account(partner_id, member_ref, member_id, now_ms)
+        repository.add_account(partner_id, member_ref, member_id, pairwise_id(secret, partner_id, member_id), now_ms)
+    elif repository.is_erased(member_id):
+        raise NotFound("MEMBER_ERASED", "this member was erased", field="member_ref")
     return member_id
 
 
 def create_link_code(connection: Connection, caller: Caller, member_ref: str, secret: bytes, now_ms: int) -> IssuedCode:
     """Issue a one-time code for the caller's member."""
     member_ref = rules.parse_member_ref(member_ref)
-    member_id = member_for(connection, caller.principal, member_ref, now_ms)
+    member_id = member_for(connection, caller.principal, member_ref, secret, now_ms)
     code = link_code()
     normalized = normalize_link_code(code)
     assert normalized is not None
@@ -72,12 +74,20 @@ def redeem_link_code(
         raise InvalidArgument("MALFORMED_LINK_CODE", "a link code is 10 letters and digits", field="code")
     digest = code_digest(secret, normalized)
     issued = rules.redeemable(repository.code(digest), caller.principal, now_ms)
+    if repository.is_erased(issued.member_id):
+        raise FailedPrecondition(rules.CODE_INVALID, "this link code is unknown, used or expired", field="code")
     rules.check_account(repository.member_of(caller.principal, member_ref), issued.member_id)
     rules.check_not_linked(repository.links_of(issued.member_id), issued.partner_id, caller.principal)
     if not repository.use_code(digest, now_ms):
         raise FailedPrecondition(rules.CODE_INVALID, "this link code is unknown, used or expired", field="code")
     if repository.member_of(caller.principal, member_ref) is None:
-        repository.add_account(caller.principal, member_ref, issued.member_id, now_ms)
+        repository.add_account(
+            caller.principal,
+            member_ref,
+            issued.member_id,
+            pairwise_id(secret, caller.principal, issued.member_id),
+            now_ms,
+        )
     link = Link(new_id("lnk"), issued.member_id, issued.partner_id, caller.principal, now_ms)
     repository.add_link(link)
     return link
@@ -99,3 +109,8 @@ def links(connection: Connection, caller: Caller, member_ref: str) -> tuple[str,
     if member_id is None:
         raise NotFound("MEMBER_NOT_FOUND", "this member has no links", field="member_ref")
     return member_id, [link for link in repository.links_of(member_id) if link.joins(caller.principal)]
+
+
+def end_link_for_erasure(repository: MemberRepository, link: Link, caller: str, now_ms: int) -> None:
+    """End a live link because the member asked to be forgotten."""
+    repository.end_link(replace(link, ended_at_ms=now_ms, ended_by=caller, end_reason="member erased"))

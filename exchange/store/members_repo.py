@@ -28,13 +28,43 @@ class MemberRepository:
         """Create a member."""
         self._db.execute(insert(members).values(member_id=member_id, created_at_ms=now_ms))
 
-    def add_account(self, partner_id: str, member_ref: str, member_id: str, now_ms: int) -> None:
-        """Attach a brand's account to a member."""
+    def add_account(self, partner_id: str, member_ref: str, member_id: str, pairwise_id: str, now_ms: int) -> None:
+        """Attach a brand's account to a member (with the brand's pairwise id for the member)."""
         self._db.execute(
             insert(member_accounts).values(
-                partner_id=partner_id, member_ref=member_ref, member_id=member_id, created_at_ms=now_ms
+                partner_id=partner_id,
+                member_ref=member_ref,
+                member_id=member_id,
+                pairwise_id=pairwise_id,
+                created_at_ms=now_ms,
             )
         )
+
+    def member_by_pairwise(self, partner_id: str, pairwise_id: str) -> str | None:
+        """Return the member a brand knows by a pairwise id, if the brand has an account for them."""
+        return self._db.execute(
+            select(member_accounts.c.member_id).where(
+                member_accounts.c.partner_id == partner_id, member_accounts.c.pairwise_id == pairwise_id
+            )
+        ).scalar_one_or_none()
+
+    def partners_of(self, member_id: str) -> set[str]:
+        """Return the brands with an account for the member."""
+        rows = self._db.execute(select(member_accounts.c.partner_id).where(member_accounts.c.member_id == member_id))
+        return {r.partner_id for r in rows}
+
+    def is_erased(self, member_id: str) -> bool:
+        """Whether the member was erased."""
+        return (
+            self._db.execute(
+                select(members.c.erased_at_ms).where(members.c.member_id == member_id)
+            ).scalar_one_or_none()
+            is not None
+        )
+
+    def mark_erased(self, member_id: str, now_ms: int) -> None:
+        """Record the erasure."""
+        self._db.execute(update(members).where(members.c.member_id == member_id).values(erased_at_ms=now_ms))
 
     def add_code(self, code: LinkCode) -> None:
         """Store a link code (as its digest)."""

@@ -313,7 +313,9 @@ member_accounts = Table(
     Column("member_ref", String(128), primary_key=True),
     Column("member_id", String(40), nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+    Column("pairwise_id", String(40), nullable=False, server_default=""),
     Index("ix_member_accounts_member_id", "member_id"),
+    Index("ix_member_accounts_pairwise", "partner_id", "pairwise_id"),
 )
 
 member_links = Table(
@@ -340,4 +342,66 @@ link_codes = Table(
     Column("created_at_ms", BigInteger, nullable=False),
     Column("expires_at_ms", BigInteger, nullable=False),
     Column("used_at_ms", BigInteger, nullable=True),
+)
+
+attribute_declarations = Table(
+    "attribute_declarations",
+    metadata,
+    Column("partner_id", String(32), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("description", String(500), nullable=False),
+)
+
+# Each member's data key, wrapped by a master key of the keyring; erasure deletes it.
+member_keys = Table(
+    "member_keys",
+    metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("destroyed_at_ms", BigInteger, nullable=True),
+)
+
+# Values are AES-GCM sealed under the member's data key; no plaintext is ever stored.
+attribute_values = Table(
+    "attribute_values",
+    metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("partner_id", String(32), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("consent_id", String(40), primary_key=True),
+    Column("member_id", String(40), nullable=False),
+    Column("source_partner_id", String(32), nullable=False),
+    Column("grantee_partner_id", String(32), nullable=False),
+    Column("attribute_keys", String(4000), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("granted_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("revoked_at_ms", BigInteger, nullable=True),
+    Column("granted_via", String(32), nullable=False),
+    Column("receipt", LargeBinary, nullable=False),
+    Column("receipt_signature", LargeBinary, nullable=False),
+    Column("receipt_key_id", String(64), nullable=False),
+    Index("ix_consents_member_id", "member_id"),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("member_id", String(40), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("reader_partner_id", String(32), nullable=False),
+    Column("source_partner_id", String(32), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("returned_keys", String(4000), nullable=False),
+    Column("withheld_keys", String(4000), nullable=False),
+    Index("ix_access_log_member_id", "member_id"),
 )

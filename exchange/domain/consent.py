@@ -1,0 +1,207 @@
+"""Attributes brands share about their members, and the member's consent to each read.
+
+A brand reads another brand's attribute of a member only under a live consent that names the
+reader, the source brand, that attribute and that purpose; everything else is withheld with a
+reason, and every read, refused or not, is logged for the member to see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass, replace
+
+from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from exchange.domain.partners import REASON_MAX, parse_text
+
+ATTRIBUTE_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+TEXT_MAX = 1000
+MAX_KEYS_PER_CALL = 50
+MAX_CONSENT_MS = 2 * 366 * 86_400_000
+INTEGER_LIMIT = 2**63
+
+
+class AttributeType(enum.Enum):
+    """The type of an attribute's values."""
+
+    TEXT = "TEXT"
+    INTEGER = "INTEGER"
+    BOOLEAN = "BOOLEAN"
+    DATE = "DATE"
+
+
+class Purpose(enum.Enum):
+    """Why a member's data is read."""
+
+    PERSONALISED_OFFERS = "PERSONALISED_OFFERS"
+    FRAUD_PREVENTION = "FRAUD_PREVENTION"
+    SERVICE = "SERVICE"
+
+
+Value = str | int | bool | dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """An attribute a brand can share."""
+
+    partner_id: str
+    key: str
+    type: AttributeType
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A member's permission for one reader to read named attributes of one source, for one purpose."""
+
+    consent_id: str
+    member_id: str
+    source_partner_id: str
+    grantee_partner_id: str
+    attribute_keys: tuple[str, ...]
+    purpose: Purpose
+    granted_at_ms: int
+    expires_at_ms: int
+    granted_via: str
+    revoked_at_ms: int | None = None
+
+    def live_at(self, now_ms: int) -> bool:
+        """Whether it allows reads at now_ms."""
+        return self.revoked_at_ms is None and self.granted_at_ms <= now_ms < self.expires_at_ms
+
+    def covers(self, *, reader: str, source: str, key: str, purpose: Purpose, now_ms: int) -> bool:
+        """Whether it allows this reader to read this attribute of this source for this purpose now."""
+        return (
+            self.live_at(now_ms)
+            and self.grantee_partner_id == reader
+            and self.source_partner_id == source
+            and self.purpose is purpose
+            and key in self.attribute_keys
+        )
+
+
+def parse_key(key: str, *, field: str = "key") -> str:
+    """Return a valid attribute key, or raise InvalidArgument."""
+    if not ATTRIBUTE_KEY.fullmatch(key):
+        raise InvalidArgument(
+            "INVALID_ATTRIBUTE_KEY", f"{field} must be 1 to 64 of a-z, 0-9 and '_', starting with a letter", field=field
+        )
+    return key
+
+
+def parse_keys(keys: list[str], *, field: str = "attribute_keys") -> tuple[str, ...]:
+    """Return 1 to MAX_KEYS_PER_CALL distinct valid keys, in order."""
+    if not 1 <= len(keys) <= MAX_KEYS_PER_CALL:
+        raise InvalidArgument(
+            "INVALID_ATTRIBUTE_KEYS", f"{field} must name 1 to {MAX_KEYS_PER_CALL} attributes", field=field
+        )
+    return tuple(dict.fromkeys(parse_key(k, field=field) for k in keys))
+
+
+def declare(partner_id: str, key: str, type_: AttributeType | None, description: str) -> Declaration:
+    """Validate a declaration."""
+    if type_ is None:
+        raise InvalidArgument("INVALID_ATTRIBUTE_TYPE", "type must be TEXT, INTEGER, BOOLEAN or DATE", field="type")
+    return Declaration(
+        partner_id, parse_key(key), type_, parse_text(description, field="description", max_length=REASON_MAX)
+    )
+
+
+def check_value(declaration: Declaration | None, key: str, value: Value) -> Value:
+    """Return the value if it matches the declared type of the key, or raise InvalidArgument."""
+    if declaration is None:
+        raise FailedPrecondition("ATTRIBUTE_NOT_DECLARED", f"attribute {key!r} is not declared", field="values")
+    expected = {
+        AttributeType.TEXT: str,
+        AttributeType.INTEGER: int,
+        AttributeType.BOOLEAN: bool,
+        AttributeType.DATE: dt.date,
+    }[declaration.type]
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        raise InvalidArgument("WRONG_ATTRIBUTE_TYPE", f"attribute {key!r} is {declaration.type.value}", field="values")
+    if isinstance(value, str) and len(value) > TEXT_MAX:
+        raise InvalidArgument("FIELD_TOO_LONG", f"attribute {key!r} is at most {TEXT_MAX} characters", field="values")
+    return value
+
+
+def grant(
+    *,
+    consent_id: str,
+    member_id: str,
+    source: str,
+    grantee: str,
+    keys: tuple[str, ...],
+    purpose: Purpose | None,
+    expires_at_ms: int,
+    via: str,
+    declared: set[str],
+    now_ms: int,
+) -> Consent:
+    """Validate and return a new consent."""
+    if purpose is None:
+        raise InvalidArgument(
+            "UNKNOWN_PURPOSE", "purpose must be PERSONALISED_OFFERS, FRAUD_PREVENTION or SERVICE", field="purpose"
+        )
+    if expires_at_ms <= now_ms:
+        raise InvalidArgument("EXPIRY_IN_PAST", "expires_at must be in the future", field="expires_at")
+    if expires_at_ms - now_ms > MAX_CONSENT_MS:
+        raise InvalidArgument("EXPIRY_TOO_FAR", "a consent lasts at most 2 years", field="expires_at")
+    if source == grantee:
+        raise InvalidArgument(
+            "SAME_PARTNER", "a brand reads its own attributes without consent", field="grantee_partner_id"
+        )
+    undeclared = [k for k in keys if k not in declared]
+    if undeclared:
+        raise FailedPrecondition(
+            "ATTRIBUTE_NOT_DECLARED", f"{source!r} has not declared {', '.join(undeclared)}", field="attribute_keys"
+        )
+    return Consent(consent_id, member_id, source, grantee, keys, purpose, now_ms, expires_at_ms, via)
+
+
+def revoke(consent: Consent | None, member_id: str, consent_id: str, now_ms: int) -> Consent:
+    """Revoke one of the member's consents at once."""
+    if consent is None or consent.member_id != member_id:
+        raise NotFound("CONSENT_NOT_FOUND", f"no consent {consent_id!r} for this member", field="consent_id")
+    if consent.revoked_at_ms is not None:
+        raise FailedPrecondition("CONSENT_REVOKED", f"consent {consent_id!r} is already revoked")
+    return replace(consent, revoked_at_ms=now_ms)
+
+
+def withhold_reasons(
+    keys: tuple[str, ...],
+    *,
+    consents: list[Consent],
+    declared: set[str],
+    reader: str,
+    source: str,
+    purpose: Purpose,
+    now_ms: int,
+) -> dict[str, str]:
+    """Return, for each key the reader may not see, why (keys absent from the result are covered)."""
+    reasons: dict[str, str] = {}
+    for key in keys:
+        if key not in declared:
+            reasons[key] = "NOT_DECLARED"
+        elif not any(c.covers(reader=reader, source=source, key=key, purpose=purpose, now_ms=now_ms) for c in consents):
+            reasons[key] = "NO_CONSENT"
+    return reasons
+
+
+def receipt(consent: Consent, *, pairwise_member_id: str) -> bytes:
+    """The text the hub signs for the member: who, what, for what, until when."""
+    lines = (
+        "COALITION-CONSENT-RECEIPT-V1",
+        f"consent={consent.consent_id}",
+        f"member={pairwise_member_id}",
+        f"granted_via={consent.granted_via}",
+        f"source={consent.source_partner_id}",
+        f"grantee={consent.grantee_partner_id}",
+        f"attributes={','.join(consent.attribute_keys)}",
+        f"purpose={consent.purpose.value}",
+        f"granted_at_ms={consent.granted_at_ms}",
+        f"expires_at_ms={consent.expires_at_ms}",
+    )
+    return "\n".join(lines).encode("utf-8")
