@@ -19,7 +19,7 @@ from coalition.exchange.v1 import operator_pb2, registry_pb2
 from exchange.api.response_signing import HubSigner
 from exchange.api.server import HubConfig, HubServer
 from exchange.cli.admin import partners_table
-from exchange.cli.demo_members import tell_members_story
+from exchange.cli.demo_members import tell_consent_story, tell_members_story
 from exchange.cli.demo_money import OffsetClock, tell_money_story
 from exchange.secrets.keyring import Keyring
 from exchange.service.authentication import OperatorKey
@@ -142,6 +142,7 @@ def run_demo(var_dir: Path, console: Console) -> None:
         clients = _registry_story(target, signer.public_key, operator_private, clock, checks, console)
         tell_money_story(server, clock, clients, checks, console)
         tell_members_story(clients, checks, console)
+        tell_consent_story(clients, signer.public_key, checks, console)
         with database.engine.connect() as connection:
             events = PartnerRepository(connection).events(limit=100)
         table = Table(title="Registry events (as stored by the hub)")

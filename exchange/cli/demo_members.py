@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -57,4 +58,91 @@ def tell_members_story(clients: dict[str, ExchangeClient], checks: Checks, conso
         ", ".join(f"{link.counterparty_id} {'ended' if link.ended_at else 'live'}" for link in links)
         if ended.ended_at
         else "not ended",
+    )
+
+
+def tell_consent_story(
+    clients: dict[str, ExchangeClient], hub_public_key: bytes, checks: Checks, console: Console
+) -> None:
+    """Share attributes under consent, refuse a read, revoke, show the access log, erase the member."""
+    stride, brewhaus = clients["stride"], clients["brewhaus"]
+    console.rule("15. Attributes shared only with the member's consent")
+    stride.declare_attribute("shoe_size", type="INTEGER", description="EU shoe size")
+    stride.declare_attribute("favourite_sport", type="TEXT", description="The sport they buy most for")
+    stride.publish_attributes("stride-member-1041", {"shoe_size": 43, "favourite_sport": "trail running"})
+    console.print("Stride declares two attributes and publishes the member's values (sealed under the member's key)")
+    brew_pairwise = brewhaus.list_links("brew-member-5")[0].pairwise_member_id
+    consent = stride.grant_consent(
+        "stride-member-1041",
+        source_partner_id="stride",
+        grantee_partner_id="brewhaus",
+        attribute_keys=["shoe_size"],
+        purpose="PERSONALISED_OFFERS",
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=90),
+    )
+    console.print("In Stride's app the member lets Brewhaus see their shoe size for personalised offers; the receipt:")
+    console.print(consent.receipt.decode(), style="dim")
+    checks.expect(
+        "the consent receipt carries the hub's signature",
+        "verified",
+        "verified" if consent.verify_receipt(hub_public_key) else "not verified",
+    )
+    read = brewhaus.read_attributes(
+        brew_pairwise,
+        source_partner_id="stride",
+        purpose="PERSONALISED_OFFERS",
+        attribute_keys=["shoe_size", "favourite_sport"],
+    )
+    table = Table(title="Brewhaus reads two of Stride's attributes")
+    for column in ("attribute", "value", "withheld because"):
+        table.add_column(column)
+    for key, value in read.values.items():
+        table.add_row(key, str(value), "")
+    for key, reason in read.withheld.items():
+        table.add_row(key, "", reason)
+    console.print(table)
+    checks.expect(
+        "a read returns only what the consent covers",
+        "shoe_size=43; favourite_sport withheld NO_CONSENT",
+        f"shoe_size={read.values.get('shoe_size')}; favourite_sport withheld {read.withheld.get('favourite_sport')}",
+    )
+    refused = brewhaus.read_attributes(
+        brew_pairwise, source_partner_id="stride", purpose="FRAUD_PREVENTION", attribute_keys=["shoe_size"]
+    )
+    checks.expect(
+        "the same read for another purpose", "withheld NO_CONSENT", f"withheld {refused.withheld.get('shoe_size')}"
+    )
+    brewhaus.revoke_consent("brew-member-5", consent.consent_id)
+    after = brewhaus.read_attributes(
+        brew_pairwise, source_partner_id="stride", purpose="PERSONALISED_OFFERS", attribute_keys=["shoe_size"]
+    )
+    checks.expect(
+        "after the member revokes in Brewhaus's app",
+        "withheld NO_CONSENT",
+        f"withheld {after.withheld.get('shoe_size')}",
+    )
+    log = Table(title="The member's access log (as Stride's app shows it)")
+    for column in ("reader", "source", "purpose", "returned", "withheld"):
+        log.add_column(column)
+    for entry in stride.list_access_log("stride-member-1041"):
+        log.add_row(
+            entry.reader_partner_id,
+            entry.source_partner_id,
+            entry.purpose,
+            ", ".join(entry.returned_keys),
+            ", ".join(entry.withheld_keys),
+        )
+    console.print(log)
+    console.rule("16. The member asks to be forgotten")
+    erased = stride.erase_member("stride-member-1041")
+    console.print(
+        f"data key destroyed; {erased.links_ended} link(s) ended, {erased.consents_revoked} consent(s) revoked; "
+        "conversions and the ledger stay as they were"
+    )
+    checks.expect_outcome(
+        "Brewhaus reads the erased member",
+        "NOT_FOUND/MEMBER_NOT_FOUND",
+        lambda: brewhaus.read_attributes(
+            brew_pairwise, source_partner_id="stride", purpose="PERSONALISED_OFFERS", attribute_keys=["shoe_size"]
+        ),
     )
