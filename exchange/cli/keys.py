@@ -54,3 +54,29 @@ def new_keyring(
     keyring = Keyring.generate()
     keyring.save(path)
     console.print(f"keyring written to {path} (current master key {keyring.current_master_key_id})")
+
+
+@app.command("rotate-master")
+def rotate_master(
+    keyring_path: Annotated[Path, typer.Option("--keyring", help="The hub's keyring file.")],
+    db: Annotated[str, typer.Option("--db", envvar="COALITION_DB", help="The hub's database URL.")],
+) -> None:
+    """Add a new master key to the keyring and re-wrap every member's data key under it.
+
+    Run it with the replicas stopped, or restart every replica with the new keyring file right
+    after: a replica still holding the old file can't unwrap keys wrapped under the new master key.
+    """
+    from rich.progress import Progress
+
+    from exchange.secrets.keyring import Keyring
+    from exchange.service.key_rotation import rewrap_all
+    from exchange.store.database import Database
+
+    keyring = Keyring.load(keyring_path).with_new_master_key()
+    keyring.save(keyring_path)
+    database = Database(db)
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"re-wrapping data keys under {keyring.current_master_key_id}", total=None)
+        changed = rewrap_all(database, keyring, lambda n: progress.advance(task, n))
+    database.dispose()
+    console.print(f"master key {keyring.current_master_key_id} is current; {changed} data key(s) re-wrapped")

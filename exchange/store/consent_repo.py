@@ -189,3 +189,23 @@ def _consent(m: Any) -> Consent:
         granted_via=m["granted_via"],
         revoked_at_ms=m["revoked_at_ms"],
     )
+
+
+def live_wrapped_keys(connection: Connection, *, after: str, limit: int) -> list[tuple[str, bytes]]:
+    """Return up to limit (member id, wrapped key) pairs after a member id, for re-wrapping."""
+    rows = connection.execute(
+        select(member_keys.c.member_id, member_keys.c.wrapped_key)
+        .where(member_keys.c.wrapped_key.is_not(None), member_keys.c.member_id > after)
+        .order_by(member_keys.c.member_id)
+        .limit(limit)
+    ).all()
+    return [(r.member_id, bytes(r.wrapped_key)) for r in rows]
+
+
+def replace_wrapped_key(connection: Connection, member_id: str, wrapped: bytes) -> None:
+    """Store a re-wrapped data key (unless it was destroyed meanwhile)."""
+    connection.execute(
+        update(member_keys)
+        .where(member_keys.c.member_id == member_id, member_keys.c.wrapped_key.is_not(None))
+        .values(wrapped_key=wrapped)
+    )

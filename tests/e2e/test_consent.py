@@ -205,3 +205,30 @@ def test_values_must_match_their_declared_type(member: Member, values: dict[str,
     with pytest.raises((InvalidArgumentError, FailedPreconditionError)) as refused:
         member.stride.publish_attributes("s-1", values)  # type: ignore[arg-type]
     assert refused.value.reason == reason
+
+
+def test_rotating_the_master_key_rewraps_data_keys_and_values_stay_readable(member: Member, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from exchange.secrets.envelope import WrappedKey
+    from exchange.service.key_rotation import rewrap_all
+
+    keyring = member.hub.server.config.keyring
+    assert keyring is not None
+    rotated = keyring.with_new_master_key()
+    assert rewrap_all(member.hub.database, rotated) == 1
+    assert rewrap_all(member.hub.database, rotated) == 0  # already under the current key
+    with member.hub.database.engine.connect() as connection:
+        blob = connection.execute(sqlalchemy.text("SELECT wrapped_key FROM member_keys")).scalar_one()
+    assert WrappedKey.from_bytes(bytes(blob)).master_key_id == rotated.current_master_key_id
+    member.hub.server.context.__dict__["keyring"] = rotated  # replicas restart with the rotated keyring
+    member.stride.grant_consent(
+        "s-1",
+        source_partner_id="stride",
+        grantee_partner_id="voltline",
+        attribute_keys=["shoe_size"],
+        purpose="SERVICE",
+        expires_at=_in_a_day(),
+    )
+    read = member.voltline.read_attributes(
+        member.volt_pairwise, source_partner_id="stride", purpose="SERVICE", attribute_keys=["shoe_size"]
+    )
+    assert dict(read.values) == {"shoe_size": 43}
