@@ -176,7 +176,9 @@ def _erase(call: Invocation, request: members_pb2.EraseMemberRequest) -> members
     def end_link(link: Link) -> None:
         members.end_link_for_erasure(repository, link, call.caller.principal, call.now_ms)
 
-    done = consent.erase(call.connection, call.caller, request.member_ref, call.now_ms, end_link)
+    done = consent.erase(
+        call.connection, call.caller, request.member_ref, call.now_ms, end_link, _keyring(call).pairwise_secret
+    )
     return members_pb2.EraseMemberResponse(
         erased_at=timestamp(done.erased_at_ms), links_ended=done.links_ended, consents_revoked=done.consents_revoked
     )

@@ -26,7 +26,7 @@ from exchange.service.authentication import Caller
 from exchange.service.members import pairwise_id
 from exchange.store.consent_repo import ConsentRepository
 from exchange.store.ids import new_id
-from exchange.store.members_repo import MemberRepository
+from exchange.store.members_repo import MemberRepository, scrub_member_refs
 
 Signer = Callable[[bytes], tuple[bytes, str]]  # document -> (signature, key id)
 
@@ -257,7 +257,12 @@ def access_log(connection: Connection, caller: Caller, member_ref: str) -> list[
 
 
 def erase(
-    connection: Connection, caller: Caller, member_ref: str, now_ms: int, end_link: Callable[[Link], None]
+    connection: Connection,
+    caller: Caller,
+    member_ref: str,
+    now_ms: int,
+    end_link: Callable[[Link], None],
+    secret: bytes,
 ) -> Erasure:
     """Forget a member: destroy the data key (every sealed value becomes unreadable), end links and consents."""
     member_id = _member(connection, caller, member_ref)
@@ -275,4 +280,5 @@ def erase(
             end_link(link)
             ended += 1
     members.mark_erased(member_id, now_ms)
+    scrub_member_refs(connection, member_id, lambda partner_id: "erased:" + pairwise_id(secret, partner_id, member_id))
     return Erasure(now_ms, ended, revoked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -153,3 +154,36 @@ def _link(m: Any) -> Link:
         ended_by=m["ended_by"],
         end_reason=m["end_reason"],
     )
+
+
+def scrub_member_refs(connection: Connection, member_id: str, pseudonym_of: Callable[[str], str]) -> int:
+    """Replace an erased member's references everywhere they are kept by the brand's pseudonym for them.
+
+    Conversions, holds and instructions stay (settlement must remain whole) but no longer name the
+    member; the accounts keep their pseudonyms so a later sign-up with the same reference is a new member.
+    Returns how many rows changed.
+    """
+    from exchange.store.tables import conversions, holds, instructions
+
+    accounts = connection.execute(
+        select(member_accounts.c.partner_id, member_accounts.c.member_ref).where(
+            member_accounts.c.member_id == member_id
+        )
+    ).all()
+    changed = 0
+    for partner_id, member_ref in accounts:
+        alias = pseudonym_of(partner_id)
+        for table, partner_column, ref_column in (
+            (conversions, conversions.c.source_partner_id, conversions.c.source_member_ref),
+            (conversions, conversions.c.target_partner_id, conversions.c.target_member_ref),
+            (holds, holds.c.source_partner_id, holds.c.source_member_ref),
+            (instructions, instructions.c.partner_id, instructions.c.member_ref),
+            (member_accounts, member_accounts.c.partner_id, member_accounts.c.member_ref),
+        ):
+            result = connection.execute(
+                update(table)
+                .where(partner_column == partner_id, ref_column == member_ref)
+                .values({ref_column.name: alias})
+            )
+            changed += result.rowcount
+    return changed

@@ -159,6 +159,10 @@ def test_erasure_makes_the_data_unreadable_ends_links_and_consents_and_keeps_set
         key = connection.execute(sqlalchemy.text("SELECT wrapped_key, destroyed_at_ms FROM member_keys")).one()
         assert key.wrapped_key is None and key.destroyed_at_ms is not None
         assert connection.execute(sqlalchemy.text("SELECT count(*) FROM attribute_values")).scalar_one() == 0
+        refs = connection.execute(sqlalchemy.text("SELECT source_member_ref, target_member_ref FROM conversions")).one()
+        assert refs[0].startswith("erased:pm-") and refs[1].startswith("erased:pm-")  # the movement stays, unnamed
+        everything = str(connection.execute(sqlalchemy.text("SELECT * FROM member_accounts")).all())
+        assert "'s-1'" not in everything and "'v-1'" not in everything
 
 
 @pytest.mark.parametrize(
