@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from exchange.secrets.keyring import Keyring
 from sqlalchemy.engine import make_url
 
 from exchange.api.response_signing import HubSigner
 from exchange.api.server import HubConfig, HubServer
+from exchange.secrets.keyring import Keyring
 from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
 from exchange.store.database import Database
