@@ -459,7 +459,8 @@ class ExchangeClient(_HubClient):
         quote_id: str,
         *,
         source_member_ref: str,
-        target_member_ref: str,
+        target_member_ref: str = "",
+        pairwise_member_id: str = "",
         idempotency_key: str | None = None,
         timeout_s: float | None = None,
     ) -> Conversion:
@@ -471,7 +472,9 @@ class ExchangeClient(_HubClient):
         Args:
             quote_id: a live, unused quote from quote_conversion.
             source_member_ref: the member's reference in this partner's system.
-            target_member_ref: the member's reference at the target partner.
+            target_member_ref: the member's reference at the target partner; or leave it empty and
+            pairwise_member_id: this partner's pairwise id for a member who linked both accounts
+                (then the hub credits the linked account and you never learn its reference).
             idempotency_key: 8 to 128 characters of [A-Za-z0-9._:-]. When None the client
                 makes one up, which protects only this call's own retries: if your process may
                 crash and retry later, store your own key with the debit (for example your
@@ -485,6 +488,7 @@ class ExchangeClient(_HubClient):
             quote_id=quote_id,
             source_member_ref=source_member_ref,
             target_member_ref=target_member_ref,
+            pairwise_member_id=pairwise_member_id,
             idempotency_key=idempotency_key if idempotency_key is not None else _new_key("sdk-cnv-"),
         )
         answer = self._transport.call(

@@ -34,12 +34,23 @@ def _quote(
 
 
 def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conversions_pb2.ConvertResponse:
+    target_member_ref = request.target_member_ref
+    if request.pairwise_member_id:
+        if target_member_ref:
+            raise InvalidArgument(
+                "TWO_TARGET_MEMBERS",
+                "set target_member_ref or pairwise_member_id, not both",
+                field="pairwise_member_id",
+            )
+        target_member_ref = conversions.linked_target_ref(
+            call.connection, call.caller, request.quote_id, request.pairwise_member_id
+        )
     conversion = conversions.convert(
         call.connection,
         call.caller,
         quote_id=request.quote_id,
         source_member_ref=request.source_member_ref,
-        target_member_ref=request.target_member_ref,
+        target_member_ref=target_member_ref,
         now_ms=call.now_ms,
         policy=call.hub.policy,
     )

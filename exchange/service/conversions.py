@@ -19,6 +19,7 @@ from exchange.domain.ledger import (
 )
 from exchange.domain.partners import REASON_MAX, Partner, PartnerStatus, parse_text
 from exchange.domain.pricing import price_conversion, price_reversal
+from exchange.service import members
 from exchange.service.authentication import Caller
 from exchange.service.instructions import cancel_credit
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
@@ -159,6 +160,14 @@ def _check_risk(
             f"{source!r} would owe more than its exposure limit of {policy.exposure_limit_minor} minor units of "
             f"{currency} (it owes {max(owed, 0)} unsettled)",
         )
+
+
+def linked_target_ref(connection: Connection, caller: Caller, quote_id: str, pairwise_member_id: str) -> str:
+    """Return the target brand's reference for a member the caller names by pairwise id, for a quote's target."""
+    offer = ConversionRepository(connection).get_quote(quote_id)
+    if offer is None or offer.source_partner_id != caller.principal:
+        raise NotFound("QUOTE_NOT_FOUND", f"no quote {quote_id!r}", field="quote_id")
+    return members.linked_target_ref(connection, caller, offer.target_partner_id, pairwise_member_id)
 
 
 def get(connection: Connection, caller: Caller, conversion_id: str) -> Conversion:

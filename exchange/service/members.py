@@ -114,3 +114,24 @@ def links(connection: Connection, caller: Caller, member_ref: str) -> tuple[str,
 def end_link_for_erasure(repository: MemberRepository, link: Link, caller: str, now_ms: int) -> None:
     """End a live link because the member asked to be forgotten."""
     repository.end_link(replace(link, ended_at_ms=now_ms, ended_by=caller, end_reason="member erased"))
+
+
+def linked_target_ref(connection: Connection, caller: Caller, target_partner_id: str, pairwise_member_id: str) -> str:
+    """Return the target brand's reference for a member the caller knows by pairwise id, over a live link."""
+    repository = MemberRepository(connection)
+    member_id = repository.member_by_pairwise(caller.principal, pairwise_member_id)
+    if member_id is None or repository.is_erased(member_id):
+        raise NotFound("MEMBER_NOT_FOUND", "no member of yours has this pairwise id", field="pairwise_member_id")
+    live = [
+        link
+        for link in repository.links_of(member_id)
+        if link.live and link.joins(caller.principal) and link.joins(target_partner_id)
+    ]
+    target_ref = repository.account_ref(target_partner_id, member_id)
+    if not live or target_ref is None:
+        raise FailedPrecondition(
+            "MEMBER_NOT_LINKED",
+            f"the member has not linked an account at {target_partner_id!r}",
+            field="pairwise_member_id",
+        )
+    return target_ref

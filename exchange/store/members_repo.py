@@ -49,6 +49,14 @@ class MemberRepository:
             )
         ).scalar_one_or_none()
 
+    def account_ref(self, partner_id: str, member_id: str) -> str | None:
+        """Return the brand's own reference for a member, or None."""
+        return self._db.execute(
+            select(member_accounts.c.member_ref).where(
+                member_accounts.c.partner_id == partner_id, member_accounts.c.member_id == member_id
+            )
+        ).scalar_one_or_none()
+
     def partners_of(self, member_id: str) -> set[str]:
         """Return the brands with an account for the member."""
         rows = self._db.execute(select(member_accounts.c.partner_id).where(member_accounts.c.member_id == member_id))

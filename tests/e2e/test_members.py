@@ -118,3 +118,28 @@ def test_link_codes_are_stored_only_as_digests(hub: RunningHub, brands) -> None:
         rows = connection.execute(sqlalchemy.text("SELECT * FROM link_codes")).all()
     assert rows
     assert not any(code.replace("-", "") in str(tuple(row)) or code in str(tuple(row)) for row in rows)
+
+
+def test_a_conversion_to_a_linked_member_names_them_by_pairwise_id_only(hub: RunningHub) -> None:
+    from tests.e2e.money import accepted_pair
+
+    pair = accepted_pair(hub)
+    code = pair.source.create_link_code("stride-1041")
+    pair.target.redeem_link_code(code.code, member_ref="volt-77")
+    quote = pair.source.quote_conversion("voltline", 100)
+    conversion = pair.source.convert(
+        quote.quote_id, source_member_ref="stride-1041", pairwise_member_id=code.pairwise_member_id
+    )
+    assert conversion.target_member_ref == ""  # the source never sees the target's reference
+    credit = pair.only_instruction(pair.target)
+    assert credit.member_ref == "volt-77"
+    unlinked = pair.source.quote_conversion("voltline", 100)
+    other = pair.source.create_link_code("stride-2").pairwise_member_id
+    with pytest.raises(FailedPreconditionError) as refused:
+        pair.source.convert(unlinked.quote_id, source_member_ref="stride-2", pairwise_member_id=other)
+    assert refused.value.reason == "MEMBER_NOT_LINKED"
+    with pytest.raises(InvalidArgumentError) as both:
+        pair.source.convert(
+            unlinked.quote_id, source_member_ref="s", target_member_ref="v", pairwise_member_id=code.pairwise_member_id
+        )
+    assert both.value.reason == "TWO_TARGET_MEMBERS"

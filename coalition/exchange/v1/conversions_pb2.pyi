@@ -83,16 +83,18 @@ class QuoteConversionResponse(_message.Message):
     def __init__(self, quote: _Optional[_Union[Quote, _Mapping]] = ...) -> None: ...
 
 class ConvertRequest(_message.Message):
-    __slots__ = ("quote_id", "source_member_ref", "target_member_ref", "idempotency_key")
+    __slots__ = ("quote_id", "source_member_ref", "target_member_ref", "idempotency_key", "pairwise_member_id")
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_MEMBER_REF_FIELD_NUMBER: _ClassVar[int]
     TARGET_MEMBER_REF_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    PAIRWISE_MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     quote_id: str
     source_member_ref: str
     target_member_ref: str
     idempotency_key: str
-    def __init__(self, quote_id: _Optional[str] = ..., source_member_ref: _Optional[str] = ..., target_member_ref: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    pairwise_member_id: str
+    def __init__(self, quote_id: _Optional[str] = ..., source_member_ref: _Optional[str] = ..., target_member_ref: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., pairwise_member_id: _Optional[str] = ...) -> None: ...
 
 class ConvertResponse(_message.Message):
     __slots__ = ("conversion",)
