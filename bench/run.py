@@ -1,0 +1,1151 @@
+"""End-to-end throughput of the exchange: signed conversions through the SDK against a real hub process.
+
+Usage: .venv/bin/python bench/run.py [--short] [--clients N] [--duration S] [--py-spy DIR]
+
+A conversion here is QuoteConversion + Convert, two signed calls from the source brand; the
+target brand acknowledging the credit is separate work and is not driven. Every run starts
+`coalition serve` as a subprocess on a fresh database (PostgreSQL, created here and dropped at
+the end; or a SQLite file), fully durable (synchronous_commit and fsync as the server has them,
+which must be on; SQLite in WAL with synchronous=FULL). The last line printed is one JSON
+object; bench/README.md explains every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import math
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import grpc
+import sqlalchemy
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from partner_sdk import (
+    AgreementTerms,
+    ExchangeClient,
+    ExchangeError,
+    OperatorClient,
+    generate_private_key,
+    public_key_bytes,
+    save_private_key,
+    signing,
+)
+from partner_sdk.client import MAX_MESSAGE_BYTES
+from partner_sdk.keys import Ed25519PrivateKey, Ed25519PublicKey
+
+ROOT = Path(__file__).resolve().parent.parent
+COALITION = str(Path(sys.executable).parent / "coalition")
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PGBENCH = "/usr/bin/pgbench"
+TARGET_BRAND = "bench-target"
+SOURCE_POINTS = 1_000  # per conversion: fee 10, 990 converted, 1 485 target points, 742 minor units
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SCALING_CLIENTS = (1, 4, 16, 64)
+SETTLE_NOTE = "closing a settlement period is not implemented yet (settlement is a later issue); not measured"
+
+OTHER_LOAD_WARNING_CORES = 0.25
+DRAIN_S = 30  # after the window, how long in-flight conversions may finish before the channels close
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How long each part of the benchmark runs."""
+
+    name: str
+    warmup_s: float
+    duration_s: float
+    scaling_duration_s: float
+    scaling_pgbench_duration_s: int  # the main pgbench run lasts as long as the main window
+    crypto_iterations: int
+
+
+SHORT = Mode("short", warmup_s=2, duration_s=8, scaling_duration_s=5, scaling_pgbench_duration_s=4,
+             crypto_iterations=3_000)  # fmt: skip
+FULL = Mode("full", warmup_s=5, duration_s=60, scaling_duration_s=30, scaling_pgbench_duration_s=30,
+            crypto_iterations=20_000)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+
+def _proc_stat_fields(pid: int | str) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return text.rsplit(")", 1)[1].split()  # fields from the 3rd (state) on; comm may hold spaces
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of one process, seconds (from /proc/<pid>/stat)."""
+    fields = _proc_stat_fields(pid)
+    if fields is None:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def postgres_cpu_s(database: str | None) -> float | None:
+    """CPU seconds of the PostgreSQL processes working for one database, or None.
+
+    Counted: the backends connected to `database` (their process title names it) and the
+    server's shared background processes (WAL writer, checkpointer, background writer, ...),
+    which do the durable-commit work for every database. Not counted: backends of other
+    databases, so a test suite running on the same server is left out (its share of the shared
+    processes is not), and backends that exit during the window (the hub's pool keeps its
+    connections). None for SQLite, or when no postgres process is visible (a remote server).
+    """
+    if database is None:
+        return None
+    total = 0.0
+    seen = False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        is_client_backend = "(" in title or "[local]" in title
+        if is_client_backend and f" {database} " not in title:
+            continue  # another database's session
+        fields = _proc_stat_fields(entry.name)
+        if fields is None:
+            continue
+        seen = True
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total if seen else None
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return total - idle, total
+
+
+@dataclass
+class CpuSnapshot:
+    """Counters read at one instant."""
+
+    at: float
+    hub_s: float
+    postgres_s: float | None
+    client_s: float
+    machine: tuple[float, float]
+
+    @classmethod
+    def take(cls, hub_pid: int, database: str | None) -> CpuSnapshot:
+        return cls(
+            time.perf_counter(),
+            process_cpu_s(hub_pid),
+            postgres_cpu_s(database),
+            time.process_time(),
+            machine_busy(),
+        )
+
+
+# --------------------------------------------------------------------------- databases
+
+
+class Postgres:
+    """The PostgreSQL server: fresh databases for each run, dropped at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def settings(self) -> dict[str, str]:
+        with self.engine.connect() as connection:
+            return {
+                name: connection.execute(sqlalchemy.text(f"SHOW {name}")).scalar_one()
+                for name in ("server_version", "synchronous_commit", "fsync", "full_page_writes", "wal_sync_method")
+            }
+
+    def create(self, label: str) -> str:
+        name = f"coalition_bench_{uuid.uuid4().hex[:10]}_{label}"
+        with self.engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return name
+
+    def url(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def durable(self, name: str) -> dict[str, str]:
+        """synchronous_commit and fsync as a connection to this database sees them (role or db overrides too)."""
+        engine = sqlalchemy.create_engine(self.url(name))
+        try:
+            with engine.connect() as connection:
+                return {
+                    n: connection.execute(sqlalchemy.text(f"SHOW {n}")).scalar_one()
+                    for n in ("synchronous_commit", "fsync")
+                }
+        finally:
+            engine.dispose()
+
+    def count_conversions(self, name: str) -> int:
+        engine = sqlalchemy.create_engine(self.url(name))
+        try:
+            with engine.connect() as connection:
+                return int(connection.execute(sqlalchemy.text("SELECT count(*) FROM conversions")).scalar_one())
+        finally:
+            engine.dispose()
+
+    def transactions(self, name: str) -> tuple[int, int]:
+        """(commits, rollbacks) of one database so far, from pg_stat_database (flushed about every second)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sqlalchemy.text("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = :name"),
+                {"name": name},
+            ).one()
+        return int(row[0]), int(row[1])
+
+    def analyze(self, name: str) -> None:
+        """ANALYZE one database, so the planner knows how many rows the warm-up wrote."""
+        engine = sqlalchemy.create_engine(self.url(name), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(sqlalchemy.text("ANALYZE"))
+        finally:
+            engine.dispose()
+
+    def siread_locks(self, name: str) -> dict[str, int]:
+        """The serializable transactions' predicate locks now held in one database, by relation and granularity."""
+        engine = sqlalchemy.create_engine(self.url(name))
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    sqlalchemy.text(
+                        "SELECT relation::regclass::text, locktype, count(*) FROM pg_locks "
+                        "WHERE mode = 'SIReadLock' AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+                        "GROUP BY 1, 2 ORDER BY 3 DESC"
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        return {f"{relation} ({locktype})": int(count) for relation, locktype, count in rows}
+
+    def drop_all(self) -> None:
+        with self.engine.connect() as connection:
+            for name in self.created:
+                connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.created.clear()
+        self.engine.dispose()
+
+    def pgbench_env(self) -> tuple[list[str], dict[str, str]]:
+        url = make_url(self.admin_url)
+        args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+        env = dict(os.environ)
+        if url.password:
+            env["PGPASSWORD"] = str(url.password)
+        return args, env
+
+
+# --------------------------------------------------------------------------- the hub process
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class HubProcess:
+    """`coalition serve` as a subprocess, with the risk limits out of the benchmark's way."""
+
+    def __init__(self, db_url: str, workdir: Path, *, workers: int) -> None:
+        self.db_url = db_url
+        self.workdir = workdir
+        self.workers = workers
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.target = f"127.0.0.1:{self.port}"
+        self.operator_key = generate_private_key()
+        self.hub_key = generate_private_key()
+        self.hub_public_key = public_key_bytes(self.hub_key)
+        self.log_path = workdir / "hub.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        save_private_key(self.workdir / "operator.pem", self.operator_key)
+        save_private_key(self.workdir / "hub.pem", self.hub_key)
+        command = [
+            COALITION,
+            "serve",
+            "--listen", self.target,
+            "--db", self.db_url,
+            "--hub-key", str(self.workdir / "hub.pem"),
+            "--operator-key", str(self.workdir / "operator.pem"),
+            "--var-dir", str(self.workdir),
+            "--workers", str(self.workers),
+            "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
+            "--member-conversions-per-hour", "1000000000",
+            "--exposure-limit-minor", str(10**15),
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        assert self.process is not None
+        deadline = time.monotonic() + 60
+        with grpc.insecure_channel(self.target) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the hub exited with {self.process.returncode}:\n{self.log_tail()}")
+                with contextlib.suppress(grpc.RpcError):
+                    answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                time.sleep(0.2)
+        raise RuntimeError(f"the hub never answered:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def metrics(self) -> dict[str, float]:
+        """The hub's Prometheus figures, keyed by 'name{labels}'."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        found: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                with contextlib.suppress(ValueError):
+                    found[name] = float(value)
+        return found
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# --------------------------------------------------------------------------- the coalition
+
+
+@dataclass(frozen=True)
+class Brand:
+    partner_id: str
+    key: Ed25519PrivateKey
+
+
+def agreement_terms(source: str) -> AgreementTerms:
+    now = datetime.now(UTC)
+    return AgreementTerms(
+        source_partner_id=source,
+        target_partner_id=TARGET_BRAND,
+        version=1,
+        rate=Fraction(3, 2),
+        min_source_points=10,
+        max_source_points=100_000,
+        source_increment=1,
+        member_daily_cap_source_points=1_000_000_000,
+        fee_basis_points=100,
+        fee_fixed_points=None,
+        valid_from=now - timedelta(hours=1),
+        valid_until=now + timedelta(days=30),
+        settlement_price_minor=Fraction(1, 2),
+        settlement_currency="EUR",
+    )
+
+
+def build_coalition(
+    address: str, *, hub_public_key: bytes, operator_key: Ed25519PrivateKey, sources: int
+) -> list[Brand]:
+    """Register the target brand and `sources` source brands, approve them, agree source -> target."""
+    target_key = generate_private_key()
+    with (
+        OperatorClient(address, private_key=operator_key, hub_public_key=hub_public_key) as operator,
+        ExchangeClient(
+            address, partner_id=TARGET_BRAND, key_id="k1", private_key=target_key, hub_public_key=hub_public_key
+        ) as target,
+    ):
+        target.register(
+            display_name="Bench Target", point_currency="TGTPTS", settlement_currency="EUR", point_value_minor=1
+        )
+        operator.approve(TARGET_BRAND)
+        brands = []
+        for index in range(sources):
+            brand = Brand(f"bench-source-{index}", generate_private_key())
+            with ExchangeClient(
+                address, partner_id=brand.partner_id, key_id="k1", private_key=brand.key, hub_public_key=hub_public_key
+            ) as source:
+                source.register(
+                    display_name=f"Bench Source {index}",
+                    point_currency=f"SRC{index}",
+                    settlement_currency="EUR",
+                    point_value_minor=Fraction(1, 2),
+                )
+                operator.approve(brand.partner_id)
+                proposed = source.propose_agreement(agreement_terms(brand.partner_id))
+            target.accept_agreement(proposed.agreement_id)
+            brands.append(brand)
+    return brands
+
+
+# --------------------------------------------------------------------------- one measured run
+
+
+@dataclass
+class RunResult:
+    """One hub, one client count, one measurement window (see bench/README.md for each figure)."""
+
+    backend: str
+    clients: int
+    source_brands: int
+    window_s: float
+    conversions: int
+    conversions_per_s: float
+    p50_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    mean_ms: float | None
+    quote_p50_ms: float | None
+    convert_p50_ms: float | None
+    hub_cpu_ms_per_conversion: float | None
+    postgres_cpu_ms_per_conversion: float | None
+    client_cpu_ms_per_conversion: float | None
+    hub_cores: float
+    postgres_cores: float | None
+    client_cores: float
+    other_cores: float  # machine busy minus hub, PostgreSQL and the clients: anything else running
+    machine_busy_pct: float
+    first_quarter_per_s: float
+    last_quarter_per_s: float
+    hub_side_quote_ms: float | None  # mean time inside the hub (its own histogram), in the window
+    hub_side_convert_ms: float | None
+    db_retries: int | None  # transactions the hub ran again (serialization failures, deadlocks), in the window
+    pg_commits_per_conversion: float | None
+    pg_rollbacks_per_conversion: float | None
+    siread_locks_mid_window: dict[str, int] | None = None
+    errors: dict[str, int] = field(default_factory=dict)  # failed conversions in the window, by reason
+    converted_total: int = 0  # every successful Convert, warm-up and tail included
+    rows_in_database: int | None = None  # conversions the database holds afterwards (= converted_total)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of already sorted values."""
+    if not values:
+        return None
+    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
+
+
+def _channel(target: str) -> grpc.Channel:
+    # Its own subchannel pool: each client gets its own TCP connection, like a separate brand backend.
+    return grpc.insecure_channel(
+        target,
+        options=[
+            ("grpc.use_local_subchannel_pool", 1),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+
+
+def drive(
+    hub: HubProcess,
+    brands: list[Brand],
+    *,
+    backend: str,
+    clients: int,
+    warmup_s: float,
+    duration_s: float,
+    postgres: Postgres,
+    database: str | None,
+    analyze: bool = False,
+    py_spy: Path | None = None,
+) -> tuple[RunResult, Path | None]:
+    """Run `clients` threads converting as fast as they can; measure the window after the warm-up."""
+    run_tag = uuid.uuid4().hex[:8]
+    records: list[list[tuple[float, float, float]]] = [[] for _ in range(clients)]
+    failures: list[tuple[float, str]] = []
+    channels = [_channel(hub.target) for _ in range(clients)]
+    sdk = [
+        ExchangeClient(
+            hub.target,
+            partner_id=brands[i % len(brands)].partner_id,
+            key_id="k1",
+            private_key=brands[i % len(brands)].key,
+            hub_public_key=hub.hub_public_key,
+            channel=channels[i],
+        )
+        for i in range(clients)
+    ]
+    start_gate = threading.Barrier(clients + 1)
+    stop = threading.Event()
+
+    def worker(index: int) -> None:
+        client, mine = sdk[index], records[index]
+        start_gate.wait()
+        n = 0
+        while not stop.is_set():
+            n += 1
+            began = time.perf_counter()
+            try:
+                quote = client.quote_conversion(TARGET_BRAND, SOURCE_POINTS)
+                quoted = time.perf_counter()
+                client.convert(
+                    quote.quote_id,
+                    source_member_ref=f"m-{run_tag}-{index}-{n}",
+                    target_member_ref=f"t-{run_tag}-{index}-{n}",
+                    idempotency_key=f"bench-{run_tag}-{index}-{n}",
+                )
+            except ExchangeError as exc:
+                failures.append((time.perf_counter(), f"{type(exc).__name__}:{exc.reason}"))
+                continue
+            except Exception as exc:  # a closed channel at the very end, say: count it, don't die
+                failures.append((time.perf_counter(), type(exc).__name__))
+                continue
+            mine.append((began, quoted, time.perf_counter()))
+
+    threads = [threading.Thread(target=worker, args=(i,), name=f"client-{i}", daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start_gate.wait()
+    time.sleep(warmup_s)
+    if analyze and database:
+        postgres.analyze(database)
+    spy: subprocess.Popen[bytes] | None = None
+    spy_out: Path | None = None
+    if py_spy is not None:
+        spy, spy_out = start_py_spy(hub.pid, py_spy, backend, clients, duration_s)
+    metrics_before = hub.metrics()
+    xacts_before = postgres.transactions(database) if database else None
+    before = CpuSnapshot.take(hub.pid, database)
+    time.sleep(duration_s / 2)
+    siread = postgres.siread_locks(database) if database else None
+    time.sleep(max(0.0, before.at + duration_s - time.perf_counter()))
+    after = CpuSnapshot.take(hub.pid, database)
+    xacts_after = postgres.transactions(database) if database else None
+    metrics_after = hub.metrics()
+    stop.set()
+    drain_deadline = time.monotonic() + DRAIN_S
+    for thread in threads:
+        thread.join(timeout=max(0.0, drain_deadline - time.monotonic()))
+    if spy is not None:
+        spy.wait(timeout=120)
+    for channel in channels:
+        channel.close()
+
+    window = after.at - before.at
+    done = [r for mine in records for r in mine]
+    in_window = sorted((r for r in done if before.at <= r[2] < after.at), key=lambda r: r[2])
+    latencies = sorted((end - began) * 1000 for began, _, end in in_window)
+    quotes = sorted((quoted - began) * 1000 for began, quoted, _ in in_window)
+    converts = sorted((end - quoted) * 1000 for _, quoted, end in in_window)
+    count = len(in_window)
+    quarter = window / 4
+    first = sum(1 for r in in_window if r[2] < before.at + quarter) / quarter
+    last = sum(1 for r in in_window if r[2] >= after.at - quarter) / quarter
+    errors = collections.Counter(reason for at, reason in failures if before.at <= at < after.at)
+
+    def per_conversion_ms(delta: float | None) -> float | None:
+        return None if delta is None or count == 0 else round(delta * 1000 / count, 3)
+
+    def delta(name: str) -> float | None:
+        if name not in metrics_after:
+            return None
+        return metrics_after[name] - metrics_before.get(name, 0.0)
+
+    def hub_side_ms(method: str) -> float | None:
+        total = delta(f'coalition_request_seconds_sum{{method="{method}"}}')
+        calls = delta(f'coalition_request_seconds_count{{method="{method}"}}')
+        return round(total * 1000 / calls, 3) if total is not None and calls else None
+
+    hub_s = after.hub_s - before.hub_s
+    client_s = after.client_s - before.client_s
+    pg_s = (
+        after.postgres_s - before.postgres_s if after.postgres_s is not None and before.postgres_s is not None else None
+    )
+    busy = (after.machine[0] - before.machine[0]) / max(1.0, after.machine[1] - before.machine[1])
+    busy_cores = busy * (os.cpu_count() or 1)
+    retries = delta("coalition_db_retries_total")
+    commits = rollbacks = None
+    if xacts_before is not None and xacts_after is not None and count:
+        commits = round((xacts_after[0] - xacts_before[0]) / count, 2)
+        rollbacks = round((xacts_after[1] - xacts_before[1]) / count, 2)
+    result = RunResult(
+        backend=backend,
+        clients=clients,
+        source_brands=len(brands),
+        window_s=round(window, 3),
+        conversions=count,
+        conversions_per_s=round(count / window, 1),
+        p50_ms=_round(percentile(latencies, 0.50)),
+        p99_ms=_round(percentile(latencies, 0.99)),
+        max_ms=_round(latencies[-1] if latencies else None),
+        mean_ms=_round(statistics.fmean(latencies) if latencies else None),
+        quote_p50_ms=_round(percentile(quotes, 0.50)),
+        convert_p50_ms=_round(percentile(converts, 0.50)),
+        hub_cpu_ms_per_conversion=per_conversion_ms(hub_s),
+        postgres_cpu_ms_per_conversion=per_conversion_ms(pg_s),
+        client_cpu_ms_per_conversion=per_conversion_ms(client_s),
+        hub_cores=round(hub_s / window, 2),
+        postgres_cores=None if pg_s is None else round(pg_s / window, 2),
+        client_cores=round(client_s / window, 2),
+        other_cores=round(max(0.0, busy_cores - (hub_s + client_s + (pg_s or 0.0)) / window), 2),
+        machine_busy_pct=round(100 * busy, 1),
+        first_quarter_per_s=round(first, 1),
+        last_quarter_per_s=round(last, 1),
+        hub_side_quote_ms=hub_side_ms("QuoteConversion"),
+        hub_side_convert_ms=hub_side_ms("Convert"),
+        db_retries=None if retries is None else int(retries),
+        pg_commits_per_conversion=commits,
+        pg_rollbacks_per_conversion=rollbacks,
+        siread_locks_mid_window=siread,
+        errors=dict(errors),
+        converted_total=len(done),
+    )
+    return result, spy_out
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def run_hub(
+    *,
+    backend: str,
+    postgres: Postgres,
+    workdir: Path,
+    clients: int,
+    sources: int,
+    workers: int,
+    warmup_s: float,
+    duration_s: float,
+    analyze: bool = False,
+    py_spy: Path | None = None,
+) -> tuple[RunResult, Path | None]:
+    """Fresh database, fresh hub process, coalition set up, one measured run, hub stopped."""
+    label = f"{backend}-{clients}c-{uuid.uuid4().hex[:6]}"
+    hub_dir = workdir / label
+    if backend == "postgresql":
+        name = postgres.create(f"{clients}c")
+        durable = postgres.durable(name)
+        if durable["synchronous_commit"] != "on" or durable["fsync"] != "on":
+            raise SystemExit(f"refusing to benchmark a non-durable database: {durable}")
+        url = postgres.url(name)
+    else:
+        name = ""
+        url = f"sqlite:///{hub_dir / 'exchange.sqlite3'}"
+    hub = HubProcess(url, hub_dir, workers=workers)
+    try:
+        hub.start()
+        brands = build_coalition(
+            hub.target, hub_public_key=hub.hub_public_key, operator_key=hub.operator_key, sources=sources
+        )
+        result, profile = drive(
+            hub,
+            brands,
+            backend=backend,
+            clients=clients,
+            warmup_s=warmup_s,
+            duration_s=duration_s,
+            postgres=postgres,
+            database=name or None,
+            analyze=analyze,
+            py_spy=py_spy,
+        )
+    except Exception:
+        console.print(f"[red]hub log ({hub.log_path}):[/red]\n{hub.log_tail()}", markup=True)
+        raise
+    finally:
+        hub.stop()
+    if backend == "postgresql":
+        result.rows_in_database = postgres.count_conversions(name)
+    else:
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(hub_dir / "exchange.sqlite3")) as db:
+            result.rows_in_database = int(db.execute("SELECT count(*) FROM conversions").fetchone()[0])
+    return result, profile
+
+
+# --------------------------------------------------------------------------- pgbench
+
+
+@dataclass
+class PgbenchResult:
+    clients: int
+    duration_s: int
+    scale: int
+    tps: float
+    latency_avg_ms: float | None
+
+
+class Pgbench:
+    """pgbench's built-in TPC-B-like script on one fresh database, initialised once."""
+
+    def __init__(self, postgres: Postgres, scale: int) -> None:
+        self.postgres = postgres
+        self.scale = scale
+        self.database = ""
+
+    def initialise(self) -> None:
+        self.database = self.postgres.create("pgbench")
+        args, env = self.postgres.pgbench_env()
+        subprocess.run(
+            [PGBENCH, "-i", "-q", "-s", str(self.scale), *args, self.database],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+
+    def run(self, clients: int, duration_s: int) -> PgbenchResult:
+        if not self.database:
+            self.initialise()
+        args, env = self.postgres.pgbench_env()
+        done = subprocess.run(
+            [PGBENCH, "-c", str(clients), "-j", str(clients), "-T", str(duration_s), *args, self.database],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pgbench failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        tps = re.search(r"^tps = ([0-9.]+)", done.stdout, re.MULTILINE)
+        latency = re.search(r"^latency average = ([0-9.]+) ms", done.stdout, re.MULTILINE)
+        if tps is None:
+            raise RuntimeError(f"no tps in pgbench's output:\n{done.stdout}")
+        return PgbenchResult(
+            clients, duration_s, self.scale, float(tps.group(1)), float(latency.group(1)) if latency else None
+        )
+
+
+# --------------------------------------------------------------------------- Ed25519
+
+
+def median_us(fn: Any, iterations: int) -> float:
+    timings = []
+    for _ in range(iterations):
+        began = time.perf_counter_ns()
+        fn()
+        timings.append(time.perf_counter_ns() - began)
+    return round(statistics.median(timings) / 1000, 2)
+
+
+def crypto_costs(iterations: int) -> dict[str, float]:
+    """Median cost of the signing operations a conversion's four signed messages need, in microseconds."""
+    key = generate_private_key()
+    public = public_key_bytes(key)
+    body = os.urandom(120)  # about the size of a ConvertRequest
+    message = signing.canonical_request(
+        method="/coalition.exchange.v1.ConversionService/Convert",
+        principal="bench-source-0",
+        key_id="k1",
+        timestamp_ms=1_800_000_000_000,
+        nonce=signing.new_nonce(),
+        body=body,
+    )
+    signature = key.sign(message)
+    loaded = Ed25519PublicKey.from_public_bytes(public)
+    for _ in range(200):  # warm up
+        key.sign(message)
+        signing.verify(public, signature, message)
+    return {
+        "sign_us": median_us(lambda: key.sign(message), iterations),
+        "verify_us": median_us(lambda: signing.verify(public, signature, message), iterations),
+        "verify_preloaded_key_us": median_us(lambda: loaded.verify(signature, message), iterations),
+        "sign_request_us": median_us(
+            lambda: signing.sign_request(
+                key,
+                method="/coalition.exchange.v1.ConversionService/Convert",
+                principal="bench-source-0",
+                key_id="k1",
+                body=body,
+                timestamp_ms=1_800_000_000_000,
+            ),
+            iterations,
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- py-spy
+
+
+def start_py_spy(
+    pid: int, out_dir: Path, backend: str, clients: int, duration_s: float
+) -> tuple[subprocess.Popen[bytes], Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"hub-{backend}-{clients}c.txt"
+    py_spy = Path(sys.executable).parent / "py-spy"
+    command = [
+        str(py_spy), "record", "--pid", str(pid), "--duration", str(max(1, int(duration_s))),
+        "--rate", "100", "--nonblocking", "--gil", "--format", "raw", "--output", str(out),
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+
+
+# Where a sample's time goes: the first rule matching a frame, from the leaf up, names its bucket.
+PROFILE_BUCKETS = (
+    ("Ed25519 + SHA-256 (partner_sdk.signing, response signing)", ("partner_sdk/signing.py", "cryptography/")),
+    ("psycopg (driver: send, receive, adapt)", ("psycopg/", "psycopg_binary")),
+    ("SQLAlchemy (compile, execute, rows, pool)", ("sqlalchemy/",)),
+    ("logging (one JSON line per call)", ("logging/", "exchange/logs.py", "json/")),
+    ("Prometheus metrics", ("prometheus_client/",)),
+    ("protobuf", ("google/protobuf/",)),
+    ("gRPC Python layer", ("grpc/", "grpc_")),
+    ("hub code (api, service, domain, store)", ("exchange/",)),
+    ("thread pool, other stdlib", ("concurrent/", "threading.py", "queue.py", "uuid.py", "secrets.py")),
+)
+
+
+def summarise_profile(path: Path) -> dict[str, Any]:
+    """Collapse py-spy's raw stacks into buckets and the hub functions with the most inclusive samples."""
+    buckets: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        bucket = "other"
+        for frame in reversed(frames):
+            match = next((name for name, needles in PROFILE_BUCKETS if any(n in frame for n in needles)), None)
+            if match:
+                bucket = match
+                break
+        buckets[bucket] += count
+        hub_frames = {re.sub(r":\d+\)$", ")", f) for f in frames if "exchange/" in f or "partner_sdk/" in f}
+        for frame in hub_frames:
+            inclusive[frame.replace(str(ROOT) + "/", "")] += count
+    return {
+        "samples": total,
+        "buckets_pct": {k: round(100 * v / total, 1) for k, v in buckets.most_common()} if total else {},
+        "hub_functions_inclusive_pct": {k: round(100 * v / total, 1) for k, v in inclusive.most_common(20)}
+        if total
+        else {},
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def latency_table(runs: list[RunResult], pgbench: dict[int, PgbenchResult], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = ("backend", "clients", "conv/s", "p50 ms", "p99 ms", "max ms", "quote p50", "convert p50",
+               "errors", "db retries", "pgbench tps", "conv/s ÷ tps")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "backend" else "right")
+    for run in runs:
+        bench = pgbench.get(run.clients) if run.backend == "postgresql" else None
+        table.add_row(
+            run.backend,
+            str(run.clients),
+            f"{run.conversions_per_s:,.1f}",
+            ms(run.p50_ms),
+            ms(run.p99_ms),
+            ms(run.max_ms),
+            ms(run.quote_p50_ms),
+            ms(run.convert_p50_ms),
+            str(sum(run.errors.values())),
+            "-" if run.db_retries is None else f"{run.db_retries:,}",
+            "-" if bench is None else f"{bench.tps:,.0f}",
+            "-" if bench is None or not bench.tps else f"{run.conversions_per_s / bench.tps:.4f}",
+        )
+    return table
+
+
+def cpu_table(runs: list[RunResult], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = ("backend", "clients", "hub", "PostgreSQL", "client", "hub cores", "PG cores", "client cores",
+               "other cores", "machine busy", "PG commits", "PG rollbacks")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "backend" else "right")
+    for run in runs:
+        table.add_row(
+            run.backend,
+            str(run.clients),
+            ms(run.hub_cpu_ms_per_conversion),
+            ms(run.postgres_cpu_ms_per_conversion),
+            ms(run.client_cpu_ms_per_conversion),
+            f"{run.hub_cores:.2f}",
+            "-" if run.postgres_cores is None else f"{run.postgres_cores:.2f}",
+            f"{run.client_cores:.2f}",
+            f"{run.other_cores:.2f}",
+            f"{run.machine_busy_pct:.0f}%",
+            "-" if run.pg_commits_per_conversion is None else f"{run.pg_commits_per_conversion:.2f}",
+            "-" if run.pg_rollbacks_per_conversion is None else f"{run.pg_rollbacks_per_conversion:.2f}",
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="a quick run (under two minutes)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent SDK clients of the main run (16)")
+    parser.add_argument("--duration", type=float, help="seconds measured in the main runs (60; short 8)")
+    parser.add_argument("--sources", type=int, default=4, help="source brands, each agreed with one target (4)")
+    parser.add_argument("--workers", type=int, default=16, help="hub server threads, `serve --workers` (16)")
+    parser.add_argument("--pgbench-scale", type=int, default=1, help="pgbench -i scale factor (1, its default)")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE the PostgreSQL database at the end of each warm-up (default: leave it to autovacuum)",
+    )
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 1/4/16/64-client line")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
+    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="profile the main PostgreSQL hub with py-spy")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("COALITION_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        help="an admin URL of the server to create databases on (env COALITION_BENCH_POSTGRES_URL)",
+    )
+    args = parser.parse_args(argv)
+    mode = SHORT if args.short else FULL
+    duration = args.duration or mode.duration_s
+    started = time.monotonic()
+    postgres = Postgres(args.postgres_url)
+    settings = postgres.settings()
+    if settings["synchronous_commit"] != "on" or settings["fsync"] != "on":
+        raise SystemExit(f"refusing to benchmark a non-durable server: {settings}")
+    console.print(
+        f"[bold]coalition exchange benchmark[/bold] ({mode.name}): {os.cpu_count()} cores, PostgreSQL "
+        f"{settings['server_version']} (synchronous_commit={settings['synchronous_commit']}, "
+        f"fsync={settings['fsync']}, wal_sync_method={settings['wal_sync_method']}), "
+        f"{args.clients} clients, {duration:g} s windows "
+        f"after {mode.warmup_s:g} s warm-up, {args.sources} source brands -> 1 target, hub --workers {args.workers}",
+        soft_wrap=True,
+    )
+    runs: list[RunResult] = []
+    pgbench_runs: dict[int, PgbenchResult] = {}
+    profile: dict[str, Any] | None = None
+    common = {
+        "postgres": postgres,
+        "sources": args.sources,
+        "workers": args.workers,
+        "warmup_s": mode.warmup_s,
+        "analyze": args.analyze,
+    }
+    try:
+        with tempfile.TemporaryDirectory(prefix="coalition-bench-") as tmp:
+            workdir = Path(tmp)
+            pgbench = Pgbench(postgres, args.pgbench_scale)
+            console.print("crypto: timing Ed25519 sign and verify ...")
+            crypto = crypto_costs(mode.crypto_iterations)
+
+            console.print(f"postgresql: {args.clients} clients for {duration:g} s ...")
+            main_run, spy_out = run_hub(
+                backend="postgresql",
+                workdir=workdir,
+                clients=args.clients,
+                duration_s=duration,
+                py_spy=args.py_spy,
+                **common,
+            )
+            runs.append(main_run)
+            if spy_out is not None and spy_out.exists():
+                profile = summarise_profile(spy_out)
+            console.print(f"pgbench: {args.clients} clients for {int(duration)} s ...")
+            pgbench_runs[args.clients] = pgbench.run(args.clients, int(duration))
+
+            sqlite_run = None
+            if not args.no_sqlite:
+                console.print(f"sqlite: {args.clients} clients for {duration:g} s ...")
+                sqlite_run, _ = run_hub(
+                    backend="sqlite",
+                    workdir=workdir,
+                    clients=args.clients,
+                    duration_s=duration,
+                    **common,
+                )
+                runs.append(sqlite_run)
+
+            scaling: list[RunResult] = []
+            if not args.no_scaling:
+                for clients in SCALING_CLIENTS:
+                    if clients == args.clients:
+                        scaling.append(main_run)
+                        continue
+                    console.print(f"scaling: {clients} clients for {mode.scaling_duration_s:g} s, then pgbench ...")
+                    run, _ = run_hub(
+                        backend="postgresql",
+                        workdir=workdir,
+                        clients=clients,
+                        duration_s=mode.scaling_duration_s,
+                        **common,
+                    )
+                    scaling.append(run)
+                    pgbench_runs[clients] = pgbench.run(clients, mode.scaling_pgbench_duration_s)
+    finally:
+        postgres.drop_all()
+
+    elapsed = time.monotonic() - started
+    console.print()
+    everything = [*runs, *(r for r in scaling if r is not runs[0])]
+    console.print(latency_table(runs, pgbench_runs, f"Main runs: {args.clients} clients, {duration:g} s window each"))
+    if scaling:
+        console.print(
+            latency_table(
+                scaling,
+                pgbench_runs,
+                f"Scaling on PostgreSQL: {mode.scaling_duration_s:g} s windows, pgbench "
+                f"{mode.scaling_pgbench_duration_s} s (the {args.clients}-client row is the main run)",
+            )
+        )
+    console.print(cpu_table(everything, "CPU per conversion (ms) and cores used in each window; PG per conversion"))
+    warnings = []
+    disturbed = [r for r in everything if r.other_cores > OTHER_LOAD_WARNING_CORES]
+    if disturbed:
+        warnings.append(
+            "other processes used "
+            + ", ".join(f"{r.other_cores:.2f} cores during {r.backend}/{r.clients}" for r in disturbed)
+            + ": those figures are disturbed; run again on a quiet machine"
+        )
+    failed = [r for r in everything if r.errors]
+    if failed:
+        warnings.append("failed conversions: " + "; ".join(f"{r.backend}/{r.clients}: {r.errors}" for r in failed))
+    for warning in warnings:
+        console.print(f"[yellow]warning: {warning}[/yellow]")
+    hub_crypto_us = 2 * crypto["sign_us"] + 2 * crypto["verify_us"]
+    measured = [r for r in everything if r.backend == "postgresql" and r.hub_cpu_ms_per_conversion]
+    least_contended = min(measured, key=lambda r: r.clients) if measured else None
+    crypto_table = Table(title="Ed25519 (median of one call, µs)", title_justify="left")
+    share_column = (
+        f"share of hub CPU/conv ({least_contended.clients} client{'s' if least_contended.clients > 1 else ''})"
+        if least_contended
+        else "share of hub CPU/conv"
+    )
+    for column in ("sign", "verify (signing.verify)", "verify, key preloaded", "sign_request (headers)",
+                   "hub per conversion: 2 verify + 2 sign", share_column):  # fmt: skip
+        crypto_table.add_column(column, justify="right")
+    crypto_table.add_row(
+        f"{crypto['sign_us']:.1f}",
+        f"{crypto['verify_us']:.1f}",
+        f"{crypto['verify_preloaded_key_us']:.1f}",
+        f"{crypto['sign_request_us']:.1f}",
+        f"{hub_crypto_us:.1f}",
+        f"{100 * hub_crypto_us / 1000 / least_contended.hub_cpu_ms_per_conversion:.1f}%"
+        if least_contended and least_contended.hub_cpu_ms_per_conversion
+        else "-",
+    )
+    console.print(crypto_table)
+    if profile:
+        profile_table = Table(
+            title=f"Where the hub's CPU goes (py-spy, {profile['samples']} samples, PostgreSQL main run)",
+            title_justify="left",
+        )
+        profile_table.add_column("bucket (leaf-most match)")
+        profile_table.add_column("% of samples", justify="right")
+        for name, pct in profile["buckets_pct"].items():
+            profile_table.add_row(name, f"{pct:.1f}")
+        console.print(profile_table)
+        functions = Table(title="Hub functions by inclusive share of samples (top 12)", title_justify="left")
+        functions.add_column("function (file)")
+        functions.add_column("% of samples", justify="right")
+        for name, pct in list(profile["hub_functions_inclusive_pct"].items())[:12]:
+            functions.add_row(name, f"{pct:.1f}")
+        console.print(functions)
+    console.print(f"settlement of 1,000,000 movements: null ({SETTLE_NOTE})")
+    console.print(f"total {elapsed:.0f} s; every database created was dropped")
+
+    main_pgbench = pgbench_runs.get(args.clients)
+    summary = {
+        "mode": mode.name,
+        "conversion": "QuoteConversion + Convert (two signed calls, source brand); target acknowledgement not driven",
+        "clients": args.clients,
+        "duration_s": duration,
+        "conversions_per_s": main_run.conversions_per_s,
+        "p50_ms": main_run.p50_ms,
+        "p99_ms": main_run.p99_ms,
+        "max_ms": main_run.max_ms,
+        "hub_cpu_ms_per_conversion": main_run.hub_cpu_ms_per_conversion,
+        "postgres_cpu_ms_per_conversion": main_run.postgres_cpu_ms_per_conversion,
+        "client_cpu_ms_per_conversion": main_run.client_cpu_ms_per_conversion,
+        "db_retries": main_run.db_retries,
+        "pgbench_tps": main_pgbench.tps if main_pgbench else None,
+        "pgbench_scale": args.pgbench_scale,
+        "ratio": round(main_run.conversions_per_s / main_pgbench.tps, 4) if main_pgbench and main_pgbench.tps else None,
+        "sqlite_conversions_per_s": sqlite_run.conversions_per_s if sqlite_run else None,
+        "sqlite_p50_ms": sqlite_run.p50_ms if sqlite_run else None,
+        "sqlite_p99_ms": sqlite_run.p99_ms if sqlite_run else None,
+        "sqlite_hub_cpu_ms_per_conversion": sqlite_run.hub_cpu_ms_per_conversion if sqlite_run else None,
+        "ed25519_sign_us": crypto["sign_us"],
+        "ed25519_verify_us": crypto["verify_us"],
+        "ed25519": crypto,
+        "scaling": [
+            {
+                "clients": r.clients,
+                "conversions_per_s": r.conversions_per_s,
+                "p50_ms": r.p50_ms,
+                "p99_ms": r.p99_ms,
+                "hub_cpu_ms_per_conversion": r.hub_cpu_ms_per_conversion,
+                "db_retries": r.db_retries,
+                "pgbench_tps": pgbench_runs[r.clients].tps if r.clients in pgbench_runs else None,
+                "ratio": round(r.conversions_per_s / pgbench_runs[r.clients].tps, 4)
+                if r.clients in pgbench_runs and pgbench_runs[r.clients].tps
+                else None,
+            }
+            for r in scaling
+        ],
+        "settle_1m_s": None,
+        "settle_1m_peak_mb": None,
+        "settle_note": SETTLE_NOTE,
+        "profile": profile,
+        "pgbench": [asdict(b) for b in pgbench_runs.values()],
+        "runs": [asdict(r) for r in everything],
+        "warnings": warnings,
+        "postgres": settings,
+        "cores": os.cpu_count(),
+        "elapsed_s": round(elapsed, 1),
+    }
+    sys.stdout.flush()
+    print(json.dumps(summary, separators=(",", ":")), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
