@@ -236,3 +236,31 @@ def test_rotating_the_master_key_rewraps_data_keys_and_values_stay_readable(memb
         member.volt_pairwise, source_partner_id="stride", purpose="SERVICE", attribute_keys=["shoe_size"]
     )
     assert dict(read.values) == {"shoe_size": 43}
+
+
+def test_the_hub_refuses_an_unknown_purpose_for_grants_and_reads(member: Member) -> None:
+    from coalition.exchange.v1 import members_pb2
+    from partner_sdk import _convert
+
+    grant = members_pb2.GrantConsentRequest(
+        member_ref="s-1",
+        source_partner_id="stride",
+        grantee_partner_id="voltline",
+        attribute_keys=["shoe_size"],
+        purpose=members_pb2.Purpose.Value("PURPOSE_UNSPECIFIED"),
+        expires_at=_convert.to_timestamp(_in_a_day()),
+    )
+    with pytest.raises(InvalidArgumentError) as refused:
+        member.stride.transport.call(
+            "/coalition.exchange.v1.MemberService/GrantConsent", grant, members_pb2.GrantConsentResponse
+        )
+    assert refused.value.reason == "UNKNOWN_PURPOSE"
+    read = members_pb2.ReadAttributesRequest(
+        pairwise_member_id=member.volt_pairwise, source_partner_id="stride", purpose=77, attribute_keys=["shoe_size"]
+    )
+    with pytest.raises(InvalidArgumentError) as refused:
+        member.voltline.transport.call(
+            "/coalition.exchange.v1.MemberService/ReadAttributes", read, members_pb2.ReadAttributesResponse
+        )
+    assert refused.value.reason == "UNKNOWN_PURPOSE"
+    assert member.stride.list_consents("s-1") == ()
