@@ -58,9 +58,9 @@ class Link:
         return self.partner_b if partner_id == self.partner_a else self.partner_a
 
 
-def parse_member_ref(value: str) -> str:
+def parse_member_ref(value: str, *, field: str = "member_ref") -> str:
     """Return a valid member reference (1 to 128 printable characters), or raise InvalidArgument."""
-    return parse_text(value, field="member_ref", max_length=MEMBER_REF_MAX)
+    return parse_text(value, field=field, max_length=MEMBER_REF_MAX)
 
 
 def check_attempts(failed_recently: int) -> None:

@@ -17,6 +17,7 @@ from exchange.domain.ledger import (
     reversal_transaction,
     reversing_transaction,
 )
+from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, Partner, PartnerStatus, parse_text
 from exchange.domain.pricing import price_conversion, price_reversal
 from exchange.service import members
@@ -30,7 +31,6 @@ from exchange.store.instructions_repo import InstructionRepository
 from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.partners_repo import PartnerRepository
 
-MEMBER_REF_MAX = 128
 HOUR_MS = 3_600_000
 DEFAULT_MEMBER_CONVERSIONS_PER_HOUR = 60
 DEFAULT_EXPOSURE_LIMIT_MINOR = 100_000_000  # net unsettled money a partner may owe, per settlement currency
@@ -90,8 +90,8 @@ def convert(
     policy: ConversionPolicy,
 ) -> Conversion:
     """Record a conversion against a quote: ledger entries and a credit instruction, in this transaction."""
-    source_member_ref = parse_text(source_member_ref, field="source_member_ref", max_length=MEMBER_REF_MAX)
-    target_member_ref = parse_text(target_member_ref, field="target_member_ref", max_length=MEMBER_REF_MAX)
+    source_member_ref = parse_member_ref(source_member_ref, field="source_member_ref")
+    target_member_ref = parse_member_ref(target_member_ref, field="target_member_ref")
     repository = ConversionRepository(connection)
     offer = rules.require_usable_quote(repository.get_quote(quote_id), caller.principal, quote_id, now_ms)
     agreement = require_usable(AgreementRepository(connection).get(offer.agreement_id), now_ms)

@@ -18,6 +18,10 @@ def page_limit(page_size: int) -> int:
     return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
+def _bad_token() -> InvalidArgument:
+    return InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token")
+
+
 def encode_cursor(at_ms: int, item_id: str) -> str:
     """Return the token that continues after (at_ms, item_id)."""
     return base64.urlsafe_b64encode(f"c1:{at_ms}:{item_id}".encode()).decode("ascii").rstrip("=")
@@ -34,6 +38,22 @@ def decode_cursor(token: str) -> tuple[int, str] | None:
             raise ValueError(text)
         return int(at_ms), item_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidArgument(
-            "INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token"
-        ) from exc
+        raise _bad_token() from exc
+
+
+def encode_key_cursor(last_key: str) -> str:
+    """Return the token that continues after last_key, for lists ordered by a key alone."""
+    return base64.urlsafe_b64encode(f"p1:{last_key}".encode()).decode("ascii").rstrip("=")
+
+
+def decode_key_cursor(token: str) -> str:
+    """Return the key a token continues after, "" for the first page, or raise InvalidArgument."""
+    if not token:
+        return ""
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise _bad_token() from exc
+    if not text.startswith("p1:"):
+        raise _bad_token()
+    return text[3:]

@@ -6,19 +6,18 @@ from sqlalchemy import Connection
 
 from exchange.domain import redemptions as rules
 from exchange.domain.agreements import require_usable
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.instructions import REFERENCE_MAX, Instruction, InstructionKind, InstructionState
 from exchange.domain.ledger import capture_transaction
+from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, parse_text
 from exchange.domain.redemptions import Hold, HoldState
 from exchange.service.authentication import Caller
-from exchange.service.conversions import MEMBER_REF_MAX, partners_of
+from exchange.service.conversions import partners_of
 from exchange.store.agreements_repo import AgreementRepository
 from exchange.store.holds_repo import HoldRepository
 from exchange.store.ids import new_id
 from exchange.store.instructions_repo import InstructionRepository
 from exchange.store.ledger_repo import LedgerRepository
-
-REFERENCE_MAX = 128
 
 
 def authorize(
@@ -32,7 +31,7 @@ def authorize(
     now_ms: int,
 ) -> Hold:
     """The source partner authorises a hold on points it has reserved for its member."""
-    member = parse_text(source_member_ref, field="source_member_ref", max_length=MEMBER_REF_MAX)
+    member = parse_member_ref(source_member_ref, field="source_member_ref")
     lifetime_ms = rules.hold_lifetime_ms(expires_in_s)
     agreement = require_usable(AgreementRepository(connection).active_for(caller.principal, target_partner_id), now_ms)
     points = rules.check_hold_amount(agreement.terms, source_points)

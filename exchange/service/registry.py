@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -19,11 +17,9 @@ from exchange.domain.errors import (
 )
 from exchange.domain.partners import Partner, PartnerStatus, Registration
 from exchange.service.authentication import Caller
+from exchange.service.paging import decode_key_cursor, encode_key_cursor, page_limit
 from exchange.store.partners_repo import PartnerRepository
 from partner_sdk import signing
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +86,11 @@ def list_partners(
     connection: Connection, *, page_size: int, page_token: str, status: PartnerStatus | None
 ) -> PartnerPage:
     """Return a page of partners in partner_id order."""
-    if page_size < 0:
-        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative", field="page_size")
-    limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    after = _decode_page_token(page_token)
+    limit = page_limit(page_size)
+    after = decode_key_cursor(page_token)
     found = PartnerRepository(connection).list_page(after=after, limit=limit + 1, status=status)
     page = found[:limit]
-    next_token = _encode_page_token(page[-1].partner_id) if len(found) > limit else ""
+    next_token = encode_key_cursor(page[-1].partner_id) if len(found) > limit else ""
     return PartnerPage(page, next_token)
 
 
@@ -172,21 +166,3 @@ def _own_partner(connection: Connection, caller: Caller) -> Partner:
     require(partner is not None, "an authenticated partner exists")
     assert partner is not None
     return partner
-
-
-def _encode_page_token(last_partner_id: str) -> str:
-    return base64.urlsafe_b64encode(f"p1:{last_partner_id}".encode()).decode("ascii").rstrip("=")
-
-
-def _decode_page_token(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidArgument(
-            "INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token"
-        ) from exc
-    if not text.startswith("p1:"):
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token")
-    return text[3:]
