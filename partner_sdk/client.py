@@ -44,6 +44,7 @@ from partner_sdk.models import (
     Quote,
 )
 from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
+from partner_sdk.settlement_client import SettlementCalls
 from partner_sdk.transport import GET_HUB_INFO, SignedTransport
 
 __all__ = ["DEFAULT_TIMEOUT_S", "ExchangeClient"]
@@ -164,7 +165,7 @@ class _HubClient:
         self.close()
 
 
-class ExchangeClient(_HubClient):
+class ExchangeClient(_HubClient, SettlementCalls):
     """A partner brand's signed connection to the hub.
 
     Every call is signed with the partner's key over its exact bytes and every answer is

@@ -10,6 +10,7 @@ from partner_sdk.client import DEFAULT_TIMEOUT_S, _HubClient
 from partner_sdk.keys import Ed25519PrivateKey, fingerprint, public_key_bytes
 from partner_sdk.models import Partner
 from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
+from partner_sdk.settlement_client import SettlementCalls
 
 __all__ = ["OperatorClient", "operator_key_id"]
 
@@ -21,8 +22,8 @@ def operator_key_id(private_or_public_key: bytes) -> str:
     return "op-" + fingerprint(private_or_public_key)[7:23]
 
 
-class OperatorClient(_HubClient):
-    """Admits, suspends and reinstates partners, signed with the operator's key."""
+class OperatorClient(_HubClient, SettlementCalls):
+    """Admits, suspends and reinstates partners and closes settlement periods, signed with the operator's key."""
 
     def __init__(
         self,

@@ -29,7 +29,7 @@ from exchange.secrets.keyring import Keyring
 from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
 from exchange.store.database import Database
-from exchange.store.tables import metadata
+from exchange.store.tables import metadata, settlement_periods
 from partner_sdk import ExchangeClient, OperatorClient, generate_private_key, public_key_bytes
 from partner_sdk.keys import Ed25519PrivateKey
 from partner_sdk.operator import operator_key_id
@@ -110,6 +110,10 @@ def _empty_all_tables(database: Database) -> None:
     with database.engine.begin() as connection:
         names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
         connection.execute(sqlalchemy.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # What migration 0006 seeds: the first settlement period, open from the epoch.
+        connection.execute(
+            sqlalchemy.insert(settlement_periods).values(period_id="per-000001", number=1, state="OPEN", opened_at_ms=0)
+        )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -27,6 +27,7 @@ from exchange.api.metrics import HubMetrics
 from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
+from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
 from exchange.secrets.keyring import Keyring
 from exchange.service import conversions, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
@@ -101,6 +102,7 @@ class HubServer:
                 generic_handler(CONVERSION_SERVICE, CONVERSION_METHODS, self.context),
                 generic_handler(INSTRUCTION_SERVICE, INSTRUCTION_METHODS, self.context),
                 generic_handler(REDEMPTION_SERVICE, REDEMPTION_METHODS, self.context),
+                generic_handler(SETTLEMENT_SERVICE, SETTLEMENT_METHODS, self.context),
                 hub_info_handler(self.context, window_ms=window_ms, max_request_bytes=config.max_request_bytes),
             )
         )
@@ -116,6 +118,7 @@ class HubServer:
             CONVERSION_SERVICE,
             INSTRUCTION_SERVICE,
             REDEMPTION_SERVICE,
+            SETTLEMENT_SERVICE,
             *((MEMBER_SERVICE,) if config.keyring is not None else ()),
         )
         reflection.enable_server_reflection(

@@ -110,12 +110,7 @@ def _conversion_legs(
         *_transfer(
             clearing, Account(target, AccountKind.POINTS_ISSUED_FOR_OTHERS, source), target_currency, target_points
         ),
-        *_transfer(
-            Account(target, AccountKind.MONEY_RECEIVABLE, source),
-            Account(source, AccountKind.MONEY_PAYABLE, target),
-            money_currency,
-            money,
-        ),
+        *_money_owed(source, target, money_currency, money),
     )
 
 
@@ -184,14 +179,29 @@ def capture_transaction(
             *_transfer(
                 Account(source, AccountKind.POINTS_RETIRED_FOR_OTHERS, target), clearing, source_currency, source_points
             ),
-            *_transfer(
-                Account(target, AccountKind.MONEY_RECEIVABLE, source),
-                Account(source, AccountKind.MONEY_PAYABLE, target),
-                money_currency,
-                money,
-            ),
+            *_money_owed(source, target, money_currency, money),
         ),
     )
+
+
+def _money_owed(payer: str, payee: str, currency: str, amount: int) -> tuple[Posting, ...]:
+    return _transfer(
+        Account(payee, AccountKind.MONEY_RECEIVABLE, payer),
+        Account(payer, AccountKind.MONEY_PAYABLE, payee),
+        currency,
+        amount,
+    )
+
+
+def adjustment_transaction(reference: str, *, payer: str, payee: str, currency: str, amount: int) -> LedgerTransaction:
+    """Post a dispute's award: the payer owes the payee more money (no points move)."""
+    return LedgerTransaction("ADJUSTMENT", reference, _money_owed(payer, payee, currency, amount))
+
+
+def payment_transaction(reference: str, *, payer: str, payee: str, currency: str, amount: int) -> LedgerTransaction:
+    """Post a settlement payment: the payer's debt and the payee's claim both shrink by the amount."""
+    owed = _money_owed(payer, payee, currency, amount)
+    return LedgerTransaction("PAYMENT", reference, tuple(Posting(p.account, p.currency, -p.amount) for p in owed))
 
 
 def reversing_transaction(original: LedgerTransaction, kind: str, reference: str) -> LedgerTransaction:

@@ -20,7 +20,8 @@ from exchange.domain.ledger import (
 from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, Partner, PartnerStatus, parse_text
 from exchange.domain.pricing import price_conversion, price_reversal
-from exchange.service import members
+from exchange.domain.settlement import reversal_movement
+from exchange.service import members, settlement
 from exchange.service.authentication import Caller
 from exchange.service.instructions import cancel_credit
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
@@ -217,6 +218,7 @@ def reverse(
     )
     reversal = Reversal(new_id("rev"), amounts, reason, now_ms)
     ConversionRepository(connection).add_reversal(conversion_id, reversal)
+    settlement.record_movement(connection, reversal_movement(conversion, reversal))
     source, target = partners_of(connection, conversion.source_partner_id, conversion.target_partner_id)
     LedgerRepository(connection).post(
         reversal_transaction(

@@ -8,6 +8,8 @@ from exchange.domain import instructions as rules
 from exchange.domain.conversions import ConversionState, move
 from exchange.domain.errors import InvalidArgument, require
 from exchange.domain.instructions import Instruction, InstructionKind
+from exchange.domain.settlement import conversion_movement
+from exchange.service import settlement
 from exchange.service.authentication import Caller
 from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.instructions_repo import InstructionRepository
@@ -61,6 +63,7 @@ def acknowledge(
     if instruction.kind is InstructionKind.CREDIT:
         done = move(conversion, ConversionState.COMPLETED, actor=caller.principal, at_ms=now_ms, note=reference)
         conversions.save_state(conversion, done)
+        settlement.record_movement(connection, conversion_movement(done, now_ms))
     elif not instruction.reversal_id:
         done = move(conversion, ConversionState.REFUNDED, actor=caller.principal, at_ms=now_ms, note=reference)
         conversions.save_state(conversion, done)

@@ -11,6 +11,8 @@ from exchange.domain.ledger import capture_transaction
 from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, parse_text
 from exchange.domain.redemptions import Hold, HoldState
+from exchange.domain.settlement import capture_movement
+from exchange.service import settlement
 from exchange.service.authentication import Caller
 from exchange.service.conversions import partners_of
 from exchange.store.agreements_repo import AgreementRepository
@@ -76,6 +78,7 @@ def capture(
         now_ms=now_ms,
     )
     HoldRepository(connection).save(hold, captured)
+    settlement.record_movement(connection, capture_movement(hold, taken))
     source, _ = partners_of(connection, hold.source_partner_id, hold.target_partner_id)
     LedgerRepository(connection).post(
         capture_transaction(

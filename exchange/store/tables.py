@@ -405,3 +405,184 @@ access_log = Table(
     Column("withheld_keys", String(4000), nullable=False),
     Index("ix_access_log_member_id", "member_id"),
 )
+
+# --- settlement -------------------------------------------------------------------------------
+
+# Exactly one OPEN period at any time (the first is inserted by the migration).
+settlement_periods = Table(
+    "settlement_periods",
+    metadata,
+    Column("period_id", String(16), primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("state", String(8), nullable=False),
+    Column("opened_at_ms", BigInteger, nullable=False),
+    Column("cutoff_ms", BigInteger, nullable=True),
+    Column("closed_at_ms", BigInteger, nullable=True),
+    Column("closed_by", String(32), nullable=False, server_default=""),
+    Column("movement_count", BigInteger, nullable=False, server_default="0"),
+    Column("statement_count", Integer, nullable=False, server_default="0"),
+    Index("ix_settlement_periods_state", "state"),
+)
+
+# One row per completed movement, written in the transaction that made it final.
+movements = Table(
+    "movements",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("movement_id", String(40), nullable=False, unique=True),
+    Column("period_id", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source_partner_id", String(32), nullable=False),
+    Column("target_partner_id", String(32), nullable=False),
+    Column("source_points", BigInteger, nullable=False),
+    Column("target_points", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("final_at_ms", BigInteger, nullable=False),
+    Index("ix_movements_period_final", "period_id", "final_at_ms"),
+    Index("ix_movements_period_source", "period_id", "source_partner_id", "seq"),
+    Index("ix_movements_period_target", "period_id", "target_partner_id", "seq"),
+)
+
+statements = Table(
+    "statements",
+    metadata,
+    Column("statement_id", String(64), primary_key=True),
+    Column("partner_id", String(32), nullable=False),
+    Column("period_id", String(16), nullable=False),
+    Column("period_number", Integer, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("document_sha256", String(64), nullable=False),
+    Column("previous_statement_sha256", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("hub_key_id", String(64), nullable=False),
+    UniqueConstraint("partner_id", "sequence", name="uq_statements_partner_sequence"),
+    Index("ix_statements_period_id", "period_id"),
+)
+
+payment_instructions = Table(
+    "payment_instructions",
+    metadata,
+    Column("instruction_id", String(24), primary_key=True),
+    Column("period_id", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("payer_partner_id", String(32), nullable=False),
+    Column("payee_partner_id", String(32), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("paid_minor", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("paid_minor >= 0 AND paid_minor <= amount_minor", name="paid_within_amount"),
+    Index("ix_payment_instructions_payer", "payer_partner_id"),
+    Index("ix_payment_instructions_payee", "payee_partner_id"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", String(40), primary_key=True),
+    Column("instruction_id", String(24), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("payment_reference", String(128), nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+    Column("recorded_at_ms", BigInteger, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    Index("ix_payments_instruction_id", "instruction_id"),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("dispute_id", String(40), primary_key=True),
+    Column("opened_by", String(32), nullable=False),
+    Column("counterparty", String(32), nullable=False),
+    Column("movement_id", String(40), nullable=False, server_default=""),
+    Column("statement_id", String(64), nullable=False, server_default=""),
+    Column("period_id", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("claimed_amount_minor", BigInteger, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("respond_by_ms", BigInteger, nullable=False),
+    Column("opened_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("response_note", String(500), nullable=False, server_default=""),
+    Column("awarded_amount_minor", BigInteger, nullable=False, server_default="0"),
+    Column("resolution_note", String(500), nullable=False, server_default=""),
+    Column("adjustment_movement_id", String(40), nullable=False, server_default=""),
+    Column("adjustment_period_id", String(16), nullable=False, server_default=""),
+    Index("ix_disputes_opened_by", "opened_by", "opened_at_ms"),
+    Index("ix_disputes_counterparty", "counterparty", "opened_at_ms"),
+)
+
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("reconciliation_id", String(40), primary_key=True),
+    Column("partner_id", String(32), nullable=False),
+    Column("period_id", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at_ms", BigInteger, nullable=False),
+    Column("finished_at_ms", BigInteger, nullable=True),
+    Column("parts", Integer, nullable=False, server_default="0"),
+    Column("lines", BigInteger, nullable=False, server_default="0"),
+    Column("brand_lines", BigInteger, nullable=False, server_default="0"),
+    Column("hub_movements", BigInteger, nullable=False, server_default="0"),
+    Column("matched", BigInteger, nullable=False, server_default="0"),
+    Column("missing_at_hub", BigInteger, nullable=False, server_default="0"),
+    Column("missing_at_brand", BigInteger, nullable=False, server_default="0"),
+    Column("amount_mismatch", BigInteger, nullable=False, server_default="0"),
+    Column("duplicate", BigInteger, nullable=False, server_default="0"),
+    Column("in_other_period", BigInteger, nullable=False, server_default="0"),
+    Index("ix_reconciliations_partner_id", "partner_id"),
+)
+
+reconciliation_parts = Table(
+    "reconciliation_parts",
+    metadata,
+    Column("reconciliation_id", String(40), primary_key=True),
+    Column("part_number", Integer, primary_key=True),
+    Column("content_sha256", String(64), nullable=False),
+    Column("first_line", BigInteger, nullable=False),
+    Column("line_count", BigInteger, nullable=False),
+)
+
+# The brand's uploaded records (H, D, T, E), one row per line, compared with movements in SQL.
+reconciliation_lines = Table(
+    "reconciliation_lines",
+    metadata,
+    Column("reconciliation_id", String(40), primary_key=True),
+    Column("line_number", BigInteger, primary_key=True),
+    Column("record_type", String(1), nullable=False),
+    Column("movement_id", String(64), nullable=False, server_default=""),
+    Column("kind", String(16), nullable=False, server_default=""),
+    Column("period_id", String(16), nullable=False, server_default=""),
+    Column("partner_id", String(32), nullable=False, server_default=""),
+    Column("source_points", BigInteger, nullable=False, server_default="0"),
+    Column("target_points", BigInteger, nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False, server_default=""),
+    Column("amount_minor", BigInteger, nullable=False, server_default="0"),
+    Column("record_count", BigInteger, nullable=False, server_default="0"),
+    Index("ix_reconciliation_lines_movement", "reconciliation_id", "movement_id"),
+)
+
+reconciliation_breaks = Table(
+    "reconciliation_breaks",
+    metadata,
+    Column("reconciliation_id", String(40), primary_key=True),
+    Column("movement_id", String(64), primary_key=True),
+    Column("line_number", BigInteger, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("hub_kind", String(16), nullable=True),
+    Column("hub_period_id", String(16), nullable=True),
+    Column("hub_source_points", BigInteger, nullable=True),
+    Column("hub_target_points", BigInteger, nullable=True),
+    Column("hub_currency", String(3), nullable=True),
+    Column("hub_amount_minor", BigInteger, nullable=True),
+    Column("brand_kind", String(16), nullable=True),
+    Column("brand_period_id", String(16), nullable=True),
+    Column("brand_source_points", BigInteger, nullable=True),
+    Column("brand_target_points", BigInteger, nullable=True),
+    Column("brand_currency", String(3), nullable=True),
+    Column("brand_amount_minor", BigInteger, nullable=True),
+)
