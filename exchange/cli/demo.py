@@ -21,6 +21,7 @@ from exchange.api.server import HubConfig, HubServer
 from exchange.cli.admin import partners_table
 from exchange.cli.demo_members import tell_consent_story, tell_members_story
 from exchange.cli.demo_money import OffsetClock, tell_money_story
+from exchange.cli.demo_settlement import tell_settlement_story
 from exchange.secrets.keyring import Keyring
 from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
@@ -143,6 +144,10 @@ def run_demo(var_dir: Path, console: Console) -> None:
         tell_money_story(server, clock, clients, checks, console)
         tell_members_story(clients, checks, console)
         tell_consent_story(clients, signer.public_key, checks, console)
+        operator = OperatorClient(target, private_key=operator_private, hub_public_key=signer.public_key)
+        operator.transport.clock_ms = clock.now_ms
+        with operator:
+            tell_settlement_story(operator, clients, signer.public_key, var_dir / "statements", checks, console)
         with database.engine.connect() as connection:
             events = PartnerRepository(connection).events(limit=100)
         table = Table(title="Registry events (as stored by the hub)")

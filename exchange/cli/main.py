@@ -22,7 +22,7 @@ from exchange.api.server import (
     HubConfig,
     HubServer,
 )
-from exchange.cli import admin, keys
+from exchange.cli import admin, keys, settlement
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     HUB_KEY_FILE,
@@ -48,6 +48,7 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")
+app.add_typer(settlement.app, name="settlement")
 console = Console()
 
 DbOption = Annotated[
