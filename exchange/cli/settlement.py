@@ -212,7 +212,11 @@ def verify(
     if file is not None:
         if not who.hub_public_key:
             raise typer.BadParameter("--file needs --hub-public-key (the hub's key, hex) to verify offline")
-        doc = verify_statement(_statement_from_json(file), bytes.fromhex(who.hub_public_key))
+        try:
+            doc = verify_statement(_statement_from_json(file), bytes.fromhex(who.hub_public_key))
+        except StatementVerificationError as error:
+            console.print(f"[red]{file} does not verify: {error}[/red]")
+            raise typer.Exit(2) from None
         console.print(f"[green]{file}: signature and arithmetic verify[/green] ({doc.statement_id})")
         return
     with _client(who) as client:
