@@ -1,12 +1,13 @@
 """End-to-end throughput of the exchange: signed conversions through the SDK against a real hub process.
 
-Usage: .venv/bin/python bench/run.py [--short] [--clients N] [--duration S] [--py-spy DIR]
+Usage: .venv/bin/python bench/run.py [--short] [--clients N] [--duration S] [--py-spy DIR] [--no-settle]
 
 A conversion here is QuoteConversion + Convert, two signed calls from the source brand; the
 target brand acknowledging the credit is separate work and is not driven. Every run starts
 `coalition serve` as a subprocess on a fresh database (PostgreSQL, created here and dropped at
 the end; or a SQLite file), fully durable (synchronous_commit and fsync as the server has them,
-which must be on; SQLite in WAL with synchronous=FULL). The last line printed is one JSON
+which must be on; SQLite in WAL with synchronous=FULL). Then bench/settle.py closes a settlement
+period of 1,000,000 movements through a hub of its own. The last line printed is one JSON
 object; bench/README.md explains every figure.
 """
 
@@ -33,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import sqlalchemy
@@ -54,6 +55,9 @@ from partner_sdk import (
 from partner_sdk.client import MAX_MESSAGE_BYTES
 from partner_sdk.keys import Ed25519PrivateKey, Ed25519PublicKey
 
+if TYPE_CHECKING:
+    from settle import SettleResult
+
 ROOT = Path(__file__).resolve().parent.parent
 COALITION = str(Path(sys.executable).parent / "coalition")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -62,7 +66,6 @@ TARGET_BRAND = "bench-target"
 SOURCE_POINTS = 1_000  # per conversion: fee 10, 990 converted, 1 485 target points, 742 minor units
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SCALING_CLIENTS = (1, 4, 16, 64)
-SETTLE_NOTE = "closing a settlement period is not implemented yet (settlement is a later issue); not measured"
 
 OTHER_LOAD_WARNING_CORES = 0.25
 DRAIN_S = 30  # after the window, how long in-flight conversions may finish before the channels close
@@ -867,6 +870,28 @@ def summarise_profile(path: Path) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- settlement
+
+
+def settlement(admin_url: str, movements: int | None, skip: bool) -> tuple[SettleResult | None, dict[str, object]]:
+    """Close a settlement period through a hub of its own (bench/settle.py); a failure is reported, not raised.
+
+    Imported here, not at the top: settle.py imports this module for its helpers.
+    """
+    from settle import MOVEMENTS, headline, measure_settlement
+
+    if skip:
+        return None, headline(None, "not run: --no-settle")
+    count = movements or MOVEMENTS
+    console.print(f"settlement: closing a period of {count:,} movements (and a smaller one) ...")
+    try:
+        result = measure_settlement(admin_url, count)
+    except Exception as exc:  # the conversion figures are worth keeping without this one
+        console.print(f"[red]settlement failed: {type(exc).__name__}: {exc}[/red]")
+        return None, headline(None, f"not measured: the run failed ({type(exc).__name__}: {exc})")
+    return result, headline(result)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -940,11 +965,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="profile the main PostgreSQL hub with py-spy")
     parser.add_argument(
+        "--settle-movements",
+        type=int,
+        metavar="N",
+        help="movements in the settlement period closed at the end (1,000,000, short mode too)",
+    )
+    parser.add_argument("--no-settle", action="store_true", help="skip closing a settlement period")
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("COALITION_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
         help="an admin URL of the server to create databases on (env COALITION_BENCH_POSTGRES_URL)",
     )
     args = parser.parse_args(argv)
+    if args.settle_movements is not None and args.settle_movements <= 0:
+        parser.error("--settle-movements must be positive")
     mode = SHORT if args.short else FULL
     duration = args.duration or mode.duration_s
     started = time.monotonic()
@@ -1022,6 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
                     pgbench_runs[clients] = pgbench.run(clients, mode.scaling_pgbench_duration_s)
     finally:
         postgres.drop_all()
+    settled, settle_fields = settlement(args.postgres_url, args.settle_movements, args.no_settle)
 
     elapsed = time.monotonic() - started
     console.print()
@@ -1048,6 +1083,12 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in everything if r.errors]
     if failed:
         warnings.append("failed conversions: " + "; ".join(f"{r.backend}/{r.clients}: {r.errors}" for r in failed))
+    if settled is None and not args.no_settle:
+        warnings.append(f"settlement {settle_fields['settle_note']}")
+    if settled is not None:
+        from settle import shortfalls
+
+        warnings.extend(shortfalls(settled))
     for warning in warnings:
         console.print(f"[yellow]warning: {warning}[/yellow]")
     hub_crypto_us = 2 * crypto["sign_us"] + 2 * crypto["verify_us"]
@@ -1089,7 +1130,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, pct in list(profile["hub_functions_inclusive_pct"].items())[:12]:
             functions.add_row(name, f"{pct:.1f}")
         console.print(functions)
-    console.print(f"settlement of 1,000,000 movements: null ({SETTLE_NOTE})")
+    if settled is None:
+        console.print(f"settlement: null ({settle_fields['settle_note']})")
+    else:
+        from settle import settle_table
+
+        console.print(settle_table(settled))
     console.print(f"total {elapsed:.0f} s; every database created was dropped")
 
     main_pgbench = pgbench_runs.get(args.clients)
@@ -1131,9 +1177,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             for r in scaling
         ],
-        "settle_1m_s": None,
-        "settle_1m_peak_mb": None,
-        "settle_note": SETTLE_NOTE,
+        **settle_fields,
         "profile": profile,
         "pgbench": [asdict(b) for b in pgbench_runs.values()],
         "runs": [asdict(r) for r in everything],

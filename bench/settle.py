@@ -50,6 +50,7 @@ MOVEMENTS = 1_000_000
 SMALLER = 100_000
 CLOSE_TIMEOUT_S = 600.0
 TARGET_S = 30.0
+PEAK_RATIO_LIMIT = 1.2  # above this, the hub's peak is taken to grow with the movements
 HUB_WORKERS = 4
 MOVEMENT_COLUMNS = (
     "movement_id", "period_id", "kind", "source_partner_id", "target_partner_id",
@@ -99,6 +100,16 @@ class Expected:
         self.movements += 1
         self.net[currency, target] = self.net.get((currency, target), 0) + amount_minor
         self.net[currency, source] = self.net.get((currency, source), 0) - amount_minor
+
+
+class CheckFailed(Exception):
+    """What the close produced disagrees with the movements loaded: the timing is not to be trusted."""
+
+
+def require(condition: bool, message: str) -> None:
+    """Like assert, but survives `python -O`: a benchmark of a wrong result is worthless."""
+    if not condition:
+        raise CheckFailed(message)
 
 
 # --------------------------------------------------------------------------- data
@@ -187,7 +198,7 @@ def load(url: str, count: int, now_ms: int) -> Expected:
         connection.autocommit = True
         connection.execute("VACUUM (ANALYZE) movements")
         connection.execute("ANALYZE partners")
-    assert expected.movements == count
+    require(expected.movements == count, f"{expected.movements} movements generated, {count} asked for")
     return expected
 
 
@@ -212,23 +223,27 @@ def hub_side_s(hub: HubProcess, before: dict[str, float]) -> float | None:
 def check_close(operator: OperatorClient, hub_public_key: bytes, expected: Expected) -> tuple[int, dict[str, int]]:
     """Check what the close produced against the generated movements; return (statements, net sums)."""
     period = operator.get_period(PERIOD_ID)
-    assert period.state == "CLOSED", f"{PERIOD_ID} is {period.state} after the close"
-    assert period.movement_count == expected.movements, (
-        f"{PERIOD_ID} counts {period.movement_count} movements, {expected.movements} were loaded"
+    require(period.state == "CLOSED", f"{PERIOD_ID} is {period.state} after the close")
+    require(
+        period.movement_count == expected.movements,
+        f"{PERIOD_ID} counts {period.movement_count} movements, {expected.movements} were loaded",
     )
     statements = [s for s in operator.iter_statements() if s.period_id == PERIOD_ID]
-    assert len(statements) == len(BRANDS), f"{len(statements)} statements for {len(BRANDS)} brands"
+    require(len(statements) == len(BRANDS), f"{len(statements)} statements for {len(BRANDS)} brands")
     sums = dict.fromkeys(CURRENCIES, 0)
+    sides = 0  # every movement is on two brands' statements
     for statement in statements:
-        document = verify_statement(statement, hub_public_key)  # hash, signature, arithmetic
-        assert document.movement_count > 0, f"{statement.partner_id}'s statement has no movements"
+        document = verify_statement(statement, hub_public_key)  # hash, signature, arithmetic, netting
+        sides += document.movement_count
         for position in document.net_positions:
             sums[position.currency] += position.net_minor
             want = expected.net.get((position.currency, document.partner_id), 0)
-            assert position.net_minor == want, (
-                f"{document.partner_id} nets {position.net_minor} {position.currency}, the movements {want}"
+            require(
+                position.net_minor == want,
+                f"{document.partner_id} nets {position.net_minor} {position.currency}, its movements {want}",
             )
-    assert all(total == 0 for total in sums.values()), f"net positions do not sum to 0: {sums}"
+    require(sides == 2 * expected.movements, f"the statements count {sides} sides of {expected.movements} movements")
+    require(all(total == 0 for total in sums.values()), f"net positions do not sum to 0: {sums}")
     return len(statements), sums
 
 
@@ -238,7 +253,7 @@ def close_once(hub: HubProcess, database: str, expected: Expected, load_s: float
         hub.target, private_key=hub.operator_key, hub_public_key=hub.hub_public_key, timeout_s=CLOSE_TIMEOUT_S
     ) as operator:
         warm = operator.get_period(PERIOD_ID)  # a signed call, a pooled connection, a count of the period
-        assert warm.state == "OPEN" and warm.movement_count == expected.movements, warm
+        require(warm.state == "OPEN" and warm.movement_count == expected.movements, f"before the close: {warm}")
         before_mb = vm_hwm_mb(hub.pid)
         metrics = hub.metrics()
         hub_cpu, pg_cpu = process_cpu_s(hub.pid), postgres_cpu_s(database)
@@ -248,7 +263,7 @@ def close_once(hub: HubProcess, database: str, expected: Expected, load_s: float
         pg_after = postgres_cpu_s(database)
         hub_cpu = process_cpu_s(hub.pid) - hub_cpu
         peak_mb = vm_hwm_mb(hub.pid)
-        assert closed_now and closed.state == "CLOSED", closed
+        require(closed_now and closed.state == "CLOSED", f"the close answered {closed}, closed_now={closed_now}")
         statements, sums = check_close(operator, hub.hub_public_key, expected)
     return SizeFigures(
         movements=expected.movements,
@@ -270,6 +285,9 @@ def measure_size(admin_url: str, count: int, workdir: Path) -> SizeFigures:
     postgres = Postgres(admin_url)
     try:
         name = postgres.create(f"settle{count}")
+        durable = postgres.durable(name)
+        if durable["synchronous_commit"] != "on" or durable["fsync"] != "on":
+            raise SystemExit(f"refusing to benchmark a non-durable database: {durable}")
         url = postgres.url(name)
         console.print(f"settle: loading {count:,} movements ...")
         began = time.perf_counter()
@@ -289,10 +307,16 @@ def measure_size(admin_url: str, count: int, workdir: Path) -> SizeFigures:
         postgres.drop_all()
 
 
-def measure_settlement(admin_url: str, movements: int = MOVEMENTS, smaller: int | None = SMALLER) -> SettleResult:
-    """The close at the smaller size, then at `movements` (each on its own database and hub)."""
+def smaller_size(movements: int) -> int:
+    """The comparison size: SMALLER, or a tenth of a smaller run (0: none)."""
+    return min(SMALLER, movements // 10)
+
+
+def measure_settlement(admin_url: str, movements: int = MOVEMENTS, smaller: int | None = None) -> SettleResult:
+    """The close at the smaller size (default: smaller_size), then at `movements`, each on its own database and hub."""
+    smaller = smaller_size(movements) if smaller is None else smaller
     with tempfile.TemporaryDirectory(prefix="coalition-settle-") as tmp:
-        small = measure_size(admin_url, smaller, Path(tmp)) if smaller else None
+        small = measure_size(admin_url, smaller, Path(tmp)) if smaller > 0 else None
         return SettleResult(measure_size(admin_url, movements, Path(tmp)), small)
 
 
@@ -340,11 +364,47 @@ def summary(result: SettleResult) -> dict[str, object]:
     }
 
 
+def shortfalls(result: SettleResult) -> list[str]:
+    """Where the close misses the issue's target: over TARGET_S, or memory that follows the movements."""
+    main, small, ratio = result.main, result.smaller, result.peak_ratio
+    found = []
+    if main.close_s > TARGET_S:
+        found.append(f"closing {main.movements:,} movements took {main.close_s:g} s (target {TARGET_S:g} s)")
+    if small is not None and ratio is not None and ratio > PEAK_RATIO_LIMIT:
+        found.append(f"the hub's memory peak grew {ratio:g}x from {small.movements:,} to {main.movements:,} movements")
+    return found
+
+
+def headline(result: SettleResult | None, why_not: str = "") -> dict[str, object]:
+    """bench/run.py's settle_* fields: settle_1m_* are null unless exactly 1,000,000 movements were closed."""
+    if result is None:
+        return {"settle_1m_s": None, "settle_1m_peak_mb": None, "settle_note": why_not, "settle": None}
+    main = result.main
+    at_1m = main.movements == MOVEMENTS
+    note = (
+        f"ClosePeriod({PERIOD_ID}) of {main.movements:,} movements, one SDK call to the hub on a fresh PostgreSQL "
+        f"database, wall clock; loading them (COPY + VACUUM ANALYZE, {main.load_s:g} s) is not counted; hub VmHWM "
+        f"{main.hub_rss_before_mb:g} MiB before the close, {main.hub_peak_mb:g} MiB after"
+    )
+    if result.smaller is not None:
+        note += f" ({result.smaller.hub_peak_mb:g} MiB after closing {result.smaller.movements:,})"
+    if not at_1m:
+        note += f"; not {MOVEMENTS:,} movements (--settle-movements), so settle_1m_* are null"
+    return {
+        "settle_1m_s": main.close_s if at_1m else None,
+        "settle_1m_peak_mb": main.hub_peak_mb if at_1m else None,
+        "settle_note": note,
+        "settle": summary(result),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--movements", type=int, default=MOVEMENTS, help=f"movements in the period ({MOVEMENTS:,})")
     parser.add_argument(
-        "--smaller", type=int, default=SMALLER, help=f"the comparison size for memory ({SMALLER:,}; 0: skip it)"
+        "--smaller",
+        type=int,
+        help=f"the comparison size for memory ({SMALLER:,}, or a tenth of --movements if less; 0: skip it)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -352,9 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         help="an admin URL of the server to create databases on (env COALITION_BENCH_POSTGRES_URL)",
     )
     args = parser.parse_args(argv)
-    if args.movements <= 0 or args.smaller < 0:
+    if args.movements <= 0 or (args.smaller or 0) < 0:
         parser.error("--movements must be positive and --smaller not negative")
-    result = measure_settlement(args.postgres_url, args.movements, args.smaller or None)
+    result = measure_settlement(args.postgres_url, args.movements, args.smaller)
     console.print(settle_table(result))
     sys.stdout.flush()
     print(json.dumps(summary(result), separators=(",", ":")), flush=True)
