@@ -336,3 +336,19 @@ def test_a_brand_sees_only_its_own_statements(coalition: Coalition) -> None:
         list(stride.iter_statement_movements(f"stm-{period_id[4:]}-voltline"))
     everyone = {s.partner_id for s in coalition.operator.iter_statements()}
     assert everyone == {"stride", "voltline", "cadence"}
+
+
+def test_an_unanswered_dispute_goes_to_the_operator_after_its_deadline(coalition: Coalition) -> None:
+    conversion = coalition.convert("stride", "voltline", 1000)
+    coalition.close()
+    voltline, stride = coalition.brands["voltline"], coalition.brands["stride"]
+    dispute = voltline.open_dispute(movement_id=conversion, claimed_amount_minor=30, reason="late credit")
+    with pytest.raises(FailedPreconditionError, match="contested"):
+        coalition.operator.resolve_dispute(dispute.dispute_id, awarded_amount_minor=30, note="too early")
+    coalition.hub.clock.advance(14 * 24 * 3_600_000 + 1)
+    with pytest.raises(FailedPreconditionError) as late:
+        stride.respond_to_dispute(dispute.dispute_id, accept=True, note="sorry, late")
+    assert late.value.reason == "DISPUTE_RESPONSE_OVERDUE"
+    decided = coalition.operator.resolve_dispute(dispute.dispute_id, awarded_amount_minor=30, note="no answer")
+    assert (decided.state, decided.awarded_amount_minor) == ("RESOLVED", 30)
+    assert decided.adjustment_movement_id.startswith("adj-")
