@@ -307,6 +307,7 @@ def instruction(message: instructions_pb2.Instruction) -> Instruction:
         reason=message.reason,
         reversal_id=message.reversal_id,
         hold_id=message.hold_id,
+        award_id=message.award_id,
     )
 
 

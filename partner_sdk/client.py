@@ -22,6 +22,7 @@ from coalition.exchange.v1 import (
     registry_pb2,
 )
 from partner_sdk import _convert, signing
+from partner_sdk.accruals import AccrualCalls
 from partner_sdk.documents import agreement_document
 from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.keys import Ed25519PrivateKey, public_key_bytes
@@ -165,7 +166,7 @@ class _HubClient:
         self.close()
 
 
-class ExchangeClient(_HubClient, SettlementCalls):
+class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls):
     """A partner brand's signed connection to the hub.
 
     Every call is signed with the partner's key over its exact bytes and every answer is
@@ -204,6 +205,10 @@ class ExchangeClient(_HubClient, SettlementCalls):
 
     def __enter__(self) -> ExchangeClient:
         return self
+
+    def sign_document(self, document: bytes) -> bytes:
+        """Sign a document (an agreement, an accrual agreement) with the key that signs this client's calls."""
+        return self._transport.private_key.sign(document)
 
     def register(
         self,

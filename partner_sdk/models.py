@@ -263,6 +263,7 @@ class Instruction:
     reason: str
     reversal_id: str = ""
     hold_id: str = ""
+    award_id: str = ""  # a CREDIT of points another brand awarded (accrual); conversion_id is then empty
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,7 @@ __all__ = [
 SIGNING_PREFIX = b"coalition-statement-v1\n"
 GENESIS_SHA256 = "0" * 64
 DOCUMENT_FORMAT = "coalition-statement/1"
-MOVEMENT_KINDS = frozenset({"CONVERSION", "CAPTURE", "REVERSAL", "ADJUSTMENT"})
+MOVEMENT_KINDS = frozenset({"CONVERSION", "CAPTURE", "REVERSAL", "ADJUSTMENT", "ACCRUAL"})
 INT64_MAX = 2**63 - 1  # amounts travel as protobuf int64; anything wider is a corrupt value
 HUB_PUBLIC_KEY_BYTES = 32
 

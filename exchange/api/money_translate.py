@@ -206,6 +206,7 @@ def instruction_message(instruction: Instruction) -> instructions_pb2.Instructio
         reason=instruction.reason,
         reversal_id=instruction.reversal_id,
         hold_id=instruction.hold_id,
+        award_id=instruction.award_id,
     )
     if instruction.deadline_ms is not None:
         message.deadline.CopyFrom(timestamp(instruction.deadline_ms))

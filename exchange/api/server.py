@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Connection
 
+from exchange.api.accrual_service import ACCRUAL_METHODS, ACCRUAL_SERVICE
 from exchange.api.agreement_service import AGREEMENT_METHODS, AGREEMENT_SERVICE
 from exchange.api.conversion_service import (
     CONVERSION_METHODS,
@@ -29,10 +30,11 @@ from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, RE
 from exchange.api.response_signing import HubSigner
 from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
 from exchange.secrets.keyring import Keyring
-from exchange.service import conversions, redemptions
+from exchange.service import accruals, conversions, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
+from exchange.store.accruals_repo import AccrualRepository
 from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.database import Database
 from exchange.store.holds_repo import HoldRepository
@@ -103,6 +105,7 @@ class HubServer:
                 generic_handler(INSTRUCTION_SERVICE, INSTRUCTION_METHODS, self.context),
                 generic_handler(REDEMPTION_SERVICE, REDEMPTION_METHODS, self.context),
                 generic_handler(SETTLEMENT_SERVICE, SETTLEMENT_METHODS, self.context),
+                generic_handler(ACCRUAL_SERVICE, ACCRUAL_METHODS, self.context),
                 hub_info_handler(self.context, window_ms=window_ms, max_request_bytes=config.max_request_bytes),
             )
         )
@@ -119,6 +122,7 @@ class HubServer:
             INSTRUCTION_SERVICE,
             REDEMPTION_SERVICE,
             SETTLEMENT_SERVICE,
+            ACCRUAL_SERVICE,
             *((MEMBER_SERVICE,) if config.keyring is not None else ()),
         )
         reflection.enable_server_reflection(
@@ -175,6 +179,7 @@ class HubServer:
         for find, expire_one in (
             (lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), conversions.expire_overdue),
             (lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), redemptions.expire_overdue),
+            (lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), accruals.expire_overdue),
         ):
             for item_id in database.run(find):
 

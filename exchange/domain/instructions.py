@@ -54,6 +54,7 @@ class Instruction:
     reason: str = ""
     reversal_id: str = ""
     hold_id: str = ""
+    award_id: str = ""
 
 
 def require_own(instruction: Instruction | None, caller: str, instruction_id: str) -> Instruction:

@@ -204,6 +204,30 @@ def payment_transaction(reference: str, *, payer: str, payee: str, currency: str
     return LedgerTransaction("PAYMENT", reference, tuple(Posting(p.account, p.currency, -p.amount) for p in owed))
 
 
+def accrual_transaction(
+    reference: str,
+    *,
+    awarder: str,
+    issuer: str,
+    issuer_currency: str,
+    points: int,
+    money: int,
+    money_currency: str,
+) -> LedgerTransaction:
+    """Post a credited award: the issuer's points issued for the awarder, money owed awarder -> issuer."""
+    clearing = Account(COALITION, AccountKind.CLEARING)
+    return LedgerTransaction(
+        "ACCRUAL",
+        reference,
+        (
+            *_transfer(
+                clearing, Account(issuer, AccountKind.POINTS_ISSUED_FOR_OTHERS, awarder), issuer_currency, points
+            ),
+            *_money_owed(awarder, issuer, money_currency, money),
+        ),
+    )
+
+
 def reversing_transaction(original: LedgerTransaction, kind: str, reference: str) -> LedgerTransaction:
     """Post the exact opposite of a transaction (a refused or expired conversion)."""
     return LedgerTransaction(

@@ -33,6 +33,7 @@ class MovementKind(enum.Enum):
     CAPTURE = "CAPTURE"
     REVERSAL = "REVERSAL"
     ADJUSTMENT = "ADJUSTMENT"
+    ACCRUAL = "ACCRUAL"
 
 
 class PeriodState(enum.Enum):

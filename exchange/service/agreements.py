@@ -49,9 +49,10 @@ def document_of(terms: AgreementTerms) -> bytes:
     )
 
 
-def _check_document_signature(
+def check_document_signature(
     connection: Connection, caller: Caller, document: bytes, signature: bytes, field: str
 ) -> None:
+    """Refuse a document signature that is not by the key that signed the call."""
     partner = PartnerRepository(connection).get(caller.principal)
     key = partner.key(caller.key_id) if partner else None
     require(key is not None, "an authenticated caller's key exists")
@@ -79,7 +80,7 @@ def propose(connection: Connection, caller: Caller, terms: AgreementTerms, signa
         target.settlement_currency,
     )
     document = document_of(terms)
-    _check_document_signature(connection, caller, document, signature, "proposer_signature")
+    check_document_signature(connection, caller, document, signature, "proposer_signature")
     agreement = Agreement(
         agreement_id=new_id("agr"),
         terms=terms,
@@ -101,7 +102,7 @@ def accept(connection: Connection, caller: Caller, agreement_id: str, signature:
     accepted = rules.accept(
         agreement, caller=caller.principal, key_id=caller.key_id, signature=signature, now_ms=now_ms
     )
-    _check_document_signature(connection, caller, agreement.document, signature, "acceptor_signature")
+    check_document_signature(connection, caller, agreement.document, signature, "acceptor_signature")
     terms = agreement.terms
     current = repository.current_for(terms.source_partner_id, terms.target_partner_id)
     if current is not None:

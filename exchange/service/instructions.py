@@ -56,6 +56,11 @@ def acknowledge(
     repository.save(acknowledged)
     if instruction.kind is InstructionKind.RELEASE:
         return acknowledged
+    if instruction.award_id:
+        from exchange.service import accruals
+
+        accruals.complete(connection, instruction.award_id, now_ms)
+        return acknowledged
     conversions = ConversionRepository(connection)
     conversion = conversions.get(instruction.conversion_id)
     require(conversion is not None, "an instruction's conversion exists")
@@ -79,6 +84,11 @@ def reject(connection: Connection, caller: Caller, instruction_id: str, reason: 
     rules.require_in_time(instruction, now_ms)
     rejected = rules.reject(instruction, reason=reason)
     repository.save(rejected)
+    if instruction.award_id:
+        from exchange.service import accruals
+
+        accruals.void(connection, instruction.award_id, f"the issuer rejected the credit: {rejected.reason}")
+        return rejected
     conversion = ConversionRepository(connection).get(instruction.conversion_id)
     require(conversion is not None, "an instruction's conversion exists")
     assert conversion is not None
@@ -92,5 +102,13 @@ def cancel_credit(connection: Connection, conversion_id: str, *, reason: str) ->
     """Withdraw a conversion's pending credit instruction."""
     repository = InstructionRepository(connection)
     pending = repository.pending_credit_of(conversion_id)
+    if pending is not None:
+        repository.save(rules.cancel(pending, reason=reason))
+
+
+def cancel_award_credit(connection: Connection, award_id: str, *, reason: str) -> None:
+    """Withdraw an award's pending credit instruction."""
+    repository = InstructionRepository(connection)
+    pending = repository.pending_credit_of_award(award_id)
     if pending is not None:
         repository.save(rules.cancel(pending, reason=reason))

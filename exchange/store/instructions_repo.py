@@ -36,6 +36,16 @@ class InstructionRepository:
         ).first()
         return _instruction(row._mapping) if row else None
 
+    def pending_credit_of_award(self, award_id: str) -> Instruction | None:
+        """Return an award's credit instruction if it is still pending."""
+        row = self._db.execute(
+            select(instructions).where(
+                instructions.c.award_id == award_id,
+                instructions.c.state == InstructionState.PENDING.value,
+            )
+        ).first()
+        return _instruction(row._mapping) if row else None
+
     def lease_candidates(self, partner_id: str, *, now_ms: int, limit: int = 1) -> list[str]:
         """Return ids of the partner's pending, unleased instructions, oldest first."""
         rows = self._db.execute(
@@ -104,6 +114,7 @@ def _columns(i: Instruction) -> dict[str, Any]:
         "conversion_id": i.conversion_id,
         "reversal_id": i.reversal_id,
         "hold_id": i.hold_id,
+        "award_id": i.award_id,
         "created_at_ms": i.created_at_ms,
         "deadline_ms": i.deadline_ms,
         "delivery_count": i.delivery_count,
@@ -131,4 +142,5 @@ def _instruction(m: Any) -> Instruction:
         reason=m["reason"],
         reversal_id=m["reversal_id"],
         hold_id=m["hold_id"],
+        award_id=m["award_id"],
     )

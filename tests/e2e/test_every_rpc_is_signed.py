@@ -7,6 +7,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.message_factory import GetMessageClass
 
 from coalition.exchange.v1 import (
+    accruals_pb2,
     agreements_pb2,
     conversions_pb2,
     instructions_pb2,
@@ -30,6 +31,7 @@ SIGNED_SERVICES = (
     redemptions_pb2,
     members_pb2,
     settlement_pb2,
+    accruals_pb2,
 )
 METHODS = sorted(
     (f"/{service.full_name}/{method.name}", method.input_type.full_name)

@@ -23,6 +23,7 @@ class MovementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MOVEMENT_KIND_CAPTURE: _ClassVar[MovementKind]
     MOVEMENT_KIND_REVERSAL: _ClassVar[MovementKind]
     MOVEMENT_KIND_ADJUSTMENT: _ClassVar[MovementKind]
+    MOVEMENT_KIND_ACCRUAL: _ClassVar[MovementKind]
 
 class PaymentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -55,6 +56,7 @@ MOVEMENT_KIND_CONVERSION: MovementKind
 MOVEMENT_KIND_CAPTURE: MovementKind
 MOVEMENT_KIND_REVERSAL: MovementKind
 MOVEMENT_KIND_ADJUSTMENT: MovementKind
+MOVEMENT_KIND_ACCRUAL: MovementKind
 PAYMENT_STATE_UNSPECIFIED: PaymentState
 PAYMENT_STATE_OUTSTANDING: PaymentState
 PAYMENT_STATE_PART_PAID: PaymentState
