@@ -108,6 +108,7 @@ def partner(message: common_pb2.Partner) -> Partner:
         created_at=_time(message.created_at),
         status_changed_at=_time(message.status_changed_at),
         status_reason=message.status_reason,
+        kind="CHARITY" if message.kind == common_pb2.PARTNER_KIND_CHARITY else "BRAND",
     )
 
 

@@ -24,6 +24,7 @@ from coalition.exchange.v1 import (
 from partner_sdk import _convert, signing
 from partner_sdk.accruals import AccrualCalls
 from partner_sdk.documents import agreement_document
+from partner_sdk.donations import DonationCalls
 from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.keys import Ed25519PrivateKey, public_key_bytes
 from partner_sdk.models import (
@@ -166,7 +167,7 @@ class _HubClient:
         self.close()
 
 
-class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls):
+class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls, DonationCalls):
     """A partner brand's signed connection to the hub.
 
     Every call is signed with the partner's key over its exact bytes and every answer is
@@ -217,12 +218,14 @@ class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls):
         point_currency: str,
         settlement_currency: str,
         point_value_minor: Fraction | int,
+        charity: bool = False,
         timeout_s: float | None = None,
     ) -> Partner:
         """Register this partner with the client's key; it stays PENDING until the operator approves it.
 
         point_value_minor is the money value of one point in minor units of the settlement
-        currency, exact: Fraction(1, 2) means half a cent per point for EUR.
+        currency, exact: Fraction(1, 2) means half a cent per point for EUR. A charity
+        (charity=True) has no points: pass point_currency="" (point_value_minor is not sent).
         """
         value = Fraction(point_value_minor)
         public_key = public_key_bytes(self._transport.private_key)
@@ -232,8 +235,11 @@ class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls):
             display_name=display_name,
             point_currency=point_currency,
             settlement_currency=settlement_currency,
-            point_value_minor=common_pb2.Ratio(numerator=value.numerator, denominator=value.denominator),
+            point_value_minor=None
+            if charity
+            else common_pb2.Ratio(numerator=value.numerator, denominator=value.denominator),
             key=common_pb2.PublicKey(key_id=key_id, public_key=public_key),
+            kind=common_pb2.PARTNER_KIND_CHARITY if charity else common_pb2.PARTNER_KIND_BRAND,
             possession_proof=self._transport.private_key.sign(
                 signing.possession_message(principal=self.partner_id, key_id=key_id, public_key=public_key)
             ),

@@ -68,6 +68,7 @@ class Partner:
     created_at: datetime
     status_changed_at: datetime
     status_reason: str
+    kind: str = "BRAND"  # or CHARITY (no points of its own; point_currency is empty)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,7 @@ __all__ = [
 SIGNING_PREFIX = b"coalition-statement-v1\n"
 GENESIS_SHA256 = "0" * 64
 DOCUMENT_FORMAT = "coalition-statement/1"
-MOVEMENT_KINDS = frozenset({"CONVERSION", "CAPTURE", "REVERSAL", "ADJUSTMENT", "ACCRUAL"})
+MOVEMENT_KINDS = frozenset({"CONVERSION", "CAPTURE", "REVERSAL", "ADJUSTMENT", "ACCRUAL", "DONATION"})
 INT64_MAX = 2**63 - 1  # amounts travel as protobuf int64; anything wider is a corrupt value
 HUB_PUBLIC_KEY_BYTES = 32
 
@@ -372,7 +372,7 @@ class StatementDocument:
             statement_id=_string(root, "statement_id", "document"),
             partner_id=_string(root, "partner_id", "document"),
             display_name=_string(root, "display_name", "document"),
-            point_currency=_string(root, "point_currency", "document"),
+            point_currency=_string(root, "point_currency", "document", may_be_empty=True),  # empty for a charity
             sequence=_integer(root, "sequence", "document"),
             previous_statement_sha256=_string(root, "previous_statement_sha256", "document"),
             hub_key_id=_string(root, "hub_key_id", "document"),
@@ -436,9 +436,9 @@ def _object(value: object, path: str, keys: frozenset[str] | None) -> dict[str, 
     return value
 
 
-def _string(obj: dict[str, object], key: str, path: str) -> str:
+def _string(obj: dict[str, object], key: str, path: str, *, may_be_empty: bool = False) -> str:
     value = obj[key]
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not (value or may_be_empty):
         raise StatementFormatError(f"{path}.{key} must be a non-empty string, not {value!r}")
     if key == "currency" and not _CURRENCY.fullmatch(value):
         raise StatementFormatError(f"{path}.{key} {value!r} is not an ISO 4217 currency code")

@@ -8,7 +8,7 @@ from coalition.exchange.v1 import common_pb2, operator_pb2, registry_pb2
 from exchange.api.dispatch import OPERATOR, PARTNERS, PARTNERS_AND_OPERATOR, Invocation, SignedMethod
 from exchange.api.translate import PARTNER_STATUS_FROM_PROTO, optional_ms, partner_message
 from exchange.domain.errors import InvalidArgument
-from exchange.domain.partners import validate_registration
+from exchange.domain.partners import PartnerKind, validate_registration
 from exchange.service import registry
 
 REGISTRY_SERVICE = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
@@ -25,6 +25,7 @@ def _register(call: Invocation, request: registry_pb2.RegisterPartnerRequest) ->
         point_value_denominator=request.point_value_minor.denominator,
         key_id=request.key.key_id,
         public_key=request.key.public_key,
+        kind=PartnerKind.CHARITY if request.kind == common_pb2.PARTNER_KIND_CHARITY else PartnerKind.BRAND,
     )
     partner = registry.register_partner(
         call.connection, call.caller, registration, request.possession_proof, call.now_ms

@@ -22,6 +22,7 @@ from exchange.api.conversion_service import (
     INSTRUCTION_SERVICE,
 )
 from exchange.api.dispatch import HubContext, generic_handler
+from exchange.api.donation_service import DONATION_METHODS, DONATION_SERVICE
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
 from exchange.api.member_service import MEMBER_METHODS, MEMBER_SERVICE
 from exchange.api.metrics import HubMetrics
@@ -106,6 +107,7 @@ class HubServer:
                 generic_handler(REDEMPTION_SERVICE, REDEMPTION_METHODS, self.context),
                 generic_handler(SETTLEMENT_SERVICE, SETTLEMENT_METHODS, self.context),
                 generic_handler(ACCRUAL_SERVICE, ACCRUAL_METHODS, self.context),
+                generic_handler(DONATION_SERVICE, DONATION_METHODS, self.context),
                 hub_info_handler(self.context, window_ms=window_ms, max_request_bytes=config.max_request_bytes),
             )
         )
@@ -123,6 +125,7 @@ class HubServer:
             REDEMPTION_SERVICE,
             SETTLEMENT_SERVICE,
             ACCRUAL_SERVICE,
+            DONATION_SERVICE,
             *((MEMBER_SERVICE,) if config.keyring is not None else ()),
         )
         reflection.enable_server_reflection(

@@ -49,6 +49,7 @@ def partner_message(partner: Partner, now_ms: int) -> common_pb2.Partner:
         created_at=timestamp(partner.created_at_ms),
         status_changed_at=timestamp(partner.status_changed_at_ms),
         status_reason=partner.status_reason,
+        kind=f"PARTNER_KIND_{partner.kind.value}",  # type: ignore[arg-type]
     )
     for key in partner.keys:
         entry = message.keys.add(

@@ -228,6 +228,30 @@ def accrual_transaction(
     )
 
 
+def donation_transaction(
+    reference: str,
+    *,
+    brand: str,
+    charity: str,
+    brand_currency: str,
+    points: int,
+    money: int,
+    money_currency: str,
+) -> LedgerTransaction:
+    """Post a donation: the brand's points retired for the charity, money owed brand -> charity."""
+    clearing = Account(COALITION, AccountKind.CLEARING)
+    return LedgerTransaction(
+        "DONATION",
+        reference,
+        (
+            *_transfer(
+                Account(brand, AccountKind.POINTS_RETIRED_FOR_OTHERS, charity), clearing, brand_currency, points
+            ),
+            *_money_owed(brand, charity, money_currency, money),
+        ),
+    )
+
+
 def reversing_transaction(original: LedgerTransaction, kind: str, reference: str) -> LedgerTransaction:
     """Post the exact opposite of a transaction (a refused or expired conversion)."""
     return LedgerTransaction(

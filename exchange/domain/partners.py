@@ -64,9 +64,16 @@ class PartnerKey:
         return self.state_at(now_ms) in (KeyState.ACTIVE, KeyState.EXPIRING)
 
 
+class PartnerKind(enum.Enum):
+    """A brand has points of its own; a charity receives donations of brands' points."""
+
+    BRAND = "BRAND"
+    CHARITY = "CHARITY"
+
+
 @dataclass(frozen=True, slots=True)
 class Partner:
-    """A brand in the coalition, with its keys (newest first)."""
+    """A brand (or charity) in the coalition, with its keys (newest first)."""
 
     partner_id: str
     display_name: str
@@ -78,6 +85,7 @@ class Partner:
     created_at_ms: int
     status_changed_at_ms: int
     status_reason: str = ""
+    kind: PartnerKind = PartnerKind.BRAND
 
     def key(self, key_id: str) -> PartnerKey | None:
         """Return the key with this id, or None."""
@@ -142,6 +150,7 @@ class Registration:
     point_value_minor: Ratio
     key_id: str
     public_key: bytes
+    kind: PartnerKind = PartnerKind.BRAND
 
 
 def validate_registration(
@@ -154,11 +163,27 @@ def validate_registration(
     point_value_denominator: int,
     key_id: str,
     public_key: bytes,
+    kind: PartnerKind = PartnerKind.BRAND,
 ) -> Registration:
     """Check every field of a registration and return it, or raise InvalidArgument on the first bad one."""
     parse_partner_id(partner_id)
     if partner_id in RESERVED_PARTNER_IDS:
         raise InvalidArgument("RESERVED_PARTNER_ID", f"partner_id {partner_id!r} is reserved", field="partner_id")
+    if kind is PartnerKind.CHARITY:
+        if point_currency:
+            raise InvalidArgument(
+                "CHARITY_HAS_NO_POINTS", "a charity has no points: leave point_currency empty", field="point_currency"
+            )
+        return Registration(
+            partner_id=partner_id,
+            display_name=parse_text(display_name, field="display_name", max_length=DISPLAY_NAME_MAX),
+            point_currency="",
+            settlement_currency=parse_settlement_currency(settlement_currency),
+            point_value_minor=Ratio(1, 1),
+            key_id=parse_key_id(key_id, field="key.key_id"),
+            public_key=parse_public_key(public_key),
+            kind=kind,
+        )
     return Registration(
         partner_id=partner_id,
         display_name=parse_text(display_name, field="display_name", max_length=DISPLAY_NAME_MAX),
@@ -183,6 +208,7 @@ def new_partner(registration: Registration, now_ms: int) -> Partner:
         keys=(key,),
         created_at_ms=now_ms,
         status_changed_at_ms=now_ms,
+        kind=registration.kind,
     )
 
 

@@ -34,6 +34,7 @@ class MovementKind(enum.Enum):
     REVERSAL = "REVERSAL"
     ADJUSTMENT = "ADJUSTMENT"
     ACCRUAL = "ACCRUAL"
+    DONATION = "DONATION"
 
 
 class PeriodState(enum.Enum):

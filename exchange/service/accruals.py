@@ -9,7 +9,7 @@ from exchange.domain.accruals import AccrualAgreement, AccrualAgreementStatus, A
 from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
 from exchange.domain.ledger import accrual_transaction
-from exchange.domain.partners import PartnerStatus
+from exchange.domain.partners import PartnerKind, PartnerStatus
 from exchange.domain.settlement import Movement, MovementKind
 from exchange.service import members, settlement
 from exchange.service.agreements import check_document_signature
@@ -53,6 +53,8 @@ def propose(
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {terms.issuer_partner_id!r}", field="terms.issuer_partner_id")
     if issuer.status is not PartnerStatus.ACTIVE:
         raise FailedPrecondition("COUNTERPARTY_NOT_ACTIVE", f"partner {issuer.partner_id!r} is {issuer.status.value}")
+    if issuer.kind is not PartnerKind.BRAND:
+        raise FailedPrecondition("NOT_A_BRAND", f"{issuer.partner_id!r} is a charity: it has no points to award")
     repository = AccrualRepository(connection)
     expected = (repository.latest_version(terms.awarder_partner_id, terms.issuer_partner_id) or 0) + 1
     if terms.version != expected:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from exchange.domain import agreements as rules
 from exchange.domain.agreements import Agreement, AgreementStatus, AgreementTerms
 from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, require
-from exchange.domain.partners import PartnerStatus
+from exchange.domain.partners import PartnerKind, PartnerStatus
 from exchange.service.authentication import Caller
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
 from exchange.store.agreements_repo import AgreementRepository
@@ -72,6 +72,8 @@ def propose(connection: Connection, caller: Caller, terms: AgreementTerms, signa
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {terms.target_partner_id!r}", field="terms.target_partner_id")
     if target.status is not PartnerStatus.ACTIVE:
         raise FailedPrecondition("COUNTERPARTY_NOT_ACTIVE", f"partner {target.partner_id!r} is {target.status.value}")
+    if target.kind is not PartnerKind.BRAND:
+        raise FailedPrecondition("NOT_A_BRAND", f"{target.partner_id!r} is a charity: it has no points to convert into")
     repository = AgreementRepository(connection)
     rules.check_proposal(
         terms,

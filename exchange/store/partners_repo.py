@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Row, insert, select, update
 
 from exchange.domain.money import Ratio
-from exchange.domain.partners import Partner, PartnerKey, PartnerStatus
+from exchange.domain.partners import Partner, PartnerKey, PartnerKind, PartnerStatus
 from exchange.store.tables import partner_keys, partners, registry_events
 
 
@@ -133,6 +133,7 @@ class PartnerRepository:
             created_at_ms=m["created_at_ms"],
             status_changed_at_ms=m["status_changed_at_ms"],
             status_reason=m["status_reason"],
+            kind=PartnerKind(m["kind"]),
         )
 
 
@@ -148,4 +149,5 @@ def _partner_columns(partner: Partner) -> dict[str, object]:
         "status_reason": partner.status_reason,
         "created_at_ms": partner.created_at_ms,
         "status_changed_at_ms": partner.status_changed_at_ms,
+        "kind": partner.kind.value,
     }

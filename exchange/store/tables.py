@@ -43,6 +43,7 @@ partners = Table(
     Column("status_reason", String(500), nullable=False, server_default=""),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("status_changed_at_ms", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False, server_default="BRAND"),
     CheckConstraint("point_value_numerator > 0 AND point_value_denominator > 0", name="point_value_positive"),
     CheckConstraint("status IN ('PENDING', 'ACTIVE', 'SUSPENDED')", name="status_known"),
 )
@@ -641,4 +642,49 @@ awards = Table(
     Index("ix_awards_budget", "awarder_partner_id", "issuer_partner_id", "utc_month"),
     Index("ix_awards_member_day", "awarder_partner_id", "issuer_partner_id", "issuer_member_ref", "utc_day"),
     Index("ix_awards_state_deadline", "state", "credit_deadline_ms"),
+)
+
+# --- giving (donations to a charity partner) ----------------------------------------------------
+
+donation_agreements = Table(
+    "donation_agreements",
+    metadata,
+    Column("agreement_id", String(40), primary_key=True),
+    Column("brand_partner_id", String(32), nullable=False),
+    Column("charity_partner_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("value_numerator", BigInteger, nullable=False),
+    Column("value_denominator", BigInteger, nullable=False),
+    Column("settlement_currency", String(3), nullable=False),
+    Column("valid_from_ms", BigInteger, nullable=False),
+    Column("valid_until_ms", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("proposer_signature", LargeBinary, nullable=False),
+    Column("acceptor_signature", LargeBinary, nullable=False),
+    Column("proposed_at_ms", BigInteger, nullable=False),
+    Column("accepted_at_ms", BigInteger, nullable=True),
+    UniqueConstraint("brand_partner_id", "charity_partner_id", "version", name="uq_donation_agreements_pair_version"),
+)
+
+donations = Table(
+    "donations",
+    metadata,
+    Column("donation_id", String(40), primary_key=True),
+    Column("agreement_id", String(40), nullable=False),
+    Column("brand_partner_id", String(32), nullable=False),
+    Column("charity_partner_id", String(32), nullable=False),
+    Column("member_ref", String(128), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("share_identity", Integer, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("donated_at_ms", BigInteger, nullable=False),
+    Column("receipt", LargeBinary, nullable=False),
+    Column("receipt_signature", LargeBinary, nullable=False),
+    Column("hub_key_id", String(64), nullable=False),
+    CheckConstraint("points > 0", name="points_positive"),
+    Index("ix_donations_brand", "brand_partner_id", "donated_at_ms"),
+    Index("ix_donations_charity", "charity_partner_id", "donated_at_ms"),
 )

@@ -10,6 +10,7 @@ from coalition.exchange.v1 import (
     accruals_pb2,
     agreements_pb2,
     conversions_pb2,
+    donations_pb2,
     instructions_pb2,
     members_pb2,
     operator_pb2,
@@ -32,6 +33,7 @@ SIGNED_SERVICES = (
     members_pb2,
     settlement_pb2,
     accruals_pb2,
+    donations_pb2,
 )
 METHODS = sorted(
     (f"/{service.full_name}/{method.name}", method.input_type.full_name)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"coalition/exchange/v1/common.proto\x12\x15\x63oalition.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x05Ratio\x12\x11\n\tnumerator\x18\x01 \x01(\x03\x12\x13\n\x0b\x64\x65nominator\x18\x02 \x01(\x03\"/\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\"\x84\x02\n\nPartnerKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12.\n\x05state\x18\x03 \x01(\x0e\x32\x1f.coalition.exchange.v1.KeyState\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ingerprint\x18\x07 \x01(\t\"\x86\x03\n\x07Partner\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x16\n\x0epoint_currency\x18\x03 \x01(\t\x12\x1b\n\x13settlement_currency\x18\x04 \x01(\t\x12\x37\n\x11point_value_minor\x18\x05 \x01(\x0b\x32\x1c.coalition.exchange.v1.Ratio\x12\x34\n\x06status\x18\x06 \x01(\x0e\x32$.coalition.exchange.v1.PartnerStatus\x12/\n\x04keys\x18\x07 \x03(\x0b\x32!.coalition.exchange.v1.PartnerKey\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11status_changed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rstatus_reason\x18\n \x01(\t*\x84\x01\n\rPartnerStatus\x12\x1e\n\x1aPARTNER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16PARTNER_STATUS_PENDING\x10\x01\x12\x19\n\x15PARTNER_STATUS_ACTIVE\x10\x02\x12\x1c\n\x18PARTNER_STATUS_SUSPENDED\x10\x03*\x81\x01\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x16\n\x12KEY_STATE_EXPIRING\x10\x02\x12\x15\n\x11KEY_STATE_EXPIRED\x10\x03\x12\x15\n\x11KEY_STATE_REVOKED\x10\x04\x42\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"coalition/exchange/v1/common.proto\x12\x15\x63oalition.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x05Ratio\x12\x11\n\tnumerator\x18\x01 \x01(\x03\x12\x13\n\x0b\x64\x65nominator\x18\x02 \x01(\x03\"/\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\"\x84\x02\n\nPartnerKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12.\n\x05state\x18\x03 \x01(\x0e\x32\x1f.coalition.exchange.v1.KeyState\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ingerprint\x18\x07 \x01(\t\"\xb8\x03\n\x07Partner\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x16\n\x0epoint_currency\x18\x03 \x01(\t\x12\x1b\n\x13settlement_currency\x18\x04 \x01(\t\x12\x37\n\x11point_value_minor\x18\x05 \x01(\x0b\x32\x1c.coalition.exchange.v1.Ratio\x12\x34\n\x06status\x18\x06 \x01(\x0e\x32$.coalition.exchange.v1.PartnerStatus\x12/\n\x04keys\x18\x07 \x03(\x0b\x32!.coalition.exchange.v1.PartnerKey\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11status_changed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rstatus_reason\x18\n \x01(\t\x12\x30\n\x04kind\x18\x0b \x01(\x0e\x32\".coalition.exchange.v1.PartnerKind*\x84\x01\n\rPartnerStatus\x12\x1e\n\x1aPARTNER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16PARTNER_STATUS_PENDING\x10\x01\x12\x19\n\x15PARTNER_STATUS_ACTIVE\x10\x02\x12\x1c\n\x18PARTNER_STATUS_SUSPENDED\x10\x03*]\n\x0bPartnerKind\x12\x1c\n\x18PARTNER_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12PARTNER_KIND_BRAND\x10\x01\x12\x18\n\x14PARTNER_KIND_CHARITY\x10\x02*\x81\x01\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x16\n\x12KEY_STATE_EXPIRING\x10\x02\x12\x15\n\x11KEY_STATE_EXPIRED\x10\x03\x12\x15\n\x11KEY_STATE_REVOKED\x10\x04\x42\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +33,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'coalition.exchange.v1.commo
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\031org.coalition.exchange.v1P\001'
-  _globals['_PARTNERSTATUS']._serialized_start=849
-  _globals['_PARTNERSTATUS']._serialized_end=981
-  _globals['_KEYSTATE']._serialized_start=984
-  _globals['_KEYSTATE']._serialized_end=1113
+  _globals['_PARTNERSTATUS']._serialized_start=899
+  _globals['_PARTNERSTATUS']._serialized_end=1031
+  _globals['_PARTNERKIND']._serialized_start=1033
+  _globals['_PARTNERKIND']._serialized_end=1126
+  _globals['_KEYSTATE']._serialized_start=1129
+  _globals['_KEYSTATE']._serialized_end=1258
   _globals['_RATIO']._serialized_start=94
   _globals['_RATIO']._serialized_end=141
   _globals['_PUBLICKEY']._serialized_start=143
@@ -44,5 +46,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PARTNERKEY']._serialized_start=193
   _globals['_PARTNERKEY']._serialized_end=453
   _globals['_PARTNER']._serialized_start=456
-  _globals['_PARTNER']._serialized_end=846
+  _globals['_PARTNER']._serialized_end=896
 # @@protoc_insertion_point(module_scope)

@@ -17,6 +17,12 @@ class PartnerStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PARTNER_STATUS_ACTIVE: _ClassVar[PartnerStatus]
     PARTNER_STATUS_SUSPENDED: _ClassVar[PartnerStatus]
 
+class PartnerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PARTNER_KIND_UNSPECIFIED: _ClassVar[PartnerKind]
+    PARTNER_KIND_BRAND: _ClassVar[PartnerKind]
+    PARTNER_KIND_CHARITY: _ClassVar[PartnerKind]
+
 class KeyState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     KEY_STATE_UNSPECIFIED: _ClassVar[KeyState]
@@ -28,6 +34,9 @@ PARTNER_STATUS_UNSPECIFIED: PartnerStatus
 PARTNER_STATUS_PENDING: PartnerStatus
 PARTNER_STATUS_ACTIVE: PartnerStatus
 PARTNER_STATUS_SUSPENDED: PartnerStatus
+PARTNER_KIND_UNSPECIFIED: PartnerKind
+PARTNER_KIND_BRAND: PartnerKind
+PARTNER_KIND_CHARITY: PartnerKind
 KEY_STATE_UNSPECIFIED: KeyState
 KEY_STATE_ACTIVE: KeyState
 KEY_STATE_EXPIRING: KeyState
@@ -69,7 +78,7 @@ class PartnerKey(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., public_key: _Optional[bytes] = ..., state: _Optional[_Union[KeyState, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fingerprint: _Optional[str] = ...) -> None: ...
 
 class Partner(_message.Message):
-    __slots__ = ("partner_id", "display_name", "point_currency", "settlement_currency", "point_value_minor", "status", "keys", "created_at", "status_changed_at", "status_reason")
+    __slots__ = ("partner_id", "display_name", "point_currency", "settlement_currency", "point_value_minor", "status", "keys", "created_at", "status_changed_at", "status_reason", "kind")
     PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     POINT_CURRENCY_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +89,7 @@ class Partner(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     partner_id: str
     display_name: str
     point_currency: str
@@ -90,4 +100,5 @@ class Partner(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     status_changed_at: _timestamp_pb2.Timestamp
     status_reason: str
-    def __init__(self, partner_id: _Optional[str] = ..., display_name: _Optional[str] = ..., point_currency: _Optional[str] = ..., settlement_currency: _Optional[str] = ..., point_value_minor: _Optional[_Union[Ratio, _Mapping]] = ..., status: _Optional[_Union[PartnerStatus, str]] = ..., keys: _Optional[_Iterable[_Union[PartnerKey, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_reason: _Optional[str] = ...) -> None: ...
+    kind: PartnerKind
+    def __init__(self, partner_id: _Optional[str] = ..., display_name: _Optional[str] = ..., point_currency: _Optional[str] = ..., settlement_currency: _Optional[str] = ..., point_value_minor: _Optional[_Union[Ratio, _Mapping]] = ..., status: _Optional[_Union[PartnerStatus, str]] = ..., keys: _Optional[_Iterable[_Union[PartnerKey, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_reason: _Optional[str] = ..., kind: _Optional[_Union[PartnerKind, str]] = ...) -> None: ...

@@ -26,7 +26,7 @@ from coalition.exchange.v1 import common_pb2 as coalition_dot_exchange_dot_v1_do
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$coalition/exchange/v1/registry.proto\x12\x15\x63oalition.exchange.v1\x1a\"coalition/exchange/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf9\x01\n\x16RegisterPartnerRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x16\n\x0epoint_currency\x18\x03 \x01(\t\x12\x1b\n\x13settlement_currency\x18\x04 \x01(\t\x12\x37\n\x11point_value_minor\x18\x05 \x01(\x0b\x32\x1c.coalition.exchange.v1.Ratio\x12-\n\x03key\x18\x06 \x01(\x0b\x32 .coalition.exchange.v1.PublicKey\x12\x18\n\x10possession_proof\x18\x07 \x01(\x0c\"J\n\x17RegisterPartnerResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner\"\'\n\x11GetPartnerRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\"E\n\x12GetPartnerResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner\"r\n\x13ListPartnersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x34\n\x06status\x18\x03 \x01(\x0e\x32$.coalition.exchange.v1.PartnerStatus\"a\n\x14ListPartnersResponse\x12\x30\n\x08partners\x18\x01 \x03(\x0b\x32\x1e.coalition.exchange.v1.Partner\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9b\x01\n\x10RotateKeyRequest\x12\x31\n\x07new_key\x18\x01 \x01(\x0b\x32 .coalition.exchange.v1.PublicKey\x12\x18\n\x10possession_proof\x18\x02 \x01(\x0c\x12:\n\x16previous_key_not_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x11RotateKeyResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner\"2\n\x10RevokeKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"D\n\x11RevokeKeyResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner2\x8f\x04\n\x0fRegistryService\x12p\n\x0fRegisterPartner\x12-.coalition.exchange.v1.RegisterPartnerRequest\x1a..coalition.exchange.v1.RegisterPartnerResponse\x12\x61\n\nGetPartner\x12(.coalition.exchange.v1.GetPartnerRequest\x1a).coalition.exchange.v1.GetPartnerResponse\x12g\n\x0cListPartners\x12*.coalition.exchange.v1.ListPartnersRequest\x1a+.coalition.exchange.v1.ListPartnersResponse\x12^\n\tRotateKey\x12\'.coalition.exchange.v1.RotateKeyRequest\x1a(.coalition.exchange.v1.RotateKeyResponse\x12^\n\tRevokeKey\x12\'.coalition.exchange.v1.RevokeKeyRequest\x1a(.coalition.exchange.v1.RevokeKeyResponseB\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$coalition/exchange/v1/registry.proto\x12\x15\x63oalition.exchange.v1\x1a\"coalition/exchange/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x02\n\x16RegisterPartnerRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x16\n\x0epoint_currency\x18\x03 \x01(\t\x12\x1b\n\x13settlement_currency\x18\x04 \x01(\t\x12\x37\n\x11point_value_minor\x18\x05 \x01(\x0b\x32\x1c.coalition.exchange.v1.Ratio\x12-\n\x03key\x18\x06 \x01(\x0b\x32 .coalition.exchange.v1.PublicKey\x12\x18\n\x10possession_proof\x18\x07 \x01(\x0c\x12\x30\n\x04kind\x18\x08 \x01(\x0e\x32\".coalition.exchange.v1.PartnerKind\"J\n\x17RegisterPartnerResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner\"\'\n\x11GetPartnerRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\"E\n\x12GetPartnerResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner\"r\n\x13ListPartnersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x34\n\x06status\x18\x03 \x01(\x0e\x32$.coalition.exchange.v1.PartnerStatus\"a\n\x14ListPartnersResponse\x12\x30\n\x08partners\x18\x01 \x03(\x0b\x32\x1e.coalition.exchange.v1.Partner\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9b\x01\n\x10RotateKeyRequest\x12\x31\n\x07new_key\x18\x01 \x01(\x0b\x32 .coalition.exchange.v1.PublicKey\x12\x18\n\x10possession_proof\x18\x02 \x01(\x0c\x12:\n\x16previous_key_not_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x11RotateKeyResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner\"2\n\x10RevokeKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"D\n\x11RevokeKeyResponse\x12/\n\x07partner\x18\x01 \x01(\x0b\x32\x1e.coalition.exchange.v1.Partner2\x8f\x04\n\x0fRegistryService\x12p\n\x0fRegisterPartner\x12-.coalition.exchange.v1.RegisterPartnerRequest\x1a..coalition.exchange.v1.RegisterPartnerResponse\x12\x61\n\nGetPartner\x12(.coalition.exchange.v1.GetPartnerRequest\x1a).coalition.exchange.v1.GetPartnerResponse\x12g\n\x0cListPartners\x12*.coalition.exchange.v1.ListPartnersRequest\x1a+.coalition.exchange.v1.ListPartnersResponse\x12^\n\tRotateKey\x12\'.coalition.exchange.v1.RotateKeyRequest\x1a(.coalition.exchange.v1.RotateKeyResponse\x12^\n\tRevokeKey\x12\'.coalition.exchange.v1.RevokeKeyRequest\x1a(.coalition.exchange.v1.RevokeKeyResponseB\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,25 +35,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\031org.coalition.exchange.v1P\001'
   _globals['_REGISTERPARTNERREQUEST']._serialized_start=133
-  _globals['_REGISTERPARTNERREQUEST']._serialized_end=382
-  _globals['_REGISTERPARTNERRESPONSE']._serialized_start=384
-  _globals['_REGISTERPARTNERRESPONSE']._serialized_end=458
-  _globals['_GETPARTNERREQUEST']._serialized_start=460
-  _globals['_GETPARTNERREQUEST']._serialized_end=499
-  _globals['_GETPARTNERRESPONSE']._serialized_start=501
-  _globals['_GETPARTNERRESPONSE']._serialized_end=570
-  _globals['_LISTPARTNERSREQUEST']._serialized_start=572
-  _globals['_LISTPARTNERSREQUEST']._serialized_end=686
-  _globals['_LISTPARTNERSRESPONSE']._serialized_start=688
-  _globals['_LISTPARTNERSRESPONSE']._serialized_end=785
-  _globals['_ROTATEKEYREQUEST']._serialized_start=788
-  _globals['_ROTATEKEYREQUEST']._serialized_end=943
-  _globals['_ROTATEKEYRESPONSE']._serialized_start=945
-  _globals['_ROTATEKEYRESPONSE']._serialized_end=1013
-  _globals['_REVOKEKEYREQUEST']._serialized_start=1015
-  _globals['_REVOKEKEYREQUEST']._serialized_end=1065
-  _globals['_REVOKEKEYRESPONSE']._serialized_start=1067
-  _globals['_REVOKEKEYRESPONSE']._serialized_end=1135
-  _globals['_REGISTRYSERVICE']._serialized_start=1138
-  _globals['_REGISTRYSERVICE']._serialized_end=1665
+  _globals['_REGISTERPARTNERREQUEST']._serialized_end=432
+  _globals['_REGISTERPARTNERRESPONSE']._serialized_start=434
+  _globals['_REGISTERPARTNERRESPONSE']._serialized_end=508
+  _globals['_GETPARTNERREQUEST']._serialized_start=510
+  _globals['_GETPARTNERREQUEST']._serialized_end=549
+  _globals['_GETPARTNERRESPONSE']._serialized_start=551
+  _globals['_GETPARTNERRESPONSE']._serialized_end=620
+  _globals['_LISTPARTNERSREQUEST']._serialized_start=622
+  _globals['_LISTPARTNERSREQUEST']._serialized_end=736
+  _globals['_LISTPARTNERSRESPONSE']._serialized_start=738
+  _globals['_LISTPARTNERSRESPONSE']._serialized_end=835
+  _globals['_ROTATEKEYREQUEST']._serialized_start=838
+  _globals['_ROTATEKEYREQUEST']._serialized_end=993
+  _globals['_ROTATEKEYRESPONSE']._serialized_start=995
+  _globals['_ROTATEKEYRESPONSE']._serialized_end=1063
+  _globals['_REVOKEKEYREQUEST']._serialized_start=1065
+  _globals['_REVOKEKEYREQUEST']._serialized_end=1115
+  _globals['_REVOKEKEYRESPONSE']._serialized_start=1117
+  _globals['_REVOKEKEYRESPONSE']._serialized_end=1185
+  _globals['_REGISTRYSERVICE']._serialized_start=1188
+  _globals['_REGISTRYSERVICE']._serialized_end=1715
 # @@protoc_insertion_point(module_scope)

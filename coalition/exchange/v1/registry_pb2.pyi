@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RegisterPartnerRequest(_message.Message):
-    __slots__ = ("partner_id", "display_name", "point_currency", "settlement_currency", "point_value_minor", "key", "possession_proof")
+    __slots__ = ("partner_id", "display_name", "point_currency", "settlement_currency", "point_value_minor", "key", "possession_proof", "kind")
     PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     POINT_CURRENCY_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class RegisterPartnerRequest(_message.Message):
     POINT_VALUE_MINOR_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     POSSESSION_PROOF_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     partner_id: str
     display_name: str
     point_currency: str
@@ -26,7 +27,8 @@ class RegisterPartnerRequest(_message.Message):
     point_value_minor: _common_pb2.Ratio
     key: _common_pb2.PublicKey
     possession_proof: bytes
-    def __init__(self, partner_id: _Optional[str] = ..., display_name: _Optional[str] = ..., point_currency: _Optional[str] = ..., settlement_currency: _Optional[str] = ..., point_value_minor: _Optional[_Union[_common_pb2.Ratio, _Mapping]] = ..., key: _Optional[_Union[_common_pb2.PublicKey, _Mapping]] = ..., possession_proof: _Optional[bytes] = ...) -> None: ...
+    kind: _common_pb2.PartnerKind
+    def __init__(self, partner_id: _Optional[str] = ..., display_name: _Optional[str] = ..., point_currency: _Optional[str] = ..., settlement_currency: _Optional[str] = ..., point_value_minor: _Optional[_Union[_common_pb2.Ratio, _Mapping]] = ..., key: _Optional[_Union[_common_pb2.PublicKey, _Mapping]] = ..., possession_proof: _Optional[bytes] = ..., kind: _Optional[_Union[_common_pb2.PartnerKind, str]] = ...) -> None: ...
 
 class RegisterPartnerResponse(_message.Message):
     __slots__ = ("partner",)

@@ -24,6 +24,7 @@ class MovementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MOVEMENT_KIND_REVERSAL: _ClassVar[MovementKind]
     MOVEMENT_KIND_ADJUSTMENT: _ClassVar[MovementKind]
     MOVEMENT_KIND_ACCRUAL: _ClassVar[MovementKind]
+    MOVEMENT_KIND_DONATION: _ClassVar[MovementKind]
 
 class PaymentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -57,6 +58,7 @@ MOVEMENT_KIND_CAPTURE: MovementKind
 MOVEMENT_KIND_REVERSAL: MovementKind
 MOVEMENT_KIND_ADJUSTMENT: MovementKind
 MOVEMENT_KIND_ACCRUAL: MovementKind
+MOVEMENT_KIND_DONATION: MovementKind
 PAYMENT_STATE_UNSPECIFIED: PaymentState
 PAYMENT_STATE_OUTSTANDING: PaymentState
 PAYMENT_STATE_PART_PAID: PaymentState
