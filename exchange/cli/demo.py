@@ -19,6 +19,7 @@ from coalition.exchange.v1 import operator_pb2, registry_pb2
 from exchange.api.response_signing import HubSigner
 from exchange.api.server import HubConfig, HubServer
 from exchange.cli.admin import partners_table
+from exchange.cli.demo_earning import tell_earning_story
 from exchange.cli.demo_members import tell_consent_story, tell_members_story
 from exchange.cli.demo_money import OffsetClock, tell_money_story
 from exchange.cli.demo_settlement import tell_settlement_story
@@ -147,6 +148,7 @@ def run_demo(var_dir: Path, console: Console) -> None:
         operator = OperatorClient(target, private_key=operator_private, hub_public_key=signer.public_key)
         operator.transport.clock_ms = clock.now_ms
         with operator:
+            tell_earning_story(target, signer.public_key, operator, clients, checks, console)
             tell_settlement_story(operator, clients, signer.public_key, var_dir / "statements", checks, console)
         with database.engine.connect() as connection:
             events = PartnerRepository(connection).events(limit=100)
