@@ -30,15 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 from coalition.exchange.v1 import accruals_pb2 as pb
 from coalition.exchange.v1 import common_pb2
 from partner_sdk._convert import to_datetime, to_timestamp
+from partner_sdk._mixin import ClientCalls
 from partner_sdk.documents import _fraction, _integer, _ratio, _text, epoch_ms
-
-if TYPE_CHECKING:
-    from partner_sdk.transport import SignedTransport
 
 __all__ = [
     "ACCRUAL_SCHEME",
@@ -256,17 +253,8 @@ def _award(m: pb.Award) -> Award:
     )
 
 
-class AccrualCalls:
+class AccrualCalls(ClientCalls):
     """Accrual methods, mixed into ExchangeClient (which provides ``transport`` and ``sign_document``)."""
-
-    if TYPE_CHECKING:
-
-        @property
-        def transport(self) -> SignedTransport:
-            """The signed transport of the client this is mixed into."""
-
-        def sign_document(self, document: bytes) -> bytes:
-            """Sign a document with the key that signs calls."""
 
     def propose_accrual_agreement(self, terms: AccrualTerms, *, timeout_s: float | None = None) -> AccrualAgreement:
         """As the awarder: sign the accrual document of terms and propose it."""

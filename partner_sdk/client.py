@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from fractions import Fraction
 from types import TracebackType
@@ -44,6 +44,7 @@ from partner_sdk.models import (
     Page,
     Partner,
     Quote,
+    every_page,
 )
 from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
 from partner_sdk.settlement_client import SettlementCalls
@@ -69,17 +70,6 @@ _STATUS_FILTER = {
 
 
 T = TypeVar("T")
-
-
-def _every_page(fetch: Callable[[str], Page[T]]) -> Iterator[T]:
-    """Yield every item of a paginated list, fetching the next page as the caller reaches it."""
-    token = ""
-    while True:
-        page = fetch(token)
-        yield from page.items
-        if not page.next_page_token:
-            return
-        token = page.next_page_token
 
 
 class _HubClient:
@@ -151,7 +141,7 @@ class _HubClient:
 
     def iter_partners(self, *, status: str | None = None, page_size: int = 0) -> Iterator[Partner]:
         """Yield every partner, fetching pages as needed."""
-        return _every_page(lambda token: self.list_partners(page_size=page_size, page_token=token, status=status))
+        return every_page(lambda token: self.list_partners(page_size=page_size, page_token=token, status=status))
 
     def close(self) -> None:
         """Close the channel if this client opened it."""
@@ -409,7 +399,7 @@ class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls, DonationCalls):
         self, *, counterparty_id: str | None = None, status: str | None = None, page_size: int = 0
     ) -> Iterator[Agreement]:
         """Yield every agreement list_agreements would page through, fetching pages as needed."""
-        return _every_page(
+        return every_page(
             lambda token: self.list_agreements(
                 counterparty_id=counterparty_id, status=status, page_size=page_size, page_token=token
             )
@@ -564,7 +554,7 @@ class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls, DonationCalls):
         page_size: int = 0,
     ) -> Iterator[Conversion]:
         """Yield every conversion list_conversions would page through, fetching pages as needed."""
-        return _every_page(
+        return every_page(
             lambda token: self.list_conversions(
                 state=state,
                 member_ref=member_ref,

@@ -30,7 +30,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -38,11 +37,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from coalition.exchange.v1 import common_pb2
 from coalition.exchange.v1 import donations_pb2 as pb
 from partner_sdk._convert import to_datetime, to_timestamp
+from partner_sdk._mixin import ClientCalls
 from partner_sdk.documents import _fraction, _integer, _ratio, _text, epoch_ms
 from partner_sdk.models import Page
-
-if TYPE_CHECKING:
-    from partner_sdk.transport import SignedTransport
 
 __all__ = [
     "DONATION_SCHEME",
@@ -205,17 +202,8 @@ def _donation(m: pb.Donation) -> Donation:
     )
 
 
-class DonationCalls:
+class DonationCalls(ClientCalls):
     """Donation methods, mixed into ExchangeClient (which provides ``transport`` and ``sign_document``)."""
-
-    if TYPE_CHECKING:
-
-        @property
-        def transport(self) -> SignedTransport:
-            """The signed transport of the client this is mixed into."""
-
-        def sign_document(self, document: bytes) -> bytes:
-            """Sign a document with the key that signs calls."""
 
     def propose_donation_agreement(self, terms: DonationTerms, *, timeout_s: float | None = None) -> DonationAgreement:
         """As the brand: sign the donation document of terms and propose it to the charity."""

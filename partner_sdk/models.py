@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
@@ -90,6 +90,17 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_page_token: str
+
+
+def every_page(fetch: Callable[[str], Page[T]]) -> Iterator[T]:
+    """Yield every item of a paginated list, fetching the next page as the caller reaches it."""
+    token = ""
+    while True:
+        page = fetch(token)
+        yield from page.items
+        if not page.next_page_token:
+            return
+        token = page.next_page_token
 
 
 @dataclass(frozen=True, slots=True)

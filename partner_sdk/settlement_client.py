@@ -11,13 +11,12 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from coalition.exchange.v1 import settlement_pb2 as pb
 from partner_sdk._convert import to_datetime, to_timestamp
-from partner_sdk.models import Page
+from partner_sdk._mixin import ClientCalls
+from partner_sdk.models import Page, every_page
 from partner_sdk.settlement import Movement, PaymentInstructionStatus, PaymentRecord, Statement
-from partner_sdk.transport import SignedTransport
 
 __all__ = [
     "Dispute",
@@ -248,14 +247,8 @@ def _parts(lines: Iterable[str], limit: int) -> Iterator[bytes]:
         yield b"".join(part)
 
 
-class SettlementCalls:
+class SettlementCalls(ClientCalls):
     """Settlement methods; mixed into the brand and operator clients, which provide ``transport``."""
-
-    if TYPE_CHECKING:
-
-        @property
-        def transport(self) -> SignedTransport:
-            """The signed transport of the client this is mixed into."""
 
     # periods (ClosePeriod is the operator's)
 
@@ -305,12 +298,7 @@ class SettlementCalls:
 
     def iter_statements(self, *, partner_id: str = "") -> Iterator[Statement]:
         """Yield every statement visible to the caller, newest period first."""
-        token = ""
-        while True:
-            page = self.list_statements(partner_id=partner_id, page_token=token)
-            yield from page.items
-            if not (token := page.next_page_token):
-                return
+        return every_page(lambda token: self.list_statements(partner_id=partner_id, page_token=token))
 
     def get_statement(self, statement_id: str, *, timeout_s: float | None = None) -> Statement:
         """Return a statement with the live state of its payment instructions."""
@@ -324,16 +312,16 @@ class SettlementCalls:
 
     def iter_statement_movements(self, statement_id: str, *, page_size: int = 1000) -> Iterator[Movement]:
         """Yield every movement behind a statement, a page at a time, in the hub's order."""
-        token = ""
-        while True:
+
+        def fetch(token: str) -> Page[Movement]:
             answer = self.transport.call(
                 _SETTLEMENT + "ListStatementMovements",
                 pb.ListStatementMovementsRequest(statement_id=statement_id, page_size=page_size, page_token=token),
                 pb.ListStatementMovementsResponse,
             )
-            yield from (movement_of(m) for m in answer.movements)
-            if not (token := answer.next_page_token):
-                return
+            return Page(tuple(movement_of(m) for m in answer.movements), answer.next_page_token)
+
+        return every_page(fetch)
 
     # payments
 
@@ -412,8 +400,8 @@ class SettlementCalls:
         self, reconciliation_id: str, *, page_size: int = 500
     ) -> Iterator[ReconciliationBreak]:
         """Yield every break of a finished reconciliation, in order of movement id."""
-        token = ""
-        while True:
+
+        def fetch(token: str) -> Page[ReconciliationBreak]:
             answer = self.transport.call(
                 _SETTLEMENT + "ListReconciliationBreaks",
                 pb.ListReconciliationBreaksRequest(
@@ -421,9 +409,9 @@ class SettlementCalls:
                 ),
                 pb.ListReconciliationBreaksResponse,
             )
-            yield from (_break(b) for b in answer.breaks)
-            if not (token := answer.next_page_token):
-                return
+            return Page(tuple(_break(b) for b in answer.breaks), answer.next_page_token)
+
+        return every_page(fetch)
 
     # disputes
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import Connection
 
 from exchange.domain import accruals as rules
@@ -98,8 +100,6 @@ def accept(
 
 
 def _superseded(agreement: AccrualAgreement) -> AccrualAgreement:
-    from dataclasses import replace
-
     return replace(agreement, status=AccrualAgreementStatus.SUPERSEDED)
 
 

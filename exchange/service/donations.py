@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import Connection
 
@@ -79,8 +80,6 @@ def accept(
     check_document_signature(connection, caller, agreement.document, signature, "acceptor_signature")
     current = repository.active_for(agreement.terms.brand_partner_id, agreement.terms.charity_partner_id)
     if current is not None:
-        from dataclasses import replace
-
         repository.save_agreement(current, replace(current, status=AgreementState.SUPERSEDED))
     repository.save_agreement(agreement, accepted)
     return accepted

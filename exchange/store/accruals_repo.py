@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -11,13 +12,12 @@ from exchange.domain.money import Ratio
 from exchange.store.tables import accrual_agreements, awards
 
 DAY_MS = 86_400_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def utc_month(at_ms: int) -> int:
-    """Return the UTC calendar month of a time as year * 12 + month - 1."""
-    from datetime import UTC, datetime
-
-    moment = datetime.fromtimestamp(at_ms / 1000, UTC) if at_ms >= 0 else datetime(1970, 1, 1, tzinfo=UTC)
+    """Return the UTC calendar month of a time as year * 12 + month - 1 (integer arithmetic only)."""
+    moment = EPOCH + timedelta(milliseconds=at_ms)
     return moment.year * 12 + moment.month - 1
 
 
