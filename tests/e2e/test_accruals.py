@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -173,3 +174,20 @@ def test_accrual_agreements_are_signed_by_both_and_versioned(alliance: Alliance)
     assert (result.award.agreement_id, result.award.settlement_amount_minor) == (third.agreement_id, 50)
     with pytest.raises(InvalidArgumentError):
         alliance.pacer.propose_accrual_agreement(accrual_terms(version=4, activity_types=("Run Logged",)))
+
+
+def test_racing_awards_never_exceed_the_monthly_budget(alliance: Alliance, hub: RunningHub) -> None:
+    # Eight members linked at both brands, so the member cap is not what stops them.
+    members = []
+    for index in range(8):
+        code = alliance.stride.create_link_code(f"stride-racer-{index}")
+        members.append(alliance.pacer.redeem_link_code(code.code, member_ref=f"pacer-racer-{index}").pairwise_member_id)
+
+    def award(index: int) -> bool:
+        return alliance.pacer.award(AwardItem("stride", members[index % 8], "run_logged", f"race-{index}", 150)).ok
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(award, range(16)))
+    with hub.database.engine.connect() as connection:
+        total = connection.execute(sqlalchemy.select(sqlalchemy.func.sum(awards.c.points))).scalar_one()
+    assert sum(outcomes) == 6 and total == 900  # 6 x 150 fit in the budget of 1,000; the 7th would not
