@@ -31,7 +31,7 @@ from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, RE
 from exchange.api.response_signing import HubSigner
 from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
 from exchange.secrets.keyring import Keyring
-from exchange.service import accruals, conversions, redemptions
+from exchange.service import accruals, audit, conversions, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
@@ -179,18 +179,45 @@ class HubServer:
         now_ms = self.clock.now_ms()
         database = self.config.database
         expired = 0
-        for find, expire_one in (
-            (lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), conversions.expire_overdue),
-            (lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), redemptions.expire_overdue),
-            (lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), accruals.expire_overdue),
+        for action, find, expire_one in (
+            (
+                "hub/ExpireConversion",
+                lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH),
+                conversions.expire_overdue,
+            ),
+            (
+                "hub/ExpireHold",
+                lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH),
+                redemptions.expire_overdue,
+            ),
+            (
+                "hub/VoidAward",
+                lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH),
+                accruals.expire_overdue,
+            ),
         ):
             for item_id in database.run(find):
 
-                def expire(connection: Connection, item_id: str = item_id, expire_one: Any = expire_one) -> bool:
-                    return bool(expire_one(connection, item_id, now_ms))
+                def expire(
+                    connection: Connection, item_id: str = item_id, expire_one: Any = expire_one, action: str = action
+                ) -> bool:
+                    done = bool(expire_one(connection, item_id, now_ms))
+                    if done:
+                        audit.record(connection, actor="hub", action=action, subject=item_id, now_ms=now_ms)
+                    return done
 
                 expired += database.run(expire)
         return expired
+
+    def seal_audit_once(self, *, delay_ms: int = audit.SEAL_DELAY_MS) -> int:
+        """Link new audit events into the chain and sign its head; return how many were sealed."""
+        signer = self.config.signer
+        return audit.seal(
+            self.config.database,
+            audit.AuditSigner(signer.key_id, signer.private_key.sign),
+            self.clock.now_ms(),
+            delay_ms=delay_ms,
+        )
 
     def _expire_overdue(self) -> None:
         while not self._stopping.wait(EXPIRY_SWEEP_INTERVAL_S):
@@ -198,6 +225,10 @@ class HubServer:
                 self.expire_overdue_once()
             except Exception:
                 log.exception("expiring overdue credits failed; will try again")
+            try:
+                self.seal_audit_once()
+            except Exception:
+                log.exception("sealing the audit log failed; will try again")
 
     def _prune_nonces(self) -> None:
         while not self._stopping.wait(NONCE_PRUNE_INTERVAL_S):

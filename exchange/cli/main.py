@@ -22,7 +22,7 @@ from exchange.api.server import (
     HubConfig,
     HubServer,
 )
-from exchange.cli import admin, keys, settlement
+from exchange.cli import admin, audit, keys, settlement
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     HUB_KEY_FILE,
@@ -49,6 +49,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")
 app.add_typer(settlement.app, name="settlement")
+app.add_typer(audit.app, name="audit")
 console = Console()
 
 DbOption = Annotated[

@@ -1,6 +1,6 @@
 """Running one signed call exactly once: authenticate, judge the nonce, run, record the answer.
 
-The nonce row and the call's effects commit in the same transaction, so a call either
+The nonce row, the audit event and the call's effects commit in the same transaction, so a call either
 happened and its answer is on record, or it did not happen at all. A resend of the same
 call (same nonce, same bytes) gets the recorded answer back without running again; the same
 nonce with other bytes is refused as a replay. Failed calls are recorded too (in a second
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from exchange.domain import errors
 from exchange.domain.errors import Aborted, ExchangeError, Unauthenticated, require
 from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
+from exchange.service import audit
 from exchange.service.authentication import Caller, IncomingCall
 from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
@@ -56,6 +57,14 @@ def execute_once(
             assert recorded is not None
             return _replay(recorded)
         body = handler(connection, caller)
+        audit.record_call(
+            connection,
+            actor=caller.principal,
+            method=call.method,
+            request_sha256=call.body_sha256,
+            response=body,
+            now_ms=now_ms,
+        )
         nonces.record(
             principal=caller.principal,
             nonce=call.nonce,

@@ -688,3 +688,34 @@ donations = Table(
     Index("ix_donations_brand", "brand_partner_id", "donated_at_ms"),
     Index("ix_donations_charity", "charity_partner_id", "donated_at_ms"),
 )
+
+# --- audit log ----------------------------------------------------------------------------------
+
+# One row per state change, appended in the transaction that made it (no read of the chain head,
+# so writers never contend on it); the sealer later links rows into a hash chain in seq order.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("action", String(200), nullable=False),
+    Column("subject", String(64), nullable=False, server_default=""),
+    Column("request_sha256", String(64), nullable=False, server_default=""),
+    Column("response_sha256", String(64), nullable=False, server_default=""),
+    Column("entry_sha256", String(64), nullable=True),  # set by the sealer: H(previous entry, this row)
+    Index("ix_audit_events_unsealed", "entry_sha256", "seq"),
+)
+
+# The chain head the hub signed after each sealing.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("checkpoint_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("head_sha256", String(64), nullable=False),
+    Column("sealed_at_ms", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("hub_key_id", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+)

@@ -1,0 +1,105 @@
+"""The audit log: every state change on record, hash-chained, signed; an altered row is found."""
+
+from __future__ import annotations
+
+import sqlalchemy
+from typer.testing import CliRunner
+
+from exchange.cli import audit as audit_cli
+from exchange.cli.main import app
+from exchange.service import audit
+from exchange.store.tables import audit_checkpoints, audit_events
+from tests.conftest import RunningHub
+from tests.e2e.money import Pair, accepted_pair
+
+
+def _traffic(hub: RunningHub) -> Pair:
+    pair = accepted_pair(hub)
+    pair.convert(1000)
+    pair.target.get_partner("stride")  # a read: not audited
+    return pair
+
+
+def _verify(hub: RunningHub) -> audit.VerifyReport:
+    with hub.database.engine.connect() as connection:
+        return audit.verify(connection, hub.hub_public_key)
+
+
+def _actions(hub: RunningHub) -> list[str]:
+    with hub.database.engine.connect() as connection:
+        return [
+            row.action.rsplit("/", 1)[-1]
+            for row in connection.execute(sqlalchemy.select(audit_events).order_by(audit_events.c.seq))
+        ]
+
+
+def test_every_state_change_is_recorded_sealed_and_verifies(hub: RunningHub) -> None:
+    _traffic(hub)
+    actions = _actions(hub)
+    assert actions.count("RegisterPartner") == 2 and actions.count("ApprovePartner") == 2
+    assert {"ProposeAgreement", "AcceptAgreement", "QuoteConversion", "Convert"} <= set(actions)
+    assert not any(a.startswith(("Get", "List", "Pull")) for a in actions)
+    assert hub.server.seal_audit_once(delay_ms=0) == len(actions)
+    report = _verify(hub)
+    assert (report.checked, report.unsealed, report.checkpoints, report.broken) == (len(actions), 0, 1, None)
+    hub.clock.advance(16 * 60_000)
+    assert hub.server.expire_overdue_once() == 1  # the hub's own changes are recorded too
+    assert _actions(hub)[-1] == "ExpireConversion"
+    hub.server.seal_audit_once(delay_ms=0)
+    assert _verify(hub).broken is None and _verify(hub).checkpoints == 2
+
+
+def _tamper(hub: RunningHub, statement: sqlalchemy.Executable) -> None:
+    with hub.database.engine.begin() as connection:
+        connection.execute(statement)
+
+
+def test_an_altered_row_is_found_where_it_breaks(hub: RunningHub) -> None:
+    _traffic(hub)
+    hub.server.seal_audit_once(delay_ms=0)
+    _tamper(hub, sqlalchemy.update(audit_events).where(audit_events.c.seq == 4).values(actor="voltline"))
+    broken = _verify(hub).broken
+    assert broken is not None and broken.seq == 4 and "differs" in broken.problem
+
+
+def test_a_deleted_row_or_a_rewritten_chain_is_found(hub: RunningHub) -> None:
+    _traffic(hub)
+    hub.server.seal_audit_once(delay_ms=0)
+    _tamper(hub, sqlalchemy.delete(audit_events).where(audit_events.c.seq == 3))
+    broken = _verify(hub).broken
+    assert broken is not None and broken.seq == 4
+    # Rewriting every hash after the change to hide it breaks the signed checkpoint instead.
+    from exchange.domain.audit import GENESIS_SHA256, chain
+    from exchange.store.audit_repo import AuditRepository
+
+    with hub.database.engine.begin() as connection:
+        head = GENESIS_SHA256
+        for event in list(AuditRepository(connection).iter_events()):
+            head = chain(head, event)
+            connection.execute(
+                sqlalchemy.update(audit_events).where(audit_events.c.seq == event.seq).values(entry_sha256=head)
+            )
+    broken = _verify(hub).broken
+    assert broken is not None and "checkpoint" in broken.problem
+
+
+def test_a_forged_checkpoint_is_found(hub: RunningHub) -> None:
+    _traffic(hub)
+    hub.server.seal_audit_once(delay_ms=0)
+    _tamper(hub, sqlalchemy.update(audit_checkpoints).values(signature=b"\x00" * 64))
+    broken = _verify(hub).broken
+    assert broken is not None and "not signed by the hub" in broken.problem
+
+
+def test_coalition_audit_verify_says_where_the_log_breaks(hub: RunningHub) -> None:
+    _traffic(hub)
+    hub.server.seal_audit_once(delay_ms=0)
+    url = hub.database.engine.url.render_as_string(hide_password=False)
+    args = ["audit", "verify", "--db", url, "--hub-public-key", hub.hub_public_key.hex()]
+    runner = CliRunner()
+    audit_cli.console.width = 200
+    intact = runner.invoke(app, args, catch_exceptions=False)
+    assert intact.exit_code == 0 and "intact" in intact.output
+    _tamper(hub, sqlalchemy.update(audit_events).where(audit_events.c.seq == 2).values(subject="forged"))
+    broken = runner.invoke(app, args, catch_exceptions=False)
+    assert broken.exit_code == 1 and "breaks at event 2" in broken.output
