@@ -53,6 +53,7 @@ from partner_sdk.models import (
 )
 from partner_sdk.operator import OperatorClient
 from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
+from partner_sdk.tls import TlsOptions
 
 __all__ = [
     "LinkCode",
@@ -96,6 +97,7 @@ __all__ = [
     "ResourceExhaustedError",
     "ResponseVerificationError",
     "RetryPolicy",
+    "TlsOptions",
     "UnauthenticatedError",
     "UnavailableError",
     "__version__",

@@ -48,6 +48,7 @@ from partner_sdk.models import (
 )
 from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
 from partner_sdk.settlement_client import SettlementCalls
+from partner_sdk.tls import TlsOptions
 from partner_sdk.transport import GET_HUB_INFO, SignedTransport
 
 __all__ = ["DEFAULT_TIMEOUT_S", "ExchangeClient"]
@@ -72,6 +73,17 @@ _STATUS_FILTER = {
 T = TypeVar("T")
 
 
+def _open_channel(target: str, tls: TlsOptions | None) -> grpc.Channel:
+    """Open a plaintext channel, or a TLS one when options are given (same message limits)."""
+    options: list[tuple[str, int | str]] = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ]
+    if tls is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, tls.credentials(), options=[*options, *tls.channel_options()])
+
+
 class _HubClient:
     """What partners and the operator share: a signed channel, reads, closing."""
 
@@ -86,15 +98,12 @@ class _HubClient:
         timeout_s: float,
         retry: RetryPolicy,
         channel: grpc.Channel | None,
+        tls: TlsOptions | None,
     ) -> None:
+        if channel is not None and tls is not None:
+            raise ValueError("give either a channel or TLS options, not both (the channel carries its own)")
         self._owns_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(
-            target,
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ],
-        )
+        self._channel = channel or _open_channel(target, tls)
         self._transport = SignedTransport(
             self._channel,
             principal=principal,
@@ -162,7 +171,8 @@ class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls, DonationCalls):
 
     Every call is signed with the partner's key over its exact bytes and every answer is
     checked against the hub's key. Pin ``hub_public_key`` in production; without it the
-    client fetches the key once from GetHubInfo and trusts it (trust on first use).
+    client fetches the key once from GetHubInfo and trusts it (trust on first use). For a hub
+    that serves TLS pass ``tls=TlsOptions(...)``; the requests stay signed all the same.
 
     Example:
         >>> with ExchangeClient("hub.example:50051", partner_id="sprk", key_id="k1",
@@ -181,6 +191,7 @@ class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls, DonationCalls):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         retry: RetryPolicy = DEFAULT_RETRY,
         channel: grpc.Channel | None = None,
+        tls: TlsOptions | None = None,
     ) -> None:
         super().__init__(
             target,
@@ -191,6 +202,7 @@ class ExchangeClient(_HubClient, SettlementCalls, AccrualCalls, DonationCalls):
             timeout_s=timeout_s,
             retry=retry,
             channel=channel,
+            tls=tls,
         )
         self.partner_id = partner_id
 

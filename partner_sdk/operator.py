@@ -11,6 +11,7 @@ from partner_sdk.keys import Ed25519PrivateKey, fingerprint, public_key_bytes
 from partner_sdk.models import Partner
 from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
 from partner_sdk.settlement_client import SettlementCalls
+from partner_sdk.tls import TlsOptions
 
 __all__ = ["OperatorClient", "operator_key_id"]
 
@@ -34,6 +35,7 @@ class OperatorClient(_HubClient, SettlementCalls):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         retry: RetryPolicy = DEFAULT_RETRY,
         channel: grpc.Channel | None = None,
+        tls: TlsOptions | None = None,
     ) -> None:
         super().__init__(
             target,
@@ -44,6 +46,7 @@ class OperatorClient(_HubClient, SettlementCalls):
             timeout_s=timeout_s,
             retry=retry,
             channel=channel,
+            tls=tls,
         )
 
     def __enter__(self) -> OperatorClient:

@@ -1,8 +1,9 @@
 """Signed unary calls: the one path every partner and operator request takes.
 
 The handlers receive the request bytes exactly as they arrived (no deserializer), so the
-signature is checked over what the caller signed, never over a re-encoding. Then: parse,
-authenticate and authorise, run the command once (exchange.service.calls), sign the answer.
+signature is checked over what the caller signed, never over a re-encoding. Then: under
+mutual TLS, check that the client certificate names the principal (exchange.api.peer_identity);
+parse, authenticate and authorise, run the command once (exchange.service.calls), sign the answer.
 No exception leaves here as UNKNOWN or with a traceback: expected refusals map through
 exchange.api.status, anything else is logged and answered INTERNAL.
 """
@@ -23,6 +24,7 @@ from google.protobuf.message import DecodeError, Message
 from sqlalchemy import Connection
 
 from exchange.api.metrics import HubMetrics
+from exchange.api.peer_identity import auth_properties, require_certificate_for
 from exchange.api.response_signing import HubSigner
 from exchange.api.status import rich_status, status_code_of
 from exchange.domain.errors import ExchangeError, InvalidArgument, PermissionDenied
@@ -57,6 +59,8 @@ class HubContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     metrics: HubMetrics | None = None
     keyring: Keyring | None = None
+    # Mutual TLS: every signed call's client certificate must name its principal (exchange.api.peer_identity).
+    mutual_tls: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ def _unary(
         try:
             call = read_call(full_method, metadata, raw)
             outcome["principal"] = call.principal
+            if hub.mutual_tls:
+                require_certificate_for(auth_properties(context.auth_context()), call.principal)
             if method.wait is not None:
                 authenticate, _ = _steps(method, call, raw, hub, now_ms)
                 remaining_s = context.time_remaining()

@@ -1,4 +1,4 @@
-"""The hub's gRPC server: signed services, health, reflection, nonce pruning, graceful stop."""
+"""The hub's gRPC server: signed services, health, reflection, nonce pruning, graceful stop, optional TLS."""
 
 from __future__ import annotations
 
@@ -56,6 +56,33 @@ EXPIRY_SWEEP_BATCH = 100
 
 
 @dataclass(frozen=True)
+class ServerTls:
+    """The hub's TLS identity, and the CA whose client certificates it requires (mutual TLS).
+
+    With client_ca set, a client must present a certificate issued by it to connect at all,
+    and every signed call's certificate must name its principal (exchange.api.peer_identity).
+    Signatures stay required either way: TLS protects the connection, the signature the request.
+    """
+
+    certificate_chain: bytes  # PEM: the hub's certificate, then any intermediates
+    private_key: bytes  # PEM
+    client_ca: bytes | None = None  # PEM: the CA(s) that issue client certificates
+
+    @property
+    def mutual(self) -> bool:
+        """Whether clients must present a certificate."""
+        return self.client_ca is not None
+
+    def credentials(self) -> grpc.ServerCredentials:
+        """Return the gRPC server credentials for this identity."""
+        return grpc.ssl_server_credentials(
+            [(self.private_key, self.certificate_chain)],
+            root_certificates=self.client_ca,
+            require_client_auth=self.mutual,
+        )
+
+
+@dataclass(frozen=True)
 class HubConfig:
     """Everything a hub process needs to serve."""
 
@@ -72,6 +99,7 @@ class HubConfig:
     background_sweeps: bool = True
     metrics_listen: str | None = None  # HOST:PORT for /metrics; None serves no metrics
     keyring: Keyring | None = None  # data-protection secrets; without one, MemberService is not served
+    tls: ServerTls | None = None  # None: plaintext gRPC (behind a TLS-terminating proxy, or for tests)
 
 
 class HubServer:
@@ -89,6 +117,7 @@ class HubServer:
             policy=config.policy,
             metrics=HubMetrics(config.database),
             keyring=config.keyring,
+            mutual_tls=config.tls is not None and config.tls.mutual,
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="hub-rpc"),
@@ -139,7 +168,11 @@ class HubServer:
 
     def start(self) -> int:
         """Bind the listen address and start serving; return the bound port."""
-        self.port = self._server.add_insecure_port(self.config.listen)
+        tls = self.config.tls
+        if tls is None:
+            self.port = self._server.add_insecure_port(self.config.listen)
+        else:
+            self.port = self._server.add_secure_port(self.config.listen, tls.credentials())
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         self._server.start()

@@ -21,8 +21,9 @@ from exchange.api.server import (
     DEFAULT_WORKERS,
     HubConfig,
     HubServer,
+    ServerTls,
 )
-from exchange.cli import admin, audit, keys, settlement
+from exchange.cli import admin, audit, keys, settlement, tls_files
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     HUB_KEY_FILE,
@@ -116,9 +117,29 @@ def serve(
         ),
     ] = None,
     var_dir: VarOption = DEFAULT_VAR_DIR,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(envvar="COALITION_TLS_CERT", help="Serve TLS with this certificate chain PEM (with --tls-key)."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(envvar="COALITION_TLS_KEY", help="The private key PEM of --tls-cert.")
+    ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="COALITION_TLS_CLIENT_CA",
+            help="Mutual TLS: require client certificates from this CA PEM; a certificate's CN or DNS name "
+            "must equal the principal that signs the request.",
+        ),
+    ] = None,
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
     logs.configure(log_format)
+    try:
+        tls = tls_files.server_tls(tls_cert, tls_key, tls_client_ca)
+    except tls_files.TlsFileError as error:
+        console.print(f"[red]{error}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
     database = _database(db, var_dir)
     state = migrate.schema_state(database)
     if state is migrate.SchemaState.EMPTY:
@@ -165,6 +186,7 @@ def serve(
         window_s=window_s,
         max_request_bytes=max_request_bytes,
         workers=workers,
+        tls=tls,
         policy=ConversionPolicy(
             credit_deadline_ms=credit_deadline_s * 1000,
             member_conversions_per_hour=member_conversions_per_hour,
@@ -174,6 +196,7 @@ def serve(
     server = HubServer(config)
     port = server.start()
     console.print(f"hub listening on {listen.rsplit(':', 1)[0]}:{port}  database {database.url.render_as_string()}")
+    console.print(_transport_line(tls), soft_wrap=True)
     console.print(f"hub key      {signer.key_id}  {fingerprint(signer.public_key)}", soft_wrap=True)
     for operator in operators:
         console.print(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}", soft_wrap=True)
@@ -191,6 +214,14 @@ def serve(
     signal.signal(signal.SIGINT, _stop)
     server.wait()
     console.print("hub stopped")
+
+
+def _transport_line(tls: ServerTls | None) -> str:
+    if tls is None:
+        return "transport    plaintext gRPC (no --tls-cert)"
+    if tls.mutual:
+        return "transport    mutual TLS: client certificates required, each naming the principal that signs"
+    return "transport    TLS"
 
 
 @db_app.command("upgrade")
@@ -218,12 +249,22 @@ def db_status(db: DbOption = None, var_dir: VarOption = DEFAULT_VAR_DIR) -> None
 def health(
     target: Annotated[str, typer.Option(help="Hub address.")] = DEFAULT_LISTEN,
     timeout_s: Annotated[float, typer.Option(help="Give up after this long.")] = 3.0,
+    tls_ca: Annotated[Path | None, typer.Option(help="Connect with TLS, trusting this CA PEM for the hub.")] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="Client certificate PEM, for a hub with mutual TLS (with --tls-key).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The private key PEM of --tls-cert.")] = None,
 ) -> None:
     """Ask the hub's grpc.health.v1 service; exit 0 only if it is SERVING."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    with grpc.insecure_channel(target) as channel:
+    try:
+        tls = tls_files.client_tls(tls_ca, tls_cert, tls_key)
+    except tls_files.TlsFileError as error:
+        console.print(f"[red]{error}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    with grpc.insecure_channel(target) if tls is None else grpc.secure_channel(target, tls.credentials()) as channel:
         try:
             answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
         except grpc.RpcError as error:

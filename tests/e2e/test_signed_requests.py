@@ -192,11 +192,11 @@ ATTACKS: dict[str, tuple[Callable[[Coalition, Signed], tuple[Signed, tuple[tuple
         "BAD_SIGNATURE",
     ),
     "timestamp too old": (
-        lambda c, s: (sign(_key_of(c, s), s.method, _parse(s), s.principal, s.key_id, c.now() - 301_000), None),
+        lambda c, s: (sign(_key_of(c, s), s.method, _parse(s), s.principal, s.key_id, c.now() - 360_000), None),
         "TIMESTAMP_TOO_OLD",
     ),
     "timestamp too new": (
-        lambda c, s: (sign(_key_of(c, s), s.method, _parse(s), s.principal, s.key_id, c.now() + 301_000), None),
+        lambda c, s: (sign(_key_of(c, s), s.method, _parse(s), s.principal, s.key_id, c.now() + 360_000), None),
         "TIMESTAMP_TOO_NEW",
     ),
 }
