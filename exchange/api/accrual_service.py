@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from sqlalchemy.exc import DataError
+
 from coalition.exchange.v1 import accruals_pb2 as pb
 from coalition.exchange.v1 import common_pb2
 from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
 from exchange.api.status import status_code_of
-from exchange.api.translate import timestamp
+from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.accruals import MAX_ITEMS, AccrualAgreement, AccrualTerms, Award
 from exchange.domain.errors import ExchangeError, InvalidArgument
 from exchange.domain.money import Ratio
 from exchange.service import accruals
+from exchange.service.calls import nul_refusal
 from exchange.service.idempotency import run_once
 
 ACCRUAL_SERVICE = pb.DESCRIPTOR.services_by_name["AccrualService"].full_name
@@ -35,8 +38,8 @@ def _terms(m: pb.AccrualTerms) -> AccrualTerms:
         monthly_budget_points=m.monthly_budget_points,
         monthly_budget_minor=m.monthly_budget_minor,
         member_daily_cap_points=m.member_daily_cap_points,
-        valid_from_ms=m.valid_from.ToMilliseconds(),
-        valid_until_ms=m.valid_until.ToMilliseconds(),
+        valid_from_ms=timestamp_ms(m.valid_from, "terms.valid_from"),
+        valid_until_ms=timestamp_ms(m.valid_until, "terms.valid_until"),
     )
 
 
@@ -143,13 +146,23 @@ def _award_item(call: Invocation, item: pb.AwardItem) -> pb.AwardResult:
                 now_ms=call.now_ms,
                 produce=produce,
             )
+    except DataError as refused:
+        # NUL in this item's text, on PostgreSQL: this item's refusal, not the whole call's.
+        error = nul_refusal(refused)
+        if error is None:
+            raise
+        return _item_error(error)
     except ExchangeError as error:
-        return pb.AwardResult(
-            error=pb.ItemError(
-                code=status_code_of(error).name, reason=error.reason, message=error.message, field=error.field or ""
-            )
-        )
+        return _item_error(error)
     return pb.AwardResult.FromString(body)
+
+
+def _item_error(error: ExchangeError) -> pb.AwardResult:
+    return pb.AwardResult(
+        error=pb.ItemError(
+            code=status_code_of(error).name, reason=error.reason, message=error.message, field=error.field or ""
+        )
+    )
 
 
 def _get_award(call: Invocation, request: pb.GetAwardRequest) -> pb.GetAwardResponse:

@@ -7,7 +7,7 @@ from typing import Any
 
 from coalition.exchange.v1 import members_pb2
 from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
-from exchange.api.translate import timestamp
+from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.consent import AttributeType, Purpose, Value
 from exchange.domain.errors import InvalidArgument
 from exchange.domain.members import Link
@@ -118,7 +118,7 @@ def _grant(call: Invocation, request: members_pb2.GrantConsentRequest) -> member
         grantee=request.grantee_partner_id,
         keys=list(request.attribute_keys),
         purpose=PURPOSES.get(request.purpose),
-        expires_at_ms=request.expires_at.ToMilliseconds(),
+        expires_at_ms=timestamp_ms(request.expires_at, "expires_at"),
         secret=_keyring(call).pairwise_secret,
         sign=sign,
         now_ms=call.now_ms,

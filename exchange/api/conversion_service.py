@@ -73,8 +73,8 @@ def _list(call: Invocation, request: conversions_pb2.ListConversionsRequest) -> 
         call.caller,
         state=state,
         member_ref=request.member_ref,
-        created_from_ms=optional_ms(request.created_from, request.HasField("created_from")),
-        created_before_ms=optional_ms(request.created_before, request.HasField("created_before")),
+        created_from_ms=optional_ms(request.created_from, request.HasField("created_from"), "created_from"),
+        created_before_ms=optional_ms(request.created_before, request.HasField("created_before"), "created_before"),
         page_size=request.page_size,
         page_token=request.page_token,
     )

@@ -7,7 +7,7 @@ from typing import Any
 from coalition.exchange.v1 import common_pb2
 from coalition.exchange.v1 import donations_pb2 as pb
 from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
-from exchange.api.translate import timestamp
+from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.donations import Donation, DonationAgreement, DonationTerms
 from exchange.domain.errors import FailedPrecondition, InvalidArgument
 from exchange.domain.money import Ratio
@@ -33,8 +33,8 @@ def _terms(m: pb.DonationTerms) -> DonationTerms:
             m.value_per_point_minor.numerator, m.value_per_point_minor.denominator, field="terms.value_per_point_minor"
         ),
         settlement_currency=m.settlement_currency,
-        valid_from_ms=m.valid_from.ToMilliseconds(),
-        valid_until_ms=m.valid_until.ToMilliseconds(),
+        valid_from_ms=timestamp_ms(m.valid_from, "terms.valid_from"),
+        valid_until_ms=timestamp_ms(m.valid_until, "terms.valid_until"),
     )
 
 

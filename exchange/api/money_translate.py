@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, instructions_pb2, redemptions_pb2
-from exchange.api.translate import timestamp
+from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.agreements import Agreement, AgreementStatus, AgreementTerms, validate_terms
 from exchange.domain.conversions import Conversion, ConversionState, Quote
 from exchange.domain.errors import InvalidArgument
@@ -74,8 +74,8 @@ def terms_from_message(terms: agreements_pb2.AgreementTerms) -> AgreementTerms:
         member_daily_cap_source_points=terms.member_daily_cap_source_points,
         fee_basis_points=terms.fee_basis_points if fee == "fee_basis_points" else None,
         fee_fixed_points=terms.fee_fixed_points if fee == "fee_fixed_points" else None,
-        valid_from_ms=terms.valid_from.ToMilliseconds(),
-        valid_until_ms=terms.valid_until.ToMilliseconds(),
+        valid_from_ms=timestamp_ms(terms.valid_from, "terms.valid_from"),
+        valid_until_ms=timestamp_ms(terms.valid_until, "terms.valid_until"),
         settlement_price_minor=(terms.settlement_price_minor.numerator, terms.settlement_price_minor.denominator),
         settlement_currency=terms.settlement_currency,
     )

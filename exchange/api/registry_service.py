@@ -68,7 +68,7 @@ def _rotate(call: Invocation, request: registry_pb2.RotateKeyRequest) -> registr
         new_public_key=request.new_key.public_key,
         possession_proof=request.possession_proof,
         previous_key_not_after_ms=optional_ms(
-            request.previous_key_not_after, request.HasField("previous_key_not_after")
+            request.previous_key_not_after, request.HasField("previous_key_not_after"), "previous_key_not_after"
         ),
         now_ms=call.now_ms,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from coalition.exchange.v1 import settlement_pb2 as pb
 from exchange.api.dispatch import OPERATOR, PARTNERS, PARTNERS_AND_OPERATOR, Invocation, SignedMethod
-from exchange.api.translate import timestamp
+from exchange.api.translate import optional_ms, timestamp
 from exchange.domain.disputes import Dispute, DisputeState
 from exchange.domain.errors import InvalidArgument
 from exchange.domain.settlement import Period
@@ -160,7 +160,7 @@ def _close(call: Invocation, request: pb.ClosePeriodRequest) -> pb.ClosePeriodRe
     closing = settlement.close_period(
         call.connection,
         period_id=request.period_id,
-        cutoff_ms=request.cutoff.ToMilliseconds() if request.HasField("cutoff") else None,
+        cutoff_ms=optional_ms(request.cutoff, request.HasField("cutoff"), "cutoff"),
         now_ms=call.now_ms,
         actor=call.caller.principal,
         signer=StatementSigner(hub_signer.key_id, hub_signer.private_key.sign),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from coalition.exchange.v1 import common_pb2
+from exchange.domain.errors import InvalidArgument
 from exchange.domain.partners import KeyState, Partner, PartnerStatus
 from partner_sdk.keys import fingerprint
 
@@ -30,9 +31,25 @@ def timestamp(ms: int) -> Timestamp:
     return stamp
 
 
-def optional_ms(stamp: Timestamp, present: bool) -> int | None:
+def timestamp_ms(stamp: Timestamp, field: str) -> int:
+    """Return a Timestamp the caller sent as epoch milliseconds, or raise InvalidArgument naming the field.
+
+    protobuf refuses seconds outside 0001-01-01..9999-12-31 and nanos outside 0..999 999 999
+    with a ValueError, which would otherwise reach the caller as INTERNAL.
+    """
+    try:
+        return stamp.ToMilliseconds()
+    except ValueError as exc:
+        raise InvalidArgument(
+            "INVALID_TIMESTAMP",
+            f"{field} must be a valid time between 0001-01-01 and 9999-12-31 with nanos 0 to 999999999",
+            field=field,
+        ) from exc
+
+
+def optional_ms(stamp: Timestamp, present: bool, field: str) -> int | None:
     """Return a Timestamp field as epoch milliseconds, or None when the field is unset."""
-    return stamp.ToMilliseconds() if present else None
+    return timestamp_ms(stamp, field) if present else None
 
 
 def partner_message(partner: Partner, now_ms: int) -> common_pb2.Partner:

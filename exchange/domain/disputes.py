@@ -71,6 +71,9 @@ def parse_claim(claimed_amount_minor: int, reason: str, evidence: str) -> tuple[
     reason = parse_text(reason, field="reason", max_length=REASON_MAX)
     if len(evidence) > EVIDENCE_MAX:
         raise InvalidArgument("INVALID_EVIDENCE", f"evidence is at most {EVIDENCE_MAX} characters", field="evidence")
+    if "\x00" in evidence:
+        # Evidence may span lines, but PostgreSQL text can't hold NUL: refuse it on every database alike.
+        raise InvalidArgument("INVALID_TEXT", "evidence must not contain NUL characters", field="evidence")
     return claimed_amount_minor, reason, evidence
 
 

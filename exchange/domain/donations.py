@@ -82,7 +82,11 @@ def require_charity(partner: Partner | None, partner_id: str, field: str) -> Par
 def validate_terms(terms: DonationTerms, caller: str, latest_version: int | None) -> None:
     """Check terms as the brand proposes them."""
     if terms.brand_partner_id != caller:
-        raise InvalidArgument("NOT_BRAND", "the caller proposes as the brand", field="terms.brand_partner_id")
+        # Who may propose is authorisation, as NOT_SOURCE_PARTNER is for conversion agreements:
+        # PERMISSION_DENIED, not INVALID_ARGUMENT.
+        raise PermissionDenied(
+            "NOT_BRAND", "only the brand proposes a donation agreement", field="terms.brand_partner_id"
+        )
     parse_settlement_currency(terms.settlement_currency, field="terms.settlement_currency")
     if not 0 < terms.valid_until_ms - terms.valid_from_ms <= MAX_AGREEMENT_DAYS * DAY_MS:
         raise InvalidArgument(

@@ -12,15 +12,34 @@
 
 The api layer maps each class to one gRPC status code in exactly one table.
 Broken invariants are not ExchangeErrors: they are InvariantViolation, raised loudly.
+A message is cut to MAX_MESSAGE_BYTES: it often echoes the caller's input, and it travels
+back in gRPC trailers, which clients cap at 8 KiB.
 """
 
 from __future__ import annotations
+
+# A refusal's message travels twice in its trailers (grpc-message, percent-encoded, and inside
+# grpc-status-details-bin): 1 KiB of UTF-8 keeps the worst case well under the 8 KiB clients accept.
+MAX_MESSAGE_BYTES = 1024
+_CUT_MARK = "\u2026"
+
+
+def bounded_message(message: str) -> str:
+    """Return message, cut to at most MAX_MESSAGE_BYTES of UTF-8 (ending in an ellipsis when cut)."""
+    encoded = message.encode("utf-8", "backslashreplace")
+    if len(encoded) <= MAX_MESSAGE_BYTES:
+        return message
+    room = MAX_MESSAGE_BYTES - len(_CUT_MARK.encode("utf-8"))
+    return encoded[:room].decode("utf-8", "ignore") + _CUT_MARK
 
 
 class ExchangeError(Exception):
     """An expected failure with a stable machine-readable reason."""
 
     def __init__(self, reason: str, message: str, *, field: str | None = None) -> None:
+        # Bounded: a huge id or text echoed back made the refusal unreadable (RESOURCE_EXHAUSTED
+        # "received metadata size exceeds soft limit" at the client instead of the real status).
+        message = bounded_message(message)
         super().__init__(message)
         self.reason = reason
         self.message = message

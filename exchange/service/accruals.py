@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from exchange.domain import accruals as rules
 from exchange.domain.accruals import AccrualAgreement, AccrualAgreementStatus, AccrualTerms, Award, AwardState
-from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from exchange.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
 from exchange.domain.ledger import accrual_transaction
 from exchange.domain.partners import PartnerKind, PartnerStatus
@@ -49,7 +49,11 @@ def propose(
     """The awarder proposes a version, signed over its document."""
     terms = rules.validate_terms(terms)
     if terms.awarder_partner_id != caller.principal:
-        raise InvalidArgument("NOT_AWARDER", "the caller proposes as the awarder", field="terms.awarder_partner_id")
+        # Who may propose is authorisation, as NOT_SOURCE_PARTNER is for conversion agreements:
+        # PERMISSION_DENIED, not INVALID_ARGUMENT.
+        raise PermissionDenied(
+            "NOT_AWARDER", "only the awarder proposes an accrual agreement", field="terms.awarder_partner_id"
+        )
     issuer = PartnerRepository(connection).get(terms.issuer_partner_id)
     if issuer is None:
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {terms.issuer_partner_id!r}", field="terms.issuer_partner_id")

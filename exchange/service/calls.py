@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from exchange.domain import errors
-from exchange.domain.errors import Aborted, ExchangeError, Unauthenticated, require
+from exchange.domain.errors import Aborted, ExchangeError, InvalidArgument, Unauthenticated, require
 from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
 from exchange.service import audit
 from exchange.service.authentication import Caller, IncomingCall
@@ -84,6 +84,25 @@ def execute_once(
         if authenticated:
             _record_refusal(database, call, authenticated[0], exc, now_ms)
         raise
+    except DataError as exc:
+        # Whatever ran has rolled back; refuse the call as the caller's error, not INTERNAL.
+        refusal = nul_refusal(exc)
+        if refusal is None:
+            raise
+        if authenticated:
+            _record_refusal(database, call, authenticated[0], refusal, now_ms)
+        raise refusal from exc
+
+
+def nul_refusal(exc: DataError) -> InvalidArgument | None:
+    """The caller's error when the database refused a string for holding NUL, else None.
+
+    PostgreSQL text can't hold U+0000, and psycopg refuses such a parameter (an id looked up, a
+    text stored) before sending it: any string field of any request could reach it.
+    """
+    if "NUL (0x00)" not in str(exc.orig):
+        return None
+    return InvalidArgument("INVALID_TEXT", "text must not contain NUL (U+0000) characters")
 
 
 def _replay(recorded: RecordedAnswer) -> bytes:

@@ -9,6 +9,7 @@ from exchange.domain.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_CURSOR_MS = 2**63 - 1  # a cursor's time is a database BIGINT
 
 
 def page_limit(page_size: int) -> int:
@@ -33,10 +34,15 @@ def decode_cursor(token: str) -> tuple[int, str] | None:
         return None
     try:
         text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-        version, at_ms, item_id = text.split(":", 2)
-        if version != "c1" or not item_id:
+        version, at_text, item_id = text.split(":", 2)
+        # ASCII digits only, and within a BIGINT: int() also reads other scripts' digits, and a
+        # time beyond 2**63 made SQLite raise OverflowError (INTERNAL) instead of a refusal.
+        if version != "c1" or not item_id or not at_text.isascii():
             raise ValueError(text)
-        return int(at_ms), item_id
+        at_ms = int(at_text)
+        if not 0 <= at_ms <= MAX_CURSOR_MS:
+            raise ValueError(text)
+        return at_ms, item_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise _bad_token() from exc
 

@@ -33,6 +33,7 @@ PART_MAX_BYTES = 1 << 20
 PROBLEMS_SHOWN = 20
 BREAK_PAGE_DEFAULT = 500
 BREAK_PAGE_MAX = 1000
+MAX_LINE_NUMBER_DIGITS = 18  # a line number in a page token: always below 2**63
 
 
 def start(connection: Connection, caller: Caller, period_id: str, now_ms: int) -> Reconciliation:
@@ -252,7 +253,9 @@ def breaks_page(
     position = None
     if after:
         movement_id, _, line = after.rpartition("|")
-        if not line.isdigit():
+        # ASCII digits of a line number that fits a BIGINT: str.isdigit() also accepts "²", which
+        # int() refuses (ValueError, INTERNAL), and a huge number made SQLite raise OverflowError.
+        if not (line.isascii() and line.isdigit() and len(line) <= MAX_LINE_NUMBER_DIGITS):
             raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token")
         position = (movement_id, int(line))
     found = ReconciliationRepository(connection).breaks_page(reconciliation_id, after=position, limit=limit + 1)
