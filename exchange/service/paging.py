@@ -12,15 +12,26 @@ MAX_PAGE_SIZE = 200
 MAX_CURSOR_MS = 2**63 - 1  # a cursor's time is a database BIGINT
 
 
-def page_limit(page_size: int) -> int:
+def page_limit(page_size: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
     """Return how many items a page holds: 0 means the default; more than the maximum is capped."""
     if page_size < 0:
         raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative", field="page_size")
-    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return min(page_size or default, maximum)
 
 
 def _bad_token() -> InvalidArgument:
     return InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token")
+
+
+def token_int(text: str) -> int:
+    """Read a position carried in a token: ASCII digits of a BIGINT, or raise InvalidArgument.
+
+    str.isdigit() also accepts digits such as "²" that int() refuses, and a number past 2**63
+    makes the database overflow: either would surface as INTERNAL instead of a refusal.
+    """
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_CURSOR_MS:
+        raise _bad_token()
+    return int(text)
 
 
 def encode_cursor(at_ms: int, item_id: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from exchange.domain.settlement import PeriodState
 from exchange.service.authentication import Caller
-from exchange.service.paging import decode_key_cursor, encode_key_cursor
+from exchange.service.paging import decode_key_cursor, encode_key_cursor, page_limit, token_int
 from exchange.store.ids import new_id
 from exchange.store.reconciliation_repo import Break, Reconciliation, ReconciliationRepository, StoredLine
 from exchange.store.settlement_repo import SettlementRepository
@@ -33,7 +33,6 @@ PART_MAX_BYTES = 1 << 20
 PROBLEMS_SHOWN = 20
 BREAK_PAGE_DEFAULT = 500
 BREAK_PAGE_MAX = 1000
-MAX_LINE_NUMBER_DIGITS = 18  # a line number in a page token: always below 2**63
 
 
 def start(connection: Connection, caller: Caller, period_id: str, now_ms: int) -> Reconciliation:
@@ -246,18 +245,12 @@ def breaks_page(
 ) -> tuple[Reconciliation, list[Break], str]:
     """Return the summary and a page of breaks, in order of movement id."""
     summary = report(connection, caller, reconciliation_id)
-    if page_size < 0:
-        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative", field="page_size")
-    limit = min(page_size or BREAK_PAGE_DEFAULT, BREAK_PAGE_MAX)
+    limit = page_limit(page_size, default=BREAK_PAGE_DEFAULT, maximum=BREAK_PAGE_MAX)
     after = decode_key_cursor(page_token)
     position = None
     if after:
         movement_id, _, line = after.rpartition("|")
-        # ASCII digits of a line number that fits a BIGINT: str.isdigit() also accepts "²", which
-        # int() refuses (ValueError, INTERNAL), and a huge number made SQLite raise OverflowError.
-        if not (line.isascii() and line.isdigit() and len(line) <= MAX_LINE_NUMBER_DIGITS):
-            raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token")
-        position = (movement_id, int(line))
+        position = (movement_id, token_int(line))
     found = ReconciliationRepository(connection).breaks_page(reconciliation_id, after=position, limit=limit + 1)
     page = found[:limit]
     token = encode_key_cursor(f"{page[-1].movement_id}|{page[-1].line_number}") if len(found) > limit else ""

@@ -25,7 +25,7 @@ from exchange.domain.settlement import (
     statement_id_of,
 )
 from exchange.service.authentication import Caller
-from exchange.service.paging import decode_key_cursor, encode_key_cursor, page_limit
+from exchange.service.paging import decode_key_cursor, encode_key_cursor, page_limit, token_int
 from exchange.store.ids import new_id
 from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.partners_repo import PartnerRepository
@@ -163,16 +163,10 @@ def list_periods(connection: Connection, *, page_size: int, page_token: str) -> 
     """Return a page of periods, newest first."""
     limit = page_limit(page_size)
     after = decode_key_cursor(page_token)
-    before = _int_token(after) if after else None
+    before = token_int(after) if after else None
     found = SettlementRepository(connection).list_periods(before_number=before, limit=limit + 1)
     page = found[:limit]
     return page, encode_key_cursor(str(page[-1].number)) if len(found) > limit else ""
-
-
-def _int_token(text: str) -> int:
-    if not text.isdigit():
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this hub issued", field="page_token")
-    return int(text)
 
 
 def get_statement(connection: Connection, caller: Caller, statement_id: str) -> StoredStatement:
@@ -196,7 +190,7 @@ def list_statements(
     before = None
     if after:
         number, _, partner = after.partition(":")
-        before = (_int_token(number), partner)
+        before = (token_int(number), partner)
     found = SettlementRepository(connection).list_statements(partner_id or None, before=before, limit=limit + 1)
     page = found[:limit]
     token = encode_key_cursor(f"{page[-1].period_number}:{page[-1].partner_id}") if len(found) > limit else ""
@@ -208,12 +202,10 @@ def statement_movements(
 ) -> tuple[list[StoredMovement], str]:
     """Return a page of the movements behind a statement, in the order they were written."""
     statement = get_statement(connection, caller, statement_id)
-    if page_size < 0:
-        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must not be negative", field="page_size")
-    limit = min(page_size or MOVEMENT_PAGE_DEFAULT, MOVEMENT_PAGE_MAX)
+    limit = page_limit(page_size, default=MOVEMENT_PAGE_DEFAULT, maximum=MOVEMENT_PAGE_MAX)
     after = decode_key_cursor(page_token)
     found = SettlementRepository(connection).partner_movements(
-        statement.period_id, statement.partner_id, after_seq=_int_token(after) if after else 0, limit=limit + 1
+        statement.period_id, statement.partner_id, after_seq=token_int(after) if after else 0, limit=limit + 1
     )
     page = found[:limit]
     return page, encode_key_cursor(str(page[-1].seq)) if len(found) > limit else ""

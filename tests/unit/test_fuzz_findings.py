@@ -20,7 +20,7 @@ from exchange.domain.money import Ratio
 from exchange.service import accruals
 from exchange.service.authentication import Caller, IncomingCall
 from exchange.service.calls import execute_once
-from exchange.service.paging import decode_cursor, encode_cursor, encode_key_cursor
+from exchange.service.paging import decode_cursor, encode_cursor, encode_key_cursor, token_int
 
 NOW = 1_800_000_000_000
 DAY_MS = 86_400_000
@@ -182,3 +182,13 @@ def test_other_data_errors_still_surface() -> None:
     database: Any = Other()
     with pytest.raises(sqlalchemy.exc.DataError):
         execute_once(database, _call(), lambda c: Caller("stride", "k1"), lambda c, caller: b"", NOW)
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "\u0661\u0662", "-1", "", str(2**63), "12a"])
+def test_a_position_in_a_key_token_is_ascii_digits_of_a_bigint(text: str) -> None:
+    # Statements, periods, movements and reconciliation breaks page by such positions; "²" passed
+    # str.isdigit() and then crashed int() (INTERNAL) in the settlement lists.
+    with pytest.raises(InvalidArgument) as refused:
+        token_int(text)
+    assert refused.value.reason == "INVALID_PAGE_TOKEN"
+    assert token_int(str(2**63 - 1)) == 2**63 - 1 and token_int("0") == 0
