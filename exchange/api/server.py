@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -212,34 +213,15 @@ class HubServer:
         now_ms = self.clock.now_ms()
         database = self.config.database
         expired = 0
-        for action, find, expire_one in (
-            (
-                "hub/ExpireConversion",
-                lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH),
-                conversions.expire_overdue,
-            ),
-            (
-                "hub/ExpireHold",
-                lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH),
-                redemptions.expire_overdue,
-            ),
-            (
-                "hub/VoidAward",
-                lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH),
-                accruals.expire_overdue,
-            ),
-        ):
+        sweeps: tuple[tuple[Callable[[Connection], list[str]], Expire], ...] = (
+            (lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), conversions.expire_overdue),
+            (lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), redemptions.expire_overdue),
+            (lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), accruals.expire_overdue),
+        )
+        for find, expire_one in sweeps:
             for item_id in database.run(find):
-
-                def expire(
-                    connection: Connection, item_id: str = item_id, expire_one: Any = expire_one, action: str = action
-                ) -> bool:
-                    done = bool(expire_one(connection, item_id, now_ms))
-                    if done:
-                        audit.record(connection, actor="hub", action=action, subject=item_id, now_ms=now_ms)
-                    return done
-
-                expired += database.run(expire)
+                # Each expiry appends its own audit event, in its transaction.
+                expired += database.run(partial(_expire_one, expire_one, item_id, now_ms))
         return expired
 
     def seal_audit_once(self, *, delay_ms: int = audit.SEAL_DELAY_MS) -> int:
@@ -269,3 +251,10 @@ class HubServer:
                 self.prune_nonces_once()
             except Exception:
                 log.exception("nonce pruning failed; will try again")
+
+
+Expire = Callable[[Connection, str, int], bool]
+
+
+def _expire_one(expire: Expire, item_id: str, now_ms: int, connection: Connection) -> int:
+    return int(expire(connection, item_id, now_ms))

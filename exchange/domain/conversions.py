@@ -114,7 +114,7 @@ def require_usable_quote(quote: Quote | None, caller: str, quote_id: str, now_ms
         raise FailedPrecondition("QUOTE_ALREADY_USED", f"quote {quote_id!r} was already used", field="quote_id")
     if now_ms >= quote.expires_at_ms:
         raise FailedPrecondition(
-            "QUOTE_EXPIRED", f"quote {quote_id!r} has expired; ask for a new one", field="quote_id"
+            "QUOTE_EXPIRED", f"quote {quote_id!r} has expired; ask for a new one", field="quote_id", final=True
         )
     return quote
 

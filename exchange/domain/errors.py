@@ -9,8 +9,15 @@
      +-- Unauthenticated           the caller could not be proven (signature, key, replay)
      +-- ResourceExhausted         a limit was hit
      +-- Aborted                   a conflict that a retry of the same request may resolve
+     +-- Unavailable               the database could not be reached; a resend of the same request may succeed
 
 The api layer maps each class to one gRPC status code in exactly one table.
+
+A *final* refusal is one that time alone made (a quote, a hold or a credit deadline passed):
+no later attempt of the same request could succeed, so the hub commits what the refusal
+implies (it expires the credit) together with the refusal itself, and the nonce and the
+idempotency key keep it. That is what lets a late retry and its own earlier, still running
+attempt agree: whichever commits first decides, and the other is answered the same.
 Broken invariants are not ExchangeErrors: they are InvariantViolation, raised loudly.
 A message is cut to MAX_MESSAGE_BYTES: it often echoes the caller's input, and it travels
 back in gRPC trailers, which clients cap at 8 KiB.
@@ -36,7 +43,7 @@ def bounded_message(message: str) -> str:
 class ExchangeError(Exception):
     """An expected failure with a stable machine-readable reason."""
 
-    def __init__(self, reason: str, message: str, *, field: str | None = None) -> None:
+    def __init__(self, reason: str, message: str, *, field: str | None = None, final: bool = False) -> None:
         # Bounded: a huge id or text echoed back made the refusal unreadable (RESOURCE_EXHAUSTED
         # "received metadata size exceeds soft limit" at the client instead of the real status).
         message = bounded_message(message)
@@ -44,6 +51,7 @@ class ExchangeError(Exception):
         self.reason = reason
         self.message = message
         self.field = field
+        self.final = final
 
 
 class InvalidArgument(ExchangeError):
@@ -78,8 +86,23 @@ class Aborted(ExchangeError):
     """A concurrency conflict; retrying the same request may succeed."""
 
 
+class Unavailable(ExchangeError):
+    """The database could not be reached (restarting, failing over); resending the same request is safe."""
+
+
 class InvariantViolation(AssertionError):
     """A rule that must always hold did not: a bug, never a user error. Survives python -O."""
+
+
+def revive(class_name: str, reason: str, message: str, field: str) -> ExchangeError:
+    """Rebuild a refusal recorded by its class name (a nonce's or an idempotency key's first answer)."""
+    cls = next(
+        (c for c in ExchangeError.__subclasses__() if c.__name__ == class_name),
+        None,
+    )
+    require(cls is not None, f"recorded outcome {class_name!r} is a known error class")
+    assert cls is not None
+    return cls(reason, message, field=field or None)
 
 
 def require(condition: bool, message: str) -> None:

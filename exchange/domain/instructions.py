@@ -64,13 +64,19 @@ def require_own(instruction: Instruction | None, caller: str, instruction_id: st
     return instruction
 
 
-def require_in_time(instruction: Instruction, now_ms: int) -> None:
-    """Refuse an answer to a pending credit after its deadline (the hub expires it and refunds the source)."""
+def is_late(instruction: Instruction, now_ms: int) -> bool:
+    """Return whether a pending credit's deadline has passed (the hub expires it and refunds the source)."""
     late = instruction.deadline_ms is not None and now_ms >= instruction.deadline_ms
-    if late and instruction.state is InstructionState.PENDING:
+    return late and instruction.state is InstructionState.PENDING
+
+
+def require_in_time(instruction: Instruction, now_ms: int) -> None:
+    """Refuse an answer to a pending credit after its deadline, for good (a final refusal)."""
+    if is_late(instruction, now_ms):
         raise FailedPrecondition(
             "CREDIT_DEADLINE_PASSED",
-            f"instruction {instruction.instruction_id!r} was due before now; it is being cancelled and refunded",
+            f"instruction {instruction.instruction_id!r} was due before now; it is cancelled and refunded",
+            final=True,
         )
 
 

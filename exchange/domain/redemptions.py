@@ -102,7 +102,7 @@ def _require_open(hold: Hold, now_ms: int) -> None:
     if hold.state is not HoldState.OPEN:
         raise FailedPrecondition(f"HOLD_{hold.state.value}", f"hold {hold.hold_id!r} is {hold.state.value}")
     if now_ms >= hold.expires_at_ms:
-        raise FailedPrecondition("HOLD_EXPIRED", f"hold {hold.hold_id!r} has expired")
+        raise FailedPrecondition("HOLD_EXPIRED", f"hold {hold.hold_id!r} has expired", final=True)
 
 
 def capture(

@@ -8,12 +8,13 @@ from sqlalchemy import Connection
 
 from exchange.domain import accruals as rules
 from exchange.domain.accruals import AccrualAgreement, AccrualAgreementStatus, AccrualTerms, Award, AwardState
+from exchange.domain.conversions import HUB_ACTOR
 from exchange.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
 from exchange.domain.ledger import accrual_transaction
 from exchange.domain.partners import PartnerKind, PartnerStatus
 from exchange.domain.settlement import Movement, MovementKind
-from exchange.service import members, settlement
+from exchange.service import audit, members, settlement
 from exchange.service.agreements import check_document_signature
 from exchange.service.authentication import Caller
 from exchange.service.instructions import cancel_award_credit
@@ -242,4 +243,5 @@ def expire_overdue(connection: Connection, award_id: str, now_ms: int) -> bool:
         return False
     cancel_award_credit(connection, award_id, reason="credit deadline passed")
     void(connection, award_id, "the issuer did not credit it before the deadline")
+    audit.record(connection, actor=HUB_ACTOR, action="hub/VoidAward", subject=award_id, now_ms=now_ms)
     return True

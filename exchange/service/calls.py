@@ -5,7 +5,13 @@ happened and its answer is on record, or it did not happen at all. A resend of t
 call (same nonce, same bytes) gets the recorded answer back without running again; the same
 nonce with other bytes is refused as a replay. Failed calls are recorded too (in a second
 transaction, after the first rolled back), so a captured request that was refused once can't
-be replayed later into success.
+be replayed later into success. When a resend raced the original and the original recorded its
+answer first, the resend is given that answer, not its own refusal.
+
+A final refusal (a deadline passed; see exchange.domain.errors) is recorded in the call's own
+transaction, which commits with whatever the refusal made the hub do, such as expiring the
+credit. The database being unreachable is neither an answer nor recorded: the caller is told
+UNAVAILABLE and may resend.
 """
 
 from __future__ import annotations
@@ -13,24 +19,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from exchange.domain import errors
-from exchange.domain.errors import Aborted, ExchangeError, InvalidArgument, Unauthenticated, require
+from exchange.domain.errors import (
+    Aborted,
+    ExchangeError,
+    InvalidArgument,
+    Unauthenticated,
+    Unavailable,
+    require,
+    revive,
+)
 from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
 from exchange.service import audit
 from exchange.service.authentication import Caller, IncomingCall
-from exchange.store.database import Database
+from exchange.store.database import Database, unavailable
 from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
 
 OUTCOME_OK = "OK"
 
 Authenticate = Callable[[Connection], Caller]
 Handler = Callable[[Connection, Caller], bytes]
-
-_ERROR_CLASSES: dict[str, type[ExchangeError]] = {
-    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, ExchangeError)
-}
 
 
 def execute_once(
@@ -42,8 +51,10 @@ def execute_once(
         ExchangeError: the call was refused (now, or the first time this nonce was seen).
     """
     authenticated: list[Caller] = []
+    refused: list[ExchangeError] = []
 
     def attempt(connection: Connection) -> bytes:
+        refused.clear()
         caller = authenticate(connection)
         authenticated[:] = [caller]
         nonces = NonceRepository(connection)
@@ -56,7 +67,14 @@ def execute_once(
         if verdict is NonceVerdict.RESENT:
             assert recorded is not None
             return _replay(recorded)
-        body = handler(connection, caller)
+        try:
+            body = handler(connection, caller)
+        except ExchangeError as exc:
+            if not exc.final:
+                raise
+            _record(nonces, call, caller, exc, now_ms)
+            refused.append(exc)
+            return b""
         audit.record_call(
             connection,
             actor=caller.principal,
@@ -77,12 +95,12 @@ def execute_once(
         return body
 
     try:
-        return database.run(attempt)
-    except (Unauthenticated, Aborted):
-        raise  # not the caller's answer to keep: an unproven caller, or a transient conflict
+        body = database.run(attempt)
+    except (Unauthenticated, Aborted, Unavailable):
+        raise  # not the caller's answer to keep: an unproven caller, a transient conflict, no database
     except ExchangeError as exc:
         if authenticated:
-            _record_refusal(database, call, authenticated[0], exc, now_ms)
+            return _record_refusal(database, call, authenticated[0], exc, now_ms)
         raise
     except DataError as exc:
         # Whatever ran has rolled back; refuse the call as the caller's error, not INTERNAL.
@@ -90,8 +108,11 @@ def execute_once(
         if refusal is None:
             raise
         if authenticated:
-            _record_refusal(database, call, authenticated[0], refusal, now_ms)
+            return _record_refusal(database, call, authenticated[0], refusal, now_ms)
         raise refusal from exc
+    if refused:
+        raise refused[0]
+    return body
 
 
 def nul_refusal(exc: DataError) -> InvalidArgument | None:
@@ -108,28 +129,46 @@ def nul_refusal(exc: DataError) -> InvalidArgument | None:
 def _replay(recorded: RecordedAnswer) -> bytes:
     if recorded.outcome == OUTCOME_OK:
         return recorded.response_body
-    cls = _ERROR_CLASSES.get(recorded.outcome)
-    require(cls is not None, f"recorded outcome {recorded.outcome!r} is a known error class")
-    assert cls is not None
-    raise cls(recorded.error_reason, recorded.error_message, field=recorded.error_field or None)
+    raise revive(recorded.outcome, recorded.error_reason, recorded.error_message, recorded.error_field)
 
 
-def _record_refusal(database: Database, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> None:
-    def record(connection: Connection) -> None:
-        NonceRepository(connection).record(
-            principal=caller.principal,
-            nonce=call.nonce,
-            method=call.method,
-            request_sha256=call.body_sha256,
-            received_at_ms=now_ms,
-            outcome=type(exc).__name__,
-            error_reason=exc.reason,
-            error_message=exc.message,
-            error_field=exc.field or "",
-        )
+def _record(nonces: NonceRepository, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> None:
+    nonces.record(
+        principal=caller.principal,
+        nonce=call.nonce,
+        method=call.method,
+        request_sha256=call.body_sha256,
+        received_at_ms=now_ms,
+        outcome=type(exc).__name__,
+        error_reason=exc.reason,
+        error_message=exc.message,
+        error_field=exc.field or "",
+    )
 
+
+def _record_refusal(database: Database, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> bytes:
+    """Record the refusal under the call's nonce and raise it, or answer as the attempt that recorded first.
+
+    A resend (same nonce, same bytes) may race its original: both run, the original commits its
+    effect and its answer, and the resend, refused on a snapshot that did not see it (say, past a
+    deadline the original met), finds the nonce taken. Then the original's answer is the answer.
+    """
     try:
         with database.engine.begin() as connection:
-            record(connection)
+            _record(NonceRepository(connection), call, caller, exc, now_ms)
     except IntegrityError:
-        pass  # a concurrent resend recorded this nonce first; its answer stands
+        pass  # another attempt under this nonce recorded first: its answer stands (below)
+    except OperationalError as lost:
+        if unavailable(lost):
+            # Unrecorded, the refusal could later be replayed into success: tell the caller to resend.
+            raise Unavailable("DATABASE_UNAVAILABLE", "the database could not be reached; resend the request") from lost
+        raise
+    else:
+        raise exc
+    with database.engine.begin() as connection:
+        recorded = NonceRepository(connection).find(caller.principal, call.nonce)
+    require(recorded is not None, "a nonce that collided on insert is on record")
+    assert recorded is not None
+    if judge_nonce((recorded.method, recorded.request_sha256), (call.method, call.body_sha256)) is NonceVerdict.RESENT:
+        return _replay(recorded)
+    raise nonce_replayed()

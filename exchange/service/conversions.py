@@ -21,7 +21,7 @@ from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, Partner, PartnerStatus, parse_text
 from exchange.domain.pricing import price_conversion, price_reversal
 from exchange.domain.settlement import reversal_movement
-from exchange.service import members, settlement
+from exchange.service import audit, members, settlement
 from exchange.service.authentication import Caller
 from exchange.service.instructions import cancel_credit
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
@@ -264,6 +264,7 @@ def expire_overdue(connection: Connection, conversion_id: str, now_ms: int) -> b
     fail_credit(
         connection, conversion, ConversionState.EXPIRED, actor=HUB_ACTOR, note="no acknowledgement", now_ms=now_ms
     )
+    audit.record(connection, actor=HUB_ACTOR, action="hub/ExpireConversion", subject=conversion_id, now_ms=now_ms)
     return True
 
 

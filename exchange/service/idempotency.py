@@ -3,6 +3,13 @@
 Keys are scoped to the calling partner. The same key with the same request (method and body
 digest) returns the first answer byte for byte; the same key with any other request is
 refused, so a client bug can't silently turn into a different operation.
+
+The key is claimed (its row inserted) before the work is done, so a retry that arrives while
+the first attempt is still running waits for it and then gets its answer, instead of deciding
+on a snapshot that can't see it (a retry after the quote's expiry would otherwise be refused
+while the first attempt, in time, commits the conversion). Refusals are not kept, so the same
+key may be tried again once the cause is fixed, except a final refusal (a deadline passed),
+which no retry could turn into success.
 """
 
 from __future__ import annotations
@@ -12,8 +19,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from exchange.domain.errors import FailedPrecondition, InvalidArgument
-from exchange.store.idempotency_repo import IdempotencyRepository, StoredAnswer
+from exchange.domain.errors import ExchangeError, FailedPrecondition, InvalidArgument, revive
+from exchange.store.idempotency_repo import OUTCOME_OK, IdempotencyRepository, StoredAnswer
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
@@ -39,9 +46,14 @@ def run_once(
     now_ms: int,
     produce: Callable[[], bytes],
 ) -> bytes:
-    """Return the stored answer for this key, or produce, store and return a new one (same transaction)."""
+    """Return the stored answer for this key, or claim it, produce, store and return a new one (same transaction).
+
+    Raises:
+        ExchangeError: what produce raised, or the final refusal stored for this key.
+    """
     repository = IdempotencyRepository(connection)
-    stored = repository.find(partner_id, parse_key(key))
+    key = parse_key(key)
+    stored = repository.find(partner_id, key)
     if stored is not None:
         if (stored.method, stored.request_sha256) != (method, request_sha256):
             raise FailedPrecondition(
@@ -49,7 +61,27 @@ def run_once(
                 f"idempotency key {key!r} was already used for a different request; use a new key",
                 field="idempotency_key",
             )
+        if stored.outcome != OUTCOME_OK:
+            raise revive(stored.outcome, stored.error_reason, stored.error_message, stored.error_field)
         return stored.response_body
-    body = produce()
-    repository.store(partner_id, key, StoredAnswer(method, request_sha256, body), now_ms)
+    repository.claim(partner_id, key, method=method, request_sha256=request_sha256, now_ms=now_ms)
+    try:
+        body = produce()
+    except ExchangeError as refusal:
+        if refusal.final:
+            repository.answer(
+                partner_id,
+                key,
+                StoredAnswer(
+                    method,
+                    request_sha256,
+                    b"",
+                    type(refusal).__name__,
+                    refusal.reason,
+                    refusal.message,
+                    refusal.field or "",
+                ),
+            )
+        raise
+    repository.answer(partner_id, key, StoredAnswer(method, request_sha256, body))
     return body

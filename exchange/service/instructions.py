@@ -49,7 +49,7 @@ def acknowledge(
     """The partner applied an instruction: a credit completes its conversion, a refund closes it."""
     repository = InstructionRepository(connection)
     instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
-    rules.require_in_time(instruction, now_ms)
+    _expire_if_late(connection, instruction, now_ms)
     acknowledged = rules.acknowledge(instruction, reference=reference)
     if acknowledged == instruction:
         return instruction
@@ -81,7 +81,7 @@ def reject(connection: Connection, caller: Caller, instruction_id: str, reason: 
 
     repository = InstructionRepository(connection)
     instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
-    rules.require_in_time(instruction, now_ms)
+    _expire_if_late(connection, instruction, now_ms)
     rejected = rules.reject(instruction, reason=reason)
     repository.save(rejected)
     if instruction.award_id:
@@ -96,6 +96,27 @@ def reject(connection: Connection, caller: Caller, instruction_id: str, reason: 
         connection, conversion, ConversionState.REJECTED, actor=caller.principal, note=rejected.reason, now_ms=now_ms
     )
     return rejected
+
+
+def _expire_if_late(connection: Connection, instruction: Instruction, now_ms: int) -> None:
+    """Past its deadline, expire the credit here, as the sweep would, and refuse the answer for good.
+
+    The expiry commits with the refusal (a final refusal; see exchange.domain.errors), so this
+    call conflicts with an earlier, in-time answer to the same credit that is still committing:
+    one of the two wins, and the other, retried, agrees with it. A refusal that wrote nothing
+    would be decided on a snapshot that can't see the in-time answer and never be retried.
+    """
+    if not rules.is_late(instruction, now_ms):
+        return
+    if instruction.award_id:
+        from exchange.service import accruals
+
+        accruals.expire_overdue(connection, instruction.award_id, now_ms)
+    else:
+        from exchange.service import conversions
+
+        conversions.expire_overdue(connection, instruction.conversion_id, now_ms)
+    rules.require_in_time(instruction, now_ms)
 
 
 def cancel_credit(connection: Connection, conversion_id: str, *, reason: str) -> None:

@@ -6,13 +6,14 @@ from sqlalchemy import Connection
 
 from exchange.domain import redemptions as rules
 from exchange.domain.agreements import require_usable
+from exchange.domain.conversions import HUB_ACTOR
 from exchange.domain.instructions import REFERENCE_MAX, Instruction, InstructionKind, InstructionState
 from exchange.domain.ledger import capture_transaction
 from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, parse_text
 from exchange.domain.redemptions import Hold, HoldState
 from exchange.domain.settlement import capture_movement
-from exchange.service import settlement
+from exchange.service import audit, settlement
 from exchange.service.authentication import Caller
 from exchange.service.conversions import partners_of
 from exchange.store.agreements_repo import AgreementRepository
@@ -69,6 +70,7 @@ def capture(
     """The target partner captures part of a hold; the capture is posted like a conversion."""
     reference = parse_text(reference, field="target_reference", max_length=REFERENCE_MAX)
     hold = get(connection, caller, hold_id)
+    _expire_if_due(connection, hold, now_ms)
     captured, taken = rules.capture(
         hold,
         caller=caller.principal,
@@ -99,6 +101,7 @@ def void(connection: Connection, caller: Caller, *, hold_id: str, reason: str, n
     """Either partner ends a hold; what is left goes back to the source partner."""
     parse_text(reason, field="reason", max_length=REASON_MAX)
     hold = get(connection, caller, hold_id)
+    _expire_if_due(connection, hold, now_ms)
     voided = rules.void(hold, now_ms)
     _release(connection, hold, voided, now_ms)
     return voided
@@ -111,7 +114,17 @@ def expire_overdue(connection: Connection, hold_id: str, now_ms: int) -> bool:
     if hold is None or expired is None:
         return False
     _release(connection, hold, expired, now_ms)
+    audit.record(connection, actor=HUB_ACTOR, action="hub/ExpireHold", subject=hold_id, now_ms=now_ms)
     return True
+
+
+def _expire_if_due(connection: Connection, hold: Hold, now_ms: int) -> None:
+    """An open hold past its expiry is expired here, as the sweep would; the HOLD_EXPIRED that follows is final.
+
+    The expiry commits with that refusal, so a late call conflicts with an in-time capture of
+    the same hold still committing, and whichever loses is retried and agrees with the winner.
+    """
+    expire_overdue(connection, hold.hold_id, now_ms)
 
 
 def _release(connection: Connection, before: Hold, after: Hold, now_ms: int) -> None:

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from exchange.domain.errors import Aborted
+from exchange.domain.errors import Aborted, Unavailable
 
 T = TypeVar("T")
 
@@ -30,6 +30,9 @@ RETRY_BASE_DELAY_S = 0.005
 RETRY_MAX_DELAY_S = 0.25
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+# connection_exception, operator_intervention (admin_shutdown, crash_shutdown, cannot_connect_now),
+# insufficient_resources (too_many_connections): the server is going or not there.
+UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "57", "53"})
 
 
 def default_sqlite_url(var_dir: Path) -> str:
@@ -48,6 +51,21 @@ def is_retryable(exc: BaseException) -> bool:
             return True
         return "database is locked" in str(exc.orig)
     return False
+
+
+def unavailable(exc: DBAPIError) -> bool:
+    """Return whether a database error means the server could not be reached or went away mid-call.
+
+    Such a call's transaction rolled back, or (if the connection broke during COMMIT) its outcome
+    is unknown to us; either way a resend of the same signed request is safe, because the hub
+    answers a nonce or an idempotency key it has already recorded with the recorded answer.
+    """
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError) or not hasattr(exc.orig, "sqlstate"):
+        return False  # SQLite's OperationalErrors ("no such table", ...) are not outages
+    sqlstate: str | None = getattr(exc.orig, "sqlstate", None)
+    return sqlstate is None or sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES
 
 
 class Database:
@@ -76,12 +94,17 @@ class Database:
 
         Raises:
             Aborted: the transaction still conflicted after MAX_TRANSACTION_ATTEMPTS tries.
+            Unavailable: the database could not be reached, or the connection broke.
         """
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             try:
                 with self.engine.begin() as connection:
                     return work(connection)
             except DBAPIError as exc:
+                if unavailable(exc):
+                    raise Unavailable(
+                        "DATABASE_UNAVAILABLE", "the database could not be reached; resend the request"
+                    ) from exc
                 if not is_retryable(exc) or attempt == MAX_TRANSACTION_ATTEMPTS:
                     if is_retryable(exc):
                         raise Aborted("TRANSACTION_CONFLICT", "the request conflicted with others; retry it") from exc

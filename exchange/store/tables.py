@@ -261,6 +261,11 @@ idempotency_keys = Table(
     Column("request_sha256", String(64), nullable=False),
     Column("response_body", LargeBinary, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+    # "OK", or the class name of a final refusal (a deadline passed) the key keeps answering.
+    Column("outcome", String(32), nullable=False, server_default="OK"),
+    Column("error_reason", String(64), nullable=False, server_default=""),
+    Column("error_message", Text, nullable=False, server_default=""),
+    Column("error_field", String(100), nullable=False, server_default=""),
 )
 
 holds = Table(

@@ -300,18 +300,57 @@ def test_a_partner_past_its_exposure_limit_is_refused_until_it_owes_less(hub: Ru
     pair.convert(200, member="m-2")  # the refund brought the exposure back down
 
 
-def test_an_answer_after_the_credit_deadline_is_refused_even_before_the_hub_expires_it(pair: Pair) -> None:
+def test_an_answer_after_the_credit_deadline_expires_the_credit_there_and_then(pair: Pair) -> None:
+    """The refusal commits the expiry the sweep would make, so it conflicts with an in-time answer still running."""
     conversion = pair.convert(100)
     credit = pair.only_instruction(pair.target)
     pair.hub.clock.advance(15 * 60 * 1000)
     with pytest.raises(FailedPreconditionError) as refused:
         pair.target.acknowledge_instruction(credit.instruction_id, partner_reference="late")
     assert refused.value.reason == "CREDIT_DEADLINE_PASSED"
-    with pytest.raises(FailedPreconditionError):
-        pair.target.reject_instruction(credit.instruction_id, reason="late too")
-    assert pair.source.get_conversion(conversion.conversion_id).state == "PENDING_CREDIT"
-    pair.hub.server.expire_overdue_once()
     assert pair.source.get_conversion(conversion.conversion_id).state == "EXPIRED"
+    refund = pair.only_instruction(pair.source)
+    assert (refund.kind, refund.points) == ("REFUND", 100)
+    assert pair.hub.server.expire_overdue_once() == 0
+    with pytest.raises(FailedPreconditionError) as again:
+        pair.target.reject_instruction(credit.instruction_id, reason="late too")
+    assert again.value.reason == "INSTRUCTION_CANCELLED"
+    assert positions(pair.hub) == {}
+
+
+def test_a_refusal_for_an_expired_quote_stays_the_answer_to_its_idempotency_key(pair: Pair) -> None:
+    """A deadline refusal is final: the key keeps it, so an earlier attempt still running can't succeed later."""
+    quote = pair.source.quote_conversion("voltline", 100)
+    pair.hub.clock.advance(60_000)
+    with pytest.raises(FailedPreconditionError) as refused:
+        pair.source.convert(quote.quote_id, source_member_ref="m", target_member_ref="v", idempotency_key="order-0042")
+    assert refused.value.reason == "QUOTE_EXPIRED"
+    pair.hub.clock.advance(-60_000)  # an attempt that arrived in time, decided only now, gets the same answer
+    with pytest.raises(FailedPreconditionError) as remembered:
+        pair.source.convert(quote.quote_id, source_member_ref="m", target_member_ref="v", idempotency_key="order-0042")
+    assert remembered.value.reason == "QUOTE_EXPIRED"
+    assert pair.source.list_conversions().items == ()
+    done = pair.source.convert(
+        quote.quote_id, source_member_ref="m", target_member_ref="v", idempotency_key="order-0043"
+    )
+    assert done.state == "PENDING_CREDIT"
+
+
+def test_a_limit_refusal_is_not_kept_so_the_same_key_succeeds_once_the_cause_is_gone(hub: RunningHub) -> None:
+    pair = accepted_pair(hub, member_daily_cap_source_points=100)
+    pair.convert(100, member="m-9")
+    quote = pair.source.quote_conversion("voltline", 50)
+
+    def convert() -> str:
+        return pair.source.convert(
+            quote.quote_id, source_member_ref="m-9", target_member_ref="v", idempotency_key="order-0077"
+        ).state
+
+    with pytest.raises(ResourceExhaustedError) as refused:
+        convert()
+    assert refused.value.reason == "MEMBER_DAILY_CAP"
+    pair.target.reject_instruction(pair.only_instruction(pair.target).instruction_id, reason="unknown member")
+    assert convert() == "PENDING_CREDIT"  # the cap counts standing conversions; the key was free
 
 
 def test_a_refund_after_a_reversal_names_the_reversal(pair: Pair) -> None:

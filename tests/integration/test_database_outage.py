@@ -1,0 +1,86 @@
+"""The database going away mid-call is UNAVAILABLE (resend it), never INTERNAL, and the resend is answered once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from sqlalchemy.exc import OperationalError
+
+from exchange.domain.errors import Unavailable
+from exchange.store.database import Database
+from exchange.store.tables import instructions
+from partner_sdk import NO_RETRY, UnavailableError
+from tests.conftest import RunningHub
+from tests.e2e.money import accepted_pair
+
+
+def test_a_database_that_cannot_be_reached_is_unavailable() -> None:
+    database = Database("postgresql+psycopg://coalition@127.0.0.1:1/nowhere?connect_timeout=2")
+    with pytest.raises(Unavailable) as refused:
+        database.run(lambda connection: connection.execute(sqlalchemy.text("SELECT 1")).scalar())
+    assert refused.value.reason == "DATABASE_UNAVAILABLE"
+    database.dispose()
+
+
+def test_a_broken_sqlite_statement_is_not_taken_for_an_outage(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    with pytest.raises(OperationalError):
+        database.run(lambda connection: connection.execute(sqlalchemy.text("SELECT * FROM no_such_table")).all())
+    database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_call_whose_connection_is_killed_is_unavailable_and_its_resend_happens_once(
+    postgres_hub: RunningHub,
+) -> None:
+    hub = postgres_hub
+    pair = accepted_pair(hub)
+    conversion = pair.convert(100)
+    credit = pair.only_instruction(pair.target)
+    impatient = hub.client("voltline", pair.target.transport.private_key, retry=NO_RETRY)
+    url = hub.database.url.render_as_string(hide_password=False)
+    blocker = sqlalchemy.create_engine(url)
+    with blocker.connect() as holder:
+        holder.execute(
+            sqlalchemy.select(instructions.c.instruction_id)
+            .where(instructions.c.instruction_id == credit.instruction_id)
+            .with_for_update()
+        )
+        answers: list[BaseException | str] = []
+
+        def acknowledge() -> None:
+            try:
+                answers.append(impatient.acknowledge_instruction(credit.instruction_id, partner_reference="l-1").state)
+            except Exception as exc:
+                answers.append(exc)
+
+        waiting = threading.Thread(target=acknowledge)
+        waiting.start()
+        with blocker.connect() as admin:
+            for _ in range(500):
+                killed = admin.execute(
+                    sqlalchemy.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                ).all()
+                admin.rollback()
+                if killed:
+                    break
+                time.sleep(0.02)
+            else:
+                pytest.fail("the acknowledgement never came to wait on the locked instruction")
+        waiting.join(timeout=30)
+        holder.rollback()
+    blocker.dispose()
+    (answer,) = answers
+    assert isinstance(answer, UnavailableError), answer
+    assert answer.reason == "DATABASE_UNAVAILABLE"
+    assert answer.retry_delay_s is not None
+    assert pair.source.get_conversion(conversion.conversion_id).state == "PENDING_CREDIT"  # nothing half-written
+    assert pair.target.acknowledge_instruction(credit.instruction_id, partner_reference="l-1").state == "ACKNOWLEDGED"
+    assert pair.source.get_conversion(conversion.conversion_id).state == "COMPLETED"
