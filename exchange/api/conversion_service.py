@@ -142,9 +142,14 @@ def _reject(
 
 
 CONVERSION_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("QuoteConversion", conversions_pb2.QuoteConversionRequest, _quote, PARTNERS),
+    SignedMethod("QuoteConversion", conversions_pb2.QuoteConversionRequest, _quote, PARTNERS, read_committed=True),
     SignedMethod(
-        "Convert", conversions_pb2.ConvertRequest, _convert, PARTNERS, idempotency_key=lambda r: r.idempotency_key
+        "Convert",
+        conversions_pb2.ConvertRequest,
+        _convert,
+        PARTNERS,
+        idempotency_key=lambda r: r.idempotency_key,
+        read_committed=True,
     ),
     SignedMethod("GetConversion", conversions_pb2.GetConversionRequest, _get, PARTNERS),
     SignedMethod("ListConversions", conversions_pb2.ListConversionsRequest, _list, PARTNERS),

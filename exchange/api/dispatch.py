@@ -84,6 +84,8 @@ class SignedMethod(Generic[Req]):
     registrant_key: Callable[[Req], bytes] | None = None  # registration: verify with the key in the body
     idempotency_key: Callable[[Req], str] | None = None  # exactly once per (caller, key)
     wait: Callable[[HubContext, Caller, Req, float], None] | None = None  # long poll, outside any transaction
+    # READ COMMITTED on PostgreSQL: the command locks what its rules read (exchange.store.database.run).
+    read_committed: bool = False
 
 
 def generic_handler(
@@ -117,7 +119,13 @@ def _unary(
                 remaining_s = context.time_remaining()
                 method.wait(hub, hub.database.run(authenticate), _parse(method, raw), remaining_s or 0.0)
                 now_ms = hub.clock.now_ms()
-            body = execute_once(hub.database, call, *_steps(method, call, raw, hub, now_ms), now_ms)
+            body = execute_once(
+                hub.database,
+                call,
+                *_steps(method, call, raw, hub, now_ms),
+                now_ms,
+                read_committed=method.read_committed,
+            )
         except ExchangeError as exc:
             code = status_code_of(exc)
             outcome.update(code=code.name, reason=exc.reason)

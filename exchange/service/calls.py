@@ -43,9 +43,18 @@ Handler = Callable[[Connection, Caller], bytes]
 
 
 def execute_once(
-    database: Database, call: IncomingCall, authenticate: Authenticate, handler: Handler, now_ms: int
+    database: Database,
+    call: IncomingCall,
+    authenticate: Authenticate,
+    handler: Handler,
+    now_ms: int,
+    *,
+    read_committed: bool = False,
 ) -> bytes:
     """Run handler for a signed call at most once and return the serialized answer.
+
+    Exactly-once holds at either isolation level: the nonce and the idempotency key are unique
+    keys, so of two racing attempts one inserts and the other fails, is retried and replays.
 
     Raises:
         ExchangeError: the call was refused (now, or the first time this nonce was seen).
@@ -95,7 +104,7 @@ def execute_once(
         return body
 
     try:
-        body = database.run(attempt)
+        body = database.run(attempt, read_committed=read_committed)
     except (Unauthenticated, Aborted, Unavailable):
         raise  # not the caller's answer to keep: an unproven caller, a transient conflict, no database
     except ExchangeError as exc:

@@ -90,9 +90,18 @@ def convert(
     now_ms: int,
     policy: ConversionPolicy,
 ) -> Conversion:
-    """Record a conversion against a quote: ledger entries and a credit instruction, in this transaction."""
+    """Record a conversion against a quote: ledger entries and a credit instruction, in this transaction.
+
+    Runs at READ COMMITTED on PostgreSQL (exchange.api.conversion_service): the source partner's
+    row lock, taken before any limit is read, queues the source's conversions one behind
+    another, so the daily cap, the velocity limit and the exposure limit are each checked
+    against everything committed before; the quote is claimed by a conditional UPDATE, and the
+    nonce and idempotency key are unique keys. Under SERIALIZABLE the same reads took predicate
+    locks over the source's ledger and conversions, and concurrent conversions aborted each other.
+    """
     source_member_ref = parse_member_ref(source_member_ref, field="source_member_ref")
     target_member_ref = parse_member_ref(target_member_ref, field="target_member_ref")
+    PartnerRepository(connection).lock(caller.principal)
     repository = ConversionRepository(connection)
     offer = rules.require_usable_quote(repository.get_quote(quote_id), caller.principal, quote_id, now_ms)
     agreement = require_usable(AgreementRepository(connection).get(offer.agreement_id), now_ms)

@@ -89,8 +89,13 @@ class Database:
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
 
-    def run(self, work: Callable[[Connection], T]) -> T:
+    def run(self, work: Callable[[Connection], T], *, read_committed: bool = False) -> T:
         """Run work(connection) in one transaction, committing on return, retrying on conflicts.
+
+        read_committed runs it at READ COMMITTED on PostgreSQL instead of SERIALIZABLE: for
+        commands that take the row locks their rules need (see exchange.service.conversions),
+        where SERIALIZABLE's predicate locks would abort concurrent callers instead of queueing
+        them. SQLite is serial whatever is asked.
 
         Raises:
             Aborted: the transaction still conflicted after MAX_TRANSACTION_ATTEMPTS tries.
@@ -98,8 +103,11 @@ class Database:
         """
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             try:
-                with self.engine.begin() as connection:
-                    return work(connection)
+                with self.engine.connect() as connection:
+                    if read_committed and self.dialect == "postgresql":
+                        connection = connection.execution_options(isolation_level="READ COMMITTED")
+                    with connection.begin():
+                        return work(connection)
             except DBAPIError as exc:
                 if unavailable(exc):
                     raise Unavailable(

@@ -36,6 +36,17 @@ class PartnerRepository:
             return None
         return self._assemble(row, self._keys_of([partner_id]).get(partner_id, ()))
 
+    def lock(self, partner_id: str) -> None:
+        """Hold the partner's row lock (FOR NO KEY UPDATE) until the transaction ends; no-op on SQLite.
+
+        Commands that check a per-partner limit against what is already written (a conversion's
+        exposure, daily cap and velocity) take it first, so at READ COMMITTED they queue one
+        behind another and each reads what the previous one committed.
+        """
+        self._db.execute(
+            select(partners.c.partner_id).where(partners.c.partner_id == partner_id).with_for_update(key_share=True)
+        )
+
     def list_page(self, *, after: str, limit: int, status: PartnerStatus | None) -> list[Partner]:
         """Return up to limit partners with partner_id > after, in partner_id order."""
         query = select(partners).where(partners.c.partner_id > after).order_by(partners.c.partner_id).limit(limit)
