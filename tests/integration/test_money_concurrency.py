@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,39 @@ def test_the_daily_cap_holds_under_concurrent_conversions(hub: RunningHub) -> No
     with ThreadPoolExecutor(THREADS) as pool:
         outcomes = Counter(pool.map(convert, range(THREADS)))
     assert outcomes == {"OK": 5, "MEMBER_DAILY_CAP": 3}
+
+
+def test_the_exposure_limit_holds_under_concurrent_conversions_of_many_members(hub: RunningHub) -> None:
+    """Different members, one source brand: only the brand's row lock orders them (READ COMMITTED on PostgreSQL)."""
+    pair = accepted_pair(hub, fee_basis_points=None)
+    quotes = [pair.source.quote_conversion("voltline", 200) for _ in range(THREADS)]
+    money = quotes[0].amounts.settlement_amount_minor
+    fits = 5
+    hub.server.context.__dict__["policy"] = replace(
+        hub.server.context.policy, exposure_limit_minor=fits * money + money // 2
+    )
+
+    def convert(i: int) -> str:
+        return _outcome(
+            lambda: pair.source.convert(quotes[i].quote_id, source_member_ref=f"m-{i}", target_member_ref="v")
+        )
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        outcomes = Counter(pool.map(convert, range(THREADS)))
+    assert outcomes == {"OK": fits, "EXPOSURE_LIMIT": THREADS - fits}
+
+
+def test_the_velocity_limit_holds_under_concurrent_conversions_of_one_member(hub: RunningHub) -> None:
+    pair = accepted_pair(hub)
+    quotes = [pair.source.quote_conversion("voltline", 100) for _ in range(THREADS)]
+    hub.server.context.__dict__["policy"] = replace(hub.server.context.policy, member_conversions_per_hour=3)
+
+    def convert(i: int) -> str:
+        return _outcome(lambda: pair.source.convert(quotes[i].quote_id, source_member_ref="m", target_member_ref="v"))
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        outcomes = Counter(pool.map(convert, range(THREADS)))
+    assert outcomes == {"OK": 3, "MEMBER_VELOCITY": THREADS - 3}
 
 
 def test_a_quote_is_used_once_under_concurrent_conversions(hub: RunningHub) -> None:
