@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError
 
 from exchange.domain.errors import (
     Aborted,
@@ -27,13 +27,12 @@ from exchange.domain.errors import (
     InvalidArgument,
     Unauthenticated,
     Unavailable,
-    require,
     revive,
 )
 from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
 from exchange.service import audit
 from exchange.service.authentication import Caller, IncomingCall
-from exchange.store.database import Database, unavailable
+from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
 
 OUTCOME_OK = "OK"
@@ -161,23 +160,21 @@ def _record_refusal(database: Database, call: IncomingCall, caller: Caller, exc:
     A resend (same nonce, same bytes) may race its original: both run, the original commits its
     effect and its answer, and the resend, refused on a snapshot that did not see it (say, past a
     deadline the original met), finds the nonce taken. Then the original's answer is the answer.
+    The recording is a transaction like any other (Database.run): a serialization conflict is
+    retried, and an unreachable database is UNAVAILABLE, since an unrecorded refusal could later
+    be replayed into success.
     """
-    try:
-        with database.engine.begin() as connection:
-            _record(NonceRepository(connection), call, caller, exc, now_ms)
-    except IntegrityError:
-        pass  # another attempt under this nonce recorded first: its answer stands (below)
-    except OperationalError as lost:
-        if unavailable(lost):
-            # Unrecorded, the refusal could later be replayed into success: tell the caller to resend.
-            raise Unavailable("DATABASE_UNAVAILABLE", "the database could not be reached; resend the request") from lost
-        raise
-    else:
+
+    def record(connection: Connection) -> RecordedAnswer | None:
+        nonces = NonceRepository(connection)
+        first = nonces.find(caller.principal, call.nonce)
+        if first is None:
+            _record(nonces, call, caller, exc, now_ms)
+        return first
+
+    recorded = database.run(record)
+    if recorded is None:
         raise exc
-    with database.engine.begin() as connection:
-        recorded = NonceRepository(connection).find(caller.principal, call.nonce)
-    require(recorded is not None, "a nonce that collided on insert is on record")
-    assert recorded is not None
     if judge_nonce((recorded.method, recorded.request_sha256), (call.method, call.body_sha256)) is NonceVerdict.RESENT:
         return _replay(recorded)
     raise nonce_replayed()
