@@ -77,14 +77,20 @@ class Database:
         self.retries = 0
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(url, echo=echo)
+            self._read_committed_engine = self.engine  # SQLite is serial whatever is asked
         elif self.dialect == "postgresql":
-            self.engine = create_engine(
-                url,
-                isolation_level="SERIALIZABLE",
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                echo=echo,
+            self.engine, self._read_committed_engine = (
+                # Two pools rather than one switching levels: setting and resetting a pooled
+                # connection's level costs two round trips per transaction.
+                create_engine(
+                    url,
+                    isolation_level=level,
+                    pool_size=pool_size,
+                    max_overflow=pool_size,
+                    pool_pre_ping=True,
+                    echo=echo,
+                )
+                for level in ("SERIALIZABLE", "READ COMMITTED")
             )
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
@@ -103,11 +109,8 @@ class Database:
         """
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             try:
-                with self.engine.connect() as connection:
-                    if read_committed and self.dialect == "postgresql":
-                        connection = connection.execution_options(isolation_level="READ COMMITTED")
-                    with connection.begin():
-                        return work(connection)
+                with (self._read_committed_engine if read_committed else self.engine).begin() as connection:
+                    return work(connection)
             except DBAPIError as exc:
                 if unavailable(exc):
                     raise Unavailable(
@@ -125,6 +128,7 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        self._read_committed_engine.dispose()
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
