@@ -110,21 +110,23 @@ def void(connection: Connection, caller: Caller, *, hold_id: str, reason: str, n
 def expire_overdue(connection: Connection, hold_id: str, now_ms: int) -> bool:
     """Expire one overdue hold if it is still open; return whether it did."""
     hold = HoldRepository(connection).get(hold_id)
-    expired = rules.expire(hold, now_ms) if hold else None
-    if hold is None or expired is None:
+    return hold is not None and _expire_if_due(connection, hold, now_ms)
+
+
+def _expire_if_due(connection: Connection, hold: Hold, now_ms: int) -> bool:
+    """Expire an open hold past its expiry, releasing what is left; return whether it did.
+
+    Capture and void call it with the hold they read, so a late call expires the hold as the
+    sweep would, and the HOLD_EXPIRED that follows is final: the expiry commits with that
+    refusal, so a late call conflicts with an in-time capture of the same hold still
+    committing, and whichever loses is retried and agrees with the winner.
+    """
+    expired = rules.expire(hold, now_ms)
+    if expired is None:
         return False
     _release(connection, hold, expired, now_ms)
-    audit.record(connection, actor=HUB_ACTOR, action="hub/ExpireHold", subject=hold_id, now_ms=now_ms)
+    audit.record(connection, actor=HUB_ACTOR, action="hub/ExpireHold", subject=hold.hold_id, now_ms=now_ms)
     return True
-
-
-def _expire_if_due(connection: Connection, hold: Hold, now_ms: int) -> None:
-    """An open hold past its expiry is expired here, as the sweep would; the HOLD_EXPIRED that follows is final.
-
-    The expiry commits with that refusal, so a late call conflicts with an in-time capture of
-    the same hold still committing, and whichever loses is retried and agrees with the winner.
-    """
-    expire_overdue(connection, hold.hold_id, now_ms)
 
 
 def _release(connection: Connection, before: Hold, after: Hold, now_ms: int) -> None:
