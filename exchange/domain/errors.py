@@ -94,8 +94,13 @@ class InvariantViolation(AssertionError):
     """A rule that must always hold did not: a bug, never a user error. Survives python -O."""
 
 
+def recorded(error: ExchangeError) -> tuple[str, str, str, str]:
+    """Return (class name, reason, message, field) as a nonce or an idempotency key keeps a refusal."""
+    return type(error).__name__, error.reason, error.message, error.field or ""
+
+
 def revive(class_name: str, reason: str, message: str, field: str) -> ExchangeError:
-    """Rebuild a refusal recorded by its class name (a nonce's or an idempotency key's first answer)."""
+    """Rebuild a refusal from what recorded() gave (a nonce's or an idempotency key's first answer)."""
     cls = next(
         (c for c in ExchangeError.__subclasses__() if c.__name__ == class_name),
         None,

@@ -27,6 +27,7 @@ from exchange.domain.errors import (
     InvalidArgument,
     Unauthenticated,
     Unavailable,
+    recorded,
     revive,
 )
 from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
@@ -141,16 +142,17 @@ def _replay(recorded: RecordedAnswer) -> bytes:
 
 
 def _record(nonces: NonceRepository, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> None:
+    outcome, reason, message, field = recorded(exc)
     nonces.record(
         principal=caller.principal,
         nonce=call.nonce,
         method=call.method,
         request_sha256=call.body_sha256,
         received_at_ms=now_ms,
-        outcome=type(exc).__name__,
-        error_reason=exc.reason,
-        error_message=exc.message,
-        error_field=exc.field or "",
+        outcome=outcome,
+        error_reason=reason,
+        error_message=message,
+        error_field=field,
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from exchange.domain.errors import ExchangeError, FailedPrecondition, InvalidArgument, revive
+from exchange.domain.errors import ExchangeError, FailedPrecondition, InvalidArgument, recorded, revive
 from exchange.store.idempotency_repo import OUTCOME_OK, IdempotencyRepository, StoredAnswer
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
@@ -72,15 +72,7 @@ def run_once(
             repository.answer(
                 partner_id,
                 key,
-                StoredAnswer(
-                    method,
-                    request_sha256,
-                    b"",
-                    type(refusal).__name__,
-                    refusal.reason,
-                    refusal.message,
-                    refusal.field or "",
-                ),
+                StoredAnswer(method, request_sha256, b"", *recorded(refusal)),
             )
         raise
     repository.answer(partner_id, key, StoredAnswer(method, request_sha256, body))
