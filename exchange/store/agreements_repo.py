@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, tuple_, update
 
 from exchange.domain.agreements import Agreement, AgreementStatus, AgreementTerms
 from exchange.domain.money import Ratio
+from exchange.store.precompiled import Precompiled, selecting
 from exchange.store.tables import agreements
+
+_GET = selecting(agreements, "agreement_id")
+_ACTIVE_FOR = Precompiled(
+    select(agreements).where(
+        agreements.c.source_partner_id == bindparam("source"),
+        agreements.c.target_partner_id == bindparam("target"),
+        agreements.c.status == AgreementStatus.ACTIVE.value,
+    )
+)
 
 
 class AgreementRepository:
@@ -19,8 +29,8 @@ class AgreementRepository:
 
     def get(self, agreement_id: str) -> Agreement | None:
         """Return one version, or None."""
-        row = self._db.execute(select(agreements).where(agreements.c.agreement_id == agreement_id)).first()
-        return _agreement(row._mapping) if row else None
+        row = _GET.first(self._db, agreement_id=agreement_id)
+        return _agreement(row) if row else None
 
     def latest_version(self, source: str, target: str) -> int | None:
         """Return the highest version number of the pair's agreements, or None."""
@@ -32,15 +42,9 @@ class AgreementRepository:
 
     def active_for(self, source: str, target: str) -> Agreement | None:
         """Return the pair's ACTIVE version, if any (there is at most one)."""
-        rows = self._db.execute(
-            select(agreements).where(
-                agreements.c.source_partner_id == source,
-                agreements.c.target_partner_id == target,
-                agreements.c.status == AgreementStatus.ACTIVE.value,
-            )
-        ).all()
+        rows = _ACTIVE_FOR.all(self._db, source=source, target=target)
         assert len(rows) <= 1, "at most one active version per pair"
-        return _agreement(rows[0]._mapping) if rows else None
+        return _agreement(rows[0]) if rows else None
 
     def current_for(self, source: str, target: str) -> Agreement | None:
         """Return the pair's newest accepted version (ACTIVE or SUSPENDED), if any."""

@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from exchange.domain.audit import AuditEvent, Checkpoint
+from exchange.store.precompiled import inserting
 from exchange.store.tables import audit_checkpoints, audit_events
+
+_APPEND = inserting(audit_events, ("at_ms", "actor", "action", "subject", "request_sha256", "response_sha256"))
 
 
 def _event(row: Any) -> AuditEvent:
@@ -41,15 +44,14 @@ class AuditRepository:
         response_sha256: str = "",
     ) -> None:
         """Append one event (no read: concurrent writers never wait on each other here)."""
-        self._db.execute(
-            insert(audit_events).values(
-                at_ms=at_ms,
-                actor=actor[:32],
-                action=action[:200],
-                subject=subject[:64],
-                request_sha256=request_sha256,
-                response_sha256=response_sha256,
-            )
+        _APPEND.run(
+            self._db,
+            at_ms=at_ms,
+            actor=actor[:32],
+            action=action[:200],
+            subject=subject[:64],
+            request_sha256=request_sha256,
+            response_sha256=response_sha256,
         )
 
     def head(self) -> Checkpoint | None:

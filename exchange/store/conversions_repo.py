@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
 
 from exchange.domain.conversions import (
     STANDING_STATES,
@@ -16,9 +16,47 @@ from exchange.domain.conversions import (
 )
 from exchange.domain.money import Ratio
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
+from exchange.store.precompiled import Precompiled, constants, inserting, selecting
 from exchange.store.tables import conversion_events, conversion_reversals, conversions, quotes
 
 DAY_MS = 86_400_000
+AMOUNT_COLUMNS = (
+    "source_points_requested",
+    "fee_points",
+    "source_points_converted",
+    "target_points",
+    "settlement_amount_minor",
+    "settlement_currency",
+    "rate_numerator",
+    "rate_denominator",
+)
+
+# The statements of a quote and a conversion, built once (exchange.store.precompiled).
+_ADD_QUOTE = inserting(quotes, [column.key for column in quotes.columns])
+_GET_QUOTE = selecting(quotes, "quote_id")
+_CLAIM_QUOTE = Precompiled(
+    update(quotes)
+    .where(quotes.c.quote_id == bindparam("claimed_quote_id"), quotes.c.used_by.is_(None))
+    .values(used_by=bindparam("used_by"))
+)
+_ADD_CONVERSION = inserting(conversions, [column.key for column in conversions.columns])
+_ADD_EVENT = inserting(conversion_events, ("conversion_id", "at_ms", "actor", "from_state", "to_state", "note"))
+_CONVERTED_TODAY = Precompiled(
+    select(func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)).where(
+        conversions.c.source_partner_id == bindparam("source"),
+        conversions.c.target_partner_id == bindparam("target"),
+        conversions.c.source_member_ref == bindparam("member_ref"),
+        conversions.c.utc_day == bindparam("day"),
+        conversions.c.state.in_(constants(s.value for s in STANDING_STATES)),
+    )
+)
+_CONVERSIONS_SINCE = Precompiled(
+    select(func.count()).where(
+        conversions.c.source_partner_id == bindparam("source"),
+        conversions.c.source_member_ref == bindparam("member_ref"),
+        conversions.c.created_at_ms >= bindparam("since_ms"),
+    )
+)
 
 
 def utc_day(ms: int) -> int:
@@ -35,26 +73,24 @@ class ConversionRepository:
     # quotes -----------------------------------------------------------------------------
     def add_quote(self, quote: Quote) -> None:
         """Insert a new quote."""
-        self._db.execute(
-            insert(quotes).values(
-                quote_id=quote.quote_id,
-                agreement_id=quote.agreement_id,
-                agreement_version=quote.agreement_version,
-                source_partner_id=quote.source_partner_id,
-                target_partner_id=quote.target_partner_id,
-                created_at_ms=quote.created_at_ms,
-                expires_at_ms=quote.expires_at_ms,
-                used_by=None,
-                **_amount_columns(quote.amounts),
-            )
+        _ADD_QUOTE.run(
+            self._db,
+            quote_id=quote.quote_id,
+            agreement_id=quote.agreement_id,
+            agreement_version=quote.agreement_version,
+            source_partner_id=quote.source_partner_id,
+            target_partner_id=quote.target_partner_id,
+            created_at_ms=quote.created_at_ms,
+            expires_at_ms=quote.expires_at_ms,
+            used_by=None,
+            **_amount_columns(quote.amounts),
         )
 
     def get_quote(self, quote_id: str) -> Quote | None:
         """Return a quote, or None."""
-        row = self._db.execute(select(quotes).where(quotes.c.quote_id == quote_id)).first()
-        if row is None:
+        m = _GET_QUOTE.first(self._db, quote_id=quote_id)
+        if m is None:
             return None
-        m = row._mapping
         return Quote(
             quote_id=m["quote_id"],
             agreement_id=m["agreement_id"],
@@ -69,32 +105,26 @@ class ConversionRepository:
 
     def claim_quote(self, quote_id: str, conversion_id: str) -> bool:
         """Mark a quote used by a conversion; False if another conversion got it first."""
-        result = self._db.execute(
-            update(quotes)
-            .where(quotes.c.quote_id == quote_id, quotes.c.used_by.is_(None))
-            .values(used_by=conversion_id)
-        )
-        return result.rowcount == 1
+        return _CLAIM_QUOTE.run(self._db, claimed_quote_id=quote_id, used_by=conversion_id) == 1
 
     # conversions ------------------------------------------------------------------------
     def add(self, conversion: Conversion) -> None:
         """Insert a new conversion with its first event."""
-        self._db.execute(
-            insert(conversions).values(
-                conversion_id=conversion.conversion_id,
-                quote_id=conversion.quote_id,
-                agreement_id=conversion.agreement_id,
-                agreement_version=conversion.agreement_version,
-                source_partner_id=conversion.source_partner_id,
-                target_partner_id=conversion.target_partner_id,
-                source_member_ref=conversion.source_member_ref,
-                target_member_ref=conversion.target_member_ref,
-                state=conversion.state.value,
-                credit_deadline_ms=conversion.credit_deadline_ms,
-                created_at_ms=conversion.created_at_ms,
-                utc_day=utc_day(conversion.created_at_ms),
-                **_amount_columns(conversion.amounts),
-            )
+        _ADD_CONVERSION.run(
+            self._db,
+            conversion_id=conversion.conversion_id,
+            quote_id=conversion.quote_id,
+            agreement_id=conversion.agreement_id,
+            agreement_version=conversion.agreement_version,
+            source_partner_id=conversion.source_partner_id,
+            target_partner_id=conversion.target_partner_id,
+            source_member_ref=conversion.source_member_ref,
+            target_member_ref=conversion.target_member_ref,
+            state=conversion.state.value,
+            credit_deadline_ms=conversion.credit_deadline_ms,
+            created_at_ms=conversion.created_at_ms,
+            utc_day=utc_day(conversion.created_at_ms),
+            **_amount_columns(conversion.amounts),
         )
         self._add_events(conversion.conversion_id, conversion.history)
 
@@ -129,28 +159,11 @@ class ConversionRepository:
 
     def member_converted_today(self, source: str, target: str, member_ref: str, day: int) -> int:
         """Return the source points the member has converted with this pair today (standing conversions)."""
-        total = self._db.execute(
-            select(func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)).where(
-                conversions.c.source_partner_id == source,
-                conversions.c.target_partner_id == target,
-                conversions.c.source_member_ref == member_ref,
-                conversions.c.utc_day == day,
-                conversions.c.state.in_([s.value for s in STANDING_STATES]),
-            )
-        ).scalar_one()
-        return int(total)
+        return int(_CONVERTED_TODAY.scalar(self._db, source=source, target=target, member_ref=member_ref, day=day))
 
     def member_conversions_since(self, source: str, member_ref: str, since_ms: int) -> int:
         """Return how many conversions the source partner's member made since a time (any state)."""
-        return int(
-            self._db.execute(
-                select(func.count()).where(
-                    conversions.c.source_partner_id == source,
-                    conversions.c.source_member_ref == member_ref,
-                    conversions.c.created_at_ms >= since_ms,
-                )
-            ).scalar_one()
-        )
+        return int(_CONVERSIONS_SINCE.scalar(self._db, source=source, member_ref=member_ref, since_ms=since_ms))
 
     def overdue(self, now_ms: int, limit: int) -> list[str]:
         """Return ids of PENDING_CREDIT conversions whose credit deadline has passed."""
@@ -199,20 +212,15 @@ class ConversionRepository:
         return self._assemble(self._db.execute(query.order_by(*order).limit(limit)).all())
 
     def _add_events(self, conversion_id: str, events: tuple[ConversionEvent, ...]) -> None:
-        if events:
-            self._db.execute(
-                insert(conversion_events),
-                [
-                    {
-                        "conversion_id": conversion_id,
-                        "at_ms": e.at_ms,
-                        "actor": e.actor,
-                        "from_state": e.from_state.value if e.from_state else None,
-                        "to_state": e.to_state.value,
-                        "note": e.note,
-                    }
-                    for e in events
-                ],
+        for e in events:
+            _ADD_EVENT.run(
+                self._db,
+                conversion_id=conversion_id,
+                at_ms=e.at_ms,
+                actor=e.actor,
+                from_state=e.from_state.value if e.from_state else None,
+                to_state=e.to_state.value,
+                note=e.note,
             )
 
     def _assemble(self, rows: Any) -> list[Conversion]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.store.precompiled import inserting
 from exchange.store.tables import instructions
+
+_ADD = inserting(instructions, [column.key for column in instructions.columns])
 
 
 class InstructionRepository:
@@ -18,7 +21,7 @@ class InstructionRepository:
 
     def add(self, instruction: Instruction) -> None:
         """Insert a new instruction."""
-        self._db.execute(insert(instructions).values(**_columns(instruction)))
+        _ADD.run(self._db, **_columns(instruction))
 
     def get(self, instruction_id: str) -> Instruction | None:
         """Return an instruction, or None."""

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete
 
+from exchange.store.precompiled import inserting, selecting
 from exchange.store.tables import request_nonces
+
+_FIND = selecting(request_nonces, "principal", "nonce")
+_RECORD = inserting(
+    request_nonces,
+    (
+        "principal",
+        "nonce",
+        "method",
+        "request_sha256",
+        "received_at_ms",
+        "outcome",
+        "response_body",
+        "error_reason",
+        "error_message",
+        "error_field",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +48,17 @@ class NonceRepository:
 
     def find(self, principal: str, nonce: str) -> RecordedAnswer | None:
         """Return the answer recorded for this nonce, or None if the nonce is new."""
-        row = self._db.execute(
-            select(request_nonces).where(request_nonces.c.principal == principal, request_nonces.c.nonce == nonce)
-        ).first()
+        row = _FIND.first(self._db, principal=principal, nonce=nonce)
         if row is None:
             return None
         return RecordedAnswer(
-            method=row.method,
-            request_sha256=row.request_sha256,
-            outcome=row.outcome,
-            response_body=bytes(row.response_body),
-            error_reason=row.error_reason,
-            error_message=row.error_message,
-            error_field=row.error_field,
+            method=row["method"],
+            request_sha256=row["request_sha256"],
+            outcome=row["outcome"],
+            response_body=bytes(row["response_body"]),
+            error_reason=row["error_reason"],
+            error_message=row["error_message"],
+            error_field=row["error_field"],
         )
 
     def record(
@@ -60,19 +76,18 @@ class NonceRepository:
         error_field: str = "",
     ) -> None:
         """Record a nonce with its answer; a concurrent duplicate raises IntegrityError (retried)."""
-        self._db.execute(
-            insert(request_nonces).values(
-                principal=principal,
-                nonce=nonce,
-                method=method,
-                request_sha256=request_sha256,
-                received_at_ms=received_at_ms,
-                outcome=outcome,
-                response_body=response_body,
-                error_reason=error_reason,
-                error_message=error_message,
-                error_field=error_field,
-            )
+        _RECORD.run(
+            self._db,
+            principal=principal,
+            nonce=nonce,
+            method=method,
+            request_sha256=request_sha256,
+            received_at_ms=received_at_ms,
+            outcome=outcome,
+            response_body=response_body,
+            error_reason=error_reason,
+            error_message=error_message,
+            error_field=error_field,
         )
 
     def prune(self, *, received_before_ms: int) -> int:

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from exchange.domain.money import Ratio
 from exchange.domain.partners import Partner, PartnerKey, PartnerKind, PartnerStatus
+from exchange.store.precompiled import Precompiled, selecting
 from exchange.store.tables import partner_keys, partners, registry_events
+
+# Every signed call reads its caller, and a conversion both its partners: the hot statements.
+_GET = selecting(partners, "partner_id")
+_KEYS_OF_ONE = Precompiled(
+    select(partner_keys)
+    .where(partner_keys.c.partner_id == bindparam("partner_id"))
+    .order_by(partner_keys.c.created_at_ms.desc(), partner_keys.c.key_id)
+)
+_LOCK = Precompiled(
+    select(partners.c.partner_id)
+    .where(partners.c.partner_id == bindparam("partner_id"))
+    .with_for_update(key_share=True)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +46,10 @@ class PartnerRepository:
 
     def get(self, partner_id: str) -> Partner | None:
         """Return the partner with its keys, or None."""
-        row = self._db.execute(select(partners).where(partners.c.partner_id == partner_id)).first()
+        row = _GET.first(self._db, partner_id=partner_id)
         if row is None:
             return None
-        return self._assemble(row, self._keys_of([partner_id]).get(partner_id, ()))
+        return self._assemble(row, tuple(_key(k) for k in _KEYS_OF_ONE.all(self._db, partner_id=partner_id)))
 
     def lock(self, partner_id: str) -> None:
         """Hold the partner's row lock (FOR NO KEY UPDATE) until the transaction ends; no-op on SQLite.
@@ -43,9 +58,7 @@ class PartnerRepository:
         exposure, daily cap and velocity) take it first, so at READ COMMITTED they queue one
         behind another and each reads what the previous one committed.
         """
-        self._db.execute(
-            select(partners.c.partner_id).where(partners.c.partner_id == partner_id).with_for_update(key_share=True)
-        )
+        _LOCK.first(self._db, partner_id=partner_id)
 
     def list_page(self, *, after: str, limit: int, status: PartnerStatus | None) -> list[Partner]:
         """Return up to limit partners with partner_id > after, in partner_id order."""
@@ -54,7 +67,7 @@ class PartnerRepository:
             query = query.where(partners.c.status == status.value)
         rows = self._db.execute(query).all()
         keys = self._keys_of([row.partner_id for row in rows])
-        return [self._assemble(row, keys.get(row.partner_id, ())) for row in rows]
+        return [self._assemble(row._mapping, keys.get(row.partner_id, ())) for row in rows]
 
     def add(self, partner: Partner) -> None:
         """Insert a new partner and its keys."""
@@ -118,21 +131,11 @@ class PartnerRepository:
         ).all()
         found: dict[str, list[PartnerKey]] = {}
         for row in rows:
-            found.setdefault(row.partner_id, []).append(
-                PartnerKey(
-                    key_id=row.key_id,
-                    public_key=bytes(row.public_key),
-                    created_at_ms=row.created_at_ms,
-                    not_after_ms=row.not_after_ms,
-                    revoked_at_ms=row.revoked_at_ms,
-                    revoke_reason=row.revoke_reason,
-                )
-            )
+            found.setdefault(row.partner_id, []).append(_key(row._mapping))
         return {pid: tuple(keys) for pid, keys in found.items()}
 
     @staticmethod
-    def _assemble(row: Row[tuple[object, ...]], keys: tuple[PartnerKey, ...]) -> Partner:
-        m = row._mapping
+    def _assemble(m: Any, keys: tuple[PartnerKey, ...]) -> Partner:
         return Partner(
             partner_id=m["partner_id"],
             display_name=m["display_name"],
@@ -146,6 +149,17 @@ class PartnerRepository:
             status_reason=m["status_reason"],
             kind=PartnerKind(m["kind"]),
         )
+
+
+def _key(m: Any) -> PartnerKey:
+    return PartnerKey(
+        key_id=m["key_id"],
+        public_key=bytes(m["public_key"]),
+        created_at_ms=m["created_at_ms"],
+        not_after_ms=m["not_after_ms"],
+        revoked_at_ms=m["revoked_at_ms"],
+        revoke_reason=m["revoke_reason"],
+    )
 
 
 def _partner_columns(partner: Partner) -> dict[str, object]:
