@@ -243,6 +243,10 @@ def assert_ledger_invariants(database: Database) -> None:
         ledger = LedgerRepository(connection)
         assert ledger.unbalanced_transactions() == []
         totals: dict[str, int] = defaultdict(int)
-        for (_, currency), amount in ledger.money_positions().items():
+        summed = ledger.money_positions()
+        for (_, currency), amount in summed.items():
             totals[currency] += amount
         assert all(total == 0 for total in totals.values()), totals
+        # The running positions the exposure check reads agree with the ledger they summarise.
+        running = ledger.running_money_positions()
+        assert {k: v for k, v in running.items() if v} == {k: v for k, v in summed.items() if v}

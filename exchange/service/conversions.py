@@ -311,8 +311,7 @@ def partners_of(
     connection: Connection, source_id: str, target_id: str, *, require_active: bool = True
 ) -> tuple[Partner, Partner]:
     """Return both partners of a movement; the target must be ACTIVE to receive anything new."""
-    partners = PartnerRepository(connection)
-    source, target = partners.get(source_id), partners.get(target_id)
+    source, target = PartnerRepository(connection).get_pair(source_id, target_id)
     if source is None or target is None:
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {target_id!r}", field="target_partner_id")
     if require_active and target.status is not PartnerStatus.ACTIVE:

@@ -6,20 +6,27 @@ isolation level is SERIALIZABLE and serialization failures and deadlocks are ret
 PostgreSQL standby pair or a distributed SQL engine that speaks PostgreSQL demands; on SQLite
 a write transaction starts with BEGIN IMMEDIATE so that two writers queue instead of
 deadlocking. So the function must not keep state outside the transaction between attempts.
+
+On SQLite, connections are pooled (each set up once: WAL, synchronous=FULL, foreign keys) and
+one process runs its transactions one at a time behind a lock: SQLite has one writer at a
+time anyway, and threads waiting on a lock are woken in turn, where threads waiting in
+SQLite's busy handler sleep and poll, so a few of them starved for seconds. Other processes
+on the same file still queue in the busy handler.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from exchange.domain.errors import Aborted, Unavailable
 
@@ -75,9 +82,11 @@ class Database:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         self.retries = 0
+        self._one_at_a_time: AbstractContextManager[object] = nullcontext()
         if self.dialect == "sqlite":
-            self.engine = _sqlite_engine(url, echo=echo)
+            self.engine = _sqlite_engine(url, pool_size=pool_size, echo=echo)
             self._read_committed_engine = self.engine  # SQLite is serial whatever is asked
+            self._one_at_a_time = threading.Lock()
         elif self.dialect == "postgresql":
             self.engine, self._read_committed_engine = (
                 # Two pools rather than one switching levels: setting and resetting a pooled
@@ -109,7 +118,10 @@ class Database:
         """
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             try:
-                with (self._read_committed_engine if read_committed else self.engine).begin() as connection:
+                with (
+                    self._one_at_a_time,
+                    (self._read_committed_engine if read_committed else self.engine).begin() as connection,
+                ):
                     return work(connection)
             except DBAPIError as exc:
                 if unavailable(exc):
@@ -131,11 +143,13 @@ class Database:
         self._read_committed_engine.dispose()
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+def _sqlite_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, poolclass=NullPool, echo=echo, connect_args={"check_same_thread": False})
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, echo=echo, connect_args={"check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, insert, select
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, text
 
 from exchange.domain.ledger import MONEY_KINDS, LedgerTransaction
 from exchange.store.ids import new_id
-from exchange.store.tables import ledger_entries
+from exchange.store.precompiled import Precompiled
+from exchange.store.tables import ledger_entries, money_positions
+
+TRANSACTION_COLUMNS = ("transaction_id", "transaction_kind", "reference", "posted_at_ms")  # bound once per INSERT
+POSTING_COLUMNS = ("owner", "account_kind", "counterparty", "currency", "amount")  # bound per row
+# A transaction's postings go in one INSERT up to this many: 4 + 5 x 9 = 49 parameters stays within
+# psycopg's cache of converted queries (50 parameters at most).
+MAX_POSTINGS_PER_STATEMENT = 9
+
+# Adds to a position row, creating it at the first posting; the same SQL on SQLite and PostgreSQL.
+_ADD_TO_POSITION = Precompiled(
+    text(
+        "INSERT INTO money_positions (owner, currency, counterparty, amount) "
+        "VALUES (:owner, :currency, :counterparty, :amount) "
+        "ON CONFLICT (owner, currency, counterparty) DO UPDATE SET amount = money_positions.amount + excluded.amount"
+    )
+)
+_POSITION = Precompiled(
+    select(func.coalesce(func.sum(money_positions.c.amount), 0)).where(
+        money_positions.c.owner == bindparam("owner"), money_positions.c.currency == bindparam("currency")
+    )
+)
+_INSERT_ENTRIES: dict[int, Precompiled] = {}
+
+
+def _insert_entries(count: int) -> Precompiled:
+    """One multi-row INSERT of count postings of one transaction, built once per count.
+
+    The transaction's columns are one bind parameter each for every row; a posting's are
+    owner_0, owner_1, ... and so on.
+    """
+    statement = _INSERT_ENTRIES.get(count)
+    if statement is None:
+        shared: dict[str, Any] = {name: bindparam(name) for name in TRANSACTION_COLUMNS}
+        rows = [{**shared, **{name: bindparam(f"{name}_{i}") for name in POSTING_COLUMNS}} for i in range(count)]
+        statement = _INSERT_ENTRIES[count] = Precompiled(insert(ledger_entries).values(rows))
+    return statement
 
 
 class LedgerRepository:
@@ -16,25 +55,35 @@ class LedgerRepository:
         self._db = connection
 
     def post(self, transaction: LedgerTransaction, at_ms: int) -> str:
-        """Append a balanced transaction's postings; return its id."""
+        """Append a balanced transaction's postings and add its money postings to the positions; return its id.
+
+        Position rows are written in key order, so two transactions touching the same pair of
+        partners take their row locks in the same order and never deadlock.
+        """
         transaction_id = new_id("txn")
-        self._db.execute(
-            insert(ledger_entries),
-            [
-                {
-                    "transaction_id": transaction_id,
-                    "transaction_kind": transaction.kind,
-                    "reference": transaction.reference,
-                    "posted_at_ms": at_ms,
-                    "owner": p.account.owner,
-                    "account_kind": p.account.kind.value,
-                    "counterparty": p.account.counterparty,
-                    "currency": p.currency,
-                    "amount": p.amount,
-                }
-                for p in transaction.postings
-            ],
-        )
+        postings = transaction.postings
+        for start in range(0, len(postings), MAX_POSTINGS_PER_STATEMENT):
+            chunk = postings[start : start + MAX_POSTINGS_PER_STATEMENT]
+            values: dict[str, object] = {
+                "transaction_id": transaction_id,
+                "transaction_kind": transaction.kind,
+                "reference": transaction.reference,
+                "posted_at_ms": at_ms,
+            }
+            for i, p in enumerate(chunk):
+                values[f"owner_{i}"] = p.account.owner
+                values[f"account_kind_{i}"] = p.account.kind.value
+                values[f"counterparty_{i}"] = p.account.counterparty
+                values[f"currency_{i}"] = p.currency
+                values[f"amount_{i}"] = p.amount
+            _insert_entries(len(chunk)).run(self._db, **values)
+        deltas: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        for p in postings:
+            if p.account.kind in MONEY_KINDS:
+                deltas[(p.account.owner, p.currency, p.account.counterparty)] += p.amount
+        for (owner, currency, counterparty), amount in sorted(deltas.items()):
+            if amount:
+                _ADD_TO_POSITION.run(self._db, owner=owner, currency=currency, counterparty=counterparty, amount=amount)
         return transaction_id
 
     def money_positions(self) -> dict[tuple[str, str], int]:
@@ -47,15 +96,20 @@ class LedgerRepository:
         return {(owner, currency): int(total) for owner, currency, total in rows}
 
     def money_position(self, owner: str, currency: str) -> int:
-        """Return one partner's net money position in one currency: + owed to it, - it owes."""
-        total = self._db.execute(
-            select(func.coalesce(func.sum(ledger_entries.c.amount), 0)).where(
-                ledger_entries.c.owner == owner,
-                ledger_entries.c.currency == currency,
-                ledger_entries.c.account_kind.in_([k.value for k in MONEY_KINDS]),
+        """Return one partner's net money position in one currency: + owed to it, - it owes.
+
+        Read from the running positions (one row per counterparty), not summed over the ledger.
+        """
+        return int(_POSITION.scalar(self._db, owner=owner, currency=currency))
+
+    def running_money_positions(self) -> dict[tuple[str, str], int]:
+        """Return every (partner, currency) position as the running positions hold it (see money_positions)."""
+        rows = self._db.execute(
+            select(money_positions.c.owner, money_positions.c.currency, func.sum(money_positions.c.amount)).group_by(
+                money_positions.c.owner, money_positions.c.currency
             )
-        ).scalar_one()
-        return int(total)
+        ).all()
+        return {(owner, currency): int(total) for owner, currency, total in rows}
 
     def unbalanced_transactions(self) -> list[tuple[str, str, int]]:
         """Return (transaction, currency, sum) for every transaction that does not balance (none, ever)."""

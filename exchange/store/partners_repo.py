@@ -19,6 +19,12 @@ _KEYS_OF_ONE = Precompiled(
     .where(partner_keys.c.partner_id == bindparam("partner_id"))
     .order_by(partner_keys.c.created_at_ms.desc(), partner_keys.c.key_id)
 )
+_GET_PAIR = Precompiled(select(partners).where(partners.c.partner_id.in_([bindparam("first"), bindparam("second")])))
+_KEYS_OF_PAIR = Precompiled(
+    select(partner_keys)
+    .where(partner_keys.c.partner_id.in_([bindparam("first"), bindparam("second")]))
+    .order_by(partner_keys.c.created_at_ms.desc(), partner_keys.c.key_id)
+)
 _LOCK = Precompiled(
     select(partners.c.partner_id)
     .where(partners.c.partner_id == bindparam("partner_id"))
@@ -50,6 +56,16 @@ class PartnerRepository:
         if row is None:
             return None
         return self._assemble(row, tuple(_key(k) for k in _KEYS_OF_ONE.all(self._db, partner_id=partner_id)))
+
+    def get_pair(self, first: str, second: str) -> tuple[Partner | None, Partner | None]:
+        """Return two partners with their keys (in two statements, whoever they are), None for one not found."""
+        rows = {row["partner_id"]: row for row in _GET_PAIR.all(self._db, first=first, second=second)}
+        keys: dict[str, list[PartnerKey]] = {}
+        if rows:
+            for row in _KEYS_OF_PAIR.all(self._db, first=first, second=second):
+                keys.setdefault(row["partner_id"], []).append(_key(row))
+        found = {pid: self._assemble(row, tuple(keys.get(pid, ()))) for pid, row in rows.items()}
+        return found.get(first), found.get(second)
 
     def lock(self, partner_id: str) -> None:
         """Hold the partner's row lock (FOR NO KEY UPDATE) until the transaction ends; no-op on SQLite.

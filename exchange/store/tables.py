@@ -226,6 +226,19 @@ ledger_entries = Table(
     Index("ix_ledger_entries_reference", "reference"),
 )
 
+# The running sum of ledger_entries' money postings per (owner, currency, counterparty), written
+# in the transaction that posts them (exchange.store.ledger_repo): a conversion's exposure check
+# reads the source partner's few rows (one per counterparty) instead of summing its whole ledger.
+# A row belongs to one pair of partners, so no row is written by every conversion.
+money_positions = Table(
+    "money_positions",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("currency", String(10), primary_key=True),
+    Column("counterparty", String(32), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+
 instructions = Table(
     "instructions",
     metadata,
