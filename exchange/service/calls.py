@@ -8,6 +8,11 @@ transaction, after the first rolled back), so a captured request that was refuse
 be replayed later into success. When a resend raced the original and the original recorded its
 answer first, the resend is given that answer, not its own refusal.
 
+The first attempt does not look the nonce up: a fresh nonce is by far the common case, and the
+nonce's unique key refuses the INSERT at the end of a resend or a replay, whose attempt then rolls
+back whole and is run again (exchange.store.database), this time reading the nonce first. So a
+resend or a replay costs one more attempt, and a new call one statement less.
+
 A final refusal (a deadline passed; see exchange.domain.errors) is recorded in the call's own
 transaction, which commits with whatever the refusal made the hub do, such as expiring the
 credit. The database being unreachable is neither an answer nor recorded: the caller is told
@@ -61,13 +66,16 @@ def execute_once(
     """
     authenticated: list[Caller] = []
     refused: list[ExchangeError] = []
+    attempts = 0
 
     def attempt(connection: Connection) -> bytes:
+        nonlocal attempts
+        attempts += 1
         refused.clear()
         caller = authenticate(connection)
         authenticated[:] = [caller]
         nonces = NonceRepository(connection)
-        recorded = nonces.find(caller.principal, call.nonce)
+        recorded = nonces.find(caller.principal, call.nonce) if attempts > 1 else None
         verdict = judge_nonce(
             (recorded.method, recorded.request_sha256) if recorded else None, (call.method, call.body_sha256)
         )
