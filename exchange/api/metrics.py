@@ -3,15 +3,20 @@
 Request counters and latencies are recorded as calls finish; conversion and instruction
 figures are read from the database when Prometheus scrapes, so every replica reports the same
 shared truth and nothing is counted twice. Each hub has its own registry.
+
+Under `serve --processes N` the workers keep their values in files (prometheus_client's
+multiprocess mode, PROMETHEUS_MULTIPROC_DIR) and the parent serves `workers_registry`: the
+workers' counters and histograms summed, the database figures read once.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server, values
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -20,6 +25,7 @@ from exchange.store.database import Database
 from exchange.store.tables import conversions, instructions
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)
+RETRIES_HELP = "Transactions run again after a serialization failure or deadlock."
 
 
 class HubMetrics:
@@ -46,7 +52,16 @@ class HubMetrics:
             ["reason"],
             registry=self.registry,
         )
-        self.registry.register(_DatabaseCollector(database))
+        # In multiprocess mode the parent reads only the files: the retries must be a value there.
+        self._database = database
+        self._retries = (
+            Counter("coalition_db_retries", RETRIES_HELP, registry=self.registry)
+            if "PROMETHEUS_MULTIPROC_DIR" in os.environ
+            else None
+        )
+        self._retries_counted = 0
+        self._retries_lock = threading.Lock()
+        self.registry.register(_DatabaseCollector(database, retries=self._retries is None))
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -57,6 +72,11 @@ class HubMetrics:
         self.latency.labels(name).observe(seconds)
         if unauthenticated_reason:
             self.signature_failures.labels(unauthenticated_reason).inc()
+        if self._retries is not None and self._database.retries != self._retries_counted:
+            with self._retries_lock:
+                retries = self._database.retries
+                self._retries.inc(retries - self._retries_counted)
+                self._retries_counted = retries
 
     def serve(self, listen: str) -> int:
         """Serve /metrics on HOST:PORT (port 0 picks one); return the port."""
@@ -71,18 +91,36 @@ class HubMetrics:
             self._server.server_close()
 
 
-class _DatabaseCollector(Collector):
-    """Figures read from the shared database at scrape time."""
+def share_values_through(directory: str) -> None:
+    """Keep this process's metric values in files under directory (prometheus_client's multiprocess mode).
 
-    def __init__(self, database: Database) -> None:
+    For a worker of `serve --processes N`, after the fork and before any metric exists:
+    prometheus_client picks its value class when first imported, which the parent did.
+    """
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def workers_registry(database: Database, directory: str) -> CollectorRegistry:
+    """What the parent of `serve --processes N` serves: its workers' values summed, the database's figures."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    registry.register(_DatabaseCollector(database, retries=False))
+    return registry
+
+
+class _DatabaseCollector(Collector):
+    """Figures read from the shared database at scrape time (and this process's retries, unless in files)."""
+
+    def __init__(self, database: Database, *, retries: bool = True) -> None:
         self._database = database
+        self._retries = retries
 
     def collect(self) -> Iterator[Metric]:
-        retries = CounterMetricFamily(
-            "coalition_db_retries", "Transactions run again after a serialization failure or deadlock."
-        )
-        retries.add_metric([], self._database.retries)
-        yield retries
+        if self._retries:
+            retries = CounterMetricFamily("coalition_db_retries", RETRIES_HELP)
+            retries.add_metric([], self._database.retries)
+            yield retries
         by_state = GaugeMetricFamily(
             "coalition_conversions_by_state", "Conversions now in each state.", labels=["state"]
         )

@@ -101,6 +101,9 @@ class HubConfig:
     metrics_listen: str | None = None  # HOST:PORT for /metrics; None serves no metrics
     keyring: Keyring | None = None  # data-protection secrets; without one, MemberService is not served
     tls: ServerTls | None = None  # None: plaintext gRPC (behind a TLS-terminating proxy, or for tests)
+    # Several processes bind one address (serve --processes N, exchange.cli.processes): ask gRPC
+    # for SO_REUSEPORT explicitly rather than rely on its default.
+    reuse_port: bool = False
 
 
 class HubServer:
@@ -125,6 +128,7 @@ class HubServer:
             options=[
                 ("grpc.max_receive_message_length", config.max_request_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
+                *((("grpc.so_reuseport", 1),) if config.reuse_port else ()),
             ],
         )
         self._server.add_generic_rpc_handlers(

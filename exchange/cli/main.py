@@ -33,6 +33,8 @@ from exchange.cli.key_files import (
     load_or_create_private_key,
     operator_key_from_file,
 )
+from exchange.cli.processes import serve as processes_serve
+from exchange.cli.processes import unsupported as processes_unsupported
 from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
 from exchange.secrets.keyring import Keyring
 from exchange.service.conversions import (
@@ -94,6 +96,15 @@ def serve(
     ] = DEFAULT_WINDOW_S,
     max_request_bytes: Annotated[int, typer.Option(help="Largest request accepted.")] = DEFAULT_MAX_REQUEST_BYTES,
     workers: Annotated[int, typer.Option(help="Server threads.")] = DEFAULT_WORKERS,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Hub processes sharing --listen (Linux, SO_REUSEPORT), each with --workers threads and its own "
+            "database pool; the parent supervises them and serves their metrics.",
+        ),
+    ] = 1,
     grace_s: Annotated[float, typer.Option(help="How long in-flight calls may finish on shutdown.")] = DEFAULT_GRACE_S,
     credit_deadline_s: Annotated[
         int, typer.Option(help="How long a target partner has to acknowledge a credit before it expires.")
@@ -135,6 +146,9 @@ def serve(
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
     logs.configure(log_format)
+    if processes > 1 and (reason := processes_unsupported(listen)):
+        console.print(f"[red]{reason}[/red]", soft_wrap=True)
+        raise typer.Exit(2)
     try:
         tls = tls_files.server_tls(tls_cert, tls_key, tls_client_ca)
     except tls_files.TlsFileError as error:
@@ -193,13 +207,21 @@ def serve(
             exposure_limit_minor=exposure_limit_minor,
         ),
     )
+    details = [
+        _transport_line(tls),
+        f"hub key      {signer.key_id}  {fingerprint(signer.public_key)}",
+        *(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}" for operator in operators),
+    ]
+    if processes > 1:
+        # Forks before any gRPC object exists in this process: see exchange.cli.processes.
+        raise typer.Exit(
+            processes_serve(config, processes=processes, grace_s=grace_s, console=console, details=details)
+        )
     server = HubServer(config)
     port = server.start()
     console.print(f"hub listening on {listen.rsplit(':', 1)[0]}:{port}  database {database.url.render_as_string()}")
-    console.print(_transport_line(tls), soft_wrap=True)
-    console.print(f"hub key      {signer.key_id}  {fingerprint(signer.public_key)}", soft_wrap=True)
-    for operator in operators:
-        console.print(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}", soft_wrap=True)
+    for line in details:
+        console.print(line, soft_wrap=True)
     if server.metrics_port:
         console.print(f"metrics on http://{metrics_listen.rsplit(':', 1)[0]}:{server.metrics_port}/metrics")
     stopping = threading.Event()
