@@ -1,14 +1,16 @@
 """End-to-end throughput of the exchange: signed conversions through the SDK against a real hub process.
 
-Usage: .venv/bin/python bench/run.py [--short] [--clients N] [--duration S] [--py-spy DIR] [--no-settle]
+Usage: .venv/bin/python bench/run.py [--short] [--clients N] [--duration S] [--hub-processes N]
+       [--client-processes K] [--py-spy DIR] [--no-floor] [--no-settle]
 
 A conversion here is QuoteConversion + Convert, two signed calls from the source brand; the
 target brand acknowledging the credit is separate work and is not driven. Every run starts
 `coalition serve` as a subprocess on a fresh database (PostgreSQL, created here and dropped at
 the end; or a SQLite file), fully durable (synchronous_commit and fsync as the server has them,
-which must be on; SQLite in WAL with synchronous=FULL). Then bench/settle.py closes a settlement
-period of 1,000,000 movements through a hub of its own. The last line printed is one JSON
-object; bench/README.md explains every figure.
+which must be on; SQLite in WAL with synchronous=FULL). The clients are threads spread over one or
+more processes; a no-op gRPC server driven the same way gives the floor one server process sets.
+Then bench/settle.py closes a settlement period of 1,000,000 movements through a hub of its own.
+The last line printed is one JSON object; bench/README.md explains every figure.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import collections
 import contextlib
 import json
 import math
+import multiprocessing
 import os
 import re
 import signal
@@ -30,7 +33,9 @@ import threading
 import time
 import urllib.request
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import sqlalchemy
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -69,6 +75,9 @@ SCALING_CLIENTS = (1, 4, 16, 64)
 
 OTHER_LOAD_WARNING_CORES = 0.25
 DRAIN_S = 30  # after the window, how long in-flight conversions may finish before the channels close
+CLIENT_START_TIMEOUT_S = 120  # spawned client processes import the SDK and build their clients first
+FLOOR_METHOD = "/bench.Floor/Echo"
+FLOOR_REQUEST_BYTES = 128  # about a conversion request's body; no metadata, no signature
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
@@ -83,12 +92,13 @@ class Mode:
     scaling_duration_s: float
     scaling_pgbench_duration_s: int  # the main pgbench run lasts as long as the main window
     crypto_iterations: int
+    floor_duration_s: float
 
 
 SHORT = Mode("short", warmup_s=2, duration_s=8, scaling_duration_s=5, scaling_pgbench_duration_s=4,
-             crypto_iterations=3_000)  # fmt: skip
+             crypto_iterations=3_000, floor_duration_s=4)  # fmt: skip
 FULL = Mode("full", warmup_s=5, duration_s=60, scaling_duration_s=30, scaling_pgbench_duration_s=30,
-            crypto_iterations=20_000)  # fmt: skip
+            crypto_iterations=20_000, floor_duration_s=10)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- CPU accounting
@@ -108,6 +118,22 @@ def process_cpu_s(pid: int) -> float:
     if fields is None:
         return math.nan
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """utime + stime of a process and of its live descendants (the workers of `serve --processes N`), seconds."""
+    total = process_cpu_s(pid)
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                for child in (int(c) for c in children.read_text().split()):
+                    cpu = process_cpu_s(child)
+                    if not math.isnan(cpu):  # exited since it was listed
+                        total += cpu
+                        pending.append(child)
+    return total
 
 
 def postgres_cpu_s(database: str | None) -> float | None:
@@ -163,12 +189,12 @@ class CpuSnapshot:
     machine: tuple[float, float]
 
     @classmethod
-    def take(cls, hub_pid: int, database: str | None) -> CpuSnapshot:
+    def take(cls, hub_pid: int, database: str | None, client_cpu_s: Callable[[], float]) -> CpuSnapshot:
         return cls(
             time.perf_counter(),
-            process_cpu_s(hub_pid),
+            process_tree_cpu_s(hub_pid),
             postgres_cpu_s(database),
-            time.process_time(),
+            client_cpu_s(),
             machine_busy(),
         )
 
@@ -284,10 +310,11 @@ def free_port() -> int:
 class HubProcess:
     """`coalition serve` as a subprocess, with the risk limits out of the benchmark's way."""
 
-    def __init__(self, db_url: str, workdir: Path, *, workers: int) -> None:
+    def __init__(self, db_url: str, workdir: Path, *, workers: int, processes: int = 1) -> None:
         self.db_url = db_url
         self.workdir = workdir
         self.workers = workers
+        self.processes = processes
         self.port = free_port()
         self.metrics_port = free_port()
         self.target = f"127.0.0.1:{self.port}"
@@ -315,6 +342,7 @@ class HubProcess:
             "--operator-key", str(self.workdir / "operator.pem"),
             "--var-dir", str(self.workdir),
             "--workers", str(self.workers),
+            "--processes", str(self.processes),
             "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
             "--member-conversions-per-hour", "1000000000",
             "--exposure-limit-minor", str(10**15),
@@ -335,7 +363,11 @@ class HubProcess:
                     raise RuntimeError(f"the hub exited with {self.process.returncode}:\n{self.log_tail()}")
                 with contextlib.suppress(grpc.RpcError):
                     answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    # With several processes one answering is not enough: the parent prints the
+                    # listening line once every worker has bound the port.
+                    if answer.status == health_pb2.HealthCheckResponse.SERVING and (
+                        self.processes == 1 or "hub listening on" in self.log_tail(200)
+                    ):
                         return
                 time.sleep(0.2)
         raise RuntimeError(f"the hub never answered:\n{self.log_tail()}")
@@ -441,6 +473,8 @@ class RunResult:
 
     backend: str
     clients: int
+    hub_processes: int
+    client_processes: int  # the client threads are spread over this many processes
     source_brands: int
     window_s: float
     conversions: int
@@ -472,6 +506,188 @@ class RunResult:
     rows_in_database: int | None = None  # conversions the database holds afterwards (= converted_total)
 
 
+# --------------------------------------------------------------------------- the clients
+
+# (began, middle, ended) of one completed loop: for a conversion the middle is when the quote came
+# back, for a floor call it is the end. time.perf_counter is CLOCK_MONOTONIC on Linux, one clock
+# for every process, so the client processes' figures compare with the window's bounds.
+Record = tuple[float, float, float]
+Failure = tuple[float, str]  # when, and the reason (exception class, and the hub's reason code)
+
+
+@dataclass(frozen=True)
+class ClientJob:
+    """What a share of the client threads runs (picklable: it crosses into spawned processes)."""
+
+    kind: str  # "conversion" (quote + convert through the SDK) or "floor" (one no-op call)
+    target: str
+    run_tag: str = ""
+    hub_public_key: bytes | None = None
+    brands: tuple[tuple[str, bytes], ...] = ()  # partner id and raw Ed25519 private key
+    indices: tuple[int, ...] = ()  # the clients' numbers across all processes
+
+
+def _raw_private_key(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+class ClientThreads:
+    """One process's client threads, each on its own connection, looping from release() until `stop`."""
+
+    def __init__(self, job: ClientJob, stop: threading.Event) -> None:
+        self.job = job
+        self.records: list[list[Record]] = [[] for _ in job.indices]
+        self.failures: list[Failure] = []
+        self._stop = stop
+        self._channels = [_channel(job.target) for _ in job.indices]
+        self._gate = threading.Barrier(len(job.indices) + 1)
+        self._threads = [
+            threading.Thread(target=self._loop, args=(slot,), name=f"client-{index}", daemon=True)
+            for slot, index in enumerate(job.indices)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def release(self) -> None:
+        """Wait until every thread has built its client, then let them all go."""
+        self._gate.wait()
+
+    def join(self, deadline: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        for channel in self._channels:
+            channel.close()
+
+    def _loop(self, slot: int) -> None:
+        call = self._conversion(slot) if self.job.kind == "conversion" else self._floor_call(slot)
+        mine = self.records[slot]
+        self._gate.wait()
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            began = time.perf_counter()
+            try:
+                middle = call(n)
+            except ExchangeError as exc:
+                self.failures.append((time.perf_counter(), f"{type(exc).__name__}:{exc.reason}"))
+                continue
+            except Exception as exc:  # a closed channel at the very end, say: count it, don't die
+                self.failures.append((time.perf_counter(), type(exc).__name__))
+                continue
+            mine.append((began, middle, time.perf_counter()))
+
+    def _conversion(self, slot: int) -> Callable[[int], float]:
+        job, index = self.job, self.job.indices[slot]
+        partner_id, key = job.brands[index % len(job.brands)]
+        client = ExchangeClient(
+            job.target,
+            partner_id=partner_id,
+            key_id="k1",
+            private_key=Ed25519PrivateKey.from_private_bytes(key),
+            hub_public_key=job.hub_public_key,
+            channel=self._channels[slot],
+        )
+
+        def convert(n: int) -> float:
+            quote = client.quote_conversion(TARGET_BRAND, SOURCE_POINTS)
+            quoted = time.perf_counter()
+            client.convert(
+                quote.quote_id,
+                source_member_ref=f"m-{job.run_tag}-{index}-{n}",
+                target_member_ref=f"t-{job.run_tag}-{index}-{n}",
+                idempotency_key=f"bench-{job.run_tag}-{index}-{n}",
+            )
+            return quoted
+
+        return convert
+
+    def _floor_call(self, slot: int) -> Callable[[int], float]:
+        echo = self._channels[slot].unary_unary(FLOOR_METHOD)  # no serializers: bytes in, bytes out
+        body = os.urandom(FLOOR_REQUEST_BYTES)
+
+        def call(_n: int) -> float:
+            echo(body, timeout=DRAIN_S)
+            return time.perf_counter()
+
+        return call
+
+
+def _client_process(job: ClientJob, gate: Any, stop: Any, results: Any) -> None:
+    """A spawned client process: its share of the threads, released with every other process's."""
+    local_stop = threading.Event()  # the threads test it every call: cheaper than the shared semaphore
+    threads = ClientThreads(job, local_stop)
+    gate.wait(timeout=CLIENT_START_TIMEOUT_S)
+    threads.release()
+    stop.wait()
+    local_stop.set()
+    threads.join(time.monotonic() + DRAIN_S)
+    results.put((threads.records, threads.failures))
+
+
+class Clients:
+    """`clients` client threads: in this process, or spread round-robin over `processes` spawned ones.
+
+    One process's GIL holds its SDK clients (signing, verifying, gRPC) near one core, so with
+    several client threads they are spread over processes (multiprocessing's 'spawn': a fresh
+    interpreter, nothing of this one's gRPC state). Starts them and returns once all are looping.
+    """
+
+    def __init__(self, job: ClientJob, *, clients: int, processes: int) -> None:
+        self.processes = max(1, min(processes, clients))
+        self._local: ClientThreads | None = None
+        self._spawned: list[multiprocessing.process.BaseProcess] = []
+        if self.processes == 1:
+            self._stop: Any = threading.Event()
+            self._local = ClientThreads(replace(job, indices=tuple(range(clients))), self._stop)
+            self._local.release()
+            return
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._results = context.Queue()
+        gate = context.Barrier(self.processes + 1)
+        for share in range(self.processes):
+            mine = replace(job, indices=tuple(range(share, clients, self.processes)))
+            process = context.Process(
+                target=_client_process, args=(mine, gate, self._stop, self._results), name=f"clients-{share}"
+            )
+            process.daemon = True
+            process.start()
+            self._spawned.append(process)
+        try:
+            gate.wait(timeout=CLIENT_START_TIMEOUT_S)
+        except threading.BrokenBarrierError:
+            self._terminate()
+            raise RuntimeError("the client processes did not start") from None
+
+    def cpu_s(self) -> float:
+        """CPU seconds of this process (the coordinator, and the threads if local) and the client processes."""
+        return time.process_time() + sum(process_cpu_s(p.pid) for p in self._spawned if p.pid is not None)
+
+    def stop(self) -> tuple[list[Record], list[Failure]]:
+        """Stop looping, let in-flight calls finish (up to DRAIN_S), close; every record and failure."""
+        self._stop.set()
+        if self._local is not None:
+            self._local.join(time.monotonic() + DRAIN_S)
+            return [r for mine in self._local.records for r in mine], self._local.failures
+        records: list[Record] = []
+        failures: list[Failure] = []
+        try:
+            for _ in self._spawned:  # read before joining: a process exits once its results are taken
+                shares, failed = self._results.get(timeout=DRAIN_S + CLIENT_START_TIMEOUT_S)
+                records.extend(r for mine in shares for r in mine)
+                failures.extend(failed)
+        finally:
+            self._terminate()
+        return records, failures
+
+    def _terminate(self) -> None:
+        for process in self._spawned:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile of already sorted values."""
     if not values:
@@ -497,6 +713,7 @@ def drive(
     *,
     backend: str,
     clients: int,
+    client_processes: int,
     warmup_s: float,
     duration_s: float,
     postgres: Postgres,
@@ -505,79 +722,35 @@ def drive(
     py_spy: Path | None = None,
 ) -> tuple[RunResult, Path | None]:
     """Run `clients` threads converting as fast as they can; measure the window after the warm-up."""
-    run_tag = uuid.uuid4().hex[:8]
-    records: list[list[tuple[float, float, float]]] = [[] for _ in range(clients)]
-    failures: list[tuple[float, str]] = []
-    channels = [_channel(hub.target) for _ in range(clients)]
-    sdk = [
-        ExchangeClient(
-            hub.target,
-            partner_id=brands[i % len(brands)].partner_id,
-            key_id="k1",
-            private_key=brands[i % len(brands)].key,
-            hub_public_key=hub.hub_public_key,
-            channel=channels[i],
-        )
-        for i in range(clients)
-    ]
-    start_gate = threading.Barrier(clients + 1)
-    stop = threading.Event()
-
-    def worker(index: int) -> None:
-        client, mine = sdk[index], records[index]
-        start_gate.wait()
-        n = 0
-        while not stop.is_set():
-            n += 1
-            began = time.perf_counter()
-            try:
-                quote = client.quote_conversion(TARGET_BRAND, SOURCE_POINTS)
-                quoted = time.perf_counter()
-                client.convert(
-                    quote.quote_id,
-                    source_member_ref=f"m-{run_tag}-{index}-{n}",
-                    target_member_ref=f"t-{run_tag}-{index}-{n}",
-                    idempotency_key=f"bench-{run_tag}-{index}-{n}",
-                )
-            except ExchangeError as exc:
-                failures.append((time.perf_counter(), f"{type(exc).__name__}:{exc.reason}"))
-                continue
-            except Exception as exc:  # a closed channel at the very end, say: count it, don't die
-                failures.append((time.perf_counter(), type(exc).__name__))
-                continue
-            mine.append((began, quoted, time.perf_counter()))
-
-    threads = [threading.Thread(target=worker, args=(i,), name=f"client-{i}", daemon=True) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    start_gate.wait()
+    job = ClientJob(
+        kind="conversion",
+        target=hub.target,
+        run_tag=uuid.uuid4().hex[:8],
+        hub_public_key=hub.hub_public_key,
+        brands=tuple((b.partner_id, _raw_private_key(b.key)) for b in brands),
+    )
+    pool = Clients(job, clients=clients, processes=client_processes)
     time.sleep(warmup_s)
     if analyze and database:
         postgres.analyze(database)
     spy: subprocess.Popen[bytes] | None = None
     spy_out: Path | None = None
     if py_spy is not None:
-        spy, spy_out = start_py_spy(hub.pid, py_spy, backend, clients, duration_s)
+        spy, spy_out = start_py_spy(hub.pid, py_spy, backend, clients, duration_s, subprocesses=hub.processes > 1)
     metrics_before = hub.metrics()
     xacts_before = postgres.transactions(database) if database else None
-    before = CpuSnapshot.take(hub.pid, database)
+    before = CpuSnapshot.take(hub.pid, database, pool.cpu_s)
     time.sleep(duration_s / 2)
     siread = postgres.siread_locks(database) if database else None
     time.sleep(max(0.0, before.at + duration_s - time.perf_counter()))
-    after = CpuSnapshot.take(hub.pid, database)
+    after = CpuSnapshot.take(hub.pid, database, pool.cpu_s)
     xacts_after = postgres.transactions(database) if database else None
     metrics_after = hub.metrics()
-    stop.set()
-    drain_deadline = time.monotonic() + DRAIN_S
-    for thread in threads:
-        thread.join(timeout=max(0.0, drain_deadline - time.monotonic()))
+    done, failures = pool.stop()
     if spy is not None:
         spy.wait(timeout=120)
-    for channel in channels:
-        channel.close()
 
     window = after.at - before.at
-    done = [r for mine in records for r in mine]
     in_window = sorted((r for r in done if before.at <= r[2] < after.at), key=lambda r: r[2])
     latencies = sorted((end - began) * 1000 for began, _, end in in_window)
     quotes = sorted((quoted - began) * 1000 for began, quoted, _ in in_window)
@@ -616,6 +789,8 @@ def drive(
     result = RunResult(
         backend=backend,
         clients=clients,
+        hub_processes=hub.processes,
+        client_processes=pool.processes,
         source_brands=len(brands),
         window_s=round(window, 3),
         conversions=count,
@@ -660,12 +835,14 @@ def run_hub(
     clients: int,
     sources: int,
     workers: int,
+    hub_processes: int,
+    client_processes: int,
     warmup_s: float,
     duration_s: float,
     analyze: bool = False,
     py_spy: Path | None = None,
 ) -> tuple[RunResult, Path | None]:
-    """Fresh database, fresh hub process, coalition set up, one measured run, hub stopped."""
+    """Fresh database, fresh hub (`hub_processes` processes), coalition set up, one measured run, hub stopped."""
     label = f"{backend}-{clients}c-{uuid.uuid4().hex[:6]}"
     hub_dir = workdir / label
     if backend == "postgresql":
@@ -677,7 +854,7 @@ def run_hub(
     else:
         name = ""
         url = f"sqlite:///{hub_dir / 'exchange.sqlite3'}"
-    hub = HubProcess(url, hub_dir, workers=workers)
+    hub = HubProcess(url, hub_dir, workers=workers, processes=hub_processes)
     try:
         hub.start()
         brands = build_coalition(
@@ -688,6 +865,7 @@ def run_hub(
             brands,
             backend=backend,
             clients=clients,
+            client_processes=client_processes,
             warmup_s=warmup_s,
             duration_s=duration_s,
             postgres=postgres,
@@ -761,6 +939,105 @@ class Pgbench:
         )
 
 
+# --------------------------------------------------------------------------- the gRPC floor
+
+
+class _Echo(grpc.GenericRpcHandler):
+    """FLOOR_METHOD answers with its request's bytes: no protobuf, no signature, no database."""
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        if handler_call_details.method != FLOOR_METHOD:
+            return None
+        return grpc.unary_unary_rpc_method_handler(lambda request, _context: request)
+
+
+def _floor_server(port: int, workers: int, ready: Any, stop: Any) -> None:
+    """A spawned process serving _Echo the way the hub serves: grpc.server on a pool of `workers` threads."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="floor-rpc"))
+    server.add_generic_rpc_handlers((_Echo(),))
+    if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
+        raise OSError(f"the floor server cannot listen on port {port}")
+    server.start()
+    ready.set()
+    stop.wait()
+    server.stop(1).wait()
+
+
+@dataclass
+class FloorResult:
+    """A no-op unary call against one Python gRPC server process (see bench/README.md for each figure)."""
+
+    clients: int
+    client_processes: int
+    server_workers: int
+    window_s: float
+    calls: int
+    calls_per_s: float
+    conversions_per_s_ceiling: float  # calls_per_s ÷ 2: a conversion is two calls
+    p50_ms: float | None
+    p99_ms: float | None
+    server_cpu_us_per_call: float | None
+    server_cores: float
+    client_cpu_us_per_call: float | None
+    client_cores: float
+    other_cores: float
+    machine_busy_pct: float
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def measure_floor(
+    *, clients: int, client_processes: int, workers: int, warmup_s: float, duration_s: float
+) -> FloorResult:
+    """Drive the no-op server with the main run's client threads and processes; measure after a warm-up."""
+    context = multiprocessing.get_context("spawn")
+    port = free_port()
+    ready, stop = context.Event(), context.Event()
+    server = context.Process(target=_floor_server, args=(port, workers, ready, stop), name="grpc-floor", daemon=True)
+    server.start()
+    try:
+        if not ready.wait(timeout=CLIENT_START_TIMEOUT_S) or server.pid is None:
+            raise RuntimeError(f"the floor server did not start (exit code {server.exitcode})")
+        pool = Clients(ClientJob(kind="floor", target=f"127.0.0.1:{port}"), clients=clients, processes=client_processes)
+        try:
+            time.sleep(warmup_s)
+            before = CpuSnapshot.take(server.pid, None, pool.cpu_s)
+            time.sleep(duration_s)
+            after = CpuSnapshot.take(server.pid, None, pool.cpu_s)
+        finally:
+            done, failures = pool.stop()
+    finally:
+        stop.set()
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
+            server.join()
+    window = after.at - before.at
+    latencies = sorted((end - began) * 1000 for began, _, end in done if before.at <= end < after.at)
+    calls = len(latencies)
+    server_s = after.hub_s - before.hub_s
+    client_s = after.client_s - before.client_s
+    busy = (after.machine[0] - before.machine[0]) / max(1.0, after.machine[1] - before.machine[1])
+    calls_per_s = calls / window
+    return FloorResult(
+        clients=clients,
+        client_processes=pool.processes,
+        server_workers=workers,
+        window_s=round(window, 3),
+        calls=calls,
+        calls_per_s=round(calls_per_s, 1),
+        conversions_per_s_ceiling=round(calls_per_s / 2, 1),
+        p50_ms=_round(percentile(latencies, 0.50), 3),
+        p99_ms=_round(percentile(latencies, 0.99), 3),
+        server_cpu_us_per_call=round(server_s * 1e6 / calls, 1) if calls else None,
+        server_cores=round(server_s / window, 2),
+        client_cpu_us_per_call=round(client_s * 1e6 / calls, 1) if calls else None,
+        client_cores=round(client_s / window, 2),
+        other_cores=round(max(0.0, busy * (os.cpu_count() or 1) - (server_s + client_s) / window), 2),
+        machine_busy_pct=round(100 * busy, 1),
+        errors=dict(collections.Counter(reason for at, reason in failures if before.at <= at < after.at)),
+    )
+
+
 # --------------------------------------------------------------------------- Ed25519
 
 
@@ -813,7 +1090,7 @@ def crypto_costs(iterations: int) -> dict[str, float]:
 
 
 def start_py_spy(
-    pid: int, out_dir: Path, backend: str, clients: int, duration_s: float
+    pid: int, out_dir: Path, backend: str, clients: int, duration_s: float, *, subprocesses: bool = False
 ) -> tuple[subprocess.Popen[bytes], Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"hub-{backend}-{clients}c.txt"
@@ -821,6 +1098,7 @@ def start_py_spy(
     command = [
         str(py_spy), "record", "--pid", str(pid), "--duration", str(max(1, int(duration_s))),
         "--rate", "100", "--nonblocking", "--gil", "--format", "raw", "--output", str(out),
+        *(["--subprocesses"] if subprocesses else []),  # the workers of `serve --processes N`
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
 
@@ -899,7 +1177,9 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
-def latency_table(runs: list[RunResult], pgbench: dict[int, PgbenchResult], title: str) -> Table:
+def latency_table(
+    runs: list[RunResult], pgbench: dict[int, PgbenchResult], title: str, floor: FloorResult | None = None
+) -> Table:
     table = Table(title=title, title_justify="left")
     columns = ("backend", "clients", "conv/s", "p50 ms", "p99 ms", "max ms", "quote p50", "convert p50",
                "errors", "db retries", "pgbench tps", "conv/s ÷ tps")  # fmt: skip
@@ -921,10 +1201,12 @@ def latency_table(runs: list[RunResult], pgbench: dict[int, PgbenchResult], titl
             "-" if bench is None else f"{bench.tps:,.0f}",
             "-" if bench is None or not bench.tps else f"{run.conversions_per_s / bench.tps:.4f}",
         )
+    if floor is not None:  # the most one hub process could do with zero work per call
+        table.add_row("gRPC floor ÷ 2", str(floor.clients), f"{floor.conversions_per_s_ceiling:,.1f}", *["-"] * 9)
     return table
 
 
-def cpu_table(runs: list[RunResult], title: str) -> Table:
+def cpu_table(runs: list[RunResult], title: str, floor: FloorResult | None = None) -> Table:
     table = Table(title=title, title_justify="left")
     columns = ("backend", "clients", "hub", "PostgreSQL", "client", "hub cores", "PG cores", "client cores",
                "other cores", "machine busy", "PG commits", "PG rollbacks")  # fmt: skip
@@ -945,6 +1227,49 @@ def cpu_table(runs: list[RunResult], title: str) -> Table:
             "-" if run.pg_commits_per_conversion is None else f"{run.pg_commits_per_conversion:.2f}",
             "-" if run.pg_rollbacks_per_conversion is None else f"{run.pg_rollbacks_per_conversion:.2f}",
         )
+    if floor is not None:  # per two no-op calls, the floor's equivalent of a conversion
+        table.add_row(
+            "gRPC floor, 2 calls",
+            str(floor.clients),
+            ms(None if floor.server_cpu_us_per_call is None else 2 * floor.server_cpu_us_per_call / 1000),
+            "-",
+            ms(None if floor.client_cpu_us_per_call is None else 2 * floor.client_cpu_us_per_call / 1000),
+            f"{floor.server_cores:.2f}",
+            "-",
+            f"{floor.client_cores:.2f}",
+            f"{floor.other_cores:.2f}",
+            f"{floor.machine_busy_pct:.0f}%",
+            "-",
+            "-",
+        )
+    return table
+
+
+def floor_table(floor: FloorResult) -> Table:
+    table = Table(
+        title=f"gRPC floor: a no-op unary call (request bytes echoed; no protobuf, signing or database), "
+        f"one server process, {floor.window_s:g} s",
+        title_justify="left",
+    )
+    columns = ("clients", "client processes", "server threads", "calls/s", "floor ÷ 2 (conv/s)", "p50 ms",
+               "p99 ms", "server CPU µs/call", "server cores", "client CPU µs/call", "client cores",
+               "errors")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(floor.clients),
+        str(floor.client_processes),
+        str(floor.server_workers),
+        f"{floor.calls_per_s:,.1f}",
+        f"{floor.conversions_per_s_ceiling:,.1f}",
+        "-" if floor.p50_ms is None else f"{floor.p50_ms:.3f}",
+        "-" if floor.p99_ms is None else f"{floor.p99_ms:.3f}",
+        "-" if floor.server_cpu_us_per_call is None else f"{floor.server_cpu_us_per_call:,.1f}",
+        f"{floor.server_cores:.2f}",
+        "-" if floor.client_cpu_us_per_call is None else f"{floor.client_cpu_us_per_call:,.1f}",
+        f"{floor.client_cores:.2f}",
+        str(sum(floor.errors.values())),
+    )
     return table
 
 
@@ -955,6 +1280,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds measured in the main runs (60; short 8)")
     parser.add_argument("--sources", type=int, default=4, help="source brands, each agreed with one target (4)")
     parser.add_argument("--workers", type=int, default=16, help="hub server threads, `serve --workers` (16)")
+    parser.add_argument("--hub-processes", type=int, default=1, help="hub processes, `serve --processes` (1)")
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        help="processes the client threads are spread over (2; 1 with --clients 1; never more than the clients)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip the no-op gRPC floor")
     parser.add_argument("--pgbench-scale", type=int, default=1, help="pgbench -i scale factor (1, its default)")
     parser.add_argument(
         "--analyze",
@@ -979,6 +1311,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.settle_movements is not None and args.settle_movements <= 0:
         parser.error("--settle-movements must be positive")
+    if args.hub_processes < 1 or (args.client_processes is not None and args.client_processes < 1):
+        parser.error("--hub-processes and --client-processes must be at least 1")
+    client_processes = min(args.clients, args.client_processes or (1 if args.clients == 1 else 2))
     mode = SHORT if args.short else FULL
     duration = args.duration or mode.duration_s
     started = time.monotonic()
@@ -991,7 +1326,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{settings['server_version']} (synchronous_commit={settings['synchronous_commit']}, "
         f"fsync={settings['fsync']}, wal_sync_method={settings['wal_sync_method']}), "
         f"{args.clients} clients, {duration:g} s windows "
-        f"after {mode.warmup_s:g} s warm-up, {args.sources} source brands -> 1 target, hub --workers {args.workers}",
+        f"after {mode.warmup_s:g} s warm-up, {args.sources} source brands -> 1 target, hub --workers {args.workers} "
+        f"--processes {args.hub_processes}, clients in {client_processes} "
+        f"process{'es' if client_processes > 1 else ''}",
         soft_wrap=True,
     )
     runs: list[RunResult] = []
@@ -1001,6 +1338,8 @@ def main(argv: list[str] | None = None) -> int:
         "postgres": postgres,
         "sources": args.sources,
         "workers": args.workers,
+        "hub_processes": args.hub_processes,
+        "client_processes": client_processes,
         "warmup_s": mode.warmup_s,
         "analyze": args.analyze,
     }
@@ -1010,6 +1349,16 @@ def main(argv: list[str] | None = None) -> int:
             pgbench = Pgbench(postgres, args.pgbench_scale)
             console.print("crypto: timing Ed25519 sign and verify ...")
             crypto = crypto_costs(mode.crypto_iterations)
+            floor = None
+            if not args.no_floor:
+                console.print(f"grpc floor: a no-op call, {args.clients} clients for {mode.floor_duration_s:g} s ...")
+                floor = measure_floor(
+                    clients=args.clients,
+                    client_processes=client_processes,
+                    workers=args.workers,
+                    warmup_s=mode.warmup_s,
+                    duration_s=mode.floor_duration_s,
+                )
 
             console.print(f"postgresql: {args.clients} clients for {duration:g} s ...")
             main_run, spy_out = run_hub(
@@ -1061,7 +1410,9 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     console.print()
     everything = [*runs, *(r for r in scaling if r is not runs[0])]
-    console.print(latency_table(runs, pgbench_runs, f"Main runs: {args.clients} clients, {duration:g} s window each"))
+    console.print(
+        latency_table(runs, pgbench_runs, f"Main runs: {args.clients} clients, {duration:g} s window each", floor)
+    )
     if scaling:
         console.print(
             latency_table(
@@ -1071,15 +1422,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"{mode.scaling_pgbench_duration_s} s (the {args.clients}-client row is the main run)",
             )
         )
-    console.print(cpu_table(everything, "CPU per conversion (ms) and cores used in each window; PG per conversion"))
+    console.print(
+        cpu_table(everything, "CPU per conversion (ms) and cores used in each window; PG per conversion", floor)
+    )
+    if floor is not None:
+        console.print(floor_table(floor))
     warnings = []
-    disturbed = [r for r in everything if r.other_cores > OTHER_LOAD_WARNING_CORES]
+    disturbed = [
+        (f"{r.backend}/{r.clients}", r.other_cores) for r in everything if r.other_cores > OTHER_LOAD_WARNING_CORES
+    ]
+    if floor is not None and floor.other_cores > OTHER_LOAD_WARNING_CORES:
+        disturbed.append(("the gRPC floor", floor.other_cores))
     if disturbed:
         warnings.append(
             "other processes used "
-            + ", ".join(f"{r.other_cores:.2f} cores during {r.backend}/{r.clients}" for r in disturbed)
+            + ", ".join(f"{cores:.2f} cores during {name}" for name, cores in disturbed)
             + ": those figures are disturbed; run again on a quiet machine"
         )
+    if floor is not None and floor.errors:
+        warnings.append(f"failed gRPC floor calls: {floor.errors}")
     failed = [r for r in everything if r.errors]
     if failed:
         warnings.append("failed conversions: " + "; ".join(f"{r.backend}/{r.clients}: {r.errors}" for r in failed))
@@ -1143,6 +1504,8 @@ def main(argv: list[str] | None = None) -> int:
         "mode": mode.name,
         "conversion": "QuoteConversion + Convert (two signed calls, source brand); target acknowledgement not driven",
         "clients": args.clients,
+        "hub_processes": args.hub_processes,
+        "client_processes": client_processes,
         "duration_s": duration,
         "conversions_per_s": main_run.conversions_per_s,
         "p50_ms": main_run.p50_ms,
@@ -1159,6 +1522,9 @@ def main(argv: list[str] | None = None) -> int:
         "sqlite_p50_ms": sqlite_run.p50_ms if sqlite_run else None,
         "sqlite_p99_ms": sqlite_run.p99_ms if sqlite_run else None,
         "sqlite_hub_cpu_ms_per_conversion": sqlite_run.hub_cpu_ms_per_conversion if sqlite_run else None,
+        "grpc_floor_calls_per_s": floor.calls_per_s if floor else None,
+        "grpc_floor_server_cpu_us_per_call": floor.server_cpu_us_per_call if floor else None,
+        "grpc_floor": asdict(floor) if floor else None,
         "ed25519_sign_us": crypto["sign_us"],
         "ed25519_verify_us": crypto["verify_us"],
         "ed25519": crypto,
