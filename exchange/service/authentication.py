@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
@@ -37,11 +37,11 @@ class IncomingCall:
     nonce: str
     signature: bytes
     body: bytes
+    # The hex SHA-256 of body, computed once: the nonce, the idempotency key and the audit event keep it.
+    body_sha256: str = field(init=False)
 
-    @property
-    def body_sha256(self) -> str:
-        """The hex SHA-256 of the request bytes."""
-        return signing.sha256_hex(self.body)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "body_sha256", signing.sha256_hex(self.body))
 
     def canonical(self) -> bytes:
         """The bytes the caller's signature must cover."""

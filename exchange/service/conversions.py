@@ -26,7 +26,7 @@ from exchange.service.authentication import Caller
 from exchange.service.instructions import cancel_credit
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
 from exchange.store.agreements_repo import AgreementRepository
-from exchange.store.conversions_repo import ConversionRepository, utc_day
+from exchange.store.conversions_repo import ConversionRepository, LimitUsage, utc_day
 from exchange.store.ids import new_id
 from exchange.store.instructions_repo import InstructionRepository
 from exchange.store.ledger_repo import LedgerRepository
@@ -106,15 +106,22 @@ def convert(
     offer = rules.require_usable_quote(repository.get_quote(quote_id), caller.principal, quote_id, now_ms)
     agreement = require_usable(AgreementRepository(connection).get(offer.agreement_id), now_ms)
     source, target = partners_of(connection, offer.source_partner_id, offer.target_partner_id)
-    day = utc_day(now_ms)
-    used = repository.member_converted_today(source.partner_id, target.partner_id, source_member_ref, day)
+    usage = repository.limit_usage(
+        source.partner_id,
+        target.partner_id,
+        source_member_ref,
+        day=utc_day(now_ms),
+        since_ms=now_ms - HOUR_MS,
+        currency=offer.amounts.settlement_currency,
+    )
     cap = agreement.terms.member_daily_cap_source_points
+    used = usage.converted_today
     if used + offer.amounts.source_points_debited > cap:
         raise ResourceExhausted(
             "MEMBER_DAILY_CAP",
             f"the member may convert at most {cap} points a day with this partner; {used} used today",
         )
-    _check_risk(connection, source.partner_id, source_member_ref, offer, now_ms, policy)
+    _check_risk(source.partner_id, usage, offer, policy)
     conversion_id = new_id("cnv")
     if not repository.claim_quote(quote_id, conversion_id):
         raise FailedPrecondition("QUOTE_ALREADY_USED", f"quote {quote_id!r} was already used", field="quote_id")
@@ -152,18 +159,15 @@ def convert(
     return conversion
 
 
-def _check_risk(
-    connection: Connection, source: str, member_ref: str, offer: Quote, now_ms: int, policy: ConversionPolicy
-) -> None:
+def _check_risk(source: str, usage: LimitUsage, offer: Quote, policy: ConversionPolicy) -> None:
     """Refuse a conversion past the member's velocity limit or the source partner's exposure limit."""
-    recent = ConversionRepository(connection).member_conversions_since(source, member_ref, now_ms - HOUR_MS)
-    if recent >= policy.member_conversions_per_hour:
+    if usage.conversions_since >= policy.member_conversions_per_hour:
         raise ResourceExhausted(
             "MEMBER_VELOCITY",
             f"a member may convert at most {policy.member_conversions_per_hour} times an hour; try again later",
         )
     currency = offer.amounts.settlement_currency
-    owed = -LedgerRepository(connection).money_position(source, currency)
+    owed = -usage.money_position
     if owed + offer.amounts.settlement_amount_minor > policy.exposure_limit_minor:
         raise ResourceExhausted(
             "EXPOSURE_LIMIT",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
@@ -17,7 +18,7 @@ from exchange.domain.conversions import (
 from exchange.domain.money import Ratio
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
 from exchange.store.precompiled import Precompiled, constants, inserting, selecting
-from exchange.store.tables import conversion_events, conversion_reversals, conversions, quotes
+from exchange.store.tables import conversion_events, conversion_reversals, conversions, money_positions, quotes
 
 DAY_MS = 86_400_000
 AMOUNT_COLUMNS = (
@@ -41,22 +42,41 @@ _CLAIM_QUOTE = Precompiled(
 )
 _ADD_CONVERSION = inserting(conversions, [column.key for column in conversions.columns])
 _ADD_EVENT = inserting(conversion_events, ("conversion_id", "at_ms", "actor", "from_state", "to_state", "note"))
-_CONVERTED_TODAY = Precompiled(
-    select(func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)).where(
-        conversions.c.source_partner_id == bindparam("source"),
-        conversions.c.target_partner_id == bindparam("target"),
-        conversions.c.source_member_ref == bindparam("member_ref"),
-        conversions.c.utc_day == bindparam("day"),
-        conversions.c.state.in_(constants(s.value for s in STANDING_STATES)),
+# The daily cap: source points the member converted with this pair today (standing conversions).
+_CONVERTED_TODAY = select(
+    func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)
+).where(
+    conversions.c.source_partner_id == bindparam("source"),
+    conversions.c.target_partner_id == bindparam("target"),
+    conversions.c.source_member_ref == bindparam("member_ref"),
+    conversions.c.utc_day == bindparam("day"),
+    conversions.c.state.in_(constants(s.value for s in STANDING_STATES)),
+)
+# The velocity limit: the member's conversions with this source since a time (any state).
+_CONVERSIONS_SINCE = select(func.count()).where(
+    conversions.c.source_partner_id == bindparam("source"),
+    conversions.c.source_member_ref == bindparam("member_ref"),
+    conversions.c.created_at_ms >= bindparam("since_ms"),
+)
+# What a conversion's three limits read, in one statement: its three reads as scalar subqueries.
+_LIMIT_USAGE = Precompiled(
+    select(
+        _CONVERTED_TODAY.scalar_subquery(),
+        _CONVERSIONS_SINCE.scalar_subquery(),
+        select(func.coalesce(func.sum(money_positions.c.amount), 0))
+        .where(money_positions.c.owner == bindparam("source"), money_positions.c.currency == bindparam("currency"))
+        .scalar_subquery(),
     )
 )
-_CONVERSIONS_SINCE = Precompiled(
-    select(func.count()).where(
-        conversions.c.source_partner_id == bindparam("source"),
-        conversions.c.source_member_ref == bindparam("member_ref"),
-        conversions.c.created_at_ms >= bindparam("since_ms"),
-    )
-)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitUsage:
+    """What a new conversion's limits are checked against, read together after the source's row lock."""
+
+    converted_today: int  # source points the member converted with this pair today (standing conversions)
+    conversions_since: int  # the member's conversions with this source since the velocity window opened
+    money_position: int  # the source's net money position in the settlement currency: + owed to it, - it owes
 
 
 def utc_day(ms: int) -> int:
@@ -157,13 +177,24 @@ class ConversionRepository:
         row = self._db.execute(select(conversions).where(conversions.c.conversion_id == conversion_id)).first()
         return self._assemble([row])[0] if row else None
 
-    def member_converted_today(self, source: str, target: str, member_ref: str, day: int) -> int:
-        """Return the source points the member has converted with this pair today (standing conversions)."""
-        return int(_CONVERTED_TODAY.scalar(self._db, source=source, target=target, member_ref=member_ref, day=day))
+    def limit_usage(
+        self, source: str, target: str, member_ref: str, *, day: int, since_ms: int, currency: str
+    ) -> LimitUsage:
+        """Read the daily cap's, the velocity limit's and the exposure limit's figures in one statement.
 
-    def member_conversions_since(self, source: str, member_ref: str, since_ms: int) -> int:
-        """Return how many conversions the source partner's member made since a time (any state)."""
-        return int(_CONVERSIONS_SINCE.scalar(self._db, source=source, member_ref=member_ref, since_ms=since_ms))
+        The money position comes from the running positions (exchange.store.ledger_repo).
+        """
+        cursor = _LIMIT_USAGE.execute(
+            self._db,
+            source=source,
+            target=target,
+            member_ref=member_ref,
+            day=day,
+            since_ms=since_ms,
+            currency=currency,
+        )
+        today, since, position = cursor.fetchone()
+        return LimitUsage(int(today), int(since), int(position))
 
     def overdue(self, now_ms: int, limit: int) -> list[str]:
         """Return ids of PENDING_CREDIT conversions whose credit deadline has passed."""

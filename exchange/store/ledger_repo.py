@@ -18,8 +18,29 @@ POSTING_COLUMNS = ("owner", "account_kind", "counterparty", "currency", "amount"
 # psycopg's cache of converted queries (50 parameters at most).
 MAX_POSTINGS_PER_STATEMENT = 9
 
-# Adds to a position row, creating it at the first posting; the same SQL on SQLite and PostgreSQL.
-_ADD_TO_POSITION = Precompiled(
+_ADD_TO_POSITIONS: dict[int, Precompiled] = {}
+
+
+def _add_to_positions(count: int) -> Precompiled:
+    """Add to count position rows in one statement, creating a row at its first posting; built once per count.
+
+    The same SQL on SQLite and PostgreSQL; rows are taken in the order of the VALUES list.
+    """
+    statement = _ADD_TO_POSITIONS.get(count)
+    if statement is None:
+        rows = ", ".join(f"(:owner_{i}, :currency_{i}, :counterparty_{i}, :amount_{i})" for i in range(count))
+        statement = _ADD_TO_POSITIONS[count] = Precompiled(
+            text(
+                # The VALUES list is made of bind parameter names only: no value is written into the SQL.
+                f"INSERT INTO money_positions (owner, currency, counterparty, amount) VALUES {rows} "  # noqa: S608
+                "ON CONFLICT (owner, currency, counterparty) "
+                "DO UPDATE SET amount = money_positions.amount + excluded.amount"
+            )
+        )
+    return statement
+
+
+_POSITION = Precompiled(
     text(
         "INSERT INTO money_positions (owner, currency, counterparty, amount) "
         "VALUES (:owner, :currency, :counterparty, :amount) "
@@ -81,9 +102,16 @@ class LedgerRepository:
         for p in postings:
             if p.account.kind in MONEY_KINDS:
                 deltas[(p.account.owner, p.currency, p.account.counterparty)] += p.amount
-        for (owner, currency, counterparty), amount in sorted(deltas.items()):
-            if amount:
-                _ADD_TO_POSITION.run(self._db, owner=owner, currency=currency, counterparty=counterparty, amount=amount)
+        changed = sorted((key, amount) for key, amount in deltas.items() if amount)
+        for start in range(0, len(changed), MAX_POSTINGS_PER_STATEMENT):
+            rows = changed[start : start + MAX_POSTINGS_PER_STATEMENT]
+            values = {}
+            for i, ((owner, currency, counterparty), amount) in enumerate(rows):
+                values[f"owner_{i}"] = owner
+                values[f"currency_{i}"] = currency
+                values[f"counterparty_{i}"] = counterparty
+                values[f"amount_{i}"] = amount
+            _add_to_positions(len(rows)).run(self._db, **values)
         return transaction_id
 
     def money_positions(self) -> dict[tuple[str, str], int]:
@@ -96,10 +124,7 @@ class LedgerRepository:
         return {(owner, currency): int(total) for owner, currency, total in rows}
 
     def money_position(self, owner: str, currency: str) -> int:
-        """Return one partner's net money position in one currency: + owed to it, - it owes.
-
-        Read from the running positions (one row per counterparty), not summed over the ledger.
-        """
+        """Return one partner's net money position in one currency from the running positions: + owed to it."""
         return int(_POSITION.scalar(self._db, owner=owner, currency=currency))
 
     def running_money_positions(self) -> dict[tuple[str, str], int]:

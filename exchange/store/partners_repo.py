@@ -9,22 +9,19 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from exchange.domain.money import Ratio
 from exchange.domain.partners import Partner, PartnerKey, PartnerKind, PartnerStatus
-from exchange.store.precompiled import Precompiled, selecting
+from exchange.store.precompiled import Precompiled
 from exchange.store.tables import partner_keys, partners, registry_events
 
-# Every signed call reads its caller, and a conversion both its partners: the hot statements.
-_GET = selecting(partners, "partner_id")
-_KEYS_OF_ONE = Precompiled(
-    select(partner_keys)
-    .where(partner_keys.c.partner_id == bindparam("partner_id"))
-    .order_by(partner_keys.c.created_at_ms.desc(), partner_keys.c.key_id)
+# Every signed call reads its caller, and a conversion both its partners: the hot statements,
+# each a partner row per key (keys outer-joined, newest first), so one statement reads both.
+_KEY_COLUMNS = ("key_id", "public_key", "created_at_ms", "not_after_ms", "revoked_at_ms", "revoke_reason")
+_WITH_KEYS = (
+    select(partners, *(partner_keys.c[name].label(f"key_{name}") for name in _KEY_COLUMNS))
+    .select_from(partners.outerjoin(partner_keys, partner_keys.c.partner_id == partners.c.partner_id))
+    .order_by(partners.c.partner_id, partner_keys.c.created_at_ms.desc(), partner_keys.c.key_id)
 )
-_GET_PAIR = Precompiled(select(partners).where(partners.c.partner_id.in_([bindparam("first"), bindparam("second")])))
-_KEYS_OF_PAIR = Precompiled(
-    select(partner_keys)
-    .where(partner_keys.c.partner_id.in_([bindparam("first"), bindparam("second")]))
-    .order_by(partner_keys.c.created_at_ms.desc(), partner_keys.c.key_id)
-)
+_GET = Precompiled(_WITH_KEYS.where(partners.c.partner_id == bindparam("partner_id")))
+_GET_PAIR = Precompiled(_WITH_KEYS.where(partners.c.partner_id.in_([bindparam("first"), bindparam("second")])))
 _LOCK = Precompiled(
     select(partners.c.partner_id)
     .where(partners.c.partner_id == bindparam("partner_id"))
@@ -52,19 +49,11 @@ class PartnerRepository:
 
     def get(self, partner_id: str) -> Partner | None:
         """Return the partner with its keys, or None."""
-        row = _GET.first(self._db, partner_id=partner_id)
-        if row is None:
-            return None
-        return self._assemble(row, tuple(_key(k) for k in _KEYS_OF_ONE.all(self._db, partner_id=partner_id)))
+        return _with_keys(_GET.all(self._db, partner_id=partner_id)).get(partner_id)
 
     def get_pair(self, first: str, second: str) -> tuple[Partner | None, Partner | None]:
-        """Return two partners with their keys (in two statements, whoever they are), None for one not found."""
-        rows = {row["partner_id"]: row for row in _GET_PAIR.all(self._db, first=first, second=second)}
-        keys: dict[str, list[PartnerKey]] = {}
-        if rows:
-            for row in _KEYS_OF_PAIR.all(self._db, first=first, second=second):
-                keys.setdefault(row["partner_id"], []).append(_key(row))
-        found = {pid: self._assemble(row, tuple(keys.get(pid, ()))) for pid, row in rows.items()}
+        """Return two partners with their keys (in one statement), None for one not found."""
+        found = _with_keys(_GET_PAIR.all(self._db, first=first, second=second))
         return found.get(first), found.get(second)
 
     def lock(self, partner_id: str) -> None:
@@ -165,6 +154,16 @@ class PartnerRepository:
             status_reason=m["status_reason"],
             kind=PartnerKind(m["kind"]),
         )
+
+
+def _with_keys(rows: list[dict[str, Any]]) -> dict[str, Partner]:
+    """Partners from rows of a partner joined with each of its keys (a partner with no key: one row, key None)."""
+    found: dict[str, tuple[dict[str, Any], list[PartnerKey]]] = {}
+    for row in rows:
+        _, keys = found.setdefault(row["partner_id"], (row, []))
+        if row["key_key_id"] is not None:
+            keys.append(_key({name: row[f"key_{name}"] for name in _KEY_COLUMNS}))
+    return {pid: PartnerRepository._assemble(row, tuple(keys)) for pid, (row, keys) in found.items()}
 
 
 def _key(m: Any) -> PartnerKey:

@@ -74,65 +74,51 @@ class Precompiled:
         return rendered
 
     def execute(self, connection: Connection, **params: Any) -> Any:
-        """Run the statement in the connection's transaction; return the DBAPI cursor."""
+        """Run the statement in the connection's transaction; return the DBAPI cursor (read it before the next)."""
         rendered = self._for(connection)
         parameters = rendered.parameters(params)
         fairy = connection.connection
-        cursor = fairy.cursor()
+        cursor = _cursor_of(fairy)
         try:
             cursor.execute(rendered.sql, parameters)
         except connection.dialect.loaded_dbapi.Error as exc:
-            cursor.close()
             raise _wrapped(connection, fairy, rendered.sql, parameters, exc) from exc
         return cursor
 
     def first(self, connection: Connection, **params: Any) -> dict[str, Any] | None:
         """Return the first row as a dict, or None."""
-        cursor = self.execute(connection, **params)
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        row = self.execute(connection, **params).fetchone()
         return dict(zip(self.columns, row, strict=True)) if row is not None else None
 
     def all(self, connection: Connection, **params: Any) -> list[dict[str, Any]]:
         """Return every row as a dict."""
-        cursor = self.execute(connection, **params)
-        try:
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = self.execute(connection, **params).fetchall()
         return [dict(zip(self.columns, row, strict=True)) for row in rows]
 
     def scalar(self, connection: Connection, **params: Any) -> Any:
         """Return the first column of the first row (None if no row)."""
-        cursor = self.execute(connection, **params)
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        row = self.execute(connection, **params).fetchone()
         return row[0] if row is not None else None
 
     def run(self, connection: Connection, **params: Any) -> int:
         """Run a write; return the number of rows it changed."""
-        cursor = self.execute(connection, **params)
-        try:
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        return int(self.execute(connection, **params).rowcount)
 
-    def run_many(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """Run a write once per parameter set (the driver's executemany)."""
-        rendered = self._for(connection)
-        parameters = [rendered.parameters(row) for row in rows]
-        fairy = connection.connection
-        cursor = fairy.cursor()
-        try:
-            cursor.executemany(rendered.sql, parameters)
-        except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(connection, fairy, rendered.sql, parameters, exc) from exc
-        finally:
-            cursor.close()
+
+_CURSOR_KEY = "exchange.precompiled.cursor"
+
+
+def _cursor_of(fairy: Any) -> Any:
+    """The DBAPI connection's own cursor for these statements, made once per connection and kept with it.
+
+    The pool's per-connection info dict is cleared when the connection is replaced; the cursor is
+    also checked against the connection it was made on. A connection serves one thread at a time.
+    """
+    kept = fairy.info.get(_CURSOR_KEY)
+    dbapi_connection = fairy.dbapi_connection
+    if kept is None or kept[0] is not dbapi_connection:
+        kept = fairy.info[_CURSOR_KEY] = (dbapi_connection, dbapi_connection.cursor())
+    return kept[1]
 
 
 def _wrapped(connection: Connection, fairy: Any, sql: str, parameters: Any, exc: Any) -> BaseException:
