@@ -206,7 +206,8 @@ conversion_reversals = Table(
     Index("ix_conversion_reversals_conversion_id", "conversion_id"),
 )
 
-# Append-only postings; positions are sums over them (no balance rows to contend on).
+# Append-only postings, the record of what the partners owe each other. money_positions keeps their
+# running money sums per partner pair for the exposure check; no row is shared by every conversion.
 ledger_entries = Table(
     "ledger_entries",
     metadata,
