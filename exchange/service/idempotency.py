@@ -4,8 +4,9 @@ Keys are scoped to the calling partner. The same key with the same request (meth
 digest) returns the first answer byte for byte; the same key with any other request is
 refused, so a client bug can't silently turn into a different operation.
 
-The key is claimed (its row inserted) before the work is done, so a retry that arrives while
-the first attempt is still running waits for it and then gets its answer, instead of deciding
+The key is claimed (its row inserted, or found taken: one statement for a new key) before the
+work is done, so a retry that arrives while the first attempt is still running waits for it and
+then gets its answer, instead of deciding
 on a snapshot that can't see it (a retry after the quote's expiry would otherwise be refused
 while the first attempt, in time, commits the conversion). Refusals are not kept, so the same
 key may be tried again once the cause is fixed, except a final refusal (a deadline passed),
@@ -19,7 +20,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from exchange.domain.errors import ExchangeError, FailedPrecondition, InvalidArgument, recorded, revive
+from exchange.domain.errors import Aborted, ExchangeError, FailedPrecondition, InvalidArgument, recorded, revive
 from exchange.store.idempotency_repo import OUTCOME_OK, IdempotencyRepository, StoredAnswer
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
@@ -53,8 +54,12 @@ def run_once(
     """
     repository = IdempotencyRepository(connection)
     key = parse_key(key)
-    stored = repository.find(partner_id, key)
-    if stored is not None:
+    if not repository.claim(partner_id, key, method=method, request_sha256=request_sha256, now_ms=now_ms):
+        stored = repository.find(partner_id, key)
+        if stored is None:
+            # The key is taken but its row can't be read here: only a snapshot older than a concurrent
+            # claim could do that, which PostgreSQL reports as a serialization failure instead.
+            raise Aborted("TRANSACTION_CONFLICT", "the request conflicted with others; retry it")
         if (stored.method, stored.request_sha256) != (method, request_sha256):
             raise FailedPrecondition(
                 "IDEMPOTENCY_KEY_REUSED",
@@ -64,7 +69,6 @@ def run_once(
         if stored.outcome != OUTCOME_OK:
             raise revive(stored.outcome, stored.error_reason, stored.error_message, stored.error_field)
         return stored.response_body
-    repository.claim(partner_id, key, method=method, request_sha256=request_sha256, now_ms=now_ms)
     try:
         body = produce()
     except ExchangeError as refusal:

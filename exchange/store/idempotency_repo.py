@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, text, update
 
-from exchange.store.precompiled import Precompiled, inserting, selecting
+from exchange.store.precompiled import Precompiled, selecting
 from exchange.store.tables import idempotency_keys
 
 OUTCOME_OK = "OK"
 ANSWER_COLUMNS = ("response_body", "outcome", "error_reason", "error_message", "error_field")
 
 _FIND = selecting(idempotency_keys, "partner_id", "idempotency_key")
-_CLAIM = inserting(
-    idempotency_keys, ("partner_id", "idempotency_key", "method", "request_sha256", "response_body", "created_at_ms")
+# The same SQL on SQLite and PostgreSQL. A row a concurrent transaction holds makes PostgreSQL wait
+# for it; once it commits, nothing is inserted (at READ COMMITTED the next statement sees the row;
+# under SERIALIZABLE, a row this snapshot can't see is a serialization failure, retried).
+_CLAIM = Precompiled(
+    text(
+        "INSERT INTO idempotency_keys (partner_id, idempotency_key, method, request_sha256, response_body, "
+        "created_at_ms) VALUES (:partner_id, :idempotency_key, :method, :request_sha256, :response_body, "
+        ":created_at_ms) ON CONFLICT (partner_id, idempotency_key) DO NOTHING"
+    )
 )
 _ANSWER = Precompiled(
     update(idempotency_keys)
@@ -60,21 +67,23 @@ class IdempotencyRepository:
             row["error_field"],
         )
 
-    def claim(self, partner_id: str, key: str, *, method: str, request_sha256: str, now_ms: int) -> None:
-        """Take the key for this transaction before doing the work.
+    def claim(self, partner_id: str, key: str, *, method: str, request_sha256: str, now_ms: int) -> bool:
+        """Take the key for this transaction before doing the work; False if it was taken already.
 
         A concurrent request with the same key waits on this row (PostgreSQL's unique index) until
-        this transaction ends, then fails on the duplicate and is retried, finding the answer. A
-        concurrent duplicate raises IntegrityError here.
+        this transaction ends, then finds it taken and reads the answer.
         """
-        _CLAIM.run(
-            self._db,
-            partner_id=partner_id,
-            idempotency_key=key,
-            method=method,
-            request_sha256=request_sha256,
-            response_body=b"",
-            created_at_ms=now_ms,
+        return (
+            _CLAIM.run(
+                self._db,
+                partner_id=partner_id,
+                idempotency_key=key,
+                method=method,
+                request_sha256=request_sha256,
+                response_body=b"",
+                created_at_ms=now_ms,
+            )
+            == 1
         )
 
     def answer(self, partner_id: str, key: str, answer: StoredAnswer) -> None:
