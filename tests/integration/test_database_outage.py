@@ -84,3 +84,24 @@ def test_a_call_whose_connection_is_killed_is_unavailable_and_its_resend_happens
     assert pair.source.get_conversion(conversion.conversion_id).state == "PENDING_CREDIT"  # nothing half-written
     assert pair.target.acknowledge_instruction(credit.instruction_id, partner_reference="l-1").state == "ACKNOWLEDGED"
     assert pair.source.get_conversion(conversion.conversion_id).state == "COMPLETED"
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exchange.store import database as database_module
+
+    database = Database(postgres_url, pool_size=1)
+    try:
+        backend = database.run(lambda c: c.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar_one())
+        admin = sqlalchemy.create_engine(postgres_url)
+        with admin.connect() as connection:
+            assert connection.execute(sqlalchemy.text(f"SELECT pg_terminate_backend({int(backend)})")).scalar_one()
+            connection.commit()
+        admin.dispose()
+        monkeypatch.setattr(database_module, "IDLE_BEFORE_PING_S", 0.0)  # every checkout counts as idle
+        fresh = database.run(lambda c: c.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar_one())
+        assert fresh != backend  # the dead connection was pinged, dropped and replaced: no UNAVAILABLE
+    finally:
+        database.dispose()
