@@ -6,11 +6,10 @@ refused, so a client bug can't silently turn into a different operation.
 
 The key is claimed (its row inserted, or found taken: one statement for a new key) before the
 work is done, so a retry that arrives while the first attempt is still running waits for it and
-then gets its answer, instead of deciding
-on a snapshot that can't see it (a retry after the quote's expiry would otherwise be refused
-while the first attempt, in time, commits the conversion). Refusals are not kept, so the same
-key may be tried again once the cause is fixed, except a final refusal (a deadline passed),
-which no retry could turn into success.
+then gets its answer, instead of deciding on a snapshot that can't see it (a retry after the
+quote's expiry would otherwise be refused while the first attempt, in time, commits the
+conversion). Refusals are not kept, so the same key may be tried again once the cause is fixed,
+except a final refusal (a deadline passed), which no retry could turn into success.
 """
 
 from __future__ import annotations
