@@ -17,20 +17,11 @@ from exchange.domain.conversions import (
 )
 from exchange.domain.money import Ratio
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
+from exchange.store.ledger_repo import POSITION_OF
 from exchange.store.precompiled import Precompiled, constants, inserting, selecting
-from exchange.store.tables import conversion_events, conversion_reversals, conversions, money_positions, quotes
+from exchange.store.tables import conversion_events, conversion_reversals, conversions, quotes
 
 DAY_MS = 86_400_000
-AMOUNT_COLUMNS = (
-    "source_points_requested",
-    "fee_points",
-    "source_points_converted",
-    "target_points",
-    "settlement_amount_minor",
-    "settlement_currency",
-    "rate_numerator",
-    "rate_denominator",
-)
 
 # The statements of a quote and a conversion, built once (exchange.store.precompiled).
 _ADD_QUOTE = inserting(quotes, [column.key for column in quotes.columns])
@@ -63,9 +54,7 @@ _LIMIT_USAGE = Precompiled(
     select(
         _CONVERTED_TODAY.scalar_subquery(),
         _CONVERSIONS_SINCE.scalar_subquery(),
-        select(func.coalesce(func.sum(money_positions.c.amount), 0))
-        .where(money_positions.c.owner == bindparam("source"), money_positions.c.currency == bindparam("currency"))
-        .scalar_subquery(),
+        POSITION_OF.scalar_subquery(),  # bound as owner: the source partner
     )
 )
 
@@ -191,6 +180,7 @@ class ConversionRepository:
             member_ref=member_ref,
             day=day,
             since_ms=since_ms,
+            owner=source,
             currency=currency,
         )
         today, since, position = cursor.fetchone()

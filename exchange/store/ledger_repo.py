@@ -40,18 +40,12 @@ def _add_to_positions(count: int) -> Precompiled:
     return statement
 
 
-_POSITION = Precompiled(
-    text(
-        "INSERT INTO money_positions (owner, currency, counterparty, amount) "
-        "VALUES (:owner, :currency, :counterparty, :amount) "
-        "ON CONFLICT (owner, currency, counterparty) DO UPDATE SET amount = money_positions.amount + excluded.amount"
-    )
+# One partner's net money position in one currency (bind parameters owner, currency), from its
+# running positions; the conversion's limit read (exchange.store.conversions_repo) embeds it too.
+POSITION_OF = select(func.coalesce(func.sum(money_positions.c.amount), 0)).where(
+    money_positions.c.owner == bindparam("owner"), money_positions.c.currency == bindparam("currency")
 )
-_POSITION = Precompiled(
-    select(func.coalesce(func.sum(money_positions.c.amount), 0)).where(
-        money_positions.c.owner == bindparam("owner"), money_positions.c.currency == bindparam("currency")
-    )
-)
+_POSITION = Precompiled(POSITION_OF)
 _INSERT_ENTRIES: dict[int, Precompiled] = {}
 
 
