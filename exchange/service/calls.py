@@ -40,6 +40,7 @@ from exchange.service import audit
 from exchange.service.authentication import Caller, IncomingCall
 from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
+from exchange.store.precompiled import writes_together
 
 OUTCOME_OK = "OK"
 
@@ -74,6 +75,10 @@ def execute_once(
         refused.clear()
         caller = authenticate(connection)
         authenticated[:] = [caller]
+        with writes_together(connection):
+            return _run_authenticated(connection, caller)
+
+    def _run_authenticated(connection: Connection, caller: Caller) -> bytes:
         nonces = NonceRepository(connection)
         recorded = nonces.find(caller.principal, call.nonce) if attempts > 1 else None
         verdict = judge_nonce(

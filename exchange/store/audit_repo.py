@@ -44,7 +44,7 @@ class AuditRepository:
         response_sha256: str = "",
     ) -> None:
         """Append one event (no read: concurrent writers never wait on each other here)."""
-        _APPEND.run(
+        _APPEND.write(
             self._db,
             at_ms=at_ms,
             actor=actor[:32],

@@ -82,7 +82,7 @@ class ConversionRepository:
     # quotes -----------------------------------------------------------------------------
     def add_quote(self, quote: Quote) -> None:
         """Insert a new quote."""
-        _ADD_QUOTE.run(
+        _ADD_QUOTE.write(
             self._db,
             quote_id=quote.quote_id,
             agreement_id=quote.agreement_id,
@@ -119,7 +119,7 @@ class ConversionRepository:
     # conversions ------------------------------------------------------------------------
     def add(self, conversion: Conversion) -> None:
         """Insert a new conversion with its first event."""
-        _ADD_CONVERSION.run(
+        _ADD_CONVERSION.write(
             self._db,
             conversion_id=conversion.conversion_id,
             quote_id=conversion.quote_id,
@@ -234,7 +234,7 @@ class ConversionRepository:
 
     def _add_events(self, conversion_id: str, events: tuple[ConversionEvent, ...]) -> None:
         for e in events:
-            _ADD_EVENT.run(
+            _ADD_EVENT.write(
                 self._db,
                 conversion_id=conversion_id,
                 at_ms=e.at_ms,

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 
 from exchange.domain.errors import Aborted, Unavailable
+from exchange.store.precompiled import send_held_writes_first
 
 T = TypeVar("T")
 
@@ -94,8 +95,12 @@ class Database:
             self.engine, self._read_committed_engine = (
                 # Two pools rather than one switching levels: setting and resetting a pooled
                 # connection's level costs two round trips per transaction.
-                _ping_when_idle(
-                    create_engine(url, isolation_level=level, pool_size=pool_size, max_overflow=pool_size, echo=echo)
+                send_held_writes_first(
+                    _ping_when_idle(
+                        create_engine(
+                            url, isolation_level=level, pool_size=pool_size, max_overflow=pool_size, echo=echo
+                        )
+                    )
                 )
                 for level in ("SERIALIZABLE", "READ COMMITTED")
             )

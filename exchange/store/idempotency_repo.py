@@ -88,7 +88,7 @@ class IdempotencyRepository:
 
     def answer(self, partner_id: str, key: str, answer: StoredAnswer) -> None:
         """Store the answer of the claimed key (in the transaction that claimed it)."""
-        _ANSWER.run(
+        _ANSWER.write(
             self._db,
             key_partner_id=partner_id,
             key_idempotency_key=key,

@@ -21,7 +21,7 @@ class InstructionRepository:
 
     def add(self, instruction: Instruction) -> None:
         """Insert a new instruction."""
-        _ADD.run(self._db, **_columns(instruction))
+        _ADD.write(self._db, **_columns(instruction))
 
     def get(self, instruction_id: str) -> Instruction | None:
         """Return an instruction, or None."""

@@ -91,7 +91,7 @@ class LedgerRepository:
                 values[f"counterparty_{i}"] = p.account.counterparty
                 values[f"currency_{i}"] = p.currency
                 values[f"amount_{i}"] = p.amount
-            _insert_entries(len(chunk)).run(self._db, **values)
+            _insert_entries(len(chunk)).write(self._db, **values)
         deltas: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         for p in postings:
             if p.account.kind in MONEY_KINDS:
@@ -105,7 +105,7 @@ class LedgerRepository:
                 values[f"currency_{i}"] = currency
                 values[f"counterparty_{i}"] = counterparty
                 values[f"amount_{i}"] = amount
-            _add_to_positions(len(rows)).run(self._db, **values)
+            _add_to_positions(len(rows)).write(self._db, **values)
         return transaction_id
 
     def money_positions(self) -> dict[tuple[str, str], int]:

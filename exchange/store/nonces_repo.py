@@ -76,7 +76,7 @@ class NonceRepository:
         error_field: str = "",
     ) -> None:
         """Record a nonce with its answer; a concurrent duplicate raises IntegrityError (retried)."""
-        _RECORD.run(
+        _RECORD.write(
             self._db,
             principal=principal,
             nonce=nonce,

@@ -12,15 +12,26 @@ Errors come back as SQLAlchemy's own exception classes (IntegrityError, DataErro
 OperationalError, ...), with ``connection_invalidated`` set and the connection invalidated
 when the driver says the connection is gone, so exchange.store.database retries, refuses and
 reports them exactly as it does for statements run through SQLAlchemy.
+
+Writes whose outcome the caller does not read (``Precompiled.write``: an INSERT, an answer
+stored, a position added) may go together: inside ``writes_together(connection)`` on PostgreSQL
+they are held and sent as one statement, each a data-modifying ``WITH`` part of it, when the scope
+ends or just before the connection's next statement of any kind, so every read still sees them.
+A Convert's eight writes are one round trip instead of eight. PostgreSQL runs the parts on one
+snapshot and checks their constraints at the end of the statement; a failure of any part fails
+the statement, and with it the transaction, as the separate statements would have. Elsewhere
+(SQLite), a write runs at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Engine, Table, bindparam, event, insert, literal_column, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -75,6 +86,8 @@ class Precompiled:
 
     def execute(self, connection: Connection, **params: Any) -> Any:
         """Run the statement in the connection's transaction; return the DBAPI cursor (read it before the next)."""
+        if _held.writes and _held.connection is connection:
+            _send_held(connection)
         rendered = self._for(connection)
         parameters = rendered.parameters(params)
         fairy = connection.connection
@@ -104,8 +117,133 @@ class Precompiled:
         """Run a write; return the number of rows it changed."""
         return int(self.execute(connection, **params).rowcount)
 
+    def write(self, connection: Connection, **params: Any) -> None:
+        """Run a write whose outcome is not read: held for one statement inside writes_together, else run now.
+
+        An error of a held write (a unique key taken, a NUL in a text) is raised when the held
+        writes are sent: at the end of the scope or at the connection's next statement.
+        """
+        if _held.connection is connection:
+            _held.writes.append((self, params))
+        else:
+            self.execute(connection, **params)
+
+
+class _HeldWrites(threading.local):
+    """The writes held by this thread's writes_together scope (a connection serves one thread at a time)."""
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+        self.writes: list[tuple[Precompiled, Mapping[str, Any]]] = []
+
+
+_held = _HeldWrites()
+
+
+@contextmanager
+def writes_together(connection: Connection) -> Iterator[None]:
+    """Hold this connection's Precompiled.write calls and send them as one statement (PostgreSQL, psycopg).
+
+    The held writes are sent when the block ends without an exception, or before the
+    connection's next statement (a Precompiled one, or any through SQLAlchemy: see
+    send_held_writes_first). If the block raises, they are dropped: the transaction is rolling
+    back anyway. Elsewhere, and inside another such block, writes run at once.
+    """
+    dialect = connection.dialect
+    if _held.connection is not None or (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
+        yield
+        return
+    _held.connection = connection
+    try:
+        yield
+        if _held.writes:
+            _send_held(connection)
+    finally:
+        _held.connection = None
+        _held.writes = []
+
+
+def send_held_writes_first(engine: Engine) -> Engine:
+    """Make every statement the engine runs through SQLAlchemy send the held writes of its connection first.
+
+    So code that reads with Connection.execute inside a writes_together block sees its writes.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _send_first(connection: Connection, *_: Any) -> None:
+        if _held.writes and _held.connection is connection:
+            _send_held(connection)
+
+    return engine
+
+
+def _send_held(connection: Connection) -> None:
+    writes, _held.writes = _held.writes, []
+    if len(writes) == 1:
+        statement, params = writes[0]
+        statement.execute(connection, **params)
+        return
+    combined = _combined(connection, tuple(statement for statement, _ in writes))
+    parameters: list[Any] = []
+    for (statement, params), names in zip(writes, combined.names, strict=True):
+        constants = statement._for(connection).constants
+        values = {**constants, **params} if constants else params
+        parameters.extend(values[name] for name in names)
+    fairy = connection.connection
+    cursor = _raw_cursor_of(fairy)
+    try:
+        cursor.execute(combined.sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(connection, fairy, combined.sql.decode(), parameters, exc) from exc
+
+
+_NAMED_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+_COMBINED_KEPT = 256
+
+
+class _Combined:
+    """Several writes as one PostgreSQL statement with numbered placeholders: the names bound by each, in order."""
+
+    __slots__ = ("names", "sql")
+
+    def __init__(self, sql: bytes, names: Sequence[tuple[str, ...]]) -> None:
+        self.sql = sql
+        self.names = names
+
+
+_combined_by_shape: dict[tuple[Precompiled, ...], _Combined] = {}
+
+
+def _combined(connection: Connection, statements: tuple[Precompiled, ...]) -> _Combined:
+    """The statements as ``WITH w0 AS (first), w1 AS (second), ... last``, built once per sequence of statements."""
+    combined = _combined_by_shape.get(statements)
+    if combined is not None:
+        return combined
+    parts: list[str] = []
+    names: list[tuple[str, ...]] = []
+    for statement in statements:
+        rendered = statement._for(connection)
+        assert rendered.order is None, "psycopg statements are compiled with named placeholders"
+        bound: list[str] = []
+
+        def number(match: re.Match[str], bound: list[str] = bound) -> str:
+            if match.group(1) is None:
+                return "%"
+            bound.append(match.group(1))
+            return f"${sum(map(len, names)) + len(bound)}"
+
+        parts.append(_NAMED_PLACEHOLDER.sub(number, rendered.sql))
+        names.append(tuple(bound))
+    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1]))
+    combined = _Combined(f"WITH {ctes} {parts[-1]}".encode(), names)
+    if len(_combined_by_shape) >= _COMBINED_KEPT:
+        _combined_by_shape.clear()
+    _combined_by_shape[statements] = combined
+    return combined
+
 
 _CURSOR_KEY = "exchange.precompiled.cursor"
+_RAW_CURSOR_KEY = "exchange.precompiled.raw_cursor"
 
 
 def _cursor_of(fairy: Any) -> Any:
@@ -118,6 +256,17 @@ def _cursor_of(fairy: Any) -> Any:
     dbapi_connection = fairy.dbapi_connection
     if kept is None or kept[0] is not dbapi_connection:
         kept = fairy.info[_CURSOR_KEY] = (dbapi_connection, dbapi_connection.cursor())
+    return kept[1]
+
+
+def _raw_cursor_of(fairy: Any) -> Any:
+    """A psycopg cursor that takes numbered placeholders ($1, $2 ...) as they are, kept with the connection."""
+    kept = fairy.info.get(_RAW_CURSOR_KEY)
+    dbapi_connection = fairy.dbapi_connection
+    if kept is None or kept[0] is not dbapi_connection:
+        from psycopg import RawCursor  # the only driver writes_together combines for; not installed with SQLite alone
+
+        kept = fairy.info[_RAW_CURSOR_KEY] = (dbapi_connection, RawCursor(dbapi_connection))
     return kept[1]
 
 

@@ -9,10 +9,11 @@ import sqlalchemy
 from sqlalchemy.exc import DataError, IntegrityError
 
 from exchange.domain.ledger import Account, AccountKind, LedgerTransaction, Posting
-from exchange.store import migrate
+from exchange.store import migrate, precompiled
 from exchange.store.database import Database
 from exchange.store.ledger_repo import MAX_POSTINGS_PER_STATEMENT, LedgerRepository
 from exchange.store.nonces_repo import NonceRepository
+from exchange.store.precompiled import writes_together
 
 
 def _record(nonces: NonceRepository, nonce: str) -> None:
@@ -89,3 +90,126 @@ def test_the_money_positions_migration_carries_the_ledger_already_written(tmp_pa
         assert ledger.money_position("brand-b", "EUR") == 1000
         assert ledger.running_money_positions() == ledger.money_positions()
     database.dispose()
+
+
+def _nonce_count(connection: sqlalchemy.Connection) -> int:
+    return int(connection.execute(sqlalchemy.text("SELECT count(*) FROM request_nonces")).scalar_one())
+
+
+def test_writes_held_together_are_all_written_and_seen_by_the_reads_after_them(database: Database) -> None:
+    def work(connection: sqlalchemy.Connection) -> tuple[int, bool]:
+        with writes_together(connection):
+            nonces = NonceRepository(connection)
+            _record(nonces, "n-1")
+            _record(nonces, "n-2")
+            seen_by_precompiled = nonces.find("brand-a", "n-2") is not None  # a hot read sends them first
+            _record(nonces, "n-3")
+            _record(nonces, "n-4")
+            return _nonce_count(connection), seen_by_precompiled  # so does any read through SQLAlchemy
+
+    counted, seen = database.run(work)
+    assert (counted, seen) == (4, True)
+    with database.engine.connect() as connection:
+        assert _nonce_count(connection) == 4
+
+
+def test_a_held_write_that_fails_fails_the_transaction_and_none_of_its_writes_is_kept(database: Database) -> None:
+    database.run(lambda c: _record(NonceRepository(c), "n-taken"))
+
+    def work(connection: sqlalchemy.Connection) -> None:
+        with writes_together(connection):
+            nonces = NonceRepository(connection)
+            _record(nonces, "n-new")
+            _record(nonces, "n-taken")
+            _record(nonces, "n-newer")
+
+    with pytest.raises(IntegrityError), database.engine.begin() as connection:
+        work(connection)
+    with database.engine.connect() as connection:
+        assert _nonce_count(connection) == 1
+
+
+# The empty PostgreSQL database of the shared fixture only: SQLite runs each write at once, nothing is held.
+on_postgresql_only = pytest.mark.parametrize(
+    "database", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@on_postgresql_only
+def test_a_held_write_that_fails_is_raised_by_the_next_read_through_sqlalchemy(database: Database) -> None:
+    database.run(lambda c: _record(NonceRepository(c), "n-taken"))
+    with database.engine.connect() as connection:
+        connection.begin()
+        with writes_together(connection):
+            _record(NonceRepository(connection), "n-new")
+            _record(NonceRepository(connection), "n-taken")
+            with pytest.raises(IntegrityError):
+                _nonce_count(connection)
+        connection.rollback()
+    with database.engine.connect() as connection:
+        assert _nonce_count(connection) == 1
+
+
+def _refused_after_a_write(connection: sqlalchemy.Connection) -> None:
+    with writes_together(connection):
+        _record(NonceRepository(connection), "n-dropped")
+        raise RuntimeError("refused")
+
+
+@on_postgresql_only
+def test_writes_held_in_a_block_that_raises_are_dropped(database: Database) -> None:
+    # Either way the transaction of a call that raised rolls back; on SQLite its writes ran at once.
+    with database.engine.begin() as connection:
+        with pytest.raises(RuntimeError):
+            _refused_after_a_write(connection)
+        _record(NonceRepository(connection), "n-kept")
+    with database.engine.connect() as connection:
+        assert NonceRepository(connection).find("brand-a", "n-dropped") is None
+        assert NonceRepository(connection).find("brand-a", "n-kept") is not None
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_held_writes_are_one_statement(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    real = precompiled._raw_cursor_of
+
+    class Counting:
+        def __init__(self, cursor: object) -> None:
+            self._cursor = cursor
+
+        def execute(self, query: bytes, params: list[object]) -> object:
+            sent.append(query.decode())
+            return self._cursor.execute(query, params)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(precompiled, "_raw_cursor_of", lambda fairy: Counting(real(fairy)))
+    database = Database(postgres_url)
+    try:
+
+        def work(connection: sqlalchemy.Connection) -> None:
+            with writes_together(connection):
+                for nonce in ("w-1", "w-2", "w-3"):
+                    _record(NonceRepository(connection), nonce)
+
+        database.run(work)
+        with database.engine.connect() as connection:
+            assert all(NonceRepository(connection).find("brand-a", n) for n in ("w-1", "w-2", "w-3"))
+    finally:
+        database.dispose()
+    assert len(sent) == 1
+    assert sent[0].startswith("WITH w0 AS (INSERT INTO request_nonces")
+
+
+@pytest.mark.postgres
+def test_a_nul_in_a_held_write_is_sqlalchemys_data_error_on_postgresql(postgres_url: str) -> None:
+    database = Database(postgres_url)
+
+    def work(connection: sqlalchemy.Connection) -> None:
+        with writes_together(connection):
+            _record(NonceRepository(connection), "fine")
+            _record(NonceRepository(connection), "bad\x00nonce")
+
+    try:
+        with pytest.raises(DataError):
+            database.run(work)
+    finally:
+        database.dispose()
