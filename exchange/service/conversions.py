@@ -101,11 +101,11 @@ def convert(
     """
     source_member_ref = parse_member_ref(source_member_ref, field="source_member_ref")
     target_member_ref = parse_member_ref(target_member_ref, field="target_member_ref")
-    PartnerRepository(connection).lock(caller.principal)
     repository = ConversionRepository(connection)
-    offer = rules.require_usable_quote(repository.get_quote(quote_id), caller.principal, quote_id, now_ms)
-    agreement = require_usable(AgreementRepository(connection).get(offer.agreement_id), now_ms)
-    source, target = partners_of(connection, offer.source_partner_id, offer.target_partner_id)
+    parties = repository.lock_for_conversion(caller.principal, quote_id)
+    offer = rules.require_usable_quote(parties.quote, caller.principal, quote_id, now_ms)
+    agreement = require_usable(parties.agreement, now_ms)
+    source, target = parties.source, _active(parties.target, offer.target_partner_id)
     usage = repository.limit_usage(
         source.partner_id,
         target.partner_id,
@@ -316,8 +316,20 @@ def partners_of(
 ) -> tuple[Partner, Partner]:
     """Return both partners of a movement; the target must be ACTIVE to receive anything new."""
     source, target = PartnerRepository(connection).get_pair(source_id, target_id)
-    if source is None or target is None:
+    if source is None:
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {target_id!r}", field="target_partner_id")
-    if require_active and target.status is not PartnerStatus.ACTIVE:
-        raise FailedPrecondition("COUNTERPARTY_NOT_ACTIVE", f"partner {target.partner_id!r} is {target.status.value}")
-    return source, target
+    return source, _active(target, target_id) if require_active else _found(target, target_id)
+
+
+def _found(target: Partner | None, target_id: str) -> Partner:
+    if target is None:
+        raise NotFound("PARTNER_NOT_FOUND", f"no partner {target_id!r}", field="target_partner_id")
+    return target
+
+
+def _active(target: Partner | None, target_id: str) -> Partner:
+    """The target partner, which must be ACTIVE to receive anything new."""
+    found = _found(target, target_id)
+    if found.status is not PartnerStatus.ACTIVE:
+        raise FailedPrecondition("COUNTERPARTY_NOT_ACTIVE", f"partner {found.partner_id!r} is {found.status.value}")
+    return found

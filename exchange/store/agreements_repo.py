@@ -30,7 +30,7 @@ class AgreementRepository:
     def get(self, agreement_id: str) -> Agreement | None:
         """Return one version, or None."""
         row = _GET.first(self._db, agreement_id=agreement_id)
-        return _agreement(row) if row else None
+        return agreement_from_row(row) if row else None
 
     def latest_version(self, source: str, target: str) -> int | None:
         """Return the highest version number of the pair's agreements, or None."""
@@ -44,7 +44,7 @@ class AgreementRepository:
         """Return the pair's ACTIVE version, if any (there is at most one)."""
         rows = _ACTIVE_FOR.all(self._db, source=source, target=target)
         assert len(rows) <= 1, "at most one active version per pair"
-        return _agreement(rows[0]) if rows else None
+        return agreement_from_row(rows[0]) if rows else None
 
     def current_for(self, source: str, target: str) -> Agreement | None:
         """Return the pair's newest accepted version (ACTIVE or SUSPENDED), if any."""
@@ -58,7 +58,7 @@ class AgreementRepository:
             .order_by(agreements.c.version.desc())
             .limit(1)
         ).first()
-        return _agreement(row._mapping) if row else None
+        return agreement_from_row(row._mapping) if row else None
 
     def list_page(
         self,
@@ -85,7 +85,7 @@ class AgreementRepository:
             )
         order = (agreements.c.proposed_at_ms.desc(), agreements.c.agreement_id.desc())
         rows = self._db.execute(query.order_by(*order).limit(limit)).all()
-        return [_agreement(r._mapping) for r in rows]
+        return [agreement_from_row(r._mapping) for r in rows]
 
     def add(self, agreement: Agreement) -> None:
         """Insert a new version (a concurrent duplicate version raises IntegrityError, retried)."""
@@ -142,7 +142,8 @@ def _columns(a: Agreement) -> dict[str, Any]:
     }
 
 
-def _agreement(m: Any) -> Agreement:
+def agreement_from_row(m: Any) -> Agreement:
+    """An agreement version from its row's columns (by name)."""
     terms = AgreementTerms(
         source_partner_id=m["source_partner_id"],
         target_partner_id=m["target_partner_id"],

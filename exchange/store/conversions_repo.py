@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
 
+from exchange.domain.agreements import Agreement
 from exchange.domain.conversions import (
     STANDING_STATES,
     Conversion,
@@ -16,10 +17,13 @@ from exchange.domain.conversions import (
     Reversal,
 )
 from exchange.domain.money import Ratio
+from exchange.domain.partners import Partner
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
+from exchange.store.agreements_repo import agreement_from_row
 from exchange.store.ledger_repo import POSITION_OF
+from exchange.store.partners_repo import partner_from_row
 from exchange.store.precompiled import Precompiled, constants, inserting, selecting
-from exchange.store.tables import conversion_events, conversion_reversals, conversions, quotes
+from exchange.store.tables import agreements, conversion_events, conversion_reversals, conversions, partners, quotes
 
 DAY_MS = 86_400_000
 
@@ -33,6 +37,23 @@ _CLAIM_QUOTE = Precompiled(
 )
 _ADD_CONVERSION = inserting(conversions, [column.key for column in conversions.columns])
 _ADD_EVENT = inserting(conversion_events, ("conversion_id", "at_ms", "actor", "from_state", "to_state", "note"))
+# A conversion's first statement: the source partner's row lock (FOR NO KEY UPDATE), and with it the
+# quote, its agreement and the target partner (each None when not found), columns prefixed s_, q_, a_, t_.
+_source = partners.alias("source")
+_target = partners.alias("target")
+_PARTS = (("s_", _source), ("q_", quotes), ("a_", agreements), ("t_", _target))
+_LOCK_FOR_CONVERSION = Precompiled(
+    select(*(column.label(f"{prefix}{column.key}") for prefix, table in _PARTS for column in table.columns))
+    .select_from(
+        _source.outerjoin(
+            quotes, and_(quotes.c.quote_id == bindparam("quote_id"), quotes.c.source_partner_id == _source.c.partner_id)
+        )
+        .outerjoin(agreements, agreements.c.agreement_id == quotes.c.agreement_id)
+        .outerjoin(_target, _target.c.partner_id == quotes.c.target_partner_id)
+    )
+    .where(_source.c.partner_id == bindparam("source"))
+    .with_for_update(of=_source, key_share=True)
+)
 # The daily cap: source points the member converted with this pair today (standing conversions).
 _CONVERTED_TODAY = select(
     func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)
@@ -68,6 +89,19 @@ class LimitUsage:
     money_position: int  # the source's net money position in the settlement currency: + owed to it, - it owes
 
 
+@dataclass(frozen=True, slots=True)
+class ConversionParties:
+    """What a conversion is made against, read with the source partner's row lock.
+
+    The partners come without their keys: a conversion does not need them.
+    """
+
+    source: Partner
+    quote: Quote | None
+    agreement: Agreement | None
+    target: Partner | None
+
+
 def utc_day(ms: int) -> int:
     """Return the UTC day number (days since the epoch) of a time."""
     return ms // DAY_MS
@@ -98,18 +132,27 @@ class ConversionRepository:
     def get_quote(self, quote_id: str) -> Quote | None:
         """Return a quote, or None."""
         m = _GET_QUOTE.first(self._db, quote_id=quote_id)
-        if m is None:
-            return None
-        return Quote(
-            quote_id=m["quote_id"],
-            agreement_id=m["agreement_id"],
-            agreement_version=m["agreement_version"],
-            source_partner_id=m["source_partner_id"],
-            target_partner_id=m["target_partner_id"],
-            amounts=_amounts(m),
-            created_at_ms=m["created_at_ms"],
-            expires_at_ms=m["expires_at_ms"],
-            used_by=m["used_by"],
+        return _quote(m) if m is not None else None
+
+    def lock_for_conversion(self, source: str, quote_id: str) -> ConversionParties:
+        """Take the source partner's row lock (no-op on SQLite); read the quote, its agreement and target with it.
+
+        The lock queues a source's conversions one behind another (exchange.service.conversions).
+        What this statement reads may predate a conversion the lock waited for, so the quote is
+        still claimed by its conditional UPDATE, and the limits are read by the next statement.
+
+        Raises:
+            LookupError: there is no partner source.
+        """
+        row = _LOCK_FOR_CONVERSION.first(self._db, source=source, quote_id=quote_id)
+        if row is None:
+            raise LookupError(f"no partner {source!r}")
+        parts = {prefix: {c.key: row[f"{prefix}{c.key}"] for c in table.columns} for prefix, table in _PARTS}
+        return ConversionParties(
+            source=partner_from_row(parts["s_"], ()),
+            quote=_quote(parts["q_"]) if parts["q_"]["quote_id"] is not None else None,
+            agreement=agreement_from_row(parts["a_"]) if parts["a_"]["agreement_id"] is not None else None,
+            target=partner_from_row(parts["t_"], ()) if parts["t_"]["partner_id"] is not None else None,
         )
 
     def claim_quote(self, quote_id: str, conversion_id: str) -> bool:
@@ -310,6 +353,20 @@ def _amount_columns(amounts: ConversionAmounts) -> dict[str, Any]:
         "rate_numerator": amounts.rate.numerator,
         "rate_denominator": amounts.rate.denominator,
     }
+
+
+def _quote(m: Any) -> Quote:
+    return Quote(
+        quote_id=m["quote_id"],
+        agreement_id=m["agreement_id"],
+        agreement_version=m["agreement_version"],
+        source_partner_id=m["source_partner_id"],
+        target_partner_id=m["target_partner_id"],
+        amounts=_amounts(m),
+        created_at_ms=m["created_at_ms"],
+        expires_at_ms=m["expires_at_ms"],
+        used_by=m["used_by"],
+    )
 
 
 def _amounts(m: Any) -> ConversionAmounts:

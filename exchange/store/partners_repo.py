@@ -22,11 +22,6 @@ _WITH_KEYS = (
 )
 _GET = Precompiled(_WITH_KEYS.where(partners.c.partner_id == bindparam("partner_id")))
 _GET_PAIR = Precompiled(_WITH_KEYS.where(partners.c.partner_id.in_([bindparam("first"), bindparam("second")])))
-_LOCK = Precompiled(
-    select(partners.c.partner_id)
-    .where(partners.c.partner_id == bindparam("partner_id"))
-    .with_for_update(key_share=True)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +51,6 @@ class PartnerRepository:
         found = _with_keys(_GET_PAIR.all(self._db, first=first, second=second))
         return found.get(first), found.get(second)
 
-    def lock(self, partner_id: str) -> None:
-        """Hold the partner's row lock (FOR NO KEY UPDATE) until the transaction ends; no-op on SQLite.
-
-        Commands that check a per-partner limit against what is already written (a conversion's
-        exposure, daily cap and velocity) take it first, so at READ COMMITTED they queue one
-        behind another and each reads what the previous one committed.
-        """
-        _LOCK.first(self._db, partner_id=partner_id)
-
     def list_page(self, *, after: str, limit: int, status: PartnerStatus | None) -> list[Partner]:
         """Return up to limit partners with partner_id > after, in partner_id order."""
         query = select(partners).where(partners.c.partner_id > after).order_by(partners.c.partner_id).limit(limit)
@@ -72,7 +58,7 @@ class PartnerRepository:
             query = query.where(partners.c.status == status.value)
         rows = self._db.execute(query).all()
         keys = self._keys_of([row.partner_id for row in rows])
-        return [self._assemble(row._mapping, keys.get(row.partner_id, ())) for row in rows]
+        return [partner_from_row(row._mapping, keys.get(row.partner_id, ())) for row in rows]
 
     def add(self, partner: Partner) -> None:
         """Insert a new partner and its keys."""
@@ -139,21 +125,22 @@ class PartnerRepository:
             found.setdefault(row.partner_id, []).append(_key(row._mapping))
         return {pid: tuple(keys) for pid, keys in found.items()}
 
-    @staticmethod
-    def _assemble(m: Any, keys: tuple[PartnerKey, ...]) -> Partner:
-        return Partner(
-            partner_id=m["partner_id"],
-            display_name=m["display_name"],
-            point_currency=m["point_currency"],
-            settlement_currency=m["settlement_currency"],
-            point_value_minor=Ratio(m["point_value_numerator"], m["point_value_denominator"]),
-            status=PartnerStatus(m["status"]),
-            keys=keys,
-            created_at_ms=m["created_at_ms"],
-            status_changed_at_ms=m["status_changed_at_ms"],
-            status_reason=m["status_reason"],
-            kind=PartnerKind(m["kind"]),
-        )
+
+def partner_from_row(m: Any, keys: tuple[PartnerKey, ...]) -> Partner:
+    """A partner from its row's columns (by name) and the keys given."""
+    return Partner(
+        partner_id=m["partner_id"],
+        display_name=m["display_name"],
+        point_currency=m["point_currency"],
+        settlement_currency=m["settlement_currency"],
+        point_value_minor=Ratio(m["point_value_numerator"], m["point_value_denominator"]),
+        status=PartnerStatus(m["status"]),
+        keys=keys,
+        created_at_ms=m["created_at_ms"],
+        status_changed_at_ms=m["status_changed_at_ms"],
+        status_reason=m["status_reason"],
+        kind=PartnerKind(m["kind"]),
+    )
 
 
 def _with_keys(rows: list[dict[str, Any]]) -> dict[str, Partner]:
@@ -163,7 +150,7 @@ def _with_keys(rows: list[dict[str, Any]]) -> dict[str, Partner]:
         _, keys = found.setdefault(row["partner_id"], (row, []))
         if row["key_key_id"] is not None:
             keys.append(_key({name: row[f"key_{name}"] for name in _KEY_COLUMNS}))
-    return {pid: PartnerRepository._assemble(row, tuple(keys)) for pid, (row, keys) in found.items()}
+    return {pid: partner_from_row(row, tuple(keys)) for pid, (row, keys) in found.items()}
 
 
 def _key(m: Any) -> PartnerKey:
