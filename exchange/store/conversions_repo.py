@@ -54,6 +54,19 @@ _LOCK_FOR_CONVERSION = Precompiled(
     .where(_source.c.partner_id == bindparam("source"))
     .with_for_update(of=_source, key_share=True)
 )
+
+
+def _slices() -> list[tuple[str, tuple[str, ...], int, int]]:
+    """Where each part's columns sit in that statement's row: prefix, column names, first index, end index."""
+    slices, start = [], 0
+    for prefix, table in _PARTS:
+        keys = tuple(column.key for column in table.columns)
+        slices.append((prefix, keys, start, start + len(keys)))
+        start += len(keys)
+    return slices
+
+
+_SLICES = _slices()
 # The daily cap: source points the member converted with this pair today (standing conversions).
 _CONVERTED_TODAY = select(
     func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)
@@ -144,10 +157,10 @@ class ConversionRepository:
         Raises:
             LookupError: there is no partner source.
         """
-        row = _LOCK_FOR_CONVERSION.first(self._db, source=source, quote_id=quote_id)
+        row = _LOCK_FOR_CONVERSION.execute(self._db, source=source, quote_id=quote_id).fetchone()
         if row is None:
             raise LookupError(f"no partner {source!r}")
-        parts = {prefix: {c.key: row[f"{prefix}{c.key}"] for c in table.columns} for prefix, table in _PARTS}
+        parts = {prefix: dict(zip(keys, row[start:end], strict=True)) for prefix, keys, start, end in _SLICES}
         return ConversionParties(
             source=partner_from_row(parts["s_"], ()),
             quote=_quote(parts["q_"]) if parts["q_"]["quote_id"] is not None else None,
