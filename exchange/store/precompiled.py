@@ -37,6 +37,10 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _PLAIN_CONSTANT = re.compile(r"[A-Z0-9_]{1,64}")
+# At most this many writes go in one statement (a Convert holds 8): a command that writes many rows
+# sends them in statements of this many, whose shapes stay few and whose parameters stay far below
+# PostgreSQL's 65 535 per statement.
+MAX_HELD_WRITES = 16
 
 
 class _Rendered:
@@ -124,6 +128,8 @@ class Precompiled:
         writes are sent: at the end of the scope or at the connection's next statement.
         """
         if _held.connection is connection:
+            if len(_held.writes) >= MAX_HELD_WRITES:
+                _send_held(connection)
             _held.writes.append((self, params))
         else:
             self.execute(connection, **params)

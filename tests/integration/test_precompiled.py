@@ -213,3 +213,17 @@ def test_a_nul_in_a_held_write_is_sqlalchemys_data_error_on_postgresql(postgres_
             database.run(work)
     finally:
         database.dispose()
+
+
+@on_postgresql_only
+def test_more_held_writes_than_one_statement_takes_are_all_written(database: Database) -> None:
+    count = 2 * precompiled.MAX_HELD_WRITES + 3
+
+    def work(connection: sqlalchemy.Connection) -> None:
+        with writes_together(connection):
+            for n in range(count):
+                _record(NonceRepository(connection), f"many-{n}")
+
+    database.run(work)
+    with database.engine.connect() as connection:
+        assert _nonce_count(connection) == count

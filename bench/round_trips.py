@@ -1,0 +1,154 @@
+"""Round trips to PostgreSQL per signed call, counted at the driver.
+
+Usage: .venv/bin/python bench/round_trips.py [--warm N] [--postgres-url URL]
+
+Starts a hub in-process (HubServer, background_sweeps=False) on a fresh PostgreSQL database,
+converts N times (20: past psycopg's prepare threshold, so statements run prepared as in a long
+run), then counts, for one more QuoteConversion and one more Convert, every time psycopg waits for
+the server's answer: each statement (the hot ones on the driver's cursor included, which
+SQLAlchemy's events never see), psycopg's own BEGIN, the COMMIT, a pool ping. That is what a
+call costs in waits on the database; the CPU each costs is in bench/run.py. The database is
+dropped at the end. Prints a table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import psycopg._cursor_base
+from psycopg import generators
+from rich.console import Console
+from rich.table import Table
+from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND, Postgres, build_coalition
+
+from exchange.api.response_signing import HubSigner
+from exchange.api.server import HubConfig, HubServer
+from exchange.service.authentication import OperatorKey
+from exchange.service.conversions import ConversionPolicy
+from exchange.store import migrate
+from exchange.store.database import Database
+from partner_sdk import ExchangeClient, generate_private_key, public_key_bytes
+from partner_sdk.operator import operator_key_id
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+
+
+class RoundTrips:
+    """Counts psycopg's waits for a result: one per statement, BEGIN, COMMIT or ping sent."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.counting = False
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Wrap the generator psycopg's cursors and connections wait on, for the duration."""
+        real = generators.execute
+
+        def counted(pgconn: Any) -> Any:
+            if self.counting:
+                self.count += 1
+            return real(pgconn)
+
+        psycopg._cursor_base.execute = counted  # type: ignore[attr-defined]
+        generators.execute = counted
+        try:
+            yield
+        finally:
+            psycopg._cursor_base.execute = real  # type: ignore[attr-defined]
+            generators.execute = real
+
+    def of(self, call: Callable[[], Any]) -> int:
+        """The round trips one call makes (the hub serves it on another thread of this process)."""
+        self.count, self.counting = 0, True
+        try:
+            call()
+        finally:
+            self.counting = False
+        return self.count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warm", type=int, default=20, help="conversions made before the counted one (20)")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("COALITION_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        help="an admin URL of the server to create the database on",
+    )
+    args = parser.parse_args(argv)
+    postgres = Postgres(args.postgres_url)
+    name = postgres.create("trips")
+    database = Database(postgres.url(name))
+    server = None
+    counter = RoundTrips()
+    try:
+        migrate.upgrade(database)
+        operator_key, hub_key = generate_private_key(), generate_private_key()
+        operator_public = public_key_bytes(operator_key)
+        signer = HubSigner.from_key(hub_key)
+        server = HubServer(
+            HubConfig(
+                database=database,
+                operator_keys=[OperatorKey(operator_key_id(operator_public), operator_public)],
+                signer=signer,
+                listen="127.0.0.1:0",
+                policy=ConversionPolicy(member_conversions_per_hour=10**9, exposure_limit_minor=10**15),
+                background_sweeps=False,
+            )
+        )
+        server.start()
+        address = f"127.0.0.1:{server.port}"
+        [brand] = build_coalition(address, hub_public_key=signer.public_key, operator_key=operator_key, sources=1)
+        with (
+            counter.installed(),
+            ExchangeClient(
+                address,
+                partner_id=brand.partner_id,
+                key_id="k1",
+                private_key=brand.key,
+                hub_public_key=signer.public_key,
+            ) as client,
+        ):
+
+            def convert(n: int, count: bool = False) -> tuple[int, int]:
+                quoted: list[Any] = []
+                quote_trips = counter.of(lambda: quoted.append(client.quote_conversion(TARGET_BRAND, SOURCE_POINTS)))
+                convert_trips = counter.of(
+                    lambda: client.convert(
+                        quoted[0].quote_id,
+                        source_member_ref=f"member-{n}",
+                        target_member_ref=f"target-member-{n}",
+                        idempotency_key=f"trips-{n:08d}",
+                    )
+                )
+                return quote_trips, convert_trips
+
+            for n in range(args.warm):
+                convert(n)
+            quote_trips, convert_trips = convert(args.warm)
+        table = Table(title=f"Round trips to PostgreSQL after {args.warm} conversions", title_justify="left")
+        table.add_column("call")
+        table.add_column("round trips", justify="right")
+        table.add_row("QuoteConversion", str(quote_trips))
+        table.add_row("Convert", str(convert_trips))
+        table.add_row("a conversion", str(quote_trips + convert_trips))
+        console.print(table)
+        print(json.dumps({"quote": quote_trips, "convert": convert_trips, "conversion": quote_trips + convert_trips}))
+    finally:
+        if server is not None:
+            server.stop(grace_s=1)
+        database.dispose()
+        postgres.drop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
