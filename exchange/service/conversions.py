@@ -95,9 +95,10 @@ def convert(
     Runs at READ COMMITTED on PostgreSQL (exchange.api.conversion_service): the source partner's
     row lock, taken before any limit is read, queues the source's conversions one behind
     another, so the daily cap, the velocity limit and the exposure limit are each checked
-    against everything committed before; the quote is claimed by a conditional UPDATE, and the
-    nonce and idempotency key are unique keys. Under SERIALIZABLE the same reads took predicate
-    locks over the source's ledger and conversions, and concurrent conversions aborted each other.
+    against everything committed before, and so is the quote's use (a quote converts once: the
+    unique key on conversions.quote_id); the nonce and idempotency key are unique keys. Under
+    SERIALIZABLE the same reads took predicate locks over the source's ledger and conversions,
+    and concurrent conversions aborted each other.
     """
     source_member_ref = parse_member_ref(source_member_ref, field="source_member_ref")
     target_member_ref = parse_member_ref(target_member_ref, field="target_member_ref")
@@ -113,6 +114,7 @@ def convert(
         day=utc_day(now_ms),
         since_ms=now_ms - HOUR_MS,
         currency=offer.amounts.settlement_currency,
+        quote_id=quote_id,
     )
     cap = agreement.terms.member_daily_cap_source_points
     used = usage.converted_today
@@ -122,9 +124,10 @@ def convert(
             f"the member may convert at most {cap} points a day with this partner; {used} used today",
         )
     _check_risk(source.partner_id, usage, offer, policy)
-    conversion_id = new_id("cnv")
-    if not repository.claim_quote(quote_id, conversion_id):
+    if usage.quote_used_by is not None:  # used by a conversion committed while this one waited for the lock
         raise FailedPrecondition("QUOTE_ALREADY_USED", f"quote {quote_id!r} was already used", field="quote_id")
+    conversion_id = new_id("cnv")
+    repository.mark_quote_used(quote_id, conversion_id)
     conversion = Conversion(
         conversion_id=conversion_id,
         quote_id=quote_id,

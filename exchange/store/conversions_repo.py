@@ -30,7 +30,7 @@ DAY_MS = 86_400_000
 # The statements of a quote and a conversion, built once (exchange.store.precompiled).
 _ADD_QUOTE = inserting(quotes, [column.key for column in quotes.columns])
 _GET_QUOTE = selecting(quotes, "quote_id")
-_CLAIM_QUOTE = Precompiled(
+_MARK_QUOTE_USED = Precompiled(
     update(quotes)
     .where(quotes.c.quote_id == bindparam("claimed_quote_id"), quotes.c.used_by.is_(None))
     .values(used_by=bindparam("used_by"))
@@ -83,12 +83,14 @@ _CONVERSIONS_SINCE = select(func.count()).where(
     conversions.c.source_member_ref == bindparam("member_ref"),
     conversions.c.created_at_ms >= bindparam("since_ms"),
 )
-# What a conversion's three limits read, in one statement: its three reads as scalar subqueries.
+# What a conversion's three limits read, in one statement: its three reads as scalar subqueries, and
+# the quote's use as this statement sees it.
 _LIMIT_USAGE = Precompiled(
     select(
         _CONVERTED_TODAY.scalar_subquery(),
         _CONVERSIONS_SINCE.scalar_subquery(),
         POSITION_OF.scalar_subquery(),  # bound as owner: the source partner
+        select(quotes.c.used_by).where(quotes.c.quote_id == bindparam("quote_id")).scalar_subquery(),
     )
 )
 
@@ -100,6 +102,7 @@ class LimitUsage:
     converted_today: int  # source points the member converted with this pair today (standing conversions)
     conversions_since: int  # the member's conversions with this source since the velocity window opened
     money_position: int  # the source's net money position in the settlement currency: + owed to it, - it owes
+    quote_used_by: str | None  # the conversion the quote was used by, if any, read with the figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +171,14 @@ class ConversionRepository:
             target=partner_from_row(parts["t_"], ()) if parts["t_"]["partner_id"] is not None else None,
         )
 
-    def claim_quote(self, quote_id: str, conversion_id: str) -> bool:
-        """Mark a quote used by a conversion; False if another conversion got it first."""
-        return _CLAIM_QUOTE.run(self._db, claimed_quote_id=quote_id, used_by=conversion_id) == 1
+    def mark_quote_used(self, quote_id: str, conversion_id: str) -> None:
+        """Mark a quote used by a conversion (a write whose outcome is not read).
+
+        That a quote converts once is kept by the unique key on conversions.quote_id: of two
+        conversions of one quote, the second's INSERT fails. The source partner's row lock makes
+        that rare; the conversion's limit read (limit_usage) sees a use committed before it.
+        """
+        _MARK_QUOTE_USED.write(self._db, claimed_quote_id=quote_id, used_by=conversion_id)
 
     # conversions ------------------------------------------------------------------------
     def add(self, conversion: Conversion) -> None:
@@ -223,9 +231,9 @@ class ConversionRepository:
         return self._assemble([row])[0] if row else None
 
     def limit_usage(
-        self, source: str, target: str, member_ref: str, *, day: int, since_ms: int, currency: str
+        self, source: str, target: str, member_ref: str, *, day: int, since_ms: int, currency: str, quote_id: str
     ) -> LimitUsage:
-        """Read the daily cap's, the velocity limit's and the exposure limit's figures in one statement.
+        """Read the figures of the daily cap, the velocity limit and the exposure limit, and the quote's use, together.
 
         The money position comes from the running positions (exchange.store.ledger_repo).
         """
@@ -238,9 +246,10 @@ class ConversionRepository:
             since_ms=since_ms,
             owner=source,
             currency=currency,
+            quote_id=quote_id,
         )
-        today, since, position = cursor.fetchone()
-        return LimitUsage(int(today), int(since), int(position))
+        today, since, position, used_by = cursor.fetchone()
+        return LimitUsage(int(today), int(since), int(position), used_by)
 
     def overdue(self, now_ms: int, limit: int) -> list[str]:
         """Return ids of PENDING_CREDIT conversions whose credit deadline has passed."""
