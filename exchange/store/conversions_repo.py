@@ -154,8 +154,8 @@ class ConversionRepository:
         """Take the source partner's row lock (no-op on SQLite); read the quote, its agreement and target with it.
 
         The lock queues a source's conversions one behind another (exchange.service.conversions).
-        What this statement reads may predate a conversion the lock waited for, so the quote is
-        still claimed by its conditional UPDATE, and the limits are read by the next statement.
+        What this statement reads may predate a conversion the lock waited for, so the quote's use
+        and the limits are read again, by the next statement (limit_usage).
 
         Raises:
             LookupError: there is no partner source.

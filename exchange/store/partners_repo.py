@@ -12,8 +12,9 @@ from exchange.domain.partners import Partner, PartnerKey, PartnerKind, PartnerSt
 from exchange.store.precompiled import Precompiled
 from exchange.store.tables import partner_keys, partners, registry_events
 
-# Every signed call reads its caller, and a conversion both its partners: the hot statements,
-# each a partner row per key (keys outer-joined, newest first), so one statement reads both.
+# Every signed call reads its caller, and a movement (a reversal, a refund, a redemption) both its
+# partners: the hot statements, each a partner row per key (keys outer-joined, newest first), so
+# one statement reads both.
 _KEY_COLUMNS = ("key_id", "public_key", "created_at_ms", "not_after_ms", "revoked_at_ms", "revoke_reason")
 _WITH_KEYS = (
     select(partners, *(partner_keys.c[name].label(f"key_{name}") for name in _KEY_COLUMNS))
