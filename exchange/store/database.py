@@ -8,16 +8,15 @@ a write transaction starts with BEGIN IMMEDIATE so that two writers queue instea
 deadlocking. So the function must not keep state outside the transaction between attempts.
 
 On SQLite, connections are pooled (each set up once: WAL, synchronous=FULL, foreign keys) and
-one process runs its transactions one at a time behind a lock: SQLite has one writer at a
-time anyway, and threads waiting on a lock are woken in turn, where threads waiting in
-SQLite's busy handler sleep and poll, so a few of them starved for seconds. Other processes
-on the same file still queue in the busy handler.
+transactions run one at a time, a process's threads behind a lock and the processes on one
+file behind an flock (exchange.store.sqlite_writers): SQLite has one writer at a time anyway,
+and writers woken in turn do not starve each other, where writers waiting in SQLite's busy
+handler sleep and poll, so a few of them starved for seconds.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -30,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, Opera
 
 from exchange.domain.errors import Aborted, Unavailable
 from exchange.store.precompiled import send_held_writes_first
+from exchange.store.sqlite_writers import OneWriterAtATime
 
 T = TypeVar("T")
 
@@ -87,10 +87,13 @@ class Database:
         self.dialect = self.url.get_backend_name()
         self.retries = 0
         self._one_at_a_time: AbstractContextManager[object] = nullcontext()
+        self._sqlite_writers: OneWriterAtATime | None = None
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(url, pool_size=pool_size, echo=echo)
             self._read_committed_engine = self.engine  # SQLite is serial whatever is asked
-            self._one_at_a_time = threading.Lock()
+            file = self.url.database
+            self._sqlite_writers = OneWriterAtATime(Path(file) if file and file != ":memory:" else None)
+            self._one_at_a_time = self._sqlite_writers
         elif self.dialect == "postgresql":
             self.engine, self._read_committed_engine = (
                 # Two pools rather than one switching levels: setting and resetting a pooled
@@ -144,6 +147,8 @@ class Database:
         """Close every pooled connection."""
         self.engine.dispose()
         self._read_committed_engine.dispose()
+        if self._sqlite_writers is not None:
+            self._sqlite_writers.close()
 
 
 def _ping_when_idle(engine: Engine) -> Engine:
