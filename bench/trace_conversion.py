@@ -20,19 +20,13 @@ import sys
 import time
 from typing import Any
 
+from in_process import in_process_hub
 from rich.console import Console
 from rich.table import Table
-from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND, Postgres, build_coalition
+from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND, Postgres
 from sqlalchemy import event
 
-from exchange.api.response_signing import HubSigner
-from exchange.api.server import HubConfig, HubServer
-from exchange.service.authentication import OperatorKey
-from exchange.service.conversions import ConversionPolicy
-from exchange.store import migrate
 from exchange.store.database import Database
-from partner_sdk import ExchangeClient, generate_private_key, public_key_bytes
-from partner_sdk.operator import operator_key_id
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
@@ -133,30 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     postgres = Postgres(args.postgres_url)
     name = postgres.create("trace")
     database = Database(postgres.url(name))
-    server = None
     try:
-        migrate.upgrade(database)
-        operator_key, hub_key = generate_private_key(), generate_private_key()
-        operator_public = public_key_bytes(operator_key)
-        signer = HubSigner.from_key(hub_key)
-        server = HubServer(
-            HubConfig(
-                database=database,
-                operator_keys=[OperatorKey(operator_key_id(operator_public), operator_public)],
-                signer=signer,
-                listen="127.0.0.1:0",
-                policy=ConversionPolicy(member_conversions_per_hour=10**9, exposure_limit_minor=10**15),
-                background_sweeps=False,
-            )
-        )
-        server.start()
-        address = f"127.0.0.1:{server.port}"
-        [brand] = build_coalition(address, hub_public_key=signer.public_key, operator_key=operator_key, sources=1)
         tracer = Tracer()
-        tracer.attach(database)
-        with ExchangeClient(
-            address, partner_id=brand.partner_id, key_id="k1", private_key=brand.key, hub_public_key=signer.public_key
-        ) as client:
+        with in_process_hub(database) as hub:
+            client = hub.client
+            tracer.attach(database)
 
             def convert(n: int) -> None:
                 quote = client.quote_conversion(TARGET_BRAND, SOURCE_POINTS)
@@ -207,8 +182,6 @@ def main(argv: list[str] | None = None) -> int:
             connection.exec_driver_sql("ANALYZE")
         show_plans(database, selects, "after ANALYZE")
     finally:
-        if server is not None:
-            server.stop(grace_s=1)
         database.dispose()
         postgres.drop_all()
     return 0

@@ -1,0 +1,61 @@
+"""A hub served in this process on a migrated database, with one source brand agreed with the target.
+
+For the scripts that look inside one conversion (trace_conversion.py, round_trips.py): the hub's
+code runs in the same interpreter, so they can watch its engine and its driver. No background
+sweeps, and the risk limits out of the way, as in run.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from run import Brand, build_coalition
+
+from exchange.api.response_signing import HubSigner
+from exchange.api.server import HubConfig, HubServer
+from exchange.service.authentication import OperatorKey
+from exchange.service.conversions import ConversionPolicy
+from exchange.store import migrate
+from exchange.store.database import Database
+from partner_sdk import ExchangeClient, generate_private_key, public_key_bytes
+from partner_sdk.operator import operator_key_id
+
+
+@dataclass(frozen=True)
+class InProcessHub:
+    """The running hub, the source brand, and a client of that brand's."""
+
+    server: HubServer
+    brand: Brand
+    client: ExchangeClient
+
+
+@contextmanager
+def in_process_hub(database: Database) -> Iterator[InProcessHub]:
+    """Migrate the database, serve it on a free loopback port, register and agree the brands; stop at the end."""
+    migrate.upgrade(database)
+    operator_key, hub_key = generate_private_key(), generate_private_key()
+    operator_public = public_key_bytes(operator_key)
+    signer = HubSigner.from_key(hub_key)
+    server = HubServer(
+        HubConfig(
+            database=database,
+            operator_keys=[OperatorKey(operator_key_id(operator_public), operator_public)],
+            signer=signer,
+            listen="127.0.0.1:0",
+            policy=ConversionPolicy(member_conversions_per_hour=10**9, exposure_limit_minor=10**15),
+            background_sweeps=False,
+        )
+    )
+    server.start()
+    try:
+        address = f"127.0.0.1:{server.port}"
+        [brand] = build_coalition(address, hub_public_key=signer.public_key, operator_key=operator_key, sources=1)
+        with ExchangeClient(
+            address, partner_id=brand.partner_id, key_id="k1", private_key=brand.key, hub_public_key=signer.public_key
+        ) as client:
+            yield InProcessHub(server, brand, client)
+    finally:
+        server.stop(grace_s=1)
