@@ -1,4 +1,4 @@
-"""A hub served in this process on a migrated database, with one source brand agreed with the target.
+"""A hub served in this process on a fresh PostgreSQL database, with one source brand agreed with the target.
 
 For the scripts that look inside one conversion (trace_conversion.py, round_trips.py): the hub's
 code runs in the same interpreter, so they can watch its engine and its driver. No background
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from run import Brand, build_coalition
+from run import Brand, Postgres, build_coalition
 
 from exchange.api.response_signing import HubSigner
 from exchange.api.server import HubConfig, HubServer
@@ -25,16 +25,34 @@ from partner_sdk.operator import operator_key_id
 
 @dataclass(frozen=True)
 class InProcessHub:
-    """The running hub, the source brand, and a client of that brand's."""
+    """The database (its name on the server), the running hub, the source brand, and a client of that brand's."""
 
+    name: str
+    database: Database
     server: HubServer
     brand: Brand
     client: ExchangeClient
 
 
 @contextmanager
-def in_process_hub(database: Database) -> Iterator[InProcessHub]:
-    """Migrate the database, serve it on a free loopback port, register and agree the brands; stop at the end."""
+def in_process_hub(admin_url: str, label: str) -> Iterator[InProcessHub]:
+    """Create and migrate a database, serve it on a free loopback port, register and agree the brands.
+
+    At the end the hub stops and the database is dropped, also on failure.
+    """
+    postgres = Postgres(admin_url)
+    name = postgres.create(label)
+    database = Database(postgres.url(name))
+    try:
+        with _serving(database) as (server, brand, client):
+            yield InProcessHub(name, database, server, brand, client)
+    finally:
+        database.dispose()
+        postgres.drop_all()
+
+
+@contextmanager
+def _serving(database: Database) -> Iterator[tuple[HubServer, Brand, ExchangeClient]]:
     migrate.upgrade(database)
     operator_key, hub_key = generate_private_key(), generate_private_key()
     operator_public = public_key_bytes(operator_key)
@@ -56,6 +74,6 @@ def in_process_hub(database: Database) -> Iterator[InProcessHub]:
         with ExchangeClient(
             address, partner_id=brand.partner_id, key_id="k1", private_key=brand.key, hub_public_key=signer.public_key
         ) as client:
-            yield InProcessHub(server, brand, client)
+            yield server, brand, client
     finally:
         server.stop(grace_s=1)

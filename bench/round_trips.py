@@ -27,9 +27,7 @@ from in_process import in_process_hub
 from psycopg import generators
 from rich.console import Console
 from rich.table import Table
-from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND, Postgres
-
-from exchange.store.database import Database
+from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
@@ -78,12 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         help="an admin URL of the server to create the database on",
     )
     args = parser.parse_args(argv)
-    postgres = Postgres(args.postgres_url)
-    name = postgres.create("trips")
-    database = Database(postgres.url(name))
     counter = RoundTrips()
-    try:
-        with in_process_hub(database) as hub, counter.installed():
+    with in_process_hub(args.postgres_url, "trips") as hub:
+        with counter.installed():
             client = hub.client
 
             def convert(n: int) -> tuple[int, int]:
@@ -110,9 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row("a conversion", str(quote_trips + convert_trips))
         console.print(table)
         print(json.dumps({"quote": quote_trips, "convert": convert_trips, "conversion": quote_trips + convert_trips}))
-    finally:
-        database.dispose()
-        postgres.drop_all()
     return 0
 
 

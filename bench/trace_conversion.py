@@ -23,7 +23,7 @@ from typing import Any
 from in_process import in_process_hub
 from rich.console import Console
 from rich.table import Table
-from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND, Postgres
+from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND
 from sqlalchemy import event
 
 from exchange.store.database import Database
@@ -124,29 +124,26 @@ def main(argv: list[str] | None = None) -> int:
         help="an admin URL of the server to create the database on",
     )
     args = parser.parse_args(argv)
-    postgres = Postgres(args.postgres_url)
-    name = postgres.create("trace")
-    database = Database(postgres.url(name))
-    try:
-        tracer = Tracer()
-        with in_process_hub(database) as hub:
-            client = hub.client
-            tracer.attach(database)
+    tracer = Tracer()
+    with in_process_hub(args.postgres_url, "trace") as hub:
+        name, database = hub.name, hub.database
+        client = hub.client
+        tracer.attach(database)
 
-            def convert(n: int) -> None:
-                quote = client.quote_conversion(TARGET_BRAND, SOURCE_POINTS)
-                client.convert(
-                    quote.quote_id,
-                    source_member_ref=f"member-{n}",
-                    target_member_ref=f"target-member-{n}",
-                    idempotency_key=f"trace-{n:08d}",
-                )
+        def convert(n: int) -> None:
+            quote = client.quote_conversion(TARGET_BRAND, SOURCE_POINTS)
+            client.convert(
+                quote.quote_id,
+                source_member_ref=f"member-{n}",
+                target_member_ref=f"target-member-{n}",
+                idempotency_key=f"trace-{n:08d}",
+            )
 
-            for n in range(args.warm):
-                convert(n)
-            tracer.enabled = True
-            convert(args.warm)
-            tracer.enabled = False
+        for n in range(args.warm):
+            convert(n)
+        tracer.enabled = True
+        convert(args.warm)
+        tracer.enabled = False
 
         console.print(
             f"[bold]One conversion (QuoteConversion + Convert) after {args.warm} others[/bold], "
@@ -181,9 +178,6 @@ def main(argv: list[str] | None = None) -> int:
         with database.engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
         show_plans(database, selects, "after ANALYZE")
-    finally:
-        database.dispose()
-        postgres.drop_all()
     return 0
 
 
