@@ -87,13 +87,11 @@ class Database:
         self.dialect = self.url.get_backend_name()
         self.retries = 0
         self._one_at_a_time: AbstractContextManager[object] = nullcontext()
-        self._sqlite_writers: OneWriterAtATime | None = None
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(url, pool_size=pool_size, echo=echo)
             self._read_committed_engine = self.engine  # SQLite is serial whatever is asked
             file = self.url.database
-            self._sqlite_writers = OneWriterAtATime(Path(file) if file and file != ":memory:" else None)
-            self._one_at_a_time = self._sqlite_writers
+            self._one_at_a_time = OneWriterAtATime(Path(file) if file and file != ":memory:" else None)
         elif self.dialect == "postgresql":
             self.engine, self._read_committed_engine = (
                 # Two pools rather than one switching levels: setting and resetting a pooled
@@ -147,8 +145,8 @@ class Database:
         """Close every pooled connection."""
         self.engine.dispose()
         self._read_committed_engine.dispose()
-        if self._sqlite_writers is not None:
-            self._sqlite_writers.close()
+        if isinstance(self._one_at_a_time, OneWriterAtATime):
+            self._one_at_a_time.close()
 
 
 def _ping_when_idle(engine: Engine) -> Engine:

@@ -192,8 +192,7 @@ def _send_held(connection: Connection) -> None:
     combined = _combined(connection, tuple(statement for statement, _ in writes))
     parameters: list[Any] = []
     for (statement, params), names in zip(writes, combined.names, strict=True):
-        constants = statement._for(connection).constants
-        values = {**constants, **params} if constants else params
+        values = statement._for(connection).parameters(params)  # named: a dict, with the bound constants
         parameters.extend(values[name] for name in names)
     fairy = connection.connection
     cursor = _raw_cursor_of(fairy)
@@ -231,12 +230,13 @@ def _combined(connection: Connection, statements: tuple[Precompiled, ...]) -> _C
         rendered = statement._for(connection)
         assert rendered.order is None, "psycopg statements are compiled with named placeholders"
         bound: list[str] = []
+        before = sum(map(len, names))  # placeholders of the parts ahead of this one
 
-        def number(match: re.Match[str], bound: list[str] = bound) -> str:
+        def number(match: re.Match[str], bound: list[str] = bound, before: int = before) -> str:
             if match.group(1) is None:
                 return "%"
             bound.append(match.group(1))
-            return f"${sum(map(len, names)) + len(bound)}"
+            return f"${before + len(bound)}"
 
         parts.append(_NAMED_PLACEHOLDER.sub(number, rendered.sql))
         names.append(tuple(bound))
