@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import sqlalchemy
+from ceiling import Ceiling, ceiling
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from rich.console import Console
 from rich.table import Table
@@ -898,6 +899,13 @@ class PgbenchResult:
     scale: int
     tps: float
     latency_avg_ms: float | None
+    # CPU per transaction over the middle of the run (the first and last PGBENCH_EDGE_S left out):
+    # PostgreSQL (this database's backends and the shared processes) and pgbench itself.
+    postgres_cpu_ms_per_tx: float | None = None
+    pgbench_cpu_ms_per_tx: float | None = None
+
+
+PGBENCH_EDGE_S = 1.0  # left out at each end of a pgbench run when its CPU is measured: connecting, ending
 
 
 class Pgbench:
@@ -922,21 +930,38 @@ class Pgbench:
         if not self.database:
             self.initialise()
         args, env = self.postgres.pgbench_env()
-        done = subprocess.run(
+        process = subprocess.Popen(
             [PGBENCH, "-c", str(clients), "-j", str(clients), "-T", str(duration_s), *args, self.database],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"pgbench failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        tps = re.search(r"^tps = ([0-9.]+)", done.stdout, re.MULTILINE)
-        latency = re.search(r"^latency average = ([0-9.]+) ms", done.stdout, re.MULTILINE)
+        # CPU is read while pgbench's connections are open: a backend's CPU leaves /proc with it.
+        measured = duration_s > 3 * PGBENCH_EDGE_S
+        if measured:
+            time.sleep(PGBENCH_EDGE_S)
+            before = (time.perf_counter(), postgres_cpu_s(self.database), process_cpu_s(process.pid))
+            time.sleep(duration_s - 2 * PGBENCH_EDGE_S)
+            after = (time.perf_counter(), postgres_cpu_s(self.database), process_cpu_s(process.pid))
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"pgbench failed ({process.returncode}):\n{stdout}\n{stderr}")
+        tps = re.search(r"^tps = ([0-9.]+)", stdout, re.MULTILINE)
+        latency = re.search(r"^latency average = ([0-9.]+) ms", stdout, re.MULTILINE)
         if tps is None:
-            raise RuntimeError(f"no tps in pgbench's output:\n{done.stdout}")
-        return PgbenchResult(
+            raise RuntimeError(f"no tps in pgbench's output:\n{stdout}")
+        result = PgbenchResult(
             clients, duration_s, self.scale, float(tps.group(1)), float(latency.group(1)) if latency else None
         )
+        if measured and result.tps:
+            # Transactions in the interval at pgbench's own average rate: pg_stat_database lags by up to a second.
+            transactions = result.tps * (after[0] - before[0])
+            if before[1] is not None and after[1] is not None:
+                result.postgres_cpu_ms_per_tx = round((after[1] - before[1]) * 1000 / transactions, 3)
+            if not math.isnan(before[2]) and not math.isnan(after[2]):
+                result.pgbench_cpu_ms_per_tx = round((after[2] - before[2]) * 1000 / transactions, 3)
+        return result
 
 
 # --------------------------------------------------------------------------- the gRPC floor
@@ -1036,6 +1061,53 @@ def measure_floor(
         machine_busy_pct=round(100 * busy, 1),
         errors=dict(collections.Counter(reason for at, reason in failures if before.at <= at < after.at)),
     )
+
+
+def machine_ceiling(
+    floor: FloorResult | None, crypto: dict[str, float], pgbench: PgbenchResult | None
+) -> Ceiling | None:
+    """The conversions/s this machine allows at best (bench/ceiling.py), or None without the figures it needs."""
+    if (
+        floor is None
+        or floor.server_cpu_us_per_call is None
+        or floor.client_cpu_us_per_call is None
+        or pgbench is None
+        or pgbench.postgres_cpu_ms_per_tx is None
+    ):
+        return None
+    return ceiling(
+        cores=os.cpu_count() or 1,
+        floor_server_us_per_call=floor.server_cpu_us_per_call,
+        floor_client_us_per_call=floor.client_cpu_us_per_call,
+        sign_request_us=crypto["sign_request_us"],
+        verify_preloaded_key_us=crypto["verify_preloaded_key_us"],
+        sign_us=crypto["sign_us"],
+        postgres_cpu_ms_per_tx=pgbench.postgres_cpu_ms_per_tx,
+        pgbench_tps=pgbench.tps,
+    )
+
+
+def ceiling_table(limit: Ceiling, measured_per_s: float) -> Table:
+    table = Table(
+        title="What this machine allows: a conversion charged only its floor CPU, all processes on "
+        f"{limit.cores} cores (bench/ceiling.py)",
+        title_justify="left",
+    )
+    columns = ("2 no-op gRPC calls ms", "Ed25519 ms", "PG per pgbench tx ms", "floor ms/conv", "ceiling conv/s",
+               "pgbench tps", "ceiling ÷ tps", "measured ÷ ceiling")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{limit.grpc_two_calls_ms:.3f}",
+        f"{limit.ed25519_ms:.3f}",
+        f"{limit.postgres_per_tx_ms:.3f}",
+        f"{limit.floor_ms_per_conversion:.3f}",
+        f"{limit.conversions_per_s:,.1f}",
+        f"{limit.pgbench_tps:,.0f}",
+        f"{limit.ratio_to_pgbench:.3f}",
+        f"{measured_per_s / limit.conversions_per_s:.3f}",
+    )
+    return table
 
 
 # --------------------------------------------------------------------------- Ed25519
@@ -1475,6 +1547,10 @@ def main(argv: list[str] | None = None) -> int:
         else "-",
     )
     console.print(crypto_table)
+    main_pgbench = pgbench_runs.get(args.clients)
+    limit = machine_ceiling(floor, crypto, main_pgbench)
+    if limit is not None:
+        console.print(ceiling_table(limit, main_run.conversions_per_s))
     if profile:
         profile_table = Table(
             title=f"Where the hub's CPU goes (py-spy, {profile['samples']} samples, PostgreSQL main run)",
@@ -1499,7 +1575,6 @@ def main(argv: list[str] | None = None) -> int:
         console.print(settle_table(settled))
     console.print(f"total {elapsed:.0f} s; every database created was dropped")
 
-    main_pgbench = pgbench_runs.get(args.clients)
     summary = {
         "mode": mode.name,
         "conversion": "QuoteConversion + Convert (two signed calls, source brand); target acknowledgement not driven",
@@ -1518,6 +1593,9 @@ def main(argv: list[str] | None = None) -> int:
         "pgbench_tps": main_pgbench.tps if main_pgbench else None,
         "pgbench_scale": args.pgbench_scale,
         "ratio": round(main_run.conversions_per_s / main_pgbench.tps, 4) if main_pgbench and main_pgbench.tps else None,
+        "ceiling_conversions_per_s": limit.conversions_per_s if limit else None,
+        "ceiling_ratio": limit.ratio_to_pgbench if limit else None,
+        "ceiling": asdict(limit) if limit else None,
         "sqlite_conversions_per_s": sqlite_run.conversions_per_s if sqlite_run else None,
         "sqlite_p50_ms": sqlite_run.p50_ms if sqlite_run else None,
         "sqlite_p99_ms": sqlite_run.p99_ms if sqlite_run else None,
