@@ -311,7 +311,10 @@ def free_port() -> int:
 class HubProcess:
     """`coalition serve` as a subprocess, with the risk limits out of the benchmark's way."""
 
-    def __init__(self, db_url: str, workdir: Path, *, workers: int, processes: int = 1) -> None:
+    def __init__(
+        self, db_url: str, workdir: Path, *, workers: int, processes: int = 1, group_commit: bool = False
+    ) -> None:
+        self.group_commit = group_commit
         self.db_url = db_url
         self.workdir = workdir
         self.workers = workers
@@ -347,6 +350,7 @@ class HubProcess:
             "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
             "--member-conversions-per-hour", "1000000000",
             "--exposure-limit-minor", str(10**15),
+            "--group-commit" if self.group_commit else "--no-group-commit",
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
@@ -499,6 +503,9 @@ class RunResult:
     hub_side_quote_ms: float | None  # mean time inside the hub (its own histogram), in the window
     hub_side_convert_ms: float | None
     db_retries: int | None  # transactions the hub ran again (serialization failures, deadlocks), in the window
+    # Group commit, in the window: calls committed in groups ÷ groups, and calls a group handed back to run alone.
+    calls_per_group: float | None
+    group_handed_back: int | None
     pg_commits_per_conversion: float | None
     pg_rollbacks_per_conversion: float | None
     siread_locks_mid_window: dict[str, int] | None = None
@@ -783,6 +790,9 @@ def drive(
     busy = (after.machine[0] - before.machine[0]) / max(1.0, after.machine[1] - before.machine[1])
     busy_cores = busy * (os.cpu_count() or 1)
     retries = delta("coalition_db_retries_total")
+    groups = delta("coalition_db_groups_total")
+    grouped_calls = delta("coalition_db_grouped_calls_total")
+    handed_back = delta("coalition_db_group_handed_back_total")
     commits = rollbacks = None
     if xacts_before is not None and xacts_after is not None and count:
         commits = round((xacts_after[0] - xacts_before[0]) / count, 2)
@@ -815,6 +825,8 @@ def drive(
         hub_side_quote_ms=hub_side_ms("QuoteConversion"),
         hub_side_convert_ms=hub_side_ms("Convert"),
         db_retries=None if retries is None else int(retries),
+        calls_per_group=round(grouped_calls / groups, 2) if groups and grouped_calls is not None else None,
+        group_handed_back=None if handed_back is None else int(handed_back),
         pg_commits_per_conversion=commits,
         pg_rollbacks_per_conversion=rollbacks,
         siread_locks_mid_window=siread,
@@ -840,6 +852,7 @@ def run_hub(
     client_processes: int,
     warmup_s: float,
     duration_s: float,
+    group_commit: bool = False,
     analyze: bool = False,
     py_spy: Path | None = None,
 ) -> tuple[RunResult, Path | None]:
@@ -855,7 +868,7 @@ def run_hub(
     else:
         name = ""
         url = f"sqlite:///{hub_dir / 'exchange.sqlite3'}"
-    hub = HubProcess(url, hub_dir, workers=workers, processes=hub_processes)
+    hub = HubProcess(url, hub_dir, workers=workers, processes=hub_processes, group_commit=group_commit)
     try:
         hub.start()
         brands = build_coalition(
@@ -1354,6 +1367,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16, help="hub server threads, `serve --workers` (16)")
     parser.add_argument("--hub-processes", type=int, default=1, help="hub processes, `serve --processes` (1)")
     parser.add_argument(
+        "--group-commit",
+        action="store_true",
+        help="serve with --group-commit: quotes and conversions arriving together share a transaction",
+    )
+    parser.add_argument(
         "--client-processes",
         type=int,
         help="processes the client threads are spread over (2; 1 with --clients 1; never more than the clients)",
@@ -1399,7 +1417,8 @@ def main(argv: list[str] | None = None) -> int:
         f"fsync={settings['fsync']}, wal_sync_method={settings['wal_sync_method']}), "
         f"{args.clients} clients, {duration:g} s windows "
         f"after {mode.warmup_s:g} s warm-up, {args.sources} source brands -> 1 target, hub --workers {args.workers} "
-        f"--processes {args.hub_processes}, clients in {client_processes} "
+        f"--processes {args.hub_processes}{' --group-commit' if args.group_commit else ''}, "
+        f"clients in {client_processes} "
         f"process{'es' if client_processes > 1 else ''}",
         soft_wrap=True,
     )
@@ -1410,6 +1429,7 @@ def main(argv: list[str] | None = None) -> int:
         "postgres": postgres,
         "sources": args.sources,
         "workers": args.workers,
+        "group_commit": args.group_commit,
         "hub_processes": args.hub_processes,
         "client_processes": client_processes,
         "warmup_s": mode.warmup_s,
@@ -1580,6 +1600,7 @@ def main(argv: list[str] | None = None) -> int:
         "conversion": "QuoteConversion + Convert (two signed calls, source brand); target acknowledgement not driven",
         "clients": args.clients,
         "hub_processes": args.hub_processes,
+        "group_commit": args.group_commit,
         "client_processes": client_processes,
         "duration_s": duration,
         "conversions_per_s": main_run.conversions_per_s,
@@ -1590,6 +1611,8 @@ def main(argv: list[str] | None = None) -> int:
         "postgres_cpu_ms_per_conversion": main_run.postgres_cpu_ms_per_conversion,
         "client_cpu_ms_per_conversion": main_run.client_cpu_ms_per_conversion,
         "db_retries": main_run.db_retries,
+        "calls_per_group": main_run.calls_per_group,
+        "group_handed_back": main_run.group_handed_back,
         "pgbench_tps": main_pgbench.tps if main_pgbench else None,
         "pgbench_scale": args.pgbench_scale,
         "ratio": round(main_run.conversions_per_s / main_pgbench.tps, 4) if main_pgbench and main_pgbench.tps else None,

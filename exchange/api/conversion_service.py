@@ -142,7 +142,14 @@ def _reject(
 
 
 CONVERSION_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("QuoteConversion", conversions_pb2.QuoteConversionRequest, _quote, PARTNERS, read_committed=True),
+    SignedMethod(
+        "QuoteConversion",
+        conversions_pb2.QuoteConversionRequest,
+        _quote,
+        PARTNERS,
+        read_committed=True,
+        grouped=True,
+    ),
     SignedMethod(
         "Convert",
         conversions_pb2.ConvertRequest,
@@ -150,6 +157,7 @@ CONVERSION_METHODS: list[SignedMethod[Any]] = [
         PARTNERS,
         idempotency_key=lambda r: r.idempotency_key,
         read_committed=True,
+        grouped=True,
     ),
     SignedMethod("GetConversion", conversions_pb2.GetConversionRequest, _get, PARTNERS),
     SignedMethod("ListConversions", conversions_pb2.ListConversionsRequest, _list, PARTNERS),

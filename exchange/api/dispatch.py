@@ -61,6 +61,8 @@ class HubContext:
     keyring: Keyring | None = None
     # Mutual TLS: every signed call's client certificate must name its principal (exchange.api.peer_identity).
     mutual_tls: bool = False
+    # Quotes and Converts waiting at one moment commit together (exchange.store.group_commit).
+    group_commit: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class SignedMethod(Generic[Req]):
     wait: Callable[[HubContext, Caller, Req, float], None] | None = None  # long poll, outside any transaction
     # READ COMMITTED on PostgreSQL: the command locks what its rules read (exchange.store.database.run).
     read_committed: bool = False
+    # May share a transaction and its commit with concurrent calls (exchange.store.group_commit).
+    grouped: bool = False
 
 
 def generic_handler(
@@ -125,6 +129,7 @@ def _unary(
                 *_steps(method, call, raw, hub, now_ms),
                 now_ms,
                 read_committed=method.read_committed,
+                group=call.principal if method.grouped and hub.group_commit else None,
             )
         except ExchangeError as exc:
             code = status_code_of(exc)

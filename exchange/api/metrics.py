@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server, values
@@ -25,7 +25,25 @@ from exchange.store.database import Database
 from exchange.store.tables import conversions, instructions
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)
-RETRIES_HELP = "Transactions run again after a serialization failure or deadlock."
+# Counts the Database keeps in this process: name, help, how to read it.
+DATABASE_COUNTS: tuple[tuple[str, str, Callable[[Database], int]], ...] = (
+    ("coalition_db_retries", "Transactions run again after a serialization failure or deadlock.", lambda d: d.retries),
+    (
+        "coalition_db_groups",
+        "Transactions committed holding a group of calls (group commit).",
+        lambda d: d.group_commit.groups_committed,
+    ),
+    (
+        "coalition_db_grouped_calls",
+        "Calls committed in a group rather than in a transaction of their own.",
+        lambda d: d.group_commit.calls_committed,
+    ),
+    (
+        "coalition_db_group_handed_back",
+        "Calls a group could not commit (one failed, or the commit), run again in a transaction of their own.",
+        lambda d: d.group_commit.calls_handed_back,
+    ),
+)
 
 
 class HubMetrics:
@@ -52,16 +70,16 @@ class HubMetrics:
             ["reason"],
             registry=self.registry,
         )
-        # In multiprocess mode the parent reads only the files: the retries must be a value there.
+        # In multiprocess mode the parent reads only the files: the database's counts must be values there.
         self._database = database
-        self._retries = (
-            Counter("coalition_db_retries", RETRIES_HELP, registry=self.registry)
+        self._counts = (
+            [(Counter(name, text, registry=self.registry), read) for name, text, read in DATABASE_COUNTS]
             if "PROMETHEUS_MULTIPROC_DIR" in os.environ
-            else None
+            else []
         )
-        self._retries_counted = 0
-        self._retries_lock = threading.Lock()
-        self.registry.register(_DatabaseCollector(database, retries=self._retries is None))
+        self._counted = [0] * len(self._counts)
+        self._counts_lock = threading.Lock()
+        self.registry.register(_DatabaseCollector(database, counts=not self._counts))
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -72,11 +90,12 @@ class HubMetrics:
         self.latency.labels(name).observe(seconds)
         if unauthenticated_reason:
             self.signature_failures.labels(unauthenticated_reason).inc()
-        if self._retries is not None and self._database.retries != self._retries_counted:
-            with self._retries_lock:
-                retries = self._database.retries
-                self._retries.inc(retries - self._retries_counted)
-                self._retries_counted = retries
+        for index, (counter, read) in enumerate(self._counts):
+            if read(self._database) != self._counted[index]:
+                with self._counts_lock:
+                    value = read(self._database)
+                    counter.inc(value - self._counted[index])
+                    self._counted[index] = value
 
     def serve(self, listen: str) -> int:
         """Serve /metrics on HOST:PORT (port 0 picks one); return the port."""
@@ -105,22 +124,23 @@ def workers_registry(database: Database, directory: str) -> CollectorRegistry:
     """What the parent of `serve --processes N` serves: its workers' values summed, the database's figures."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-    registry.register(_DatabaseCollector(database, retries=False))
+    registry.register(_DatabaseCollector(database, counts=False))
     return registry
 
 
 class _DatabaseCollector(Collector):
-    """Figures read from the shared database at scrape time (and this process's retries, unless in files)."""
+    """Figures read from the shared database at scrape time (and this process's database counts, unless in files)."""
 
-    def __init__(self, database: Database, *, retries: bool = True) -> None:
+    def __init__(self, database: Database, *, counts: bool = True) -> None:
         self._database = database
-        self._retries = retries
+        self._counts = counts
 
     def collect(self) -> Iterator[Metric]:
-        if self._retries:
-            retries = CounterMetricFamily("coalition_db_retries", RETRIES_HELP)
-            retries.add_metric([], self._database.retries)
-            yield retries
+        if self._counts:
+            for name, text, read in DATABASE_COUNTS:
+                count = CounterMetricFamily(name, text)
+                count.add_metric([], read(self._database))
+                yield count
         by_state = GaugeMetricFamily(
             "coalition_conversions_by_state", "Conversions now in each state.", labels=["state"]
         )

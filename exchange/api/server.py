@@ -104,6 +104,8 @@ class HubConfig:
     # Several processes bind one address (serve --processes N, exchange.cli.processes): ask gRPC
     # for SO_REUSEPORT explicitly rather than rely on its default.
     reuse_port: bool = False
+    # Quotes and Converts waiting at one moment share a transaction and its commit (exchange.store.group_commit).
+    group_commit: bool = False
 
 
 class HubServer:
@@ -122,6 +124,7 @@ class HubServer:
             metrics=HubMetrics(config.database),
             keyring=config.keyring,
             mutual_tls=config.tls is not None and config.tls.mutual,
+            group_commit=config.group_commit,
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="hub-rpc"),

@@ -56,11 +56,14 @@ def execute_once(
     now_ms: int,
     *,
     read_committed: bool = False,
+    group: str | None = None,
 ) -> bytes:
     """Run handler for a signed call at most once and return the serialized answer.
 
     Exactly-once holds at either isolation level: the nonce and the idempotency key are unique
     keys, so of two racing attempts one inserts and the other fails, is retried and replays.
+    group (the caller's principal) lets the call commit with others waiting at the same moment
+    (exchange.store.group_commit); its attempt is then run again alone if its group can't commit it.
 
     Raises:
         ExchangeError: the call was refused (now, or the first time this nonce was seen).
@@ -117,7 +120,7 @@ def execute_once(
         return body
 
     try:
-        body = database.run(attempt, read_committed=read_committed)
+        body = database.run(attempt, read_committed=read_committed, group=group)
     except (Unauthenticated, Aborted, Unavailable):
         raise  # not the caller's answer to keep: an unproven caller, a transient conflict, no database
     except ExchangeError as exc:

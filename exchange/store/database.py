@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 
 from exchange.domain.errors import Aborted, Unavailable
+from exchange.store.group_commit import GroupCommit
 from exchange.store.precompiled import send_held_writes_first
 from exchange.store.sqlite_writers import OneWriterAtATime
 
@@ -107,8 +108,14 @@ class Database:
             )
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
+        # Grouped calls run at READ COMMITTED on PostgreSQL: under SERIALIZABLE one call's conflict
+        # would abort its whole group.
+        self.group_commit = GroupCommit(
+            lambda: self._transaction(read_committed=True),
+            lambda work: self._run_alone(work, read_committed=True),
+        )
 
-    def run(self, work: Callable[[Connection], T], *, read_committed: bool = False) -> T:
+    def run(self, work: Callable[[Connection], T], *, read_committed: bool = False, group: str | None = None) -> T:
         """Run work(connection) in one transaction, committing on return, retrying on conflicts.
 
         read_committed runs it at READ COMMITTED on PostgreSQL instead of SERIALIZABLE: for
@@ -116,16 +123,33 @@ class Database:
         where SERIALIZABLE's predicate locks would abort concurrent callers instead of queueing
         them. SQLite is serial whatever is asked.
 
+        group (the calling partner) lets the call share a transaction and its commit with the
+        calls waiting at the same moment (exchange.store.group_commit), at READ COMMITTED on
+        PostgreSQL; if its group can't commit it, it runs in a transaction of its own, as without.
+
         Raises:
             Aborted: the transaction still conflicted after MAX_TRANSACTION_ATTEMPTS tries.
             Unavailable: the database could not be reached, or the connection broke.
         """
+        if group is not None:
+            grouped = self.group_commit.run(work, group)
+            if grouped.committed:
+                return grouped.value  # type: ignore[return-value]  # committed: the work's own answer
+            read_committed = True
+        return self._run_alone(work, read_committed=read_committed)
+
+    @contextmanager
+    def _transaction(self, *, read_committed: bool) -> Iterator[Connection]:
+        with (
+            self._one_at_a_time,
+            (self._read_committed_engine if read_committed else self.engine).begin() as connection,
+        ):
+            yield connection
+
+    def _run_alone(self, work: Callable[[Connection], T], *, read_committed: bool) -> T:
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             try:
-                with (
-                    self._one_at_a_time,
-                    (self._read_committed_engine if read_committed else self.engine).begin() as connection,
-                ):
+                with self._transaction(read_committed=read_committed) as connection:
                     return work(connection)
             except DBAPIError as exc:
                 if unavailable(exc):

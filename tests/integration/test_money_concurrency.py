@@ -1,4 +1,8 @@
-"""Caps, single-use quotes and idempotency hold under concurrent requests, also across two hub processes."""
+"""Caps, single-use quotes and idempotency hold under concurrent requests, also across two hub processes.
+
+Each test runs twice: every call in a transaction of its own, and with group commit on (calls waiting
+together share a transaction; exchange.store.group_commit), where a refused call must still fail alone.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +24,29 @@ from tests.e2e.money import accepted_pair
 from tests.e2e.test_cli import _free_port, _wait_healthy
 
 THREADS = 8
+
+
+@pytest.fixture(params=[False, True], ids=["alone", "grouped"])
+def group_commit(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+def _grouping(hub: RunningHub, group_commit: bool) -> Iterator[RunningHub]:
+    hub.server.context.__dict__["group_commit"] = group_commit
+    yield hub
+    if group_commit:  # eight racing calls meet: some commit in a group, or are handed back to run alone
+        group = hub.database.group_commit
+        assert group.groups_committed + group.calls_handed_back > 0, "no call of this test was grouped"
+
+
+@pytest.fixture
+def hub(hub: RunningHub, group_commit: bool) -> Iterator[RunningHub]:
+    yield from _grouping(hub, group_commit)
+
+
+@pytest.fixture
+def postgres_hub(postgres_hub: RunningHub, group_commit: bool) -> Iterator[RunningHub]:
+    yield from _grouping(postgres_hub, group_commit)
 
 
 def _outcome(action) -> str:  # type: ignore[no-untyped-def]
@@ -108,10 +136,12 @@ def test_one_idempotency_key_converts_once_under_concurrent_retries(hub: Running
 
 
 @pytest.mark.postgres
-def test_two_hub_processes_on_one_postgresql_keep_the_cap_and_quotes(postgres_hub: RunningHub, tmp_path: Path) -> None:
+def test_two_hub_processes_on_one_postgresql_keep_the_cap_and_quotes(
+    postgres_hub: RunningHub, group_commit: bool, tmp_path: Path
+) -> None:
     hub = postgres_hub
     pair = accepted_pair(hub, member_daily_cap_source_points=1000, fee_basis_points=None)
-    second = _second_hub(hub, tmp_path)
+    second = _second_hub(hub, tmp_path, group_commit=group_commit)
     try:
         target = f"127.0.0.1:{second[1]}"
         other_keys = _keys_of(pair.source)
@@ -155,7 +185,7 @@ def _keys_of(client: ExchangeClient) -> Ed25519PrivateKey:
     return client.transport.private_key
 
 
-def _second_hub(hub: RunningHub, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+def _second_hub(hub: RunningHub, tmp_path: Path, *, group_commit: bool) -> tuple[subprocess.Popen[str], int]:
     save_private_key(tmp_path / "operator.pem", hub.operator_key)
     save_private_key(tmp_path / "hub.pem", hub.signer.private_key)
     port = _free_port()
@@ -173,6 +203,7 @@ def _second_hub(hub: RunningHub, tmp_path: Path) -> tuple[subprocess.Popen[str],
             str(tmp_path / "hub.pem"),
             "--var-dir",
             str(tmp_path),
+            "--group-commit" if group_commit else "--no-group-commit",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
