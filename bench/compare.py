@@ -1,6 +1,7 @@
 """Before and after, interleaved: bench/run.py on another commit and on this checkout, in turns.
 
-Usage: .venv/bin/python bench/compare.py BEFORE [--pairs N] [--keep DIR] [-- run.py options]
+Usage: .venv/bin/python bench/compare.py BEFORE [--pairs N] [--keep DIR] [--before-options "..."]
+       [--after-options "..."] [-- run.py options]
 
 This machine's speed drifts by a third within an hour (a shared virtual machine), so a
 before/after figure is only worth something when both sides ran under the same drift. This
@@ -11,6 +12,9 @@ both medians and each pair's after ÷ before, with the gRPC floor's server CPU p
 witness of the machine's speed in each run (equal code, so a difference there is the machine).
 The run outputs are kept in --keep DIR (a temporary directory otherwise, printed). The worktree
 is removed at the end.
+
+--before-options and --after-options add run.py options to one side only, to compare two ways of
+running the same code under the same drift: `compare.py HEAD --after-options "--group-commit"`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ FIGURES = (
     ("client_cpu_ms_per_conversion", "client CPU ms/conv"),
     ("ratio", "conv/s ÷ pgbench tps"),
     ("sqlite_conversions_per_s", "SQLite conv/s"),
+    ("calls_per_group", "calls per group"),
+    ("ceiling_conversions_per_s", "ceiling conv/s"),
+    ("pgbench_tps", "pgbench tps"),
     ("grpc_floor_server_cpu_us_per_call", "witness: gRPC floor µs/call"),
 )
 
@@ -71,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("before", help="the git revision to compare this checkout with")
     parser.add_argument("--pairs", type=int, default=3, help="runs on each side (3)")
     parser.add_argument("--keep", type=Path, help="directory for the runs' outputs")
+    parser.add_argument("--before-options", default="", help="run.py options for the before side only")
+    parser.add_argument("--after-options", default="", help="run.py options for the after side only")
     args = parser.parse_args(arguments)
     options = options or ["--short"]
+    before_options, after_options = [*options, *args.before_options.split()], [*options, *args.after_options.split()]
     keep = args.keep or Path(tempfile.mkdtemp(prefix="bench-compare-"))
     keep.mkdir(parents=True, exist_ok=True)
     worktree = Path(tempfile.mkdtemp(prefix="bench-before-"))
@@ -83,17 +93,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in range(1, args.pairs + 1):
             console.print(f"pair {n} of {args.pairs}: before ({args.before}) ...")
-            before.append(run_once(worktree, keep / f"before-{n}.txt", options))
+            before.append(run_once(worktree, keep / f"before-{n}.txt", before_options))
             console.print(f"pair {n} of {args.pairs}: after (this checkout) ...")
-            after.append(run_once(ROOT, keep / f"after-{n}.txt", options))
+            after.append(run_once(ROOT, keep / f"after-{n}.txt", after_options))
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
-    table = Table(title=f"{args.before} → this checkout, {args.pairs} interleaved pairs ({' '.join(options)})")
+    table = Table(
+        title=f"{args.before} ({' '.join(before_options)}) → this checkout ({' '.join(after_options)}), "
+        f"{args.pairs} interleaved pairs"
+    )
     table.add_column("figure")
     table.add_column("before (median)", justify="right")
     table.add_column("after (median)", justify="right")
     table.add_column("after ÷ before, pair by pair", justify="right")
-    summary: dict[str, Any] = {"before": args.before, "pairs": args.pairs, "options": options, "figures": {}}
+    summary: dict[str, Any] = {
+        "before": args.before,
+        "pairs": args.pairs,
+        "before_options": before_options,
+        "after_options": after_options,
+        "figures": {},
+    }
     for key, label in FIGURES:
         pairs = [(b.get(key), a.get(key)) for b, a in zip(before, after, strict=True)]
         if any(b is None or a is None for b, a in pairs):

@@ -10,19 +10,8 @@ from sqlalchemy import Connection
 
 from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository
+from tests.integration.test_precompiled import _record
 from tests.unit.test_group_commit import queue_behind_a_running_call
-
-
-def _record(connection: Connection, nonce: str) -> None:
-    NonceRepository(connection).record(
-        principal="brand-a",
-        nonce=nonce,
-        method="/m",
-        request_sha256="0" * 64,
-        received_at_ms=1,
-        outcome="OK",
-        response_body=b"",
-    )
 
 
 def _nonces(connection: Connection) -> list[str]:
@@ -38,7 +27,7 @@ def _transaction_id(connection: Connection) -> int | None:
 
 def _call(nonce: str, *, fail: bool = False) -> Callable[[Connection], Any]:
     def work(connection: Connection) -> tuple[list[str], int | None]:
-        _record(connection, nonce)
+        _record(NonceRepository(connection), nonce)
         seen = _nonces(connection)
         if fail:
             raise ValueError(f"{nonce} refused after writing")
