@@ -14,7 +14,8 @@ The run outputs are kept in --keep DIR (a temporary directory otherwise, printed
 is removed at the end.
 
 --before-options and --after-options add run.py options to one side only, to compare two ways of
-running the same code under the same drift: `compare.py HEAD --after-options "--group-commit"`.
+running the same code under the same drift: `compare.py HEAD --after-options="--no-group-commit"` (with `=`:
+the value starts with dashes).
 """
 
 from __future__ import annotations

@@ -312,7 +312,7 @@ class HubProcess:
     """`coalition serve` as a subprocess, with the risk limits out of the benchmark's way."""
 
     def __init__(
-        self, db_url: str, workdir: Path, *, workers: int, processes: int = 1, group_commit: bool = False
+        self, db_url: str, workdir: Path, *, workers: int, processes: int = 1, group_commit: bool = True
     ) -> None:
         self.group_commit = group_commit
         self.db_url = db_url
@@ -852,7 +852,7 @@ def run_hub(
     client_processes: int,
     warmup_s: float,
     duration_s: float,
-    group_commit: bool = False,
+    group_commit: bool = True,
     analyze: bool = False,
     py_spy: Path | None = None,
 ) -> tuple[RunResult, Path | None]:
@@ -1367,9 +1367,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16, help="hub server threads, `serve --workers` (16)")
     parser.add_argument("--hub-processes", type=int, default=1, help="hub processes, `serve --processes` (1)")
     parser.add_argument(
-        "--group-commit",
+        "--no-group-commit",
         action="store_true",
-        help="serve with --group-commit: quotes and conversions arriving together share a transaction",
+        help="serve with --no-group-commit: every quote and conversion in a transaction of its own",
     )
     parser.add_argument(
         "--client-processes",
@@ -1417,7 +1417,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fsync={settings['fsync']}, wal_sync_method={settings['wal_sync_method']}), "
         f"{args.clients} clients, {duration:g} s windows "
         f"after {mode.warmup_s:g} s warm-up, {args.sources} source brands -> 1 target, hub --workers {args.workers} "
-        f"--processes {args.hub_processes}{' --group-commit' if args.group_commit else ''}, "
+        f"--processes {args.hub_processes}{' --no-group-commit' if args.no_group_commit else ''}, "
         f"clients in {client_processes} "
         f"process{'es' if client_processes > 1 else ''}",
         soft_wrap=True,
@@ -1429,7 +1429,7 @@ def main(argv: list[str] | None = None) -> int:
         "postgres": postgres,
         "sources": args.sources,
         "workers": args.workers,
-        "group_commit": args.group_commit,
+        "group_commit": not args.no_group_commit,
         "hub_processes": args.hub_processes,
         "client_processes": client_processes,
         "warmup_s": mode.warmup_s,
@@ -1600,7 +1600,7 @@ def main(argv: list[str] | None = None) -> int:
         "conversion": "QuoteConversion + Convert (two signed calls, source brand); target acknowledgement not driven",
         "clients": args.clients,
         "hub_processes": args.hub_processes,
-        "group_commit": args.group_commit,
+        "group_commit": not args.no_group_commit,
         "client_processes": client_processes,
         "duration_s": duration,
         "conversions_per_s": main_run.conversions_per_s,

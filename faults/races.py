@@ -317,6 +317,11 @@ def _hub(url: str, clock: ShiftedClock, workdir: Path) -> tuple[HubServer, Ed255
             listen="127.0.0.1:0",
             background_sweeps=False,
             keyring=keyring,
+            # The races need the retry to reach the database while the first attempt holds its
+            # transaction, as a retry sent to another replica does. With group commit, a Convert
+            # retried to the same process waits behind the first in its group's queue instead
+            # and sees the committed conversion, so the convert race could not be staged here.
+            group_commit=False,
             policy=ConversionPolicy(
                 quote_ttl_ms=QUOTE_TTL_MS,
                 credit_deadline_ms=CREDIT_DEADLINE_MS,

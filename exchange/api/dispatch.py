@@ -62,7 +62,7 @@ class HubContext:
     # Mutual TLS: every signed call's client certificate must name its principal (exchange.api.peer_identity).
     mutual_tls: bool = False
     # Quotes and Converts waiting at one moment commit together (exchange.store.group_commit).
-    group_commit: bool = False
+    group_commit: bool = True
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ class HubConfig:
     # for SO_REUSEPORT explicitly rather than rely on its default.
     reuse_port: bool = False
     # Quotes and Converts waiting at one moment share a transaction and its commit (exchange.store.group_commit).
-    group_commit: bool = False
+    group_commit: bool = True
 
 
 class HubServer:

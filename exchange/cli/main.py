@@ -110,10 +110,9 @@ def serve(
         bool,
         typer.Option(
             help="Quotes and conversions arriving together share one transaction and its commit (a refused call "
-            "still fails alone): a third less PostgreSQL CPU per conversion; faster with --processes 2 or more, "
-            "slower with one process (README, Performance).",
+            "still fails alone); --no-group-commit runs each in a transaction of its own (README, Performance).",
         ),
-    ] = False,
+    ] = True,
     credit_deadline_s: Annotated[
         int, typer.Option(help="How long a target partner has to acknowledge a credit before it expires.")
     ] = DEFAULT_CREDIT_DEADLINE_MS // 1000,

@@ -6,6 +6,8 @@ isolation level is SERIALIZABLE and serialization failures and deadlocks are ret
 PostgreSQL standby pair or a distributed SQL engine that speaks PostgreSQL demands; on SQLite
 a write transaction starts with BEGIN IMMEDIATE so that two writers queue instead of
 deadlocking. So the function must not keep state outside the transaction between attempts.
+A call given a group may share its transaction with the calls waiting at the same moment
+(exchange.store.group_commit), and is run again alone if its group can't commit it.
 
 On SQLite, connections are pooled (each set up once: WAL, synchronous=FULL, foreign keys) and
 transactions run one at a time, a process's threads behind a lock and the processes on one
