@@ -952,11 +952,11 @@ class Pgbench:
         )
         # CPU is read while pgbench's connections are open: a backend's CPU leaves /proc with it.
         measured = duration_s > 3 * PGBENCH_EDGE_S
-        if measured:
+        if measured:  # as for the floor server, the snapshot's "hub" is the process measured: pgbench
             time.sleep(PGBENCH_EDGE_S)
-            before = (time.perf_counter(), postgres_cpu_s(self.database), process_cpu_s(process.pid))
+            before = CpuSnapshot.take(process.pid, self.database, lambda: 0.0)
             time.sleep(duration_s - 2 * PGBENCH_EDGE_S)
-            after = (time.perf_counter(), postgres_cpu_s(self.database), process_cpu_s(process.pid))
+            after = CpuSnapshot.take(process.pid, self.database, lambda: 0.0)
         stdout, stderr = process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"pgbench failed ({process.returncode}):\n{stdout}\n{stderr}")
@@ -969,11 +969,11 @@ class Pgbench:
         )
         if measured and result.tps:
             # Transactions in the interval at pgbench's own average rate: pg_stat_database lags by up to a second.
-            transactions = result.tps * (after[0] - before[0])
-            if before[1] is not None and after[1] is not None:
-                result.postgres_cpu_ms_per_tx = round((after[1] - before[1]) * 1000 / transactions, 3)
-            if not math.isnan(before[2]) and not math.isnan(after[2]):
-                result.pgbench_cpu_ms_per_tx = round((after[2] - before[2]) * 1000 / transactions, 3)
+            transactions = result.tps * (after.at - before.at)
+            if before.postgres_s is not None and after.postgres_s is not None:
+                result.postgres_cpu_ms_per_tx = round((after.postgres_s - before.postgres_s) * 1000 / transactions, 3)
+            if not math.isnan(before.hub_s) and not math.isnan(after.hub_s):
+                result.pgbench_cpu_ms_per_tx = round((after.hub_s - before.hub_s) * 1000 / transactions, 3)
         return result
 
 
