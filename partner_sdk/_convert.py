@@ -435,6 +435,7 @@ def consent(message: members_pb2.Consent) -> Consent:
         receipt=message.receipt,
         receipt_signature=message.receipt_signature,
         receipt_key_id=message.receipt_key_id,
+        end_reason=message.end_reason,
     )
 
 
@@ -447,6 +448,9 @@ def access_log_entry(message: members_pb2.AccessLogEntry) -> AccessLogEntry:
         purpose=_purpose_name(message.purpose),
         returned_keys=tuple(message.returned_keys),
         withheld_keys=tuple(message.withheld_keys),
+        event=message.event or "READ",
+        reason=message.reason,
+        consent_id=message.consent_id,
     )
 
 

@@ -380,6 +380,7 @@ class Consent:
     receipt: bytes
     receipt_signature: bytes
     receipt_key_id: str
+    end_reason: str = ""  # REVOKED, UNLINKED (a brand's link with the member ended) or ERASED; "" otherwise
 
     def verify_receipt(self, hub_public_key: bytes) -> bool:
         """Return whether receipt_signature is the hub's valid Ed25519 signature over receipt.
@@ -409,7 +410,12 @@ class AttributeRead:
 
 @dataclass(frozen=True, slots=True)
 class AccessLogEntry:
-    """One read of a member's data: who read, whose attributes, why, what was returned and withheld."""
+    """One event of a member's data: a read (who, whose attributes, why, what was returned and withheld).
+
+    event is READ; READ_REFUSED for a read refused as a whole (reason says why, e.g.
+    MEMBER_NOT_LINKED); or CONSENT_ENDED when a consent ended early (reason, e.g. UNLINKED, and
+    consent_id say which and why; withheld_keys are the attributes it covered).
+    """
 
     at: datetime
     reader_partner_id: str
@@ -417,6 +423,9 @@ class AccessLogEntry:
     purpose: str
     returned_keys: tuple[str, ...]
     withheld_keys: tuple[str, ...]
+    event: str = "READ"
+    reason: str = ""
+    consent_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

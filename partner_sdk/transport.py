@@ -18,6 +18,8 @@ from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
 R = TypeVar("R", bound=Message)
 
 GET_HUB_INFO = "/coalition.exchange.v1.HubService/GetHubInfo"
+# The hub's answer to a resend whose first answer held member data and was not kept.
+ANSWER_NOT_KEPT = "ANSWER_NOT_KEPT"
 
 
 def _now_ms() -> int:
@@ -54,8 +56,21 @@ class SignedTransport:
         self.private_key = private_key
 
     def call(self, method: str, request: Message, response_type: type[R], *, timeout_s: float | None = None) -> R:
-        """Sign and send request, retrying safely, and return the verified, parsed answer."""
+        """Sign and send request, retrying safely, and return the verified, parsed answer.
+
+        A resend whose first attempt was answered but whose answer held member data is told
+        ANSWER_NOT_KEPT (the hub does not keep such answers): the request is then signed anew,
+        with a fresh nonce, and sent once more. Those are reads and link codes, safe to repeat.
+        """
         body = request.SerializeToString()
+        try:
+            return self._signed_send(method, body, response_type, timeout_s)
+        except ExchangeError as error:
+            if error.reason != ANSWER_NOT_KEPT:
+                raise
+        return self._signed_send(method, body, response_type, timeout_s)
+
+    def _signed_send(self, method: str, body: bytes, response_type: type[R], timeout_s: float | None) -> R:
         headers = signing.sign_request(
             self.private_key,
             method=method,

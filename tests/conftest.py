@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from exchange.api.response_signing import HubSigner
 from exchange.api.server import HubConfig, HubServer
+from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
 from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
@@ -186,7 +187,12 @@ def test_keyring() -> Keyring:
 
 
 def start_hub(
-    database: Database, clock: OffsetClock, *, operator_key: Ed25519PrivateKey, signer: HubSigner
+    database: Database,
+    clock: OffsetClock,
+    *,
+    operator_key: Ed25519PrivateKey,
+    signer: HubSigner,
+    erasures: ErasureLedger | None = None,
 ) -> HubServer:
     public = public_key_bytes(operator_key)
     server = HubServer(
@@ -199,6 +205,7 @@ def start_hub(
             max_request_bytes=64 * 1024,
             background_sweeps=False,
             keyring=test_keyring(),
+            erasures=erasures or ErasureLedger(Path(tempfile.mkdtemp(prefix="coalition-erasures-")) / "erasures.jsonl"),
         ),
         clock=clock,
     )

@@ -18,6 +18,7 @@ from exchange.domain.money import Ratio
 from exchange.service import accruals
 from exchange.service.calls import nul_refusal
 from exchange.service.idempotency import run_once
+from exchange.service.stored_answers import Answer
 
 ACCRUAL_SERVICE = pb.DESCRIPTOR.services_by_name["AccrualService"].full_name
 AWARD_ITEM_METHOD = f"/{ACCRUAL_SERVICE}/AwardPoints#item"
@@ -121,7 +122,7 @@ def _award_item(call: Invocation, item: pb.AwardItem) -> pb.AwardResult:
     """One item in a savepoint of its own: its writes and its idempotency key stand or fall alone."""
     item_bytes = item.SerializeToString(deterministic=True)
 
-    def produce() -> bytes:
+    def produce() -> Answer:
         made = accruals.award(
             call.connection,
             call.caller,
@@ -133,11 +134,12 @@ def _award_item(call: Invocation, item: pb.AwardItem) -> pb.AwardResult:
             now_ms=call.now_ms,
             credit_deadline_ms=call.hub.policy.credit_deadline_ms,
         )
-        return pb.AwardResult(award=_award(made, call.caller.principal)).SerializeToString()
+        # An award names the member by the awarder's pairwise id only: kept as it is.
+        return Answer(pb.AwardResult(award=_award(made, call.caller.principal)).SerializeToString())
 
     try:
         with call.connection.begin_nested():
-            body = run_once(
+            answer = run_once(
                 call.connection,
                 partner_id=call.caller.principal,
                 key=item.idempotency_key,
@@ -154,7 +156,7 @@ def _award_item(call: Invocation, item: pb.AwardItem) -> pb.AwardResult:
         return _item_error(error)
     except ExchangeError as error:
         return _item_error(error)
-    return pb.AwardResult.FromString(body)
+    return pb.AwardResult.FromString(answer.body)
 
 
 def _item_error(error: ExchangeError) -> pb.AwardResult:

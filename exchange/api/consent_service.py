@@ -10,11 +10,9 @@ from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
 from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.consent import AttributeType, Purpose, Value
 from exchange.domain.errors import InvalidArgument
-from exchange.domain.members import Link
 from exchange.secrets.keyring import Keyring
-from exchange.service import consent, members
+from exchange.service import consent
 from exchange.service.consent import SignedConsent
-from exchange.store.members_repo import MemberRepository
 
 TYPES = {
     members_pb2.ATTRIBUTE_TYPE_TEXT: AttributeType.TEXT,
@@ -76,6 +74,7 @@ def _consent_message(signed: SignedConsent) -> members_pb2.Consent:
         receipt=signed.receipt,
         receipt_signature=signed.signature,
         receipt_key_id=signed.key_id,
+        end_reason=c.end_reason,
     )
     if c.revoked_at_ms is not None:
         message.revoked_at.CopyFrom(timestamp(c.revoked_at_ms))
@@ -161,9 +160,12 @@ def _log(call: Invocation, request: members_pb2.ListAccessLogRequest) -> members
                 at=timestamp(r.at_ms),
                 reader_partner_id=r.reader_partner_id,
                 source_partner_id=r.source_partner_id,
-                purpose=PURPOSE_TO_PROTO[Purpose(r.purpose)],
+                purpose=PURPOSE_TO_PROTO[Purpose(r.purpose)] if r.purpose else members_pb2.PURPOSE_UNSPECIFIED,
                 returned_keys=[k for k in r.returned_keys.split(",") if k],
                 withheld_keys=[k for k in r.withheld_keys.split(",") if k],
+                event=r.event,
+                reason=r.reason,
+                consent_id=r.consent_id,
             )
             for r in rows
         ]
@@ -171,13 +173,13 @@ def _log(call: Invocation, request: members_pb2.ListAccessLogRequest) -> members
 
 
 def _erase(call: Invocation, request: members_pb2.EraseMemberRequest) -> members_pb2.EraseMemberResponse:
-    repository = MemberRepository(call.connection)
-
-    def end_link(link: Link) -> None:
-        members.end_link_for_erasure(repository, link, call.caller.principal, call.now_ms)
-
     done = consent.erase(
-        call.connection, call.caller, request.member_ref, call.now_ms, end_link, _keyring(call).pairwise_secret
+        call.connection,
+        call.caller,
+        request.member_ref,
+        call.now_ms,
+        _keyring(call).pairwise_secret,
+        call.hub.erasures,
     )
     return members_pb2.EraseMemberResponse(
         erased_at=timestamp(done.erased_at_ms), links_ended=done.links_ended, consents_revoked=done.consents_revoked
@@ -189,8 +191,8 @@ CONSENT_METHODS: list[SignedMethod[Any]] = [
     SignedMethod("PublishAttributes", members_pb2.PublishAttributesRequest, _publish, PARTNERS),
     SignedMethod("GrantConsent", members_pb2.GrantConsentRequest, _grant, PARTNERS),
     SignedMethod("RevokeConsent", members_pb2.RevokeConsentRequest, _revoke, PARTNERS),
-    SignedMethod("ListConsents", members_pb2.ListConsentsRequest, _list, PARTNERS),
-    SignedMethod("ReadAttributes", members_pb2.ReadAttributesRequest, _read, PARTNERS),
-    SignedMethod("ListAccessLog", members_pb2.ListAccessLogRequest, _log, PARTNERS),
+    SignedMethod("ListConsents", members_pb2.ListConsentsRequest, _list, PARTNERS, keep_answer=False),
+    SignedMethod("ReadAttributes", members_pb2.ReadAttributesRequest, _read, PARTNERS, keep_answer=False),
+    SignedMethod("ListAccessLog", members_pb2.ListAccessLogRequest, _log, PARTNERS, keep_answer=False),
     SignedMethod("EraseMember", members_pb2.EraseMemberRequest, _erase, PARTNERS),
 ]

@@ -23,17 +23,21 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from sqlalchemy import Connection
 
+from exchange.api.answer_members import member_refs_in
 from exchange.api.metrics import HubMetrics
 from exchange.api.peer_identity import auth_properties, require_certificate_for
 from exchange.api.response_signing import HubSigner
 from exchange.api.status import rich_status, status_code_of
 from exchange.domain.errors import ExchangeError, InvalidArgument, PermissionDenied
+from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
+from exchange.secrets.pairwise import member_tag
 from exchange.service.authentication import Authenticator, Caller, IncomingCall, read_call
 from exchange.service.calls import execute_once
 from exchange.service.clock import Clock
 from exchange.service.conversions import ConversionPolicy
 from exchange.service.idempotency import run_once
+from exchange.service.stored_answers import Answer, answer_of
 from exchange.store.database import Database
 from partner_sdk import signing
 
@@ -59,6 +63,8 @@ class HubContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     metrics: HubMetrics | None = None
     keyring: Keyring | None = None
+    # Where erasures are also written, outside the database (exchange.secrets.erasure_ledger).
+    erasures: ErasureLedger | None = None
     # Mutual TLS: every signed call's client certificate must name its principal (exchange.api.peer_identity).
     mutual_tls: bool = False
     # Quotes and Converts waiting at one moment commit together (exchange.store.group_commit).
@@ -90,6 +96,9 @@ class SignedMethod(Generic[Req]):
     read_committed: bool = False
     # May share a transaction and its commit with concurrent calls (exchange.store.group_commit).
     grouped: bool = False
+    # False: the answer holds attribute values or a secret and is never kept for resends
+    # (exchange.service.stored_answers); answers naming several members are not kept either.
+    keep_answer: bool = True
 
 
 def generic_handler(
@@ -167,7 +176,7 @@ def _finish(hub: HubContext, outcome: dict[str, str], started: float) -> None:
 
 def _steps(
     method: SignedMethod[Any], call: IncomingCall, raw: bytes, hub: HubContext, now_ms: int
-) -> tuple[Callable[[Connection], Caller], Callable[[Connection, Caller], bytes]]:
+) -> tuple[Callable[[Connection], Caller], Callable[[Connection, Caller], Answer]]:
     """Return the authenticate and run steps of one call, for execute_once."""
     registrant_request: Message | None = None
     if method.registrant_key is not None:
@@ -185,11 +194,19 @@ def _steps(
                 raise PermissionDenied("CALLER_NOT_ALLOWED", f"{kind} callers may not call {method.name}")
             return caller
 
-    def run(connection: Connection, caller: Caller) -> bytes:
+    def run(connection: Connection, caller: Caller) -> Answer:
         request = registrant_request if registrant_request is not None else _parse(method, raw)
 
-        def produce() -> bytes:
-            return method.run(Invocation(connection, caller, now_ms, hub), request).SerializeToString()
+        def produce() -> Answer:
+            message = method.run(Invocation(connection, caller, now_ms, hub), request)
+            refs = member_refs_in(message)
+            secret = hub.keyring.pairwise_secret if hub.keyring is not None else None
+            return answer_of(
+                message.SerializeToString(),
+                keeps_member_data=method.keep_answer and (secret is not None or not refs),
+                member_refs=refs,
+                tag=lambda ref: member_tag(secret or b"", partner_id=caller.principal, member_ref=ref),
+            )
 
         if method.idempotency_key is None:
             return produce()

@@ -61,8 +61,8 @@ def _list(call: Invocation, request: members_pb2.ListLinksRequest) -> members_pb
 
 MEMBER_METHODS: list[SignedMethod[Any]] = [
     *CONSENT_METHODS,
-    SignedMethod("CreateLinkCode", members_pb2.CreateLinkCodeRequest, _create, PARTNERS),
+    SignedMethod("CreateLinkCode", members_pb2.CreateLinkCodeRequest, _create, PARTNERS, keep_answer=False),
     SignedMethod("RedeemLinkCode", members_pb2.RedeemLinkCodeRequest, _redeem, PARTNERS),
     SignedMethod("Unlink", members_pb2.UnlinkRequest, _unlink, PARTNERS),
-    SignedMethod("ListLinks", members_pb2.ListLinksRequest, _list, PARTNERS),
+    SignedMethod("ListLinks", members_pb2.ListLinksRequest, _list, PARTNERS, keep_answer=False),
 ]

@@ -31,8 +31,10 @@ from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVI
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
 from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
+from exchange.domain.members import FAILED_REDEMPTION_WINDOW_MS
+from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
-from exchange.service import accruals, audit, conversions, redemptions
+from exchange.service import accruals, audit, conversions, erasure, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
@@ -40,6 +42,7 @@ from exchange.store.accruals_repo import AccrualRepository
 from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.database import Database
 from exchange.store.holds_repo import HoldRepository
+from exchange.store.members_repo import prune_failed_guesses
 from exchange.store.nonces_repo import NonceRepository
 
 log = logging.getLogger("exchange.server")
@@ -100,6 +103,8 @@ class HubConfig:
     background_sweeps: bool = True
     metrics_listen: str | None = None  # HOST:PORT for /metrics; None serves no metrics
     keyring: Keyring | None = None  # data-protection secrets; without one, MemberService is not served
+    # Erasures kept outside the database, beside the keyring; re-applied at start (exchange.service.erasure).
+    erasures: ErasureLedger | None = None
     tls: ServerTls | None = None  # None: plaintext gRPC (behind a TLS-terminating proxy, or for tests)
     # Several processes bind one address (serve --processes N, exchange.cli.processes): ask gRPC
     # for SO_REUSEPORT explicitly rather than rely on its default.
@@ -123,6 +128,7 @@ class HubServer:
             policy=config.policy,
             metrics=HubMetrics(config.database),
             keyring=config.keyring,
+            erasures=config.erasures,
             mutual_tls=config.tls is not None and config.tls.mutual,
             group_commit=config.group_commit,
         )
@@ -175,7 +181,8 @@ class HubServer:
         self.metrics_port = 0
 
     def start(self) -> int:
-        """Bind the listen address and start serving; return the bound port."""
+        """Re-apply erasures a restore rolled back, bind the listen address and serve; return the bound port."""
+        self.reapply_erasures()
         tls = self.config.tls
         if tls is None:
             self.port = self._server.add_insecure_port(self.config.listen)
@@ -206,11 +213,25 @@ class HubServer:
         """Block until the server stops."""
         self._server.wait_for_termination()
 
+    def reapply_erasures(self) -> int:
+        """Erase again the members the erasure ledger lists and the database does not show erased."""
+        if self.config.erasures is None or self.config.keyring is None:
+            return 0
+        again = erasure.reapply(
+            self.config.database, self.config.erasures, self.config.keyring.pairwise_secret, self.clock.now_ms()
+        )
+        if again:
+            log.warning("re-applied erasures a database restore had rolled back", extra={"members": again})
+        return again
+
     def prune_nonces_once(self) -> int:
         """Delete nonces no request inside the window could still carry; return how many."""
         cutoff = self.clock.now_ms() - 2 * self.config.window_s * 1000 - NONCE_RETENTION_MARGIN_MS
 
+        guesses_cutoff = self.clock.now_ms() - FAILED_REDEMPTION_WINDOW_MS
+
         def prune(connection: Connection) -> int:
+            prune_failed_guesses(connection, before_ms=guesses_cutoff)  # kept for the whole guess-limit window
             return NonceRepository(connection).prune(received_before_ms=cutoff)
 
         return self.config.database.run(prune)

@@ -1,8 +1,16 @@
 """Attributes brands share about their members, and the member's consent to each read.
 
 A brand reads another brand's attribute of a member only under a live consent that names the
-reader, the source brand, that attribute and that purpose; everything else is withheld with a
+reader, the source brand, that attribute and that purpose, and only while both brands stand with
+the member (exchange.domain.members.standing_partners); everything else is withheld with a
 reason, and every read, refused or not, is logged for the member to see.
+
+Who may grant: a consent to brand A's attributes is recorded by A, in A's app, where the member
+is signed in to A (the grant names A as its source and A signs the request). The hub can't tell a
+member's wish from a brand's say-so, so it trusts only the brand whose data is at stake: a
+grantee can't grant itself access (SAME_PARTNER), and no third brand can grant access to data
+that is not its own (GRANT_NOT_BY_SOURCE), even for a member it is linked with. Revoking takes
+access away, so any brand standing with the member may record it.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import enum
 import re
 from dataclasses import dataclass, replace
 
-from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from exchange.domain.partners import REASON_MAX, parse_text
 
 ATTRIBUTE_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -20,6 +28,16 @@ TEXT_MAX = 1000
 MAX_KEYS_PER_CALL = 50
 MAX_CONSENT_MS = 2 * 366 * 86_400_000
 INTEGER_LIMIT = 2**63
+
+# Why a consent ended before its expiry.
+ENDED_REVOKED = "REVOKED"  # the member revoked it
+ENDED_UNLINKED = "UNLINKED"  # its grantee or its source no longer stands with the member
+ENDED_ERASED = "ERASED"  # the member was erased
+
+# Access log events.
+EVENT_READ = "READ"
+EVENT_READ_REFUSED = "READ_REFUSED"
+EVENT_CONSENT_ENDED = "CONSENT_ENDED"
 
 
 class AttributeType(enum.Enum):
@@ -66,6 +84,7 @@ class Consent:
     expires_at_ms: int
     granted_via: str
     revoked_at_ms: int | None = None
+    end_reason: str = ""
 
     def live_at(self, now_ms: int) -> bool:
         """Whether it allows reads at now_ms."""
@@ -153,6 +172,12 @@ def grant(
         raise InvalidArgument(
             "SAME_PARTNER", "a brand reads its own attributes without consent", field="grantee_partner_id"
         )
+    if via != source:
+        raise PermissionDenied(
+            "GRANT_NOT_BY_SOURCE",
+            f"only {source!r} records consents to its attributes (the member grants them in its app)",
+            field="source_partner_id",
+        )
     undeclared = [k for k in keys if k not in declared]
     if undeclared:
         raise FailedPrecondition(
@@ -161,13 +186,26 @@ def grant(
     return Consent(consent_id, member_id, source, grantee, keys, purpose, now_ms, expires_at_ms, via)
 
 
-def revoke(consent: Consent | None, member_id: str, consent_id: str, now_ms: int) -> Consent:
-    """Revoke one of the member's consents at once."""
+def revoke(
+    consent: Consent | None, member_id: str, consent_id: str, now_ms: int, *, reason: str = ENDED_REVOKED
+) -> Consent:
+    """End one of the member's consents at once, for a reason (revoked, unlinked, erased)."""
     if consent is None or consent.member_id != member_id:
         raise NotFound("CONSENT_NOT_FOUND", f"no consent {consent_id!r} for this member", field="consent_id")
     if consent.revoked_at_ms is not None:
         raise FailedPrecondition("CONSENT_REVOKED", f"consent {consent_id!r} is already revoked")
-    return replace(consent, revoked_at_ms=now_ms)
+    return replace(consent, revoked_at_ms=now_ms, end_reason=reason)
+
+
+def left_without_standing(consents: list[Consent], standing: frozenset[str], now_ms: int) -> list[Consent]:
+    """The consents still in force whose grantee or source no longer stands with the member, ended UNLINKED."""
+    return [
+        revoke(c, c.member_id, c.consent_id, now_ms, reason=ENDED_UNLINKED)
+        for c in consents
+        if c.revoked_at_ms is None
+        and now_ms < c.expires_at_ms
+        and not {c.grantee_partner_id, c.source_partner_id} <= standing
+    ]
 
 
 def withhold_reasons(
@@ -179,11 +217,14 @@ def withhold_reasons(
     source: str,
     purpose: Purpose,
     now_ms: int,
+    source_stands: bool = True,
 ) -> dict[str, str]:
     """Return, for each key the reader may not see, why (keys absent from the result are covered)."""
     reasons: dict[str, str] = {}
     for key in keys:
-        if key not in declared:
+        if not source_stands:
+            reasons[key] = "SOURCE_NOT_LINKED"
+        elif key not in declared:
             reasons[key] = "NOT_DECLARED"
         elif not any(c.covers(reader=reader, source=source, key=key, purpose=purpose, now_ms=now_ms) for c in consents):
             reasons[key] = "NO_CONSENT"

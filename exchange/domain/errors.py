@@ -18,6 +18,8 @@ no later attempt of the same request could succeed, so the hub commits what the 
 implies (it expires the credit) together with the refusal itself, and the nonce and the
 idempotency key keep it. That is what lets a late retry and its own earlier, still running
 attempt agree: whichever commits first decides, and the other is answered the same.
+A refusal that must leave a trace is final too: a wrong link code (the guess is counted) and a
+refused attribute read (the member's access log shows it) commit their record with the refusal.
 Broken invariants are not ExchangeErrors: they are InvariantViolation, raised loudly.
 A message is cut to MAX_MESSAGE_BYTES: it often echoes the caller's input, and it travels
 back in gRPC trailers, which clients cap at 8 KiB.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from exchange.domain.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted
+from exchange.domain.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied, ResourceExhausted
 from exchange.domain.partners import REASON_MAX, parse_text
 
 LINK_CODE_TTL_MS = 10 * 60 * 1000
@@ -17,6 +17,7 @@ MAX_FAILED_REDEMPTIONS = 5  # per redeeming brand within FAILED_REDEMPTION_WINDO
 FAILED_REDEMPTION_WINDOW_MS = 10 * 60 * 1000
 MEMBER_REF_MAX = 128
 CODE_INVALID = "LINK_CODE_INVALID"
+NOT_LINKED = "MEMBER_NOT_LINKED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,31 @@ class Link:
         return self.partner_b if partner_id == self.partner_a else self.partner_a
 
 
+def standing_partners(first_partner: str | None, links: list[Link]) -> frozenset[str]:
+    """The brands that act for a member: every brand of a live link, and the brand the member was first known at.
+
+    A brand speaks for a member (publishes, grants, revokes, lists consents, reads the access
+    log, forwards an erasure) and reads another brand's attributes of them only while it stands
+    with the member. Standing comes from a live link: when a link ends, a brand left with no
+    other live link stops standing at once, and so do the consents it gave or received
+    (exchange.service.standing). The brand where the member started (``first_partner``, the
+    first account) keeps standing without links, so the member can still see their consents and
+    access log there after every link ended.
+    """
+    standing = {partner for link in links if link.live for partner in (link.partner_a, link.partner_b)}
+    if first_partner is not None:
+        standing.add(first_partner)
+    return frozenset(standing)
+
+
+def require_standing(partner_id: str, standing: frozenset[str], *, field: str = "member_ref") -> None:
+    """Refuse a brand that does not stand with the member (its link ended, or it never had one)."""
+    if partner_id not in standing:
+        raise PermissionDenied(
+            NOT_LINKED, f"{partner_id!r} is not linked with this member (or its link has ended)", field=field
+        )
+
+
 def parse_member_ref(value: str, *, field: str = "member_ref") -> str:
     """Return a valid member reference (1 to 128 printable characters), or raise InvalidArgument."""
     return parse_text(value, field=field, max_length=MEMBER_REF_MAX)
@@ -73,10 +99,19 @@ def check_attempts(failed_recently: int) -> None:
         )
 
 
+def invalid_code() -> FailedPrecondition:
+    """The one refusal a guesser gets for a wrong, used or expired code.
+
+    It is final: the hub counts it as a failed guess in the refusal's own transaction, so the
+    count and the refusal commit together.
+    """
+    return FailedPrecondition(CODE_INVALID, "this link code is unknown, used or expired", field="code", final=True)
+
+
 def redeemable(code: LinkCode | None, caller: str, now_ms: int) -> LinkCode:
     """Return the code if the caller may redeem it now; every failure looks the same to a guesser."""
     if code is None or code.used_at_ms is not None or now_ms >= code.expires_at_ms:
-        raise FailedPrecondition(CODE_INVALID, "this link code is unknown, used or expired", field="code")
+        raise invalid_code()
     if code.partner_id == caller:
         raise FailedPrecondition("SAME_PARTNER", "a member links accounts at two different brands", field="code")
     return code

@@ -96,3 +96,17 @@ def code_digest(secret: bytes, code: str) -> str:
 def _check_secret(secret: bytes) -> None:
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} bytes, got {len(secret)}")
+
+
+ANSWER_TAG_CONTEXT = b"coalition-answer-member-v1|"
+
+
+def member_tag(secret: bytes, *, partner_id: str, member_ref: str) -> str:
+    """Return the keyed tag of a brand's member reference: how a kept answer names its member.
+
+    Erasure finds the stored answers that name the erased member by these tags and empties them,
+    without the hub having to keep the reference itself beside the answer.
+    """
+    _check_secret(secret)
+    message = ANSWER_TAG_CONTEXT + partner_id.encode("utf-8") + b"|" + member_ref.encode("utf-8")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()

@@ -1,7 +1,8 @@
 """Running one signed call exactly once: authenticate, judge the nonce, run, record the answer.
 
 The nonce row, the audit event and the call's effects commit in the same transaction, so a call either
-happened and its answer is on record, or it did not happen at all. A resend of the same
+happened and its answer is on record (what of it is kept: exchange.service.stored_answers), or it
+did not happen at all. A resend of the same
 call (same nonce, same bytes) gets the recorded answer back without running again; the same
 nonce with other bytes is refused as a replay. Failed calls are recorded too (in a second
 transaction, after the first rolled back), so a captured request that was refused once can't
@@ -33,19 +34,17 @@ from exchange.domain.errors import (
     Unauthenticated,
     Unavailable,
     recorded,
-    revive,
 )
 from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
 from exchange.service import audit
 from exchange.service.authentication import Caller, IncomingCall
+from exchange.service.stored_answers import Answer, replayed
 from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
 from exchange.store.precompiled import writes_together
 
-OUTCOME_OK = "OK"
-
 Authenticate = Callable[[Connection], Caller]
-Handler = Callable[[Connection, Caller], bytes]
+Handler = Callable[[Connection, Caller], Answer]
 
 
 def execute_once(
@@ -93,7 +92,7 @@ def execute_once(
             assert recorded is not None
             return _replay(recorded)
         try:
-            body = handler(connection, caller)
+            answer = handler(connection, caller)
         except ExchangeError as exc:
             if not exc.final:
                 raise
@@ -105,7 +104,7 @@ def execute_once(
             actor=caller.principal,
             method=call.method,
             request_sha256=call.body_sha256,
-            response=body,
+            response=answer.body,
             now_ms=now_ms,
         )
         nonces.record(
@@ -114,10 +113,11 @@ def execute_once(
             method=call.method,
             request_sha256=call.body_sha256,
             received_at_ms=now_ms,
-            outcome=OUTCOME_OK,
-            response_body=body,
+            outcome=answer.outcome,
+            response_body=answer.stored_body,
+            member_tag=answer.member_tag,
         )
-        return body
+        return answer.body
 
     try:
         body = database.run(attempt, read_committed=read_committed, group=group)
@@ -152,9 +152,9 @@ def nul_refusal(exc: DataError) -> InvalidArgument | None:
 
 
 def _replay(recorded: RecordedAnswer) -> bytes:
-    if recorded.outcome == OUTCOME_OK:
-        return recorded.response_body
-    raise revive(recorded.outcome, recorded.error_reason, recorded.error_message, recorded.error_field)
+    return replayed(
+        recorded.outcome, recorded.response_body, recorded.error_reason, recorded.error_message, recorded.error_field
+    )
 
 
 def _record(nonces: NonceRepository, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> None:

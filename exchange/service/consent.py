@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from exchange.domain import consent as rules
+from exchange.domain import members as member_rules
 from exchange.domain.consent import AttributeType, Consent, Declaration, Purpose, Value
-from exchange.domain.errors import InvalidArgument, NotFound, PermissionDenied, require
-from exchange.domain.members import Link
+from exchange.domain.errors import ExchangeError, InvalidArgument, NotFound, require
 from exchange.secrets.envelope import (
     WrappedKey,
     decrypt_value,
@@ -21,12 +21,16 @@ from exchange.secrets.envelope import (
     unwrap_data_key,
     wrap_data_key,
 )
+from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
+from exchange.service import erasure
 from exchange.service.authentication import Caller
+from exchange.service.erasure import Erasure
 from exchange.service.members import pairwise_id
+from exchange.service.standing import standing_of
 from exchange.store.consent_repo import ConsentRepository
 from exchange.store.ids import new_id
-from exchange.store.members_repo import MemberRepository, scrub_member_refs
+from exchange.store.members_repo import MemberRepository
 
 Signer = Callable[[bytes], tuple[bytes, str]]  # document -> (signature, key id)
 
@@ -49,21 +53,13 @@ class AttributeRead:
     withheld: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Erasure:
-    """What erasing a member did."""
-
-    erased_at_ms: int
-    links_ended: int
-    consents_revoked: int
-
-
 def _member(connection: Connection, caller: Caller, member_ref: str) -> str:
-    """The member behind one of the caller's accounts; erased members are gone."""
+    """The member behind one of the caller's accounts, if the caller stands with them; erased members are gone."""
     repository = MemberRepository(connection)
     member_id = repository.member_of(caller.principal, member_ref)
     if member_id is None or repository.is_erased(member_id):
         raise NotFound("MEMBER_NOT_FOUND", "the hub knows no such member of yours", field="member_ref")
+    member_rules.require_standing(caller.principal, standing_of(connection, member_id))
     return member_id
 
 
@@ -133,12 +129,11 @@ def publish(
     return list(checked)
 
 
-def _require_member_of(connection: Connection, member_id: str, partner_ids: tuple[str, ...], field: str) -> None:
-    """Each brand must have an account for the member (be its brand, or be linked)."""
-    partners = MemberRepository(connection).partners_of(member_id)
+def _require_standing(connection: Connection, member_id: str, partner_ids: tuple[str, ...], field: str) -> None:
+    """Each brand must stand with the member (exchange.domain.members.standing_partners)."""
+    standing = standing_of(connection, member_id)
     for partner_id in partner_ids:
-        if partner_id not in partners:
-            raise PermissionDenied("MEMBER_NOT_LINKED", f"the member is not linked with {partner_id!r}", field=field)
+        member_rules.require_standing(partner_id, standing, field=field)
 
 
 def grant(
@@ -155,10 +150,9 @@ def grant(
     sign: Signer,
     now_ms: int,
 ) -> SignedConsent:
-    """Record a consent the member gave in the caller's app, with a receipt the hub signs."""
+    """Record a consent the member gave in the caller's app to the caller's own attributes, with a signed receipt."""
     member_id = _member(connection, caller, member_ref)
-    _require_member_of(connection, member_id, (source,), "source_partner_id")
-    _require_member_of(connection, member_id, (grantee,), "grantee_partner_id")
+    _require_standing(connection, member_id, (grantee,), "grantee_partner_id")
     repository = ConsentRepository(connection)
     consent = rules.grant(
         consent_id=new_id("cst"),
@@ -207,15 +201,37 @@ def read(
     keyring: Keyring,
     now_ms: int,
 ) -> AttributeRead:
-    """Return the attributes a live consent covers for this reader and purpose; log the read either way."""
-    if purpose is None:
-        raise InvalidArgument("UNKNOWN_PURPOSE", "purpose must be one of the fixed list", field="purpose")
-    wanted = rules.parse_keys(keys)
+    """Return the attributes a live consent covers for this reader and purpose; log the read either way.
+
+    Once the pairwise id names a member, every outcome is in the member's access log: a refusal as
+    a whole (the reader no longer linked, an unknown purpose, malformed keys) is logged as
+    READ_REFUSED and raised as a final refusal, so the entry commits with it.
+    """
     members = MemberRepository(connection)
     member_id = members.member_by_pairwise(caller.principal, pairwise_member_id)
     if member_id is None or members.is_erased(member_id):
         raise NotFound("MEMBER_NOT_FOUND", "no member of yours has this pairwise id", field="pairwise_member_id")
     repository = ConsentRepository(connection)
+    standing = standing_of(connection, member_id)
+    try:
+        member_rules.require_standing(caller.principal, standing, field="pairwise_member_id")
+        if purpose is None:
+            raise InvalidArgument("UNKNOWN_PURPOSE", "purpose must be one of the fixed list", field="purpose")
+        wanted = rules.parse_keys(keys)
+    except ExchangeError as refusal:
+        repository.log_read(
+            member_id=member_id,
+            at_ms=now_ms,
+            reader=caller.principal,
+            source=source,
+            purpose=purpose,
+            returned=[],
+            withheld=[],
+            event=rules.EVENT_READ_REFUSED,
+            reason=refusal.reason,
+        )
+        refusal.final = True
+        raise
     withheld = rules.withhold_reasons(
         wanted,
         consents=[c for c, *_ in repository.consents_of(member_id)],
@@ -224,6 +240,7 @@ def read(
         source=source,
         purpose=purpose,
         now_ms=now_ms,
+        source_stands=source in standing,
     )
     covered = tuple(k for k in wanted if k not in withheld)
     values: dict[str, Value] = {}
@@ -261,24 +278,9 @@ def erase(
     caller: Caller,
     member_ref: str,
     now_ms: int,
-    end_link: Callable[[Link], None],
     secret: bytes,
+    ledger: ErasureLedger | None,
 ) -> Erasure:
-    """Forget a member: destroy the data key (every sealed value becomes unreadable), end links and consents."""
+    """Forget a member at the request the caller forwarded (see exchange.service.erasure)."""
     member_id = _member(connection, caller, member_ref)
-    repository = ConsentRepository(connection)
-    repository.destroy_key(member_id, now_ms)
-    revoked = 0
-    for consent, *_ in repository.consents_of(member_id):
-        if consent.revoked_at_ms is None:
-            repository.revoke(rules.revoke(consent, member_id, consent.consent_id, now_ms))
-            revoked += 1
-    members = MemberRepository(connection)
-    ended = 0
-    for link in members.links_of(member_id):
-        if link.live:
-            end_link(link)
-            ended += 1
-    members.mark_erased(member_id, now_ms)
-    scrub_member_refs(connection, member_id, lambda partner_id: "erased:" + pairwise_id(secret, partner_id, member_id))
-    return Erasure(now_ms, ended, revoked)
+    return erasure.erase(connection, member_id, by=caller.principal, now_ms=now_ms, secret=secret, ledger=ledger)

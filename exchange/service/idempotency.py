@@ -8,7 +8,8 @@ The key is claimed (its row inserted, or found taken: one statement for a new ke
 work is done, so a retry that arrives while the first attempt is still running waits for it and
 then gets its answer, instead of deciding on a snapshot that can't see it (a retry after the
 quote's expiry would otherwise be refused while the first attempt, in time, commits the
-conversion). Refusals are not kept, so the same key may be tried again once the cause is fixed,
+conversion). What of an answer is kept follows exchange.service.stored_answers.
+Refusals are not kept, so the same key may be tried again once the cause is fixed,
 except a final refusal (a deadline passed), which no retry could turn into success.
 """
 
@@ -19,8 +20,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from exchange.domain.errors import Aborted, ExchangeError, FailedPrecondition, InvalidArgument, recorded, revive
-from exchange.store.idempotency_repo import OUTCOME_OK, IdempotencyRepository, StoredAnswer
+from exchange.domain.errors import Aborted, ExchangeError, FailedPrecondition, InvalidArgument, recorded
+from exchange.service.stored_answers import Answer, replayed
+from exchange.store.idempotency_repo import IdempotencyRepository, StoredAnswer
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
@@ -44,8 +46,8 @@ def run_once(
     method: str,
     request_sha256: str,
     now_ms: int,
-    produce: Callable[[], bytes],
-) -> bytes:
+    produce: Callable[[], Answer],
+) -> Answer:
     """Return the stored answer for this key, or claim it, produce, store and return a new one (same transaction).
 
     Raises:
@@ -65,11 +67,12 @@ def run_once(
                 f"idempotency key {key!r} was already used for a different request; use a new key",
                 field="idempotency_key",
             )
-        if stored.outcome != OUTCOME_OK:
-            raise revive(stored.outcome, stored.error_reason, stored.error_message, stored.error_field)
-        return stored.response_body
+        body = replayed(
+            stored.outcome, stored.response_body, stored.error_reason, stored.error_message, stored.error_field
+        )
+        return Answer(body, member_tag=stored.member_tag)
     try:
-        body = produce()
+        answer = produce()
     except ExchangeError as refusal:
         if refusal.final:
             repository.answer(
@@ -78,5 +81,9 @@ def run_once(
                 StoredAnswer(method, request_sha256, b"", *recorded(refusal)),
             )
         raise
-    repository.answer(partner_id, key, StoredAnswer(method, request_sha256, body))
-    return body
+    repository.answer(
+        partner_id,
+        key,
+        StoredAnswer(method, request_sha256, answer.stored_body, answer.outcome, member_tag=answer.member_tag),
+    )
+    return answer

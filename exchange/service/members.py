@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
@@ -11,10 +11,9 @@ from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from exchange.domain.members import Link, LinkCode
 from exchange.secrets.pairwise import code_digest, link_code, normalize_link_code, pairwise_member_id
 from exchange.service.authentication import Caller
+from exchange.service.standing import end_consents_without_standing
 from exchange.store.ids import new_id
 from exchange.store.members_repo import MemberRepository
-
-REDEEM_METHOD = "/coalition.exchange.v1.MemberService/RedeemLinkCode"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +62,25 @@ def redeem_link_code(
 ) -> Link:
     """Link the caller's account to the issuing brand's account of the same member."""
     repository = MemberRepository(connection)
-    rules.check_attempts(
-        repository.failed_redemptions(
-            caller.principal, REDEEM_METHOD, rules.CODE_INVALID, now_ms - rules.FAILED_REDEMPTION_WINDOW_MS
-        )
-    )
+    repository.lock_guesses(caller.principal)
+    rules.check_attempts(repository.failed_guesses(caller.principal, now_ms - rules.FAILED_REDEMPTION_WINDOW_MS))
     member_ref = rules.parse_member_ref(member_ref)
     normalized = normalize_link_code(code)
     if normalized is None:
         raise InvalidArgument("MALFORMED_LINK_CODE", "a link code is 10 letters and digits", field="code")
     digest = code_digest(secret, normalized)
-    issued = rules.redeemable(repository.code(digest), caller.principal, now_ms)
-    if repository.is_erased(issued.member_id):
-        raise FailedPrecondition(rules.CODE_INVALID, "this link code is unknown, used or expired", field="code")
-    rules.check_account(repository.member_of(caller.principal, member_ref), issued.member_id)
-    rules.check_not_linked(repository.links_of(issued.member_id), issued.partner_id, caller.principal)
-    if not repository.use_code(digest, now_ms):
-        raise FailedPrecondition(rules.CODE_INVALID, "this link code is unknown, used or expired", field="code")
+    try:
+        issued = rules.redeemable(repository.code(digest), caller.principal, now_ms)
+        if repository.is_erased(issued.member_id):
+            raise rules.invalid_code()
+        rules.check_account(repository.member_of(caller.principal, member_ref), issued.member_id)
+        rules.check_not_linked(repository.links_of(issued.member_id), issued.partner_id, caller.principal)
+        if not repository.use_code(digest, now_ms):
+            raise rules.invalid_code()
+    except FailedPrecondition as refusal:
+        if refusal.reason == rules.CODE_INVALID:
+            repository.add_failed_guess(caller.principal, now_ms)  # commits with the (final) refusal
+        raise
     if repository.member_of(caller.principal, member_ref) is None:
         repository.add_account(
             caller.principal,
@@ -94,10 +95,11 @@ def redeem_link_code(
 
 
 def unlink(connection: Connection, caller: Caller, link_id: str, reason: str, now_ms: int) -> Link:
-    """Either brand ends a link."""
+    """Either brand ends a link; consents of a brand left without standing end with it (UNLINKED)."""
     repository = MemberRepository(connection)
     ended = rules.end(repository.link(link_id), caller=caller.principal, link_id=link_id, reason=reason, now_ms=now_ms)
     repository.end_link(ended)
+    end_consents_without_standing(connection, ended.member_id, now_ms)
     return ended
 
 
@@ -109,11 +111,6 @@ def links(connection: Connection, caller: Caller, member_ref: str) -> tuple[str,
     if member_id is None:
         raise NotFound("MEMBER_NOT_FOUND", "this member has no links", field="member_ref")
     return member_id, [link for link in repository.links_of(member_id) if link.joins(caller.principal)]
-
-
-def end_link_for_erasure(repository: MemberRepository, link: Link, caller: str, now_ms: int) -> None:
-    """End a live link because the member asked to be forgotten."""
-    repository.end_link(replace(link, ended_at_ms=now_ms, ended_by=caller, end_reason="member erased"))
 
 
 def linked_target_ref(connection: Connection, caller: Caller, target_partner_id: str, pairwise_member_id: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from exchange.domain.consent import AttributeType, Consent, Declaration, Purpose
+from exchange.domain.consent import EVENT_READ, AttributeType, Consent, Declaration, Purpose
 from exchange.store.tables import access_log, attribute_declarations, attribute_values, consents, member_keys
 
 
@@ -139,7 +139,7 @@ class ConsentRepository:
         self._db.execute(
             update(consents)
             .where(consents.c.consent_id == consent.consent_id, consents.c.revoked_at_ms.is_(None))
-            .values(revoked_at_ms=consent.revoked_at_ms)
+            .values(revoked_at_ms=consent.revoked_at_ms, end_reason=consent.end_reason)
         )
 
     # access log ----------------------------------------------------------------------------
@@ -150,20 +150,26 @@ class ConsentRepository:
         at_ms: int,
         reader: str,
         source: str,
-        purpose: Purpose,
+        purpose: Purpose | None,
         returned: list[str],
         withheld: list[str],
+        event: str = EVENT_READ,
+        reason: str = "",
+        consent_id: str = "",
     ) -> None:
-        """Append one read to the member's access log."""
+        """Append one event to the member's access log: a read, a refused read, or a consent's end."""
         self._db.execute(
             insert(access_log).values(
                 member_id=member_id,
                 at_ms=at_ms,
                 reader_partner_id=reader,
                 source_partner_id=source,
-                purpose=purpose.value,
+                purpose=purpose.value if purpose is not None else "",
                 returned_keys=",".join(returned),
                 withheld_keys=",".join(withheld),
+                event=event,
+                reason=reason,
+                consent_id=consent_id,
             )
         )
 
@@ -188,6 +194,7 @@ def _consent(m: Any) -> Consent:
         expires_at_ms=m["expires_at_ms"],
         granted_via=m["granted_via"],
         revoked_at_ms=m["revoked_at_ms"],
+        end_reason=m["end_reason"],
     )
 
 

@@ -10,7 +10,7 @@ from exchange.store.precompiled import Precompiled, selecting
 from exchange.store.tables import idempotency_keys
 
 OUTCOME_OK = "OK"
-ANSWER_COLUMNS = ("response_body", "outcome", "error_reason", "error_message", "error_field")
+ANSWER_COLUMNS = ("response_body", "outcome", "error_reason", "error_message", "error_field", "member_tag")
 
 _FIND = selecting(idempotency_keys, "partner_id", "idempotency_key")
 # The same SQL on SQLite and PostgreSQL. A row a concurrent transaction holds makes PostgreSQL wait
@@ -44,6 +44,7 @@ class StoredAnswer:
     error_reason: str = ""
     error_message: str = ""
     error_field: str = ""
+    member_tag: str = ""
 
 
 class IdempotencyRepository:
@@ -65,6 +66,7 @@ class IdempotencyRepository:
             row["error_reason"],
             row["error_message"],
             row["error_field"],
+            row["member_tag"],
         )
 
     def claim(self, partner_id: str, key: str, *, method: str, request_sha256: str, now_ms: int) -> bool:
@@ -97,4 +99,17 @@ class IdempotencyRepository:
             error_reason=answer.error_reason,
             error_message=answer.error_message,
             error_field=answer.error_field,
+            member_tag=answer.member_tag,
         )
+
+
+def erase_answers(connection: Connection, member_tags: list[str]) -> int:
+    """Empty the kept answers that named one of these members (outcome ERASED); return how many."""
+    if not member_tags:
+        return 0
+    result = connection.execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.member_tag.in_(member_tags))
+        .values(response_body=b"", outcome="ERASED")
+    )
+    return int(result.rowcount)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from exchange.domain.members import Link, LinkCode
-from exchange.store.tables import link_codes, member_accounts, member_links, members, request_nonces
+from exchange.store.tables import link_code_failures, link_codes, member_accounts, member_links, members
 
 
 class MemberRepository:
@@ -71,9 +71,63 @@ class MemberRepository:
             is not None
         )
 
-    def mark_erased(self, member_id: str, now_ms: int) -> None:
-        """Record the erasure."""
-        self._db.execute(update(members).where(members.c.member_id == member_id).values(erased_at_ms=now_ms))
+    def mark_erased(self, member_id: str, now_ms: int, by: str) -> None:
+        """Record the erasure and the brand that forwarded it."""
+        self._db.execute(
+            update(members)
+            .where(members.c.member_id == member_id, members.c.erased_at_ms.is_(None))
+            .values(erased_at_ms=now_ms, erased_by=by)
+        )
+
+    def first_partner(self, member_id: str) -> str | None:
+        """The brand the member was first known at (its account is the oldest), or None."""
+        return self._db.execute(
+            select(member_accounts.c.partner_id)
+            .where(member_accounts.c.member_id == member_id)
+            .order_by(member_accounts.c.created_at_ms, member_accounts.c.partner_id)
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def accounts_of(self, member_id: str) -> list[tuple[str, str]]:
+        """Return the member's accounts as (partner id, member reference)."""
+        rows = self._db.execute(
+            select(member_accounts.c.partner_id, member_accounts.c.member_ref).where(
+                member_accounts.c.member_id == member_id
+            )
+        ).all()
+        return [(r.partner_id, r.member_ref) for r in rows]
+
+    def not_erased(self, member_ids: list[str]) -> list[str]:
+        """Return those of the given members that exist and are not erased."""
+        rows = self._db.execute(
+            select(members.c.member_id).where(members.c.member_id.in_(member_ids), members.c.erased_at_ms.is_(None))
+        ).all()
+        return [r.member_id for r in rows]
+
+    def lock_guesses(self, partner_id: str) -> None:
+        """Serialize a brand's link-code redemptions (PostgreSQL; SQLite writers are one at a time).
+
+        The count of recent wrong guesses is read after this lock, and a wrong guess is recorded
+        before the transaction that took it commits, so concurrent guesses can't all pass the limit.
+        """
+        if self._db.dialect.name == "postgresql":
+            self._db.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": "link-guess|" + partner_id}
+            )
+
+    def failed_guesses(self, partner_id: str, since_ms: int) -> int:
+        """Count the brand's wrong link codes since a time."""
+        return int(
+            self._db.execute(
+                select(func.count()).where(
+                    link_code_failures.c.partner_id == partner_id, link_code_failures.c.at_ms >= since_ms
+                )
+            ).scalar_one()
+        )
+
+    def add_failed_guess(self, partner_id: str, now_ms: int) -> None:
+        """Record one wrong link code."""
+        self._db.execute(insert(link_code_failures).values(partner_id=partner_id, at_ms=now_ms))
 
     def add_code(self, code: LinkCode) -> None:
         """Store a link code (as its digest)."""
@@ -104,19 +158,6 @@ class MemberRepository:
             .values(used_at_ms=now_ms)
         )
         return result.rowcount == 1
-
-    def failed_redemptions(self, partner_id: str, method: str, reason: str, since_ms: int) -> int:
-        """Count the brand's refused redemptions since a time (the refusals are kept with the request nonces)."""
-        return int(
-            self._db.execute(
-                select(func.count()).where(
-                    request_nonces.c.principal == partner_id,
-                    request_nonces.c.method == method,
-                    request_nonces.c.error_reason == reason,
-                    request_nonces.c.received_at_ms >= since_ms,
-                )
-            ).scalar_one()
-        )
 
     def links_of(self, member_id: str) -> list[Link]:
         """Return a member's links, oldest first."""
@@ -197,3 +238,8 @@ def scrub_member_refs(connection: Connection, member_id: str, pseudonym_of: Call
             )
             changed += result.rowcount
     return changed
+
+
+def prune_failed_guesses(connection: Connection, *, before_ms: int) -> int:
+    """Delete wrong link codes older than the guess-limit window; return how many."""
+    return int(connection.execute(delete(link_code_failures).where(link_code_failures.c.at_ms < before_ms)).rowcount)

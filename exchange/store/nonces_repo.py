@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, update
 
 from exchange.store.precompiled import inserting, selecting
 from exchange.store.tables import request_nonces
@@ -23,6 +23,7 @@ _RECORD = inserting(
         "error_reason",
         "error_message",
         "error_field",
+        "member_tag",
     ),
 )
 
@@ -74,8 +75,12 @@ class NonceRepository:
         error_reason: str = "",
         error_message: str = "",
         error_field: str = "",
+        member_tag: str = "",
     ) -> None:
-        """Record a nonce with its answer; a concurrent duplicate raises IntegrityError (retried)."""
+        """Record a nonce with its answer; a concurrent duplicate raises IntegrityError (retried).
+
+        member_tag: the keyed tag of the member the kept answer names (exchange.service.stored_answers).
+        """
         _RECORD.write(
             self._db,
             principal=principal,
@@ -88,9 +93,22 @@ class NonceRepository:
             error_reason=error_reason,
             error_message=error_message,
             error_field=error_field,
+            member_tag=member_tag,
         )
 
     def prune(self, *, received_before_ms: int) -> int:
         """Delete the nonces received before the cut-off (outside every window); return how many."""
         result = self._db.execute(delete(request_nonces).where(request_nonces.c.received_at_ms < received_before_ms))
         return int(result.rowcount)
+
+
+def erase_answers(connection: Connection, member_tags: list[str]) -> int:
+    """Empty the recorded answers that named one of these members (outcome ERASED); return how many."""
+    if not member_tags:
+        return 0
+    result = connection.execute(
+        update(request_nonces)
+        .where(request_nonces.c.member_tag.in_(member_tags))
+        .values(response_body=b"", outcome="ERASED")
+    )
+    return int(result.rowcount)

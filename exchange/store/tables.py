@@ -77,7 +77,10 @@ request_nonces = Table(
     Column("error_reason", String(64), nullable=False, server_default=""),
     Column("error_message", Text, nullable=False, server_default=""),
     Column("error_field", String(100), nullable=False, server_default=""),
+    # The keyed tag of the one member the kept answer names (exchange.service.stored_answers), or "".
+    Column("member_tag", String(64), nullable=False, server_default=""),
     Index("ix_request_nonces_received_at_ms", "received_at_ms"),
+    Index("ix_request_nonces_member_tag", "member_tag"),
 )
 
 # What happened in the registry, in order: the demonstration and staff read it; the
@@ -280,6 +283,8 @@ idempotency_keys = Table(
     Column("error_reason", String(64), nullable=False, server_default=""),
     Column("error_message", Text, nullable=False, server_default=""),
     Column("error_field", String(100), nullable=False, server_default=""),
+    Column("member_tag", String(64), nullable=False, server_default=""),
+    Index("ix_idempotency_keys_member_tag", "member_tag"),
 )
 
 holds = Table(
@@ -325,6 +330,8 @@ members = Table(
     Column("member_id", String(40), primary_key=True),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("erased_at_ms", BigInteger, nullable=True),
+    # The brand that forwarded the member's erasure request.
+    Column("erased_by", String(32), nullable=False, server_default=""),
 )
 
 member_accounts = Table(
@@ -363,6 +370,15 @@ link_codes = Table(
     Column("created_at_ms", BigInteger, nullable=False),
     Column("expires_at_ms", BigInteger, nullable=False),
     Column("used_at_ms", BigInteger, nullable=True),
+)
+# Wrong link codes a brand sent, kept for the whole guess-limit window (exchange.domain.members).
+link_code_failures = Table(
+    "link_code_failures",
+    metadata,
+    Column("failure_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("partner_id", String(32), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_link_code_failures_partner_at", "partner_id", "at_ms"),
 )
 
 attribute_declarations = Table(
@@ -410,6 +426,8 @@ consents = Table(
     Column("receipt", LargeBinary, nullable=False),
     Column("receipt_signature", LargeBinary, nullable=False),
     Column("receipt_key_id", String(64), nullable=False),
+    # Why it ended before its expiry: REVOKED (by the member), UNLINKED (a brand's link ended), ERASED.
+    Column("end_reason", String(32), nullable=False, server_default=""),
     Index("ix_consents_member_id", "member_id"),
 )
 
@@ -424,6 +442,10 @@ access_log = Table(
     Column("purpose", String(32), nullable=False),
     Column("returned_keys", String(4000), nullable=False),
     Column("withheld_keys", String(4000), nullable=False),
+    # READ (returned and withheld keys), READ_REFUSED (refused before any key was judged), CONSENT_ENDED.
+    Column("event", String(24), nullable=False, server_default="READ"),
+    Column("reason", String(64), nullable=False, server_default=""),
+    Column("consent_id", String(40), nullable=False, server_default=""),
     Index("ix_access_log_member_id", "member_id"),
 )
 

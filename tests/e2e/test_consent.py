@@ -51,8 +51,8 @@ def _in_a_day() -> dt.datetime:
 
 
 def test_a_read_returns_only_what_a_live_consent_covers_and_says_why_the_rest_is_withheld(member: Member) -> None:
-    consent = member.brewhaus.grant_consent(
-        "b-1",  # the member uses Brewhaus's app to let Voltline see two Stride attributes
+    consent = member.stride.grant_consent(
+        "s-1",  # the member uses Stride's app to let Voltline see two Stride attributes
         source_partner_id="stride",
         grantee_partner_id="voltline",
         attribute_keys=["shoe_size", "birthday"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy
 
 from partner_sdk import (
     AlreadyExistsError,
@@ -143,3 +144,44 @@ def test_a_conversion_to_a_linked_member_names_them_by_pairwise_id_only(hub: Run
             unlinked.quote_id, source_member_ref="s", target_member_ref="v", pairwise_member_id=code.pairwise_member_id
         )
     assert both.value.reason == "TWO_TARGET_MEMBERS"
+
+
+def test_wrong_guesses_are_remembered_for_the_whole_window_not_with_the_request_nonces(hub: RunningHub, brands) -> None:  # type: ignore[no-untyped-def]
+    stride, voltline, _ = brands
+    for guess in ("AAAAA-AAAAA", "BBBBB-BBBBB", "CCCCC-CCCCC", "DDDDD-DDDDD", "EEEEE-EEEEE"):
+        with pytest.raises(FailedPreconditionError):
+            voltline.redeem_link_code(guess, member_ref="volt-1")
+    with hub.database.engine.begin() as connection:  # a short --window-s prunes nonces within minutes
+        connection.execute(sqlalchemy.text("DELETE FROM request_nonces"))
+    hub.clock.advance(9 * 60 * 1000)
+    good = stride.create_link_code("stride-1").code
+    with pytest.raises(ResourceExhaustedError) as refused:
+        voltline.redeem_link_code(good, member_ref="volt-1")
+    assert refused.value.reason == "LINK_CODE_ATTEMPTS"
+    hub.clock.advance(60 * 1000 + 1)  # the window has passed
+    voltline.redeem_link_code(stride.create_link_code("stride-1").code, member_ref="volt-1")
+
+
+def test_racing_guesses_never_get_past_the_limit(hub: RunningHub, brands) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from partner_sdk import ExchangeError
+
+    _, voltline, _ = brands
+    from exchange.secrets.pairwise import link_code
+
+    guesses = [link_code() for _ in range(24)]  # well-formed, and (almost surely) issued to nobody
+
+    def guess(code: str) -> str:
+        try:
+            voltline.redeem_link_code(code, member_ref="volt-1")
+        except ExchangeError as refused:
+            return refused.reason
+        return "LINKED"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        reasons = list(pool.map(guess, guesses))
+    assert reasons.count("LINK_CODE_INVALID") == 5, reasons
+    assert reasons.count("LINK_CODE_ATTEMPTS") == len(guesses) - 5
+    with hub.database.engine.connect() as connection:
+        assert connection.execute(sqlalchemy.text("SELECT count(*) FROM link_code_failures")).scalar_one() == 5

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from exchange.domain.errors import FailedPrecondition
 from exchange.service.authentication import Caller, IncomingCall
 from exchange.service.calls import execute_once
+from exchange.service.stored_answers import Answer
 from exchange.store import migrate
 from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository
@@ -48,7 +49,7 @@ def test_a_refusal_whose_recording_conflicts_is_recorded_on_the_retry(
             raise OperationalError("COMMIT", {}, _SerializationFailure("could not serialize access"))
         record(self, **fields)  # type: ignore[arg-type]
 
-    def refuse(connection: Connection, caller: Caller) -> bytes:
+    def refuse(connection: Connection, caller: Caller) -> Answer:
         raise FailedPrecondition("INSTRUCTION_CANCELLED", "instruction is CANCELLED")
 
     monkeypatch.setattr(NonceRepository, "record", conflicting_once)

@@ -21,6 +21,7 @@ from exchange.service import accruals
 from exchange.service.authentication import Caller, IncomingCall
 from exchange.service.calls import execute_once
 from exchange.service.paging import decode_cursor, encode_cursor, encode_key_cursor, token_int
+from exchange.service.stored_answers import Answer
 
 NOW = 1_800_000_000_000
 DAY_MS = 86_400_000
@@ -170,7 +171,7 @@ def _call() -> IncomingCall:
 def test_a_string_with_nul_the_database_refuses_is_invalid_text() -> None:
     database: Any = _DatabaseRefusingNul()
     with pytest.raises(InvalidArgument) as refused:
-        execute_once(database, _call(), lambda c: Caller("stride", "k1"), lambda c, caller: b"", NOW)
+        execute_once(database, _call(), lambda c: Caller("stride", "k1"), lambda c, caller: Answer(b""), NOW)
     assert (refused.value.reason, refused.value.field) == ("INVALID_TEXT", None)
 
 
@@ -181,7 +182,7 @@ def test_other_data_errors_still_surface() -> None:
 
     database: Any = Other()
     with pytest.raises(sqlalchemy.exc.DataError):
-        execute_once(database, _call(), lambda c: Caller("stride", "k1"), lambda c, caller: b"", NOW)
+        execute_once(database, _call(), lambda c: Caller("stride", "k1"), lambda c, caller: Answer(b""), NOW)
 
 
 @pytest.mark.parametrize("text", ["\u00b2", "\u0661\u0662", "-1", "", str(2**63), "12a"])

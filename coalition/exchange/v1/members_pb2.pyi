@@ -91,7 +91,7 @@ class PublishAttributesResponse(_message.Message):
     def __init__(self, keys: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Consent(_message.Message):
-    __slots__ = ("consent_id", "source_partner_id", "grantee_partner_id", "attribute_keys", "purpose", "granted_at", "expires_at", "revoked_at", "granted_via", "receipt", "receipt_signature", "receipt_key_id")
+    __slots__ = ("consent_id", "source_partner_id", "grantee_partner_id", "attribute_keys", "purpose", "granted_at", "expires_at", "revoked_at", "granted_via", "receipt", "receipt_signature", "receipt_key_id", "end_reason")
     CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     GRANTEE_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,7 @@ class Consent(_message.Message):
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    END_REASON_FIELD_NUMBER: _ClassVar[int]
     consent_id: str
     source_partner_id: str
     grantee_partner_id: str
@@ -116,7 +117,8 @@ class Consent(_message.Message):
     receipt: bytes
     receipt_signature: bytes
     receipt_key_id: str
-    def __init__(self, consent_id: _Optional[str] = ..., source_partner_id: _Optional[str] = ..., grantee_partner_id: _Optional[str] = ..., attribute_keys: _Optional[_Iterable[str]] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., granted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., granted_via: _Optional[str] = ..., receipt: _Optional[bytes] = ..., receipt_signature: _Optional[bytes] = ..., receipt_key_id: _Optional[str] = ...) -> None: ...
+    end_reason: str
+    def __init__(self, consent_id: _Optional[str] = ..., source_partner_id: _Optional[str] = ..., grantee_partner_id: _Optional[str] = ..., attribute_keys: _Optional[_Iterable[str]] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., granted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., granted_via: _Optional[str] = ..., receipt: _Optional[bytes] = ..., receipt_signature: _Optional[bytes] = ..., receipt_key_id: _Optional[str] = ..., end_reason: _Optional[str] = ...) -> None: ...
 
 class GrantConsentRequest(_message.Message):
     __slots__ = ("member_ref", "source_partner_id", "grantee_partner_id", "attribute_keys", "purpose", "expires_at")
@@ -201,20 +203,26 @@ class ListAccessLogRequest(_message.Message):
     def __init__(self, member_ref: _Optional[str] = ...) -> None: ...
 
 class AccessLogEntry(_message.Message):
-    __slots__ = ("at", "reader_partner_id", "source_partner_id", "purpose", "returned_keys", "withheld_keys")
+    __slots__ = ("at", "reader_partner_id", "source_partner_id", "purpose", "returned_keys", "withheld_keys", "event", "reason", "consent_id")
     AT_FIELD_NUMBER: _ClassVar[int]
     READER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     RETURNED_KEYS_FIELD_NUMBER: _ClassVar[int]
     WITHHELD_KEYS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
     at: _timestamp_pb2.Timestamp
     reader_partner_id: str
     source_partner_id: str
     purpose: Purpose
     returned_keys: _containers.RepeatedScalarFieldContainer[str]
     withheld_keys: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reader_partner_id: _Optional[str] = ..., source_partner_id: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., returned_keys: _Optional[_Iterable[str]] = ..., withheld_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+    event: str
+    reason: str
+    consent_id: str
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reader_partner_id: _Optional[str] = ..., source_partner_id: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., returned_keys: _Optional[_Iterable[str]] = ..., withheld_keys: _Optional[_Iterable[str]] = ..., event: _Optional[str] = ..., reason: _Optional[str] = ..., consent_id: _Optional[str] = ...) -> None: ...
 
 class ListAccessLogResponse(_message.Message):
     __slots__ = ("entries",)
