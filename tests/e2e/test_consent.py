@@ -32,6 +32,11 @@ class Member:
 
 @pytest.fixture
 def member(hub: RunningHub) -> Member:
+    return linked_member(hub)
+
+
+def linked_member(hub: RunningHub) -> Member:
+    """Stride's member s-1, linked at Voltline (v-1) and Brewhaus (b-1), with three Stride attributes."""
     pair = accepted_pair(hub)
     stride, voltline = pair.source, pair.target
     brewhaus, _ = hub.active_partner("brewhaus", currency="USD")

@@ -8,7 +8,13 @@ from collections.abc import Callable
 import pytest
 
 from partner_sdk import Consent, InvalidArgumentError, PermissionDeniedError
-from tests.e2e.test_consent import Member, member  # noqa: F401  (the fixture)
+from tests.conftest import RunningHub
+from tests.e2e.test_consent import Member, linked_member
+
+
+@pytest.fixture
+def member(hub: RunningHub) -> Member:
+    return linked_member(hub)
 
 
 def _in_a_day() -> dt.datetime:
