@@ -211,7 +211,11 @@ def test_one_past_a_limit_is_refused_and_changes_nothing(world: World, limit: st
     over = OVER[limit]
     before = snapshot(world.hub)
     assert world.send_as(over.signer, over.rpc, over.build(world))[:2] == (over.code, over.reason)
-    assert snapshot(world.hub) == before
+    after = snapshot(world.hub)
+    if over.rpc.endswith("/ReadAttributes"):  # a refused read is in the member's access log, and only there
+        (logged,) = [row for row in after.pop("access_log") if row not in before.pop("access_log")]
+        assert "READ_REFUSED" in logged and over.reason in logged
+    assert after == before
 
 
 def test_award_points_takes_up_to_its_item_limit_and_answers_each_item(world: World) -> None:
