@@ -28,6 +28,7 @@ from partner_sdk.errors import (
 )
 from partner_sdk.instructions import InstructionHandler, InstructionLoop, RejectInstruction
 from partner_sdk.keys import fingerprint, generate_private_key, load_private_key, public_key_bytes, save_private_key
+from partner_sdk.loop_state import LoopState, MemoryLoopState, SqliteLoopState
 from partner_sdk.models import (
     AccessLogEntry,
     Agreement,
@@ -84,6 +85,9 @@ __all__ = [
     "Instruction",
     "InstructionHandler",
     "InstructionLoop",
+    "LoopState",
+    "MemoryLoopState",
+    "SqliteLoopState",
     "InternalError",
     "InvalidArgumentError",
     "NotFoundError",

@@ -308,6 +308,7 @@ def instruction(message: instructions_pb2.Instruction) -> Instruction:
         reason=message.reason,
         reversal_id=message.reversal_id,
         hold_id=message.hold_id,
+        cancels_instruction_id=message.cancels_instruction_id,
         award_id=message.award_id,
     )
 

@@ -1,4 +1,4 @@
-"""InstructionLoop: apply the hub's credit, refund and release instructions with a handler of your own.
+"""InstructionLoop: apply the hub's credit, refund, release and cancellation instructions with a handler of your own.
 
 The hub delivers each instruction at least once: until it is acknowledged or rejected it comes
 back on a later pull, after its lease. The loop runs your handler, then acknowledges with the
@@ -16,31 +16,39 @@ reference the handler returns, or rejects with the reason it raises::
             # Points reserved for instruction.hold_id that were not captured.
             return my_ledger.unreserve_once(instruction.instruction_id, instruction.hold_id, instruction.points)
 
-        def on_cancelled(self, instruction: Instruction, error: ExchangeError) -> None:
-            # Optional: the hub refused the acknowledgement and does not count the credit (it
-            # passed its deadline and the conversion was refunded at the source): take it back.
-            my_ledger.reverse(instruction.instruction_id)
+        def cancel_credit(self, instruction: Instruction) -> str:
+            # The hub cancelled the credit instruction.cancels_instruction_id after delivering it
+            # (its deadline passed before an acknowledgement reached the hub) and refunded the
+            # source: take those points back if you applied them; a no-op if you never did.
+            return my_ledger.reverse_once(instruction.instruction_id, instruction.cancels_instruction_id)
 
     stop = threading.Event()
-    threading.Thread(target=InstructionLoop(client, Ledger()).run, args=(stop,)).start()
+    state = SqliteLoopState("var/stride-instructions.sqlite3")  # or MemoryLoopState(), the default
+    threading.Thread(target=InstructionLoop(client, Ledger(), state=state).run, args=(stop,)).start()
 
-Exactly once: the loop remembers (in memory, the last REMEMBERED_INSTRUCTIONS ids) what it
-did with each instruction, so a redelivered one is acknowledged again with the same reference
-without calling the handler twice. That memory is lost when the process restarts, and a
-second process pulling for the same partner does not share it; for an instruction to be
-applied once across restarts and processes, your handler must itself be idempotent on
-``instruction.instruction_id`` (for example a unique constraint in your own ledger) and return
-the same reference when it sees an id again.
+Exactly once: the loop records (in its LoopState) what it did with each instruction, so a
+redelivered one is acknowledged again with the same reference without calling the handler
+twice, and an acknowledgement or rejection the hub did not take (it, its database or the
+network was down) is sent again before the next pull, with capped backoff, until the hub
+answers for good; it does not wait for a redelivery, which never comes once a credit's deadline
+has passed. Each resend is signed anew: the hub answers a second acknowledgement of the same
+instruction as already acknowledged, which the loop counts as done. The default MemoryLoopState
+is lost when the process restarts; SqliteLoopState keeps it in a file. Either way your handler
+must be idempotent on ``instruction.instruction_id`` (for example a unique constraint in your
+own ledger) and return the same reference when it sees an id again: the process can die between
+applying an instruction and recording that it did.
+
+If a credit's answer still has not reached the hub by the credit's deadline, the hub cancels
+the credit, refunds the source brand, and sends a CREDIT_CANCELLED instruction naming the
+credit, so the target takes the points back (``cancel_credit``) and the member is not paid twice.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from partner_sdk.errors import (
     AbortedError,
@@ -49,6 +57,7 @@ from partner_sdk.errors import (
     FailedPreconditionError,
     UnavailableError,
 )
+from partner_sdk.loop_state import LoopState, MemoryLoopState, Outcome
 from partner_sdk.models import Instruction
 from partner_sdk.retry import RetryPolicy
 
@@ -79,7 +88,9 @@ _IDLE_PAUSE_S = 1.0  # between empty pulls when the loop does not long-poll (wai
 _log = logging.getLogger(__name__)
 
 
-_HANDLER_METHODS = {"CREDIT": "credit", "REFUND": "refund", "RELEASE": "release"}
+_HANDLER_METHODS = {"CREDIT": "credit", "REFUND": "refund", "RELEASE": "release", "CREDIT_CANCELLED": "cancel_credit"}
+RESEND_BATCH = 100
+"""How many owed answers the loop resends before each pull."""
 
 
 class RejectInstruction(Exception):
@@ -102,13 +113,18 @@ class InstructionHandler(Protocol):
     instruction.instruction_id across process restarts. Any exception other than
     RejectInstruction leaves the instruction unacknowledged; it comes back after its lease.
 
+    ``cancel_credit(instruction) -> str`` takes back a credit the hub cancelled after
+    delivering it (CREDIT_CANCELLED, naming the credit in instruction.cancels_instruction_id):
+    reverse it if it was applied, do nothing if it was not, and return a reference. A handler
+    without it leaves such instructions unacknowledged (they are logged as errors and come back).
+
     A handler may also define ``on_cancelled(instruction, error) -> None``: the loop calls it
     when the hub refuses an acknowledgement with FailedPreconditionError, meaning the hub does
-    not count what the handler did (for example a credit acknowledged after its deadline
-    passed, reason INSTRUCTION_CANCELLED, or one another process rejected: the conversion is
-    refunded at the source, so the credited points must be taken back). It is not called when
-    the instruction was already acknowledged (reason INSTRUCTION_ACKNOWLEDGED). Without it the
-    loop logs the refusal as an error.
+    not count what the handler did (a credit acknowledged after its deadline passed, or one
+    another process rejected). A handler with ``cancel_credit`` does not need it: the hub sends
+    CREDIT_CANCELLED for every cancelled credit it had delivered, so on_cancelled is then not
+    called. It is never called when the instruction was already acknowledged (reason
+    INSTRUCTION_ACKNOWLEDGED). Without either, the loop logs the refusal as an error.
     """
 
     def credit(self, instruction: Instruction) -> str:
@@ -121,6 +137,10 @@ class InstructionHandler(Protocol):
 
     def release(self, instruction: Instruction) -> str:
         """Release points reserved for instruction.hold_id that were not captured (can't be refused)."""
+        ...
+
+    def cancel_credit(self, instruction: Instruction) -> str:
+        """Take back the credit instruction.cancels_instruction_id if it was applied (can't be refused)."""
         ...
 
 
@@ -140,14 +160,6 @@ class InstructionSource(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What the loop did with an instruction: the answer to repeat if it comes back."""
-
-    action: Literal["acknowledge", "reject", "drop"]
-    text: str
-
-
 class InstructionLoop:
     """Pulls instructions, applies them with a handler, and acknowledges or rejects them.
 
@@ -163,10 +175,11 @@ class InstructionLoop:
         wait_s: how long each pull waits for an instruction to arrive, 0 to 20 seconds.
         lease_s: how long pulled instructions are hidden from other pulls (5 to 300 s); the
             handler should settle a whole pull within it.
-        remember: how many handled instruction ids to remember (least recently seen first
-            out), so a redelivery doesn't call the handler again.
-        backoff: the pause policy after a transient pull failure (only its pauses are used).
+        remember: how many handled instruction ids the default MemoryLoopState remembers
+            (least recently seen first out), so a redelivery doesn't call the handler again.
+        backoff: the pause policy after a transient failure of a pull or of a resent answer.
         logger: where to log; partner_sdk.instructions by default.
+        state: where outcomes are kept (partner_sdk.loop_state); a MemoryLoopState by default.
     """
 
     def __init__(
@@ -180,6 +193,7 @@ class InstructionLoop:
         remember: int = REMEMBERED_INSTRUCTIONS,
         backoff: RetryPolicy = LOOP_BACKOFF,
         logger: logging.Logger | None = None,
+        state: LoopState | None = None,
     ) -> None:
         if remember < 1:
             raise ValueError("remember must be at least 1")
@@ -188,18 +202,22 @@ class InstructionLoop:
         self._max_instructions = max_instructions
         self._wait_s = wait_s
         self._lease_s = lease_s
-        self._limit = remember
         self._backoff = backoff
         self._log = logger or _log
-        self._seen: OrderedDict[str, _Outcome] = OrderedDict()
+        self._state: LoopState = state if state is not None else MemoryLoopState(remember)
 
     @property
     def remembered(self) -> int:
-        """How many instruction ids the loop currently remembers (at most ``remember``)."""
-        return len(self._seen)
+        """How many instruction ids the default in-memory state holds (at most ``remember``)."""
+        return len(self._state) if isinstance(self._state, MemoryLoopState) else 0
+
+    @property
+    def owed(self) -> int:
+        """How many answers (acknowledgements, rejections) the hub has not taken yet."""
+        return len(self._state.unanswered(RESEND_BATCH))
 
     def run(self, stop: threading.Event | None = None) -> None:
-        """Pull and handle instructions until stop is set (forever without one).
+        """Resend owed answers, then pull and handle instructions, until stop is set (forever without one).
 
         A stop set during a long poll takes effect when that pull returns (within wait_s).
 
@@ -210,11 +228,12 @@ class InstructionLoop:
         failures = 0
         while not stop.is_set():
             try:
+                self.resend_owed()
                 pulled, _ = self._pull_and_handle()
             except _TRANSIENT as error:
                 failures += 1
                 pause = self._backoff.pause_s(min(failures, _MAX_BACKOFF_STEP))
-                self._log.warning("pulling instructions failed (%s); retrying in %.1f s", error, pause)
+                self._log.warning("the hub is unreachable (%s); retrying in %.1f s", error, pause)
                 stop.wait(pause)
                 continue
             failures = 0
@@ -222,48 +241,81 @@ class InstructionLoop:
                 stop.wait(_IDLE_PAUSE_S)
 
     def run_once(self) -> int:
-        """Pull once and handle what arrived.
+        """Resend owed answers, pull once and handle what arrived.
 
         Returns:
-            How many instructions were settled: acknowledged, rejected, or dropped because
-            the hub no longer accepts them. Those left unacknowledged are not counted.
+            How many instructions were settled by the pull: acknowledged, rejected, or dropped
+            because the hub no longer accepts them. Those left unanswered are not counted.
 
         Raises:
-            ExchangeError: the pull failed (transient failures included: run() retries them).
+            ExchangeError: a resend or the pull failed (transient failures included: run() retries them).
         """
+        self.resend_owed()
         return self._pull_and_handle()[1]
+
+    def resend_owed(self) -> int:
+        """Send again every answer the hub has not taken, oldest first; return how many it took.
+
+        Raises:
+            UnavailableError, DeadlineExceededError, AbortedError: the hub is still unreachable
+                (the answers stay owed).
+        """
+        taken = 0
+        while True:
+            owed = self._state.unanswered(RESEND_BATCH)
+            if not owed:
+                return taken
+            for outcome in owed:
+                self._log.info("sending the %s of instruction %s again", outcome.action, outcome.instruction_id)
+                self._send(outcome)
+                taken += 1
 
     def _pull_and_handle(self) -> tuple[int, int]:
         instructions = self._client.pull_instructions(
             max_instructions=self._max_instructions, wait_s=self._wait_s, lease_s=self._lease_s
         )
-        settled = sum(self._handle(instruction) for instruction in instructions)
+        settled = 0
+        for instruction in instructions:
+            try:
+                settled += self._handle(instruction)
+            except _TRANSIENT as error:
+                self._log.warning(
+                    "could not answer instruction %s (%s); the answer is owed and will be sent again",
+                    instruction.instruction_id,
+                    error,
+                )
         return len(instructions), settled
 
     def _handle(self, instruction: Instruction) -> bool:
-        """Apply (or recall) one instruction and answer the hub; return whether it is settled."""
+        """Apply (or recall) one instruction and answer the hub; return whether it is settled.
+
+        Raises:
+            UnavailableError, DeadlineExceededError, AbortedError: the answer did not reach the
+                hub; it stays owed in the state.
+        """
         instruction_id = instruction.instruction_id
-        outcome = self._recall(instruction_id)
+        outcome = self._state.get(instruction_id)
         if outcome is None:
             outcome = self._apply(instruction)
             if outcome is None:
                 return False
-            self._remember(instruction_id, outcome)
+            self._state.put(outcome)
         elif outcome.action == "drop":
             self._log.warning("instruction %s came back after the hub refused it; ignored", instruction_id)
             return False
         else:
             self._log.info("instruction %s delivered again; answering as before", instruction_id)
-        return self._answer(instruction, outcome)
+        return self._send(outcome, instruction)
 
-    def _apply(self, instruction: Instruction) -> _Outcome | None:
+    def _apply(self, instruction: Instruction) -> Outcome | None:
         """Run the handler; return the answer to give, or None to leave it unacknowledged."""
         method: Callable[[Instruction], str] | None = getattr(
             self._handler, _HANDLER_METHODS.get(instruction.kind, ""), None
         )
         if method is None:
             self._log.error(
-                "instruction %s has a kind this SDK does not know (%s); left unacknowledged",
+                "instruction %s is a %s, which this handler can't apply (or this SDK does not know); "
+                "left unacknowledged",
                 instruction.instruction_id,
                 instruction.kind,
             )
@@ -278,7 +330,7 @@ class InstructionLoop:
                     instruction.kind,
                 )
                 return None
-            return _Outcome("reject", refusal.reason)
+            return Outcome(instruction.instruction_id, instruction.kind, "reject", refusal.reason)
         except Exception:
             self._log.exception(
                 "the handler failed on instruction %s; it will be delivered again after its lease",
@@ -292,34 +344,36 @@ class InstructionLoop:
                 instruction.instruction_id,
             )
             return None
-        return _Outcome("acknowledge", reference)
+        return Outcome(instruction.instruction_id, instruction.kind, "acknowledge", reference)
 
-    def _answer(self, instruction: Instruction, outcome: _Outcome) -> bool:
-        """Send the acknowledgement or rejection; return whether the instruction is settled."""
-        instruction_id = instruction.instruction_id
+    def _send(self, outcome: Outcome, instruction: Instruction | None = None) -> bool:
+        """Send an acknowledgement or rejection; return whether the instruction is settled.
+
+        A transient failure propagates and leaves the answer owed; any definite answer from the
+        hub (taken, or refused for good) settles it in the state.
+
+        Raises:
+            UnavailableError, DeadlineExceededError, AbortedError: as sent by the hub.
+        """
+        instruction_id = outcome.instruction_id
         try:
             if outcome.action == "acknowledge":
                 self._client.acknowledge_instruction(instruction_id, partner_reference=outcome.text)
             else:
                 self._client.reject_instruction(instruction_id, reason=outcome.text)
-        except _TRANSIENT as error:
-            self._log.warning(
-                "could not %s instruction %s (%s); will answer again when it is redelivered",
-                outcome.action,
-                instruction_id,
-                error,
-            )
-            return False
+        except _TRANSIENT:
+            raise
         except FailedPreconditionError as error:
-            self._remember(instruction_id, _Outcome("drop", error.reason))
+            self._state.put(Outcome(instruction_id, outcome.kind, "drop", error.reason, answered=True))
             if outcome.action == "acknowledge" and error.reason != ALREADY_ACKNOWLEDGED:
-                self._cancelled(instruction, error)
+                self._cancelled(outcome, instruction, error)
             else:
                 self._log.warning(
                     "the hub refused to %s instruction %s: %s; dropped", outcome.action, instruction_id, error
                 )
             return True
         except ExchangeError as error:
+            self._state.put(Outcome(instruction_id, outcome.kind, outcome.action, outcome.text, answered=True))
             self._log.error(
                 "the hub refused to %s instruction %s: %s; will answer again when it is redelivered",
                 outcome.action,
@@ -327,35 +381,30 @@ class InstructionLoop:
                 error,
             )
             return False
+        self._state.put(Outcome(instruction_id, outcome.kind, outcome.action, outcome.text, answered=True))
         return True
 
-    def _cancelled(self, instruction: Instruction, error: FailedPreconditionError) -> None:
-        hook: Callable[[Instruction, ExchangeError], object] | None = getattr(self._handler, "on_cancelled", None)
-        if hook is None:
-            self._log.error(
-                "the hub refused the acknowledgement of %s instruction %s (%s): if it was applied, "
-                "undo it (define on_cancelled on the handler to do so automatically)",
-                instruction.kind,
-                instruction.instruction_id,
+    def _cancelled(self, outcome: Outcome, instruction: Instruction | None, error: FailedPreconditionError) -> None:
+        if hasattr(self._handler, "cancel_credit"):
+            self._log.warning(
+                "the hub refused the acknowledgement of instruction %s (%s); its CREDIT_CANCELLED "
+                "instruction will take the credit back",
+                outcome.instruction_id,
                 error,
             )
             return
-        self._log.warning(
-            "the hub refused the acknowledgement of instruction %s: %s", instruction.instruction_id, error
-        )
+        hook: Callable[[Instruction, ExchangeError], object] | None = getattr(self._handler, "on_cancelled", None)
+        if hook is None or instruction is None:
+            self._log.error(
+                "the hub refused the acknowledgement of %s instruction %s (%s): if it was applied, "
+                "undo it (define cancel_credit on the handler to do so automatically)",
+                outcome.kind,
+                outcome.instruction_id,
+                error,
+            )
+            return
+        self._log.warning("the hub refused the acknowledgement of instruction %s: %s", outcome.instruction_id, error)
         try:
             hook(instruction, error)
         except Exception:
-            self._log.exception("the handler's on_cancelled failed on instruction %s", instruction.instruction_id)
-
-    def _recall(self, instruction_id: str) -> _Outcome | None:
-        outcome = self._seen.get(instruction_id)
-        if outcome is not None:
-            self._seen.move_to_end(instruction_id)
-        return outcome
-
-    def _remember(self, instruction_id: str, outcome: _Outcome) -> None:
-        self._seen[instruction_id] = outcome
-        self._seen.move_to_end(instruction_id)
-        while len(self._seen) > self._limit:
-            self._seen.popitem(last=False)
+            self._log.exception("the handler's on_cancelled failed on instruction %s", outcome.instruction_id)

@@ -254,7 +254,8 @@ class Conversion:
 class Instruction:
     """Work the hub gives this partner: credit, refund or release points of one of its members.
 
-    kind is CREDIT, REFUND or RELEASE (points reserved for hold_id that were not captured);
+    kind is CREDIT, REFUND, RELEASE (points reserved for hold_id that were not captured) or
+    CREDIT_CANCELLED (take back the delivered credit cancels_instruction_id, if it was applied);
     state is PENDING, ACKNOWLEDGED, REJECTED or CANCELLED. points
     are in the partner's own point currency. deadline is set for credits only: after it the
     hub cancels the credit and refuses a late acknowledgement. instruction_id is the key to
@@ -276,6 +277,7 @@ class Instruction:
     reversal_id: str = ""
     hold_id: str = ""
     award_id: str = ""  # a CREDIT of points another brand awarded (accrual); conversion_id is then empty
+    cancels_instruction_id: str = ""  # a CREDIT_CANCELLED: the delivered credit to take back
 
 
 @dataclass(frozen=True, slots=True)

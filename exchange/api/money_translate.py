@@ -32,6 +32,7 @@ INSTRUCTION_KIND_TO_PROTO = {
     InstructionKind.CREDIT: instructions_pb2.INSTRUCTION_KIND_CREDIT,
     InstructionKind.REFUND: instructions_pb2.INSTRUCTION_KIND_REFUND,
     InstructionKind.RELEASE: instructions_pb2.INSTRUCTION_KIND_RELEASE,
+    InstructionKind.CREDIT_CANCELLED: instructions_pb2.INSTRUCTION_KIND_CREDIT_CANCELLED,
 }
 HOLD_STATE_TO_PROTO = {
     HoldState.OPEN: redemptions_pb2.HOLD_STATE_OPEN,
@@ -207,6 +208,7 @@ def instruction_message(instruction: Instruction) -> instructions_pb2.Instructio
         reversal_id=instruction.reversal_id,
         hold_id=instruction.hold_id,
         award_id=instruction.award_id,
+        cancels_instruction_id=instruction.cancels_instruction_id,
     )
     if instruction.deadline_ms is not None:
         message.deadline.CopyFrom(timestamp(instruction.deadline_ms))

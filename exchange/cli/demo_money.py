@@ -104,6 +104,12 @@ class DemoLedger:
         """Unreserve points a hold did not capture."""
         return self._apply(instruction, "release", instruction.points)
 
+    def cancel_credit(self, instruction: Instruction) -> str:
+        """Take back a credit the hub cancelled after delivering it, if this ledger applied it."""
+        if instruction.cancels_instruction_id not in self.applied:  # never applied: nothing to take back
+            return self.applied.setdefault(instruction.instruction_id, f"{self.prefix}-nothing-to-reverse")
+        return self._apply(instruction, "credit reversed", -instruction.points)
+
     def _apply(self, instruction: Instruction, what: str, points: int) -> str:
         if instruction.instruction_id not in self.applied:  # idempotent on the instruction id
             self.applied[instruction.instruction_id] = self.post(what, instruction.member_ref, points)

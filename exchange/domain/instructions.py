@@ -23,6 +23,9 @@ class InstructionKind(enum.Enum):
     CREDIT = "CREDIT"
     REFUND = "REFUND"
     RELEASE = "RELEASE"
+    # Take back a credit the hub cancelled after delivering it (its deadline passed unacknowledged):
+    # the target may have applied it. Names the credit in cancels_instruction_id.
+    CREDIT_CANCELLED = "CREDIT_CANCELLED"
 
 
 class InstructionState(enum.Enum):
@@ -55,6 +58,7 @@ class Instruction:
     reversal_id: str = ""
     hold_id: str = ""
     award_id: str = ""
+    cancels_instruction_id: str = ""
 
 
 def require_own(instruction: Instruction | None, caller: str, instruction_id: str) -> Instruction:
@@ -94,7 +98,9 @@ def reject(instruction: Instruction, *, reason: str) -> Instruction:
     reason = parse_text(reason, field="reason", max_length=REASON_MAX)
     if instruction.kind is not InstructionKind.CREDIT:
         raise FailedPrecondition(
-            "ONLY_CREDITS_REJECTABLE", "a refund or release gives the member's own points back; apply it"
+            "ONLY_CREDITS_REJECTABLE",
+            "a refund or release gives the member's own points back, and a cancelled credit takes back "
+            "points that were never owed: apply it",
         )
     _require_pending(instruction)
     return replace(instruction, state=InstructionState.REJECTED, reason=reason)
@@ -104,6 +110,32 @@ def cancel(instruction: Instruction, *, reason: str) -> Instruction:
     """The hub withdraws a pending credit (its deadline passed)."""
     _require_pending(instruction)
     return replace(instruction, state=InstructionState.CANCELLED, reason=reason)
+
+
+def take_back(cancelled: Instruction, *, instruction_id: str, now_ms: int) -> Instruction | None:
+    """The instruction that tells the target to take back a cancelled credit, if it was ever delivered.
+
+    A credit the target pulled may have been applied in its ledger even though no
+    acknowledgement reached the hub (the hub or the network was down, or the target's process
+    died in between). The hub can't know, so it says so: the target reverses the credit if it
+    applied it, and acknowledges either way. A credit never delivered was never applied.
+    """
+    if cancelled.kind is not InstructionKind.CREDIT or cancelled.delivery_count == 0:
+        return None
+    return Instruction(
+        instruction_id=instruction_id,
+        partner_id=cancelled.partner_id,
+        kind=InstructionKind.CREDIT_CANCELLED,
+        state=InstructionState.PENDING,
+        member_ref=cancelled.member_ref,
+        points=cancelled.points,
+        point_currency=cancelled.point_currency,
+        conversion_id=cancelled.conversion_id,
+        created_at_ms=now_ms,
+        reason=cancelled.reason,
+        award_id=cancelled.award_id,
+        cancels_instruction_id=cancelled.instruction_id,
+    )
 
 
 def _require_pending(instruction: Instruction) -> None:

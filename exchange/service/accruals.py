@@ -241,7 +241,7 @@ def expire_overdue(connection: Connection, award_id: str, now_ms: int) -> bool:
     found = AccrualRepository(connection).get_award(award_id)
     if found is None or found.state is not AwardState.PENDING_CREDIT or found.credit_deadline_ms > now_ms:
         return False
-    cancel_award_credit(connection, award_id, reason="credit deadline passed")
+    cancel_award_credit(connection, award_id, reason="credit deadline passed", now_ms=now_ms)
     void(connection, award_id, "the issuer did not credit it before the deadline")
     audit.record(connection, actor=HUB_ACTOR, action="hub/VoidAward", subject=award_id, now_ms=now_ms)
     return True

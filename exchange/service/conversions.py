@@ -276,7 +276,7 @@ def expire_overdue(connection: Connection, conversion_id: str, now_ms: int) -> b
         return False
     if conversion.credit_deadline_ms > now_ms:
         return False
-    cancel_credit(connection, conversion_id, reason="credit deadline passed")
+    cancel_credit(connection, conversion_id, reason="credit deadline passed", now_ms=now_ms)
     fail_credit(
         connection, conversion, ConversionState.EXPIRED, actor=HUB_ACTOR, note="no acknowledgement", now_ms=now_ms
     )

@@ -12,6 +12,7 @@ from exchange.domain.settlement import conversion_movement
 from exchange.service import settlement
 from exchange.service.authentication import Caller
 from exchange.store.conversions_repo import ConversionRepository
+from exchange.store.ids import new_id
 from exchange.store.instructions_repo import InstructionRepository
 
 
@@ -54,7 +55,7 @@ def acknowledge(
     if acknowledged == instruction:
         return instruction
     repository.save(acknowledged)
-    if instruction.kind is InstructionKind.RELEASE:
+    if instruction.kind in (InstructionKind.RELEASE, InstructionKind.CREDIT_CANCELLED):
         return acknowledged
     if instruction.award_id:
         from exchange.service import accruals
@@ -119,17 +120,23 @@ def _expire_if_late(connection: Connection, instruction: Instruction, now_ms: in
     rules.require_in_time(instruction, now_ms)
 
 
-def cancel_credit(connection: Connection, conversion_id: str, *, reason: str) -> None:
-    """Withdraw a conversion's pending credit instruction."""
+def cancel_credit(connection: Connection, conversion_id: str, *, reason: str, now_ms: int) -> None:
+    """Withdraw a conversion's pending credit instruction (and tell the target, if it was delivered)."""
     repository = InstructionRepository(connection)
-    pending = repository.pending_credit_of(conversion_id)
-    if pending is not None:
-        repository.save(rules.cancel(pending, reason=reason))
+    _withdraw(repository, repository.pending_credit_of(conversion_id), reason, now_ms)
 
 
-def cancel_award_credit(connection: Connection, award_id: str, *, reason: str) -> None:
-    """Withdraw an award's pending credit instruction."""
+def cancel_award_credit(connection: Connection, award_id: str, *, reason: str, now_ms: int) -> None:
+    """Withdraw an award's pending credit instruction (and tell the issuer, if it was delivered)."""
     repository = InstructionRepository(connection)
-    pending = repository.pending_credit_of_award(award_id)
-    if pending is not None:
-        repository.save(rules.cancel(pending, reason=reason))
+    _withdraw(repository, repository.pending_credit_of_award(award_id), reason, now_ms)
+
+
+def _withdraw(repository: InstructionRepository, pending: Instruction | None, reason: str, now_ms: int) -> None:
+    if pending is None:
+        return
+    cancelled = rules.cancel(pending, reason=reason)
+    repository.save(cancelled)
+    take_back = rules.take_back(cancelled, instruction_id=new_id("ins"), now_ms=now_ms)
+    if take_back is not None:
+        repository.add(take_back)

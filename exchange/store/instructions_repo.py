@@ -118,6 +118,7 @@ def _columns(i: Instruction) -> dict[str, Any]:
         "reversal_id": i.reversal_id,
         "hold_id": i.hold_id,
         "award_id": i.award_id,
+        "cancels_instruction_id": i.cancels_instruction_id,
         "created_at_ms": i.created_at_ms,
         "deadline_ms": i.deadline_ms,
         "delivery_count": i.delivery_count,
@@ -146,4 +147,5 @@ def _instruction(m: Any) -> Instruction:
         reversal_id=m["reversal_id"],
         hold_id=m["hold_id"],
         award_id=m["award_id"],
+        cancels_instruction_id=m["cancels_instruction_id"],
     )

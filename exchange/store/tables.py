@@ -257,6 +257,8 @@ instructions = Table(
     Column("reversal_id", String(40), nullable=False, server_default=""),
     Column("hold_id", String(40), nullable=False, server_default=""),
     Column("award_id", String(40), nullable=False, server_default=""),
+    # For a CREDIT_CANCELLED: the delivered credit the hub cancelled, which the partner takes back.
+    Column("cancels_instruction_id", String(40), nullable=False, server_default=""),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("deadline_ms", BigInteger, nullable=True),
     Column("delivery_count", Integer, nullable=False, server_default="0"),

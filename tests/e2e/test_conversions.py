@@ -367,3 +367,36 @@ def test_a_limit_refusal_names_the_limit_in_its_details(hub: RunningHub) -> None
         pair.convert(101)
     assert refused.value.limit is not None
     assert "at most 100 points a day" in refused.value.limit
+
+
+def test_a_delivered_credit_cancelled_at_its_deadline_is_taken_back_through_the_stream(pair: Pair) -> None:
+    conversion = pair.convert(500)
+    credit = pair.only_instruction(pair.target)  # delivered: the target may have applied it
+    pair.hub.clock.advance(15 * 60 * 1000 + 1)
+    assert pair.hub.server.expire_overdue_once() == 1
+    take_back = pair.only_instruction(pair.target)
+    assert (take_back.kind, take_back.cancels_instruction_id, take_back.member_ref, take_back.points) == (
+        "CREDIT_CANCELLED",
+        credit.instruction_id,
+        "v-1",
+        credit.points,
+    )
+    with pytest.raises(FailedPreconditionError) as refused:
+        pair.target.reject_instruction(take_back.instruction_id, reason="no")
+    assert refused.value.reason == "ONLY_CREDITS_REJECTABLE"
+    done = pair.target.acknowledge_instruction(take_back.instruction_id, partner_reference="reversed-1")
+    assert done.state == "ACKNOWLEDGED"
+    with pytest.raises(FailedPreconditionError) as late:  # the late acknowledgement keeps its final refusal
+        pair.target.acknowledge_instruction(credit.instruction_id, partner_reference="too-late")
+    assert late.value.reason == "INSTRUCTION_CANCELLED"
+    refund = pair.only_instruction(pair.source)
+    pair.source.acknowledge_instruction(refund.instruction_id, partner_reference="refund-1")
+    assert pair.source.get_conversion(conversion.conversion_id).state == "REFUNDED"
+    assert positions(pair.hub) == {}
+
+
+def test_a_credit_never_delivered_is_cancelled_without_a_take_back(pair: Pair) -> None:
+    pair.convert(500)
+    pair.hub.clock.advance(15 * 60 * 1000 + 1)
+    assert pair.hub.server.expire_overdue_once() == 1
+    assert pair.target.pull_instructions(wait_s=0) == ()

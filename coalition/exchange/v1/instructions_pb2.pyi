@@ -16,6 +16,7 @@ class InstructionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTRUCTION_KIND_CREDIT: _ClassVar[InstructionKind]
     INSTRUCTION_KIND_REFUND: _ClassVar[InstructionKind]
     INSTRUCTION_KIND_RELEASE: _ClassVar[InstructionKind]
+    INSTRUCTION_KIND_CREDIT_CANCELLED: _ClassVar[InstructionKind]
 
 class InstructionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -28,6 +29,7 @@ INSTRUCTION_KIND_UNSPECIFIED: InstructionKind
 INSTRUCTION_KIND_CREDIT: InstructionKind
 INSTRUCTION_KIND_REFUND: InstructionKind
 INSTRUCTION_KIND_RELEASE: InstructionKind
+INSTRUCTION_KIND_CREDIT_CANCELLED: InstructionKind
 INSTRUCTION_STATE_UNSPECIFIED: InstructionState
 INSTRUCTION_STATE_PENDING: InstructionState
 INSTRUCTION_STATE_ACKNOWLEDGED: InstructionState
@@ -35,7 +37,7 @@ INSTRUCTION_STATE_REJECTED: InstructionState
 INSTRUCTION_STATE_CANCELLED: InstructionState
 
 class Instruction(_message.Message):
-    __slots__ = ("instruction_id", "kind", "state", "member_ref", "points", "point_currency", "conversion_id", "created_at", "deadline", "delivery_count", "partner_reference", "reason", "reversal_id", "hold_id", "award_id")
+    __slots__ = ("instruction_id", "kind", "state", "member_ref", "points", "point_currency", "conversion_id", "created_at", "deadline", "delivery_count", "partner_reference", "reason", "reversal_id", "hold_id", "award_id", "cancels_instruction_id")
     INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +53,7 @@ class Instruction(_message.Message):
     REVERSAL_ID_FIELD_NUMBER: _ClassVar[int]
     HOLD_ID_FIELD_NUMBER: _ClassVar[int]
     AWARD_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCELS_INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
     instruction_id: str
     kind: InstructionKind
     state: InstructionState
@@ -66,7 +69,8 @@ class Instruction(_message.Message):
     reversal_id: str
     hold_id: str
     award_id: str
-    def __init__(self, instruction_id: _Optional[str] = ..., kind: _Optional[_Union[InstructionKind, str]] = ..., state: _Optional[_Union[InstructionState, str]] = ..., member_ref: _Optional[str] = ..., points: _Optional[int] = ..., point_currency: _Optional[str] = ..., conversion_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_count: _Optional[int] = ..., partner_reference: _Optional[str] = ..., reason: _Optional[str] = ..., reversal_id: _Optional[str] = ..., hold_id: _Optional[str] = ..., award_id: _Optional[str] = ...) -> None: ...
+    cancels_instruction_id: str
+    def __init__(self, instruction_id: _Optional[str] = ..., kind: _Optional[_Union[InstructionKind, str]] = ..., state: _Optional[_Union[InstructionState, str]] = ..., member_ref: _Optional[str] = ..., points: _Optional[int] = ..., point_currency: _Optional[str] = ..., conversion_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_count: _Optional[int] = ..., partner_reference: _Optional[str] = ..., reason: _Optional[str] = ..., reversal_id: _Optional[str] = ..., hold_id: _Optional[str] = ..., award_id: _Optional[str] = ..., cancels_instruction_id: _Optional[str] = ...) -> None: ...
 
 class PullInstructionsRequest(_message.Message):
     __slots__ = ("max_instructions", "wait_seconds", "lease_seconds")
