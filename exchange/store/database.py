@@ -102,7 +102,12 @@ class Database:
                 send_held_writes_first(
                     _ping_when_idle(
                         create_engine(
-                            url, isolation_level=level, pool_size=pool_size, max_overflow=pool_size, echo=echo
+                            url,
+                            isolation_level=level,
+                            pool_size=pool_size,
+                            max_overflow=pool_size,
+                            echo=echo,
+                            hide_parameters=True,
                         )
                     )
                 )
@@ -206,7 +211,12 @@ def _sqlite_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, echo=echo, connect_args={"check_same_thread": False}
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        echo=echo,
+        connect_args={"check_same_thread": False},
+        hide_parameters=True,  # a logged database error must not carry member references
     )
 
     @event.listens_for(engine, "connect")
