@@ -60,6 +60,7 @@ def load_private_key(path: str | Path, passphrase: bytes | None = None) -> Ed255
 
     Raises:
         ValueError: the file holds no Ed25519 private key, or the passphrase is wrong.
+        TypeError: the file is encrypted and no passphrase was given, or it is not and one was.
     """
     key = serialization.load_pem_private_key(Path(path).read_bytes(), password=passphrase)
     if not isinstance(key, Ed25519PrivateKey):

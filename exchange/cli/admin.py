@@ -12,14 +12,27 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.api.server import DEFAULT_LISTEN
-from exchange.cli.key_files import DEFAULT_VAR_DIR, OPERATOR_KEY_FILE
-from partner_sdk import ExchangeError, OperatorClient, Partner, load_private_key
+from exchange.cli.key_files import (
+    DEFAULT_VAR_DIR,
+    OPERATOR_KEY_FILE,
+    OPERATOR_KEY_PASSPHRASE_ENV,
+    KeyFileError,
+    read_private_key,
+)
+from partner_sdk import ExchangeError, OperatorClient, Partner
 
 app = typer.Typer(help="Operator commands: approve, suspend, reinstate, list partners.", no_args_is_help=True)
 console = Console()
 
 TargetOption = Annotated[str, typer.Option("--target", help="Hub address.")]
-KeyOption = Annotated[Path, typer.Option("--operator-key", help="The operator's private key PEM.")]
+KeyOption = Annotated[
+    Path,
+    typer.Option(
+        "--operator-key",
+        help=f"The operator's private key PEM; if encrypted, its passphrase comes from {OPERATOR_KEY_PASSPHRASE_ENV} "
+        "or a prompt on a terminal.",
+    ),
+]
 HubKeyOption = Annotated[
     str | None, typer.Option("--hub-public-key", help="Pin the hub's public key (hex); default: ask the hub.")
 ]
@@ -30,7 +43,12 @@ DEFAULT_KEY = DEFAULT_VAR_DIR / OPERATOR_KEY_FILE
 def _operator(target: str, key: Path, hub_public_key: str | None) -> Iterator[OperatorClient]:
     pinned = bytes.fromhex(hub_public_key) if hub_public_key else None
     try:
-        with OperatorClient(target, private_key=load_private_key(key), hub_public_key=pinned) as client:
+        private_key = read_private_key(key, OPERATOR_KEY_PASSPHRASE_ENV)
+    except KeyFileError as error:
+        typer.echo(f"coalition admin: {error}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        with OperatorClient(target, private_key=private_key, hub_public_key=pinned) as client:
             yield client
     except ExchangeError as error:
         console.print(f"[red]{error.code}: {error.message}[/red]" + (f" ({error.reason})" if error.reason else ""))

@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
+from exchange.cli.key_files import Ask, KeyFileError, ask_on_terminal, passphrase_from_env, read_private_key
 from partner_sdk.keys import fingerprint, generate_private_key, load_private_key, public_key_bytes, save_private_key
 
 app = typer.Typer(help="Ed25519 key files.", no_args_is_help=True)
 console = Console()
+
+PassphraseEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--passphrase-env",
+        help="The environment variable holding the passphrase (e.g. COALITION_HUB_KEY_PASSPHRASE); "
+        "default: ask on the terminal.",
+    ),
+]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"coalition keys: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _new_passphrase(path: Path, passphrase_env: str | None, ask: Ask = ask_on_terminal) -> bytes:
+    """The passphrase to encrypt path with: from the variable named, else typed twice on the terminal."""
+    if passphrase_env:
+        passphrase = passphrase_from_env(passphrase_env)
+        if passphrase is None:
+            _fail(f"{passphrase_env} is unset or empty: it should hold the passphrase for {path}")
+        return passphrase
+    first = ask(f"new passphrase for {path}: ")
+    if first is None:
+        _fail("give --passphrase-env VAR, or run on a terminal to be asked for the passphrase")
+    if not first:
+        _fail("the passphrase is empty")
+    if ask("the same passphrase again: ") != first:
+        _fail("the two passphrases differ")
+    return first.encode()
+
+
+def _print_public(public: bytes) -> None:
+    console.print(f"public key  {public.hex()}\nfingerprint {fingerprint(public)}")
 
 
 @app.command("new")
@@ -22,23 +60,51 @@ def new_key(
     ] = None,
 ) -> None:
     """Generate a private key and print its public key and fingerprint."""
-    import os
-
     if path.exists():
         console.print(f"[red]{path} exists; refusing to overwrite a key[/red]")
         raise typer.Exit(1)
-    passphrase = os.environ[passphrase_env].encode() if passphrase_env else None
+    passphrase = _new_passphrase(path, passphrase_env) if passphrase_env else None
     key = generate_private_key()
     save_private_key(path, key, passphrase)
-    public = public_key_bytes(key)
-    console.print(f"public key  {public.hex()}\nfingerprint {fingerprint(public)}")
+    _print_public(public_key_bytes(key))
 
 
 @app.command("show")
-def show_key(path: Annotated[Path, typer.Argument(help="A private key PEM.")]) -> None:
+def show_key(
+    path: Annotated[Path, typer.Argument(help="A private key PEM, plain or encrypted.")],
+    passphrase_env: PassphraseEnvOption = None,
+) -> None:
     """Print a private key file's public key and fingerprint."""
-    public = public_key_bytes(load_private_key(path))
-    console.print(f"public key  {public.hex()}\nfingerprint {fingerprint(public)}")
+    try:
+        _print_public(public_key_bytes(read_private_key(path, passphrase_env)))
+    except KeyFileError as error:
+        _fail(str(error))
+
+
+@app.command("protect")
+def protect_key(
+    path: Annotated[Path, typer.Argument(help="An unencrypted private key PEM, encrypted in place (mode 0600).")],
+    passphrase_env: PassphraseEnvOption = None,
+) -> None:
+    """Encrypt an existing private key file with a passphrase (the key itself is unchanged)."""
+    try:
+        key = load_private_key(path)
+    except TypeError:
+        _fail(f"{path} is already encrypted")
+    except (OSError, ValueError) as error:
+        _fail(f"can't read the key file {path}: {error}")
+    passphrase = _new_passphrase(path, passphrase_env)
+    # A new file (mode 0600 from mkstemp) renamed over the old one: an interruption leaves either
+    # the plain key or the encrypted one, never half a file, and never the old file's mode.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        save_private_key(temporary, key, passphrase)
+        Path(temporary).replace(path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    console.print(f"encrypted {path}")
+    _print_public(public_key_bytes(key))
 
 
 @app.command("keyring")

@@ -29,8 +29,10 @@ from exchange.cli.key_files import (
     HUB_KEY_FILE,
     KEYRING_FILE,
     OPERATOR_KEY_FILE,
+    OPERATOR_KEY_PASSPHRASE_ENV,
+    KeyFileError,
+    create_private_key_if_absent,
     hub_signer,
-    load_or_create_private_key,
     operator_key_from_file,
 )
 from exchange.cli.processes import serve as processes_serve
@@ -81,14 +83,17 @@ def serve(
         typer.Option(
             envvar="COALITION_OPERATOR_KEY",
             help="Operator key PEM (public or private); give it again to accept several while rotating; "
-            "default: var/operator_key.pem, created if absent.",
+            "default: var/operator_key.pem, created if absent. An encrypted private key's passphrase comes from "
+            "COALITION_OPERATOR_KEY_PASSPHRASE (or a prompt on a terminal), which also encrypts a created one.",
         ),
     ] = None,
     hub_key: Annotated[
         Path | None,
         typer.Option(
             envvar="COALITION_HUB_KEY",
-            help="Hub response-signing key PEM; default: var/hub_key.pem, created if absent.",
+            help="Hub response-signing key PEM; default: var/hub_key.pem, created if absent. An encrypted key's "
+            "passphrase comes from COALITION_HUB_KEY_PASSPHRASE (or a prompt on a terminal), which also encrypts "
+            "a created one.",
         ),
     ] = None,
     window_s: Annotated[
@@ -186,14 +191,16 @@ def serve(
             console.print(f"[red]key file {given} does not exist (only the defaults under --var-dir are created)[/red]")
             raise typer.Exit(2)
     operator_paths = operator_key or [var_dir / OPERATOR_KEY_FILE]
-    if not operator_key:
-        _, created = load_or_create_private_key(operator_paths[0])
-        if created:
-            console.print(f"generated the operator key at {operator_paths[0]}")
-    signer, created = hub_signer(hub_key or var_dir / HUB_KEY_FILE)
+    if not operator_key and create_private_key_if_absent(operator_paths[0], OPERATOR_KEY_PASSPHRASE_ENV):
+        console.print(f"generated the operator key at {operator_paths[0]}")
+    try:
+        signer, created = hub_signer(hub_key or var_dir / HUB_KEY_FILE)
+        operators = [operator_key_from_file(path) for path in operator_paths]
+    except KeyFileError as error:
+        typer.echo(f"coalition serve: {error}", err=True)
+        raise typer.Exit(2) from None
     if created:
         console.print(f"generated the hub key at {hub_key or var_dir / HUB_KEY_FILE}")
-    operators = [operator_key_from_file(path) for path in operator_paths]
     secrets_keyring, created = Keyring.load_or_create(keyring or var_dir / KEYRING_FILE)
     if created:
         console.print(f"generated the keyring at {keyring or var_dir / KEYRING_FILE}")
