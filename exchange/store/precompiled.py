@@ -283,7 +283,13 @@ def _wrapped(connection: Connection, fairy: Any, sql: str, parameters: Any, exc:
     if lost:
         connection.invalidate(exc)
     wrapped: BaseException = DBAPIError.instance(
-        sql, parameters, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        sql,
+        parameters,
+        exc,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=connection.engine.hide_parameters,  # never a member reference in a logged error
+        connection_invalidated=lost,
+        dialect=dialect,
     )
     return wrapped
 

@@ -1,15 +1,14 @@
 """A database error the hub logs carries no bound parameter: its engines are made with hide_parameters.
 
-What "logged" means here is what ``log.exception`` writes: the whole exception chain, formatted.
-Two things still put a value in that text, and are marked xfail (strict, so a fix shows up):
-PostgreSQL's own DETAIL line of a key violation ("Key (...)=(...) already exists."), which no
-engine option hides, and the precompiled statements (exchange.store.precompiled), which wrap
-driver errors themselves without asking the engine whether to hide parameters.
+What "logged" means here is what the hub's log formatter (exchange.logs) writes of
+``log.exception``: the whole exception chain, formatted. PostgreSQL's own DETAIL line of a key
+violation ("Key (...)=(...) already exists."), which no engine option hides, is cut there; the
+precompiled statements (exchange.store.precompiled) ask the engine whether to hide parameters.
 """
 
 from __future__ import annotations
 
-import traceback
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import Connection
 
+from exchange.logs import JsonFormatter, RedactingFormatter
 from exchange.store.database import Database
 from exchange.store.precompiled import inserting
 from exchange.store.tables import member_accounts
@@ -32,7 +32,10 @@ def _logged_text(database: Database, work: Callable[[Connection], object], *, re
     """Run work as the hub runs a command; return what log.exception would write of its failure."""
     with pytest.raises(Exception) as failed:  # noqa: PT011 - any failure: its text is the point
         database.run(work, read_committed=read_committed)
-    return "".join(traceback.format_exception(failed.value))
+    error = failed.value
+    record = logging.LogRecord("exchange.api", logging.ERROR, __file__, 0, "internal error", None, None)
+    record.exc_info = (type(error), error, error.__traceback__)
+    return JsonFormatter().format(record) + RedactingFormatter().format(record)
 
 
 def _insert_twice(connection: Connection) -> None:
@@ -52,16 +55,8 @@ def sqlite_database(tmp_path: Path) -> Database:
 def test_a_duplicate_member_account_error_does_not_carry_the_member_reference(
     database: Database, request: pytest.FixtureRequest
 ) -> None:
-    if database.dialect == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="PostgreSQL's DETAIL line of a unique violation repeats the key; hide_parameters can't hide it",
-            )
-        )
     with pytest.raises(sqlalchemy.exc.IntegrityError) as failed, database.engine.begin() as connection:
         _insert_twice(connection)
-    assert MEMBER_REF not in str(failed.value)
     assert "[SQL parameters hidden" in str(failed.value)
     logged = _logged_text(database, _insert_twice)
     assert MEMBER_REF not in logged
@@ -89,10 +84,6 @@ def test_a_postgresql_error_does_not_carry_its_parameters_on_either_engine(
     assert MEMBER_REF not in logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exchange.store.precompiled._wrapped builds DBAPIError.instance without hide_parameters",
-)
 def test_a_duplicate_written_by_a_precompiled_statement_does_not_carry_the_member_reference(
     sqlite_database: Database,
 ) -> None:
