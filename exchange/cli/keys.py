@@ -146,3 +146,46 @@ def rotate_master(
         changed = rewrap_all(database, keyring, lambda n: progress.advance(task, n))
     database.dispose()
     console.print(f"master key {keyring.current_master_key_id} is current; {changed} data key(s) re-wrapped")
+
+
+@app.command("retire-master")
+def retire_master(
+    key_id: Annotated[str, typer.Argument(help="The old master key to remove for good, e.g. mk-1.")],
+    keyring_path: Annotated[Path, typer.Option("--keyring", help="The hub's keyring file.")],
+    db: Annotated[str, typer.Option("--db", envvar="COALITION_DB", help="The hub's database URL.")],
+) -> None:
+    """Remove an old master key from the keyring, once no data key in the database is wrapped under it.
+
+    Every copy of a data key wrapped under it, in backups taken before the rotation that replaced
+    it, can't be unwrapped afterwards: run it when the oldest such backup has been deleted
+    (docs/privacy.md, "Backups and restores"). The previous keyring is kept beside the file as
+    KEYRING.before-retire-KEY_ID; delete that once the new keyring is backed up.
+    """
+    from exchange.secrets.keyring import Keyring, UnknownMasterKey
+    from exchange.service.key_rotation import MasterKeyInUse, retire
+    from exchange.store.database import Database
+
+    try:
+        keyring = Keyring.load(keyring_path)
+    except (OSError, ValueError) as error:
+        _fail(f"can't read the keyring: {error}")
+    try:
+        database = Database(db)
+    except Exception as error:  # a bad URL of any kind is one line, not a traceback
+        _fail(f"can't open the database {db!r}: {error}")
+    try:
+        retired = retire(database, keyring, key_id)
+    except (UnknownMasterKey, MasterKeyInUse, ValueError) as error:
+        _fail(str(error))
+    except Exception as error:  # an unreachable database, a schema it does not know: one line
+        _fail(f"can't read the data keys in {db!r}: {error}")
+    finally:
+        database.dispose()
+    backup = keyring_path.with_name(f"{keyring_path.name}.before-retire-{key_id}")
+    keyring.save(backup)
+    retired.save(keyring_path)
+    console.print(
+        f"master key {key_id} retired; the keyring holds {', '.join(retired.master_key_ids)}; "
+        f"the previous keyring is at {backup}",
+        soft_wrap=True,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -38,7 +39,9 @@ from exchange.cli.key_files import (
 from exchange.cli.processes import serve as processes_serve
 from exchange.cli.processes import unsupported as processes_unsupported
 from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
+from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
+from exchange.service import erasure
 from exchange.service.conversions import (
     DEFAULT_EXPOSURE_LIMIT_MINOR,
     DEFAULT_MEMBER_CONVERSIONS_PER_HOUR,
@@ -68,6 +71,10 @@ DbOption = Annotated[
 VarOption = Annotated[
     Path, typer.Option("--var-dir", envvar="COALITION_VAR_DIR", help="Where default files (database, keys) live.")
 ]
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _database(url: str | None, var_dir: Path) -> Database:
@@ -209,6 +216,7 @@ def serve(
         operator_keys=operators,
         metrics_listen=metrics_listen or None,
         keyring=secrets_keyring,
+        erasures=ErasureLedger.beside(keyring or var_dir / KEYRING_FILE),
         signer=signer,
         listen=listen,
         window_s=window_s,
@@ -262,12 +270,32 @@ def _transport_line(tls: ServerTls | None) -> str:
 
 
 @db_app.command("upgrade")
-def db_upgrade(db: DbOption = None, var_dir: VarOption = DEFAULT_VAR_DIR) -> None:
-    """Apply every migration the database lacks."""
+def db_upgrade(
+    db: DbOption = None,
+    var_dir: VarOption = DEFAULT_VAR_DIR,
+    keyring: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="COALITION_KEYRING",
+            help="The hub's keyring; its erasure ledger is re-applied after the upgrade "
+            "(default: var/keyring.json, if it exists).",
+        ),
+    ] = None,
+) -> None:
+    """Apply every migration the database lacks, then re-apply erasures a restore rolled back."""
     database = _database(db, var_dir)
     before = migrate.current_revision(database)
     migrate.upgrade(database)
     console.print(f"database at {migrate.current_revision(database)} (was {before or 'empty'})")
+    keyring_path = keyring or var_dir / KEYRING_FILE
+    if keyring is not None and not keyring.is_file():
+        console.print(f"[red]keyring file {keyring} does not exist[/red]", soft_wrap=True)
+        raise typer.Exit(2)
+    if keyring_path.is_file():
+        again = erasure.reapply(
+            database, ErasureLedger.beside(keyring_path), Keyring.load(keyring_path).pairwise_secret, _now_ms()
+        )
+        console.print(f"erasure ledger re-applied: {again} member(s) erased again")
 
 
 @db_app.command("status")

@@ -11,8 +11,12 @@ The file, written with mode 0600 and generated on first use::
 
 Master keys wrap members' data keys (see ``envelope``). Rotation adds a master key and makes
 it current; old ones stay so that data keys wrapped under them can still be unwrapped until
-they have been rewrapped. The pairwise secret never rotates: brands know members by ids
-derived from it, and a new secret would give every member new ids.
+they have been rewrapped. Retiring an old master key (``coalition keys retire-master``, once no
+data key in the database is wrapped under it) removes it for good: every copy of a data key
+wrapped under it, in backups taken before the rotation, can no longer be unwrapped.
+
+The pairwise secret never rotates: brands know members by ids derived from it, and a new secret
+would give every member new ids.
 
 Losing this file loses every encrypted member attribute, so every write is atomic and
 durable: a temporary file in the same directory, fsync, rename, fsync of the directory.
@@ -192,6 +196,22 @@ class Keyring:
         return Keyring(
             current_master_key_id=new_id,
             master_keys={**self._master_keys, new_id: secrets.token_bytes(MASTER_KEY_BYTES)},
+            pairwise_secret=self._pairwise_secret,
+        )
+
+    def without_master_key(self, key_id: str) -> Keyring:
+        """Return a keyring without an old master key (retirement: data keys wrapped under it are lost).
+
+        Raises:
+            UnknownMasterKey: The keyring holds no such key.
+            ValueError: It is the current master key, which must stay.
+        """
+        self.master_key(key_id)
+        if key_id == self._current_master_key_id:
+            raise ValueError(f"{key_id!r} is the current master key; rotate first, then retire the old one")
+        return Keyring(
+            current_master_key_id=self._current_master_key_id,
+            master_keys={k: v for k, v in self._master_keys.items() if k != key_id},
             pairwise_secret=self._pairwise_secret,
         )
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from exchange.domain.consent import EVENT_READ, AttributeType, Consent, Declaration, Purpose
+from exchange.secrets.envelope import WrappedKey
 from exchange.store.tables import access_log, attribute_declarations, attribute_values, consents, member_keys
 
 
@@ -216,3 +217,9 @@ def replace_wrapped_key(connection: Connection, member_id: str, wrapped: bytes) 
         .where(member_keys.c.member_id == member_id, member_keys.c.wrapped_key.is_not(None))
         .values(wrapped_key=wrapped)
     )
+
+
+def wrapped_under(connection: Connection, master_key_id: str) -> int:
+    """Count the live data keys wrapped under a master key (its id is in each wrapped key's header)."""
+    rows = connection.execute(select(member_keys.c.wrapped_key).where(member_keys.c.wrapped_key.is_not(None)))
+    return sum(1 for (blob,) in rows if WrappedKey.from_bytes(bytes(blob)).master_key_id == master_key_id)
