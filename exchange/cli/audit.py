@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.api.response_signing import HubSigner
-from exchange.cli.key_files import DEFAULT_VAR_DIR, HUB_KEY_FILE
+from exchange.cli.key_files import DEFAULT_VAR_DIR, HUB_KEY_FILE, HUB_KEY_PASSPHRASE_ENV, KeyFileError, read_private_key
 from exchange.service import audit
 from exchange.store.database import Database, default_sqlite_url
-from partner_sdk.keys import load_private_key, public_key_bytes
+from partner_sdk.keys import public_key_bytes
 
 app = typer.Typer(help="The tamper-evident audit log: seal and verify.", no_args_is_help=True)
 console = Console()
@@ -30,7 +30,11 @@ def _signer(hub_key: Path | None, var_dir: Path) -> HubSigner:
     path = hub_key or var_dir / HUB_KEY_FILE
     if not path.exists():
         raise typer.BadParameter(f"no hub key at {path}; pass --hub-key")
-    return HubSigner.from_key(load_private_key(path))
+    try:
+        return HubSigner.from_key(read_private_key(path, HUB_KEY_PASSPHRASE_ENV))
+    except KeyFileError as error:
+        typer.echo(f"coalition audit: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from exchange.api.server import DEFAULT_LISTEN
 from exchange.cli.admin import DEFAULT_KEY
+from exchange.cli.key_files import OPERATOR_KEY_PASSPHRASE_ENV, KeyFileError, read_private_key
 from exchange.cli.settlement_view import (
     EXPORT_FORMATS,
     breaks_table,
@@ -31,7 +32,8 @@ from exchange.cli.settlement_view import (
     report_table,
     statements_table,
 )
-from partner_sdk import ExchangeClient, ExchangeError, OperatorClient, load_private_key
+from partner_sdk import ExchangeClient, ExchangeError, OperatorClient
+from partner_sdk.keys import Ed25519PrivateKey
 from partner_sdk.settlement import (
     Statement,
     StatementVerificationError,
@@ -75,6 +77,15 @@ class Identity:
         self.operator_key, self.hub_public_key = operator_key, hub_public_key
 
 
+def _key(path: Path, passphrase_env: str | None) -> Ed25519PrivateKey:
+    """A private key file, plain or encrypted (passphrase from the variable, else asked on a terminal)."""
+    try:
+        return read_private_key(path, passphrase_env)
+    except KeyFileError as error:
+        typer.echo(f"coalition settlement: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
 @contextmanager
 def _client(who: Identity) -> Iterator[ExchangeClient | OperatorClient]:
     pinned = bytes.fromhex(who.hub_public_key) if who.hub_public_key else None
@@ -86,11 +97,13 @@ def _client(who: Identity) -> Iterator[ExchangeClient | OperatorClient]:
                 who.target,
                 partner_id=who.partner,
                 key_id=who.key_id,
-                private_key=load_private_key(who.key),
+                private_key=_key(who.key, None),
                 hub_public_key=pinned,
             )
         else:
-            client = OperatorClient(who.target, private_key=load_private_key(who.operator_key), hub_public_key=pinned)
+            client = OperatorClient(
+                who.target, private_key=_key(who.operator_key, OPERATOR_KEY_PASSPHRASE_ENV), hub_public_key=pinned
+            )
         with client:
             yield client
     except ExchangeError as error:

@@ -122,3 +122,29 @@ def test_retiring_a_key_still_in_use_is_refused_in_one_line(operator_dir: Path) 
     assert refused.returncode == 2
     assert re.search(r"1 data key\(s\) are still wrapped under mk-1", refused.stderr)
     assert Keyring.load(keyring_path).master_key_ids == ("mk-1", "mk-2")  # untouched
+
+
+def test_serve_erases_again_at_start_what_the_ledger_lists(operator_dir: Path) -> None:
+    from tests.e2e.test_cli import _free_port, _wait_healthy
+
+    _member_with_key(operator_dir, "mbr-back-from-a-backup")
+    ErasureLedger.beside(operator_dir / "var" / "keyring.json").record("mbr-back-from-a-backup", 1, "voltline")
+    target = f"127.0.0.1:{_free_port()}"
+    process = subprocess.Popen(
+        [COALITION, "serve", "--listen", target, "--var-dir", "var", "--metrics-listen", ""],
+        cwd=operator_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_healthy(target, process)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert "re-applied erasures" in output
+    database = Database(f"sqlite:///{operator_dir / 'var' / 'exchange.sqlite3'}")
+    with database.engine.connect() as connection:
+        key = connection.execute(sqlalchemy.text("SELECT wrapped_key FROM member_keys")).scalar_one()
+    database.dispose()
+    assert key is None

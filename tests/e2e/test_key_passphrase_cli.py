@@ -326,3 +326,13 @@ def test_the_encrypted_key_files_commands_of_the_operations_guide_run(tmp_path: 
     with _serving(serve, env, tmp_path, tmp_path / "serve.log"):
         pass
     assert public in (tmp_path / "serve.log").read_text()
+
+
+def test_audit_seal_reads_an_encrypted_hub_key_and_refuses_without_its_passphrase_in_one_line(tmp_path: Path) -> None:
+    _encrypted_key(tmp_path / "hub.pem", HUB_PASSPHRASE)
+    db = f"sqlite:///{tmp_path / 'exchange.sqlite3'}"
+    assert _run([COALITION, "db", "upgrade", "--db", db, "--var-dir", str(tmp_path)], _environment()).returncode == 0
+    seal = [COALITION, "audit", "seal", "--db", db, "--hub-key", str(tmp_path / "hub.pem"), "--all"]
+    sealed = _run(seal, _environment(COALITION_HUB_KEY_PASSPHRASE=HUB_PASSPHRASE))
+    assert sealed.returncode == 0, sealed.stderr
+    _assert_refused_in_one_line(_run(seal, _environment()), "is encrypted", "COALITION_HUB_KEY_PASSPHRASE")
