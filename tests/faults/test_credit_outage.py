@@ -156,8 +156,15 @@ def test_credits_applied_during_an_outage_past_their_deadline_leave_no_member_pa
     at_source, at_target = _expected(pair.source, conversions)
     assert stride_books.balances == at_source
     assert {m: volt_books.balances.get(m, 0) for m in MEMBERS} == at_target
-    completed = sum(1 for m in MEMBERS if at_target[m] > 0)
-    assert completed == 2  # the two acknowledged in time stand; the rest were taken back
+    completed = {c for c, m in conversions.items() if at_target[m] > 0}
+    assert len(completed) == 2  # the two acknowledged in time stand; the rest were taken back
+    # The statements agree with both brands' books: only the completed conversions are movements.
+    operator = hub.operator()
+    period = operator.get_period()
+    operator.close_period(period.period_id)
+    statement_id = f"stm-{period.period_id[4:]}-voltline"
+    moved = {m.movement_id for m in pair.target.iter_statement_movements(statement_id)}
+    assert moved == completed
 
 
 def _drain_some(loop: InstructionLoop, books: BrandLedger, outage: Outage, *, acknowledged_before_outage: int) -> None:
