@@ -189,7 +189,7 @@ def _run(
     workload.close()
     elapsed_s = time.monotonic() - began
     log(f"operations done in {worked_s:.1f} s, drained in {elapsed_s - worked_s:.1f} s; checking the database")
-    report = check(cluster.url, history)
+    report = check(cluster.url, history, workload.books)
     internal = sum(r.internal_errors() for r in replicas)
     return _result(config, history, report, nemesis, errors, worked_s, elapsed_s, timed_out, drained, internal)
 

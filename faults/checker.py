@@ -11,7 +11,11 @@ Read in one REPEATABLE READ snapshot (a replica may still be expiring holds mean
   CAPTURE per capture, and each brand's position equals what the conversions and captures say;
 - instructions: one CREDIT per conversion, ACKNOWLEDGED iff the conversion is COMPLETED,
   PENDING iff it still waits, CANCELLED iff it EXPIRED or was REFUNDED (with its REFUND
-  instruction pending or acknowledged); what a hold released went out once as a RELEASE.
+  instruction pending or acknowledged); what a hold released went out once as a RELEASE;
+- the brands' own books (what the clients' instruction consumers applied, faults.workload.BrandBooks):
+  a COMPLETED conversion's target points credited once and nothing refunded; any other's credit
+  taken back (a credit applied but acknowledged too late comes back as CREDIT_CANCELLED) and,
+  once REFUNDED, the source points given back: no member is ever paid twice.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from coalition.exchange.v1 import conversions_pb2, redemptions_pb2
 from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.tables import conversions, hold_captures, holds, idempotency_keys, instructions, ledger_entries
 from faults.history import OK, REFUSED, UNKNOWN, History, Op
+from faults.workload import BrandBooks
 
 FAILED = frozenset({"EXPIRED", "REJECTED", "REFUNDED"})
 CREDIT_STATE_FOR = {  # conversion state -> its CREDIT instruction's state(s)
@@ -110,14 +115,16 @@ def keyed_result(row: Any) -> str:
     return ""
 
 
-def check(url: str, history: History) -> Report:
-    """Hold the database to the history; return the violations and the figures."""
-    return check_snapshot(read_snapshot(url), history)
+def check(url: str, history: History, books: BrandBooks | None = None) -> Report:
+    """Hold the database to the history (and the brands' books); return the violations and the figures."""
+    return check_snapshot(read_snapshot(url), history, books)
 
 
-def check_snapshot(snap: Snapshot, history: History) -> Report:
-    """Hold one snapshot of the tables to the history."""
+def check_snapshot(snap: Snapshot, history: History, books: BrandBooks | None = None) -> Report:
+    """Hold one snapshot of the tables to the history (and the brands' books)."""
     report = Report()
+    if books is not None:
+        _check_books(snap, books, report)
     for message in history.client_violations:
         report.fail(f"client: {message}")
     _check_ledger(snap, report)
@@ -213,6 +220,25 @@ def _check_conversions(snap: Snapshot, report: Report) -> None:
             report.fail(f"conversion {conversion_id} is the answer of {decoded[conversion_id]} idempotency keys")
     for conversion_id in decoded.keys() - snap.conversions.keys():
         report.fail(f"an idempotency key answers with conversion {conversion_id}, which does not exist")
+
+
+def _check_books(snap: Snapshot, books: BrandBooks, report: Report) -> None:
+    for c in snap.conversions.values():
+        credited = books.credited.get(c.conversion_id, 0)
+        refunded = books.refunded.get(c.conversion_id, 0)
+        debited = c.fee_points + c.source_points_converted
+        if c.state == "COMPLETED":
+            want = (c.target_points, 0)
+        elif c.state == "REFUNDED":
+            want = (0, debited)
+        else:  # still waiting for its credit, or for its refund's acknowledgement
+            want = (credited if c.state == "PENDING_CREDIT" else 0, refunded)
+        if (credited, refunded) != want:
+            report.fail(
+                f"books: conversion {c.conversion_id} is {c.state}, yet the target credited {credited} "
+                f"and the source refunded {refunded} (expected {want[0]} and {want[1]})"
+            )
+    report.figures["books.credits_taken_back"] = books.taken_back
 
 
 def _check_holds(snap: Snapshot, report: Report) -> None:

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import TypeVar
@@ -66,6 +66,35 @@ class Brand:
 
     partner_id: str
     key: Ed25519PrivateKey
+
+
+@dataclass
+class BrandBooks:
+    """What the brands' own ledgers did, per conversion: points credited at the target, refunded at the source.
+
+    Each consumer applies an instruction to these books before it answers the hub (once per
+    instruction id, as an idempotent brand ledger does), including the credits it holds back to
+    acknowledge after their deadline: applied, but unacknowledged when the deadline passes.
+    """
+
+    credited: dict[str, int] = field(default_factory=dict)  # conversion id -> target points, net of take-backs
+    refunded: dict[str, int] = field(default_factory=dict)  # conversion id -> source points given back
+    applied: set[str] = field(default_factory=set)
+    taken_back: int = 0
+
+    def apply(self, instruction: Instruction) -> None:
+        """Apply one instruction, once."""
+        if instruction.instruction_id in self.applied or not instruction.conversion_id:
+            return
+        self.applied.add(instruction.instruction_id)
+        conversion = instruction.conversion_id
+        if instruction.kind == "CREDIT":
+            self.credited[conversion] = self.credited.get(conversion, 0) + instruction.points
+        elif instruction.kind == "REFUND" and not instruction.reversal_id:
+            self.refunded[conversion] = self.refunded.get(conversion, 0) + instruction.points
+        elif instruction.kind == "CREDIT_CANCELLED" and instruction.cancels_instruction_id in self.applied:
+            self.credited[conversion] = self.credited.get(conversion, 0) - instruction.points
+            self.taken_back += 1
 
 
 @dataclass(frozen=True)
@@ -195,6 +224,7 @@ class Workload:
         self.channels: list[grpc.Channel] = []
         # Credits held back to acknowledge late: instruction id -> (partner, when in epoch seconds).
         self.parked: dict[str, tuple[str, float]] = {}
+        self.books = BrandBooks()
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- plumbing
@@ -408,6 +438,8 @@ class Workload:
         if roll < self.mix.lose_delivery:
             self.history.count("instructions.lost_on_purpose")
             return
+        with self._lock:
+            self.books.apply(instruction)  # the brand's own ledger first, then the answer to the hub
         late = roll < self.mix.lose_delivery + self.mix.late_ack
         if late and instruction.kind == "CREDIT" and instruction.deadline is not None and not self.stop_work.is_set():
             with self._lock:

@@ -55,6 +55,9 @@ def _assert_clean(result: BankResult) -> None:
     assert summary["acknowledged"] > OPERATIONS // 2
     assert summary["refused"] > 0  # the deliberate mistakes were refused, and left nothing (checked)
     assert summary["internal_answers"] == 0  # a database restart is UNAVAILABLE (resend), not INTERNAL
+    # Credits applied in the brand's books but acknowledged only after their deadline were taken
+    # back through CREDIT_CANCELLED, and the books agree with the hub (faults.checker._check_books).
+    assert result.figures["books.credits_taken_back"] > 0
 
 
 def test_a_killed_hub_and_a_restarted_database_lose_nothing_and_do_nothing_twice() -> None:
