@@ -6,6 +6,7 @@ database and refuses to start on an outdated one.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from pathlib import Path
 
@@ -65,14 +66,23 @@ def schema_state(database: Database) -> SchemaState:
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Apply migrations up to revision."""
+    """Apply migrations up to revision; hubs started together on one database migrate one at a time.
+
+    On PostgreSQL the migrations wait for a session advisory lock held on a connection of its
+    own, and only then open the transaction that reads the schema's revision and migrates. Taken
+    inside that transaction instead, the lock would be granted to a transaction whose SERIALIZABLE
+    snapshot predates it: the second hub would not see the first one's tables and would try to
+    create them again (DuplicateTable).
+    """
     config = _config()
-    with database.engine.begin() as connection:
+    with contextlib.ExitStack() as held:
         if database.dialect == "postgresql":
-            # Replicas started together on an empty database migrate one at a time.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+            lock = held.enter_context(database.engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            held.callback(lock.execute, text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
 
 
 def pending_differences(database: Database) -> list[object]:
