@@ -41,7 +41,7 @@ from exchange.cli.processes import unsupported as processes_unsupported
 from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
-from exchange.service import erasure
+from exchange.service import erasure, keyring_binding
 from exchange.service.conversions import (
     DEFAULT_EXPOSURE_LIMIT_MINOR,
     DEFAULT_MEMBER_CONVERSIONS_PER_HOUR,
@@ -75,6 +75,24 @@ VarOption = Annotated[
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _bound_keyring(database: Database, path: Path) -> Keyring:
+    """The keyring at path (generated only for a database that has none), checked against the database's."""
+    if not path.exists():
+        taken = keyring_binding.may_generate_keyring(database)
+        if taken is not None:
+            typer.echo(f"coalition serve: no keyring at {path}, and {taken}: start with that --keyring", err=True)
+            raise typer.Exit(2)
+    loaded, created = Keyring.load_or_create(path)
+    if created:
+        console.print(f"generated the keyring at {path}")
+    try:
+        keyring_binding.bind(database, loaded)
+    except keyring_binding.KeyringMismatch as error:
+        typer.echo(f"coalition serve: keyring {path}: {error}", err=True)
+        raise typer.Exit(2) from None
+    return loaded
 
 
 def _database(url: str | None, var_dir: Path) -> Database:
@@ -208,9 +226,7 @@ def serve(
         raise typer.Exit(2) from None
     if created:
         console.print(f"generated the hub key at {hub_key or var_dir / HUB_KEY_FILE}")
-    secrets_keyring, created = Keyring.load_or_create(keyring or var_dir / KEYRING_FILE)
-    if created:
-        console.print(f"generated the keyring at {keyring or var_dir / KEYRING_FILE}")
+    secrets_keyring = _bound_keyring(database, keyring or var_dir / KEYRING_FILE)
     config = HubConfig(
         database=database,
         operator_keys=operators,
@@ -233,6 +249,7 @@ def serve(
     details = [
         _transport_line(tls),
         f"hub key      {signer.key_id}  {fingerprint(signer.public_key)}",
+        f"keyring      {secrets_keyring.fingerprint}",
         *(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}" for operator in operators),
     ]
     if processes > 1:
@@ -292,9 +309,13 @@ def db_upgrade(
         console.print(f"[red]keyring file {keyring} does not exist[/red]", soft_wrap=True)
         raise typer.Exit(2)
     if keyring_path.is_file():
-        again = erasure.reapply(
-            database, ErasureLedger.beside(keyring_path), Keyring.load(keyring_path).pairwise_secret, _now_ms()
-        )
+        loaded = Keyring.load(keyring_path)
+        try:
+            keyring_binding.bind(database, loaded)
+        except keyring_binding.KeyringMismatch as error:
+            typer.echo(f"coalition db upgrade: keyring {keyring_path}: {error}", err=True)
+            raise typer.Exit(2) from None
+        again = erasure.reapply(database, ErasureLedger.beside(keyring_path), loaded.pairwise_secret, _now_ms())
         console.print(f"erasure ledger re-applied: {again} member(s) erased again")
 
 

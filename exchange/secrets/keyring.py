@@ -25,6 +25,7 @@ durable: a temporary file in the same directory, fsync, rename, fsync of the dir
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -44,6 +45,7 @@ MASTER_KEY_ID_PATTERN = re.compile(r"mk-([1-9][0-9]{0,8})")
 FIRST_MASTER_KEY_ID = "mk-1"
 MAX_MASTER_KEYS = 1_000
 MAX_KEYRING_FILE_BYTES = 1024 * 1024
+FINGERPRINT_CONTEXT = b"coalition-keyring-fingerprint-v1|"
 
 _FIELDS = frozenset({"version", "current_master_key_id", "master_keys", "pairwise_secret"})
 _KEY_HEX_DIGITS = 2 * MASTER_KEY_BYTES
@@ -179,6 +181,16 @@ class Keyring:
             return self._master_keys[key_id]
         except KeyError:
             raise UnknownMasterKey(key_id, self.master_key_ids) from None
+
+    @property
+    def fingerprint(self) -> str:
+        """A short public name of this keyring, the same after master-key rotation and retirement.
+
+        Derived one way from the pairwise secret, which never rotates: it names which keyring a
+        database's members belong to without revealing anything of it.
+        """
+        digest = hashlib.sha256(FINGERPRINT_CONTEXT + self._pairwise_secret).hexdigest()
+        return f"kr-{digest[:24]}"
 
     @property
     def pairwise_secret(self) -> bytes:

@@ -373,6 +373,14 @@ link_codes = Table(
     Column("expires_at_ms", BigInteger, nullable=False),
     Column("used_at_ms", BigInteger, nullable=True),
 )
+# Facts about this hub's deployment that every replica must agree on (e.g. the keyring's fingerprint).
+hub_settings = Table(
+    "hub_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 # Wrong link codes a brand sent, kept for the whole guess-limit window (exchange.domain.members).
 link_code_failures = Table(
     "link_code_failures",
