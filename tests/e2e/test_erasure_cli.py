@@ -13,6 +13,7 @@ import sqlalchemy
 from exchange.secrets.envelope import UnwrapError, WrappedKey, new_data_key, unwrap_data_key, wrap_data_key
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
+from exchange.secrets.pairwise import pairwise_member_id
 from exchange.store.consent_repo import ConsentRepository
 from exchange.store.database import Database
 from exchange.store.members_repo import MemberRepository
@@ -53,7 +54,8 @@ def _member_with_key(directory: Path, member_id: str) -> bytes:
     def add(connection: sqlalchemy.Connection) -> None:
         repository = MemberRepository(connection)
         repository.add_member(member_id, 0)
-        repository.add_account("stride", f"ref-of-{member_id}", member_id, f"pm-{member_id}", 0)
+        pairwise = pairwise_member_id(keyring.pairwise_secret, partner_id="stride", member_id=member_id)
+        repository.add_account("stride", f"ref-of-{member_id}", member_id, pairwise, 0)
         ConsentRepository(connection).store_wrapped_key(member_id, wrapped)
 
     database.run(add)
