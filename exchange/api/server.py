@@ -137,7 +137,9 @@ class HubServer:
             options=[
                 ("grpc.max_receive_message_length", config.max_request_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
-                *((("grpc.so_reuseport", 1),) if config.reuse_port else ()),
+                # gRPC sets SO_REUSEPORT by default on Linux, which lets a second hub bind the same
+                # address and take half the connections: only serve --processes N's workers share one.
+                ("grpc.so_reuseport", 1 if config.reuse_port else 0),
             ],
         )
         self._server.add_generic_rpc_handlers(
@@ -184,10 +186,13 @@ class HubServer:
         """Re-apply erasures a restore rolled back, bind the listen address and serve; return the bound port."""
         self.reapply_erasures()
         tls = self.config.tls
-        if tls is None:
-            self.port = self._server.add_insecure_port(self.config.listen)
-        else:
-            self.port = self._server.add_secure_port(self.config.listen, tls.credentials())
+        try:
+            if tls is None:
+                self.port = self._server.add_insecure_port(self.config.listen)
+            else:
+                self.port = self._server.add_secure_port(self.config.listen, tls.credentials())
+        except RuntimeError:  # gRPC's word for a port it could not bind (in use, or no such address)
+            self.port = 0
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         self._server.start()

@@ -258,7 +258,11 @@ def serve(
             processes_serve(config, processes=processes, grace_s=grace_s, console=console, details=details)
         )
     server = HubServer(config)
-    port = server.start()
+    try:
+        port = server.start()
+    except OSError as error:  # the address is taken (by another hub, or anything) or not this host's
+        typer.echo(f"coalition serve: {error}: in use by another process, or not an address of this host", err=True)
+        raise typer.Exit(2) from None
     console.print(f"hub listening on {listen.rsplit(':', 1)[0]}:{port}  database {database.url.render_as_string()}")
     for line in details:
         console.print(line, soft_wrap=True)

@@ -24,6 +24,8 @@ fork. Then the parent only supervises:
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import multiprocessing
 import os
 import shutil
@@ -38,6 +40,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 from wsgiref.simple_server import WSGIServer
 
@@ -87,6 +90,7 @@ def serve(config: HubConfig, *, processes: int, grace_s: float, console: Console
     try:
         try:
             with _reserved_port(config.listen) as listen:
+                _hold_listen_lock(listen)
                 worker_config = replace(config, listen=listen, metrics_listen=None, reuse_port=True)
                 for index in range(processes):
                     supervisor.fork(index, worker_config, database_url)
@@ -236,6 +240,25 @@ def _reserved_port(listen: str) -> Iterator[str]:
         except OSError as error:
             raise OSError(error.errno, f"cannot listen on {listen}: {error.strerror}") from None
         yield f"{host}:{reservation.getsockname()[1]}"
+
+
+_LISTEN_LOCKS: list[int] = []  # open for the parent's lifetime (and inherited by its workers)
+
+
+def _hold_listen_lock(listen: str) -> None:
+    """Make this the only `serve --processes` group on the address: SO_REUSEPORT alone would let another join.
+
+    A hub of one process binds without SO_REUSEPORT, so the kernel refuses it (and refuses a group
+    while it holds the port); two groups would both set it, so a host-wide lock file decides.
+    """
+    path = Path(tempfile.gettempdir()) / f"coalition-listen-{listen.replace(':', '-').strip('[]')}.lock"
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise OSError(errno.EADDRINUSE, f"cannot listen on {listen}: another coalition serve listens there") from None
+    _LISTEN_LOCKS.append(descriptor)
 
 
 @dataclass

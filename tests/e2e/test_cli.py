@@ -111,3 +111,20 @@ def test_the_demo_runs_and_every_step_behaves(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Every step behaved as expected." in result.stdout
     assert "UNEXPECTED" not in result.stdout
+
+
+def test_a_second_hub_can_not_bind_the_address_of_a_running_one(
+    served: tuple[str, Path, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    target, _, running = served
+    refused = subprocess.run(
+        [COALITION, "serve", "--listen", target, "--var-dir", str(tmp_path / "other"), "--metrics-listen", ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert f"cannot listen on {target}" in refused.stderr and "Traceback" not in refused.stderr
+    assert running.poll() is None
+    running.terminate()
+    running.communicate(timeout=30)

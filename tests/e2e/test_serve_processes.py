@@ -186,3 +186,24 @@ def _sum(text: str, name: str, label: str) -> float:
         for line in text.splitlines()
         if line.startswith(name + "{") and label in line.partition("}")[0]
     )
+
+
+def _second_hub(two_workers: TwoWorkers, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Another hub, with a var dir (so keys) of its own, on the same address as the running group."""
+    other = two_workers.var_dir / "other"
+    other.mkdir(exist_ok=True)
+    return subprocess.run(
+        [COALITION, "serve", "--listen", two_workers.target, "--var-dir", str(other), "--metrics-listen", "", *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("extra", [(), ("--processes", "2")], ids=["one process", "another group"])
+def test_no_other_hub_can_bind_the_address_of_a_running_group(two_workers: TwoWorkers, extra: tuple[str, ...]) -> None:
+    refused = _second_hub(two_workers, *extra)
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "cannot listen on" in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+    assert two_workers.process.poll() is None  # the running group is untouched
