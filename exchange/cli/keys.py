@@ -26,6 +26,13 @@ PassphraseEnvOption = Annotated[
 ]
 
 
+def _one_line(error: BaseException) -> str:
+    """The first line of what went wrong (a driver's own message, without SQLAlchemy's wrapping)."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
 def _fail(message: str) -> NoReturn:
     typer.echo(f"coalition keys: {message}", err=True)
     raise typer.Exit(2)
@@ -129,18 +136,37 @@ def rotate_master(
 ) -> None:
     """Add a new master key to the keyring and re-wrap every member's data key under it.
 
-    Run it with the replicas stopped, or restart every replica with the new keyring file right
-    after: a replica still holding the old file can't unwrap keys wrapped under the new master key.
+    The database is checked before anything is written; the previous keyring is kept beside the
+    file as KEYRING.before-rotate-NEW_ID. Running replicas pick the new file up by themselves: at
+    once when they meet a data key wrapped under the new master key, and within seconds for the
+    data keys they wrap (docs/operations.md, "The keyring").
     """
     from rich.progress import Progress
 
     from exchange.secrets.keyring import Keyring
+    from exchange.service import keyring_binding
     from exchange.service.key_rotation import rewrap_all
+    from exchange.store import migrate
     from exchange.store.database import Database
 
-    keyring = Keyring.load(keyring_path).with_new_master_key()
+    try:
+        old = Keyring.load(keyring_path)
+    except (OSError, ValueError) as error:
+        _fail(f"can't read the keyring: {error}")
+    try:
+        database = Database(db)
+        state = migrate.schema_state(database)
+    except Exception as error:  # an empty, mistyped or unreachable URL: one line, and the keyring untouched
+        _fail(f"can't use the database {db!r}: {_one_line(error)}")
+    if state is not migrate.SchemaState.CURRENT:
+        _fail(f"the database's schema is {state.value}, not CURRENT: run `coalition db upgrade` first")
+    try:
+        keyring_binding.bind(database, old)
+    except keyring_binding.KeyringMismatch as error:
+        _fail(str(error))
+    keyring = old.with_new_master_key()
+    old.save(keyring_path.with_name(f"{keyring_path.name}.before-rotate-{keyring.current_master_key_id}"))
     keyring.save(keyring_path)
-    database = Database(db)
     with Progress(console=console) as progress:
         task = progress.add_task(f"re-wrapping data keys under {keyring.current_master_key_id}", total=None)
         changed = rewrap_all(database, keyring, lambda n: progress.advance(task, n))
@@ -172,13 +198,13 @@ def retire_master(
     try:
         database = Database(db)
     except Exception as error:  # a bad URL of any kind is one line, not a traceback
-        _fail(f"can't open the database {db!r}: {error}")
+        _fail(f"can't open the database {db!r}: {_one_line(error)}")
     try:
         retired = retire(database, keyring, key_id)
     except (UnknownMasterKey, MasterKeyInUse, ValueError) as error:
         _fail(str(error))
     except Exception as error:  # an unreachable database, a schema it does not know: one line
-        _fail(f"can't read the data keys in {db!r}: {error}")
+        _fail(f"can't read the data keys in {db!r}: {_one_line(error)}")
     finally:
         database.dispose()
     backup = keyring_path.with_name(f"{keyring_path.name}.before-retire-{key_id}")

@@ -40,7 +40,7 @@ from exchange.cli.processes import serve as processes_serve
 from exchange.cli.processes import unsupported as processes_unsupported
 from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
-from exchange.secrets.keyring import Keyring
+from exchange.secrets.keyring import Keyring, ReloadingKeyring
 from exchange.service import erasure, keyring_binding
 from exchange.service.conversions import (
     DEFAULT_EXPOSURE_LIMIT_MINOR,
@@ -92,7 +92,7 @@ def _bound_keyring(database: Database, path: Path) -> Keyring:
     except keyring_binding.KeyringMismatch as error:
         typer.echo(f"coalition serve: keyring {path}: {error}", err=True)
         raise typer.Exit(2) from None
-    return loaded
+    return ReloadingKeyring(path, loaded)  # follows rotate-master and retire-master without a restart
 
 
 def _database(url: str | None, var_dir: Path) -> Database:

@@ -27,10 +27,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -46,6 +49,8 @@ FIRST_MASTER_KEY_ID = "mk-1"
 MAX_MASTER_KEYS = 1_000
 MAX_KEYRING_FILE_BYTES = 1024 * 1024
 FINGERPRINT_CONTEXT = b"coalition-keyring-fingerprint-v1|"
+
+_log = logging.getLogger("exchange.keyring")
 
 _FIELDS = frozenset({"version", "current_master_key_id", "master_keys", "pairwise_secret"})
 _KEY_HEX_DIGITS = 2 * MASTER_KEY_BYTES
@@ -306,3 +311,86 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+KEYRING_RECHECK_S = 2.0  # how often a running hub looks at its keyring file for a rotation
+
+
+class ReloadingKeyring(Keyring):
+    """The keyring a running hub holds: it follows its file, so a replica sees `rotate-master` without a restart.
+
+    A master key it lacks (wrapped by a replica that already has the new file) makes it re-read
+    the file at once; otherwise it looks at the file's modification at most every
+    ``KEYRING_RECHECK_S`` when it wraps a new data key, so it wraps under the new current master
+    key soon after a rotation. A file whose pairwise secret differs (another keyring) is refused:
+    the hub keeps what it has and says so in the log.
+    """
+
+    __slots__ = ("_checked_at", "_lock", "_path", "_stamp")
+
+    def __init__(self, path: Path, loaded: Keyring | None = None) -> None:
+        """Hold the keyring at path (already loaded, or loaded now)."""
+        keyring = loaded if loaded is not None else Keyring.load(path)
+        super().__init__(
+            current_master_key_id=keyring.current_master_key_id,
+            master_keys={key_id: keyring.master_key(key_id) for key_id in keyring.master_key_ids},
+            pairwise_secret=keyring.pairwise_secret,
+        )
+        self._path = path
+        self._lock = threading.Lock()
+        self._stamp = _file_stamp(path)
+        self._checked_at = time.monotonic()
+
+    @property
+    def current_master_key_id(self) -> str:
+        """The id of the master key new data keys are wrapped under (after a look at the file, now and then)."""
+        if time.monotonic() - self._checked_at >= KEYRING_RECHECK_S:
+            self.reload(only_if_changed=True)
+        return self._current_master_key_id
+
+    def master_key(self, key_id: str) -> bytes:
+        """Return a master key, re-reading the file once if this hub does not have it yet."""
+        try:
+            return super().master_key(key_id)
+        except UnknownMasterKey:
+            if not self.reload(only_if_changed=False):
+                raise
+        return super().master_key(key_id)
+
+    def reload(self, *, only_if_changed: bool = False) -> bool:
+        """Re-read the file; return whether the keyring changed.
+
+        Raises nothing: a file that can't be read, or holds another keyring, leaves this one as it is.
+        """
+        with self._lock:
+            self._checked_at = time.monotonic()
+            stamp = _file_stamp(self._path)
+            if only_if_changed and stamp == self._stamp:
+                return False
+            try:
+                fresh = Keyring.load(self._path)
+            except (OSError, ValueError) as error:
+                _log.error("keeping the keyring in memory: %s", error)
+                return False
+            if fresh.pairwise_secret != self._pairwise_secret:
+                _log.error("keeping the keyring in memory: %s now holds another keyring", self._path)
+                return False
+            self._stamp = stamp
+            if (
+                fresh.master_key_ids == self.master_key_ids
+                and fresh._current_master_key_id == self._current_master_key_id
+            ):
+                return False
+            # Keys first, then the current id: a reader never sees a current id without its key.
+            self._master_keys = MappingProxyType({k: fresh.master_key(k) for k in fresh.master_key_ids})
+            self._current_master_key_id = fresh._current_master_key_id
+            _log.info("keyring reloaded: current master key %s", self._current_master_key_id)
+            return True
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    try:
+        status = path.stat()
+    except OSError:
+        return (0, 0)
+    return (status.st_mtime_ns, status.st_size)
