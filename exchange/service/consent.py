@@ -212,6 +212,20 @@ def read(
     if member_id is None or members.is_erased(member_id):
         raise NotFound("MEMBER_NOT_FOUND", "no member of yours has this pairwise id", field="pairwise_member_id")
     repository = ConsentRepository(connection)
+
+    def log(returned: list[str], withheld: list[str], event: str = rules.EVENT_READ, reason: str = "") -> None:
+        repository.log_read(
+            member_id=member_id,
+            at_ms=now_ms,
+            reader=caller.principal,
+            source=source,
+            purpose=purpose,
+            returned=returned,
+            withheld=withheld,
+            event=event,
+            reason=reason,
+        )
+
     standing = standing_of(connection, member_id)
     try:
         member_rules.require_standing(caller.principal, standing, field="pairwise_member_id")
@@ -219,17 +233,7 @@ def read(
             raise InvalidArgument("UNKNOWN_PURPOSE", "purpose must be one of the fixed list", field="purpose")
         wanted = rules.parse_keys(keys)
     except ExchangeError as refusal:
-        repository.log_read(
-            member_id=member_id,
-            at_ms=now_ms,
-            reader=caller.principal,
-            source=source,
-            purpose=purpose,
-            returned=[],
-            withheld=[],
-            event=rules.EVENT_READ_REFUSED,
-            reason=refusal.reason,
-        )
+        log([], [], rules.EVENT_READ_REFUSED, refusal.reason)
         refusal.final = True
         raise
     withheld = rules.withhold_reasons(
@@ -255,15 +259,7 @@ def read(
             values[key] = _decode(
                 declaration.type, decrypt_value(data_key, sealed[key], aad=_aad(member_id, source, key))
             )
-    repository.log_read(
-        member_id=member_id,
-        at_ms=now_ms,
-        reader=caller.principal,
-        source=source,
-        purpose=purpose,
-        returned=list(values),
-        withheld=list(withheld),
-    )
+    log(list(values), list(withheld))
     return AttributeRead(values, withheld)
 
 

@@ -21,9 +21,8 @@ from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.pairwise import member_tag, pairwise_member_id
 from exchange.store.consent_repo import ConsentRepository
 from exchange.store.database import Database
-from exchange.store.idempotency_repo import erase_answers as erase_kept_answers
+from exchange.store.idempotency_repo import erase_answers
 from exchange.store.members_repo import MemberRepository, scrub_member_refs
-from exchange.store.nonces_repo import erase_answers as erase_recorded_answers
 
 REAPPLY_BATCH = 500
 RESTORE_ACTOR = "hub:erasure-ledger"
@@ -60,8 +59,7 @@ def apply(connection: Connection, member_id: str, *, by: str, now_ms: int, secre
         member_tag(secret, partner_id=partner_id, member_ref=member_ref)
         for partner_id, member_ref in members.accounts_of(member_id)
     ]
-    erase_recorded_answers(connection, tags)
-    erase_kept_answers(connection, tags)
+    erase_answers(connection, tags)
     scrub_member_refs(
         connection,
         member_id,

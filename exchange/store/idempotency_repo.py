@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, text, update
 
 from exchange.store.precompiled import Precompiled, selecting
-from exchange.store.tables import idempotency_keys
+from exchange.store.tables import idempotency_keys, request_nonces
 
 OUTCOME_OK = "OK"
 ANSWER_COLUMNS = ("response_body", "outcome", "error_reason", "error_message", "error_field", "member_tag")
@@ -104,12 +104,16 @@ class IdempotencyRepository:
 
 
 def erase_answers(connection: Connection, member_tags: list[str]) -> int:
-    """Empty the kept answers that named one of these members (outcome ERASED); return how many."""
+    """Empty the answers kept under nonces and idempotency keys that named one of these members; return how many.
+
+    Their outcome becomes ERASED (exchange.service.stored_answers says what a resend is told).
+    """
     if not member_tags:
         return 0
-    result = connection.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.member_tag.in_(member_tags))
-        .values(response_body=b"", outcome="ERASED")
-    )
-    return int(result.rowcount)
+    erased = 0
+    for table in (request_nonces, idempotency_keys):
+        result = connection.execute(
+            update(table).where(table.c.member_tag.in_(member_tags)).values(response_body=b"", outcome="ERASED")
+        )
+        erased += int(result.rowcount)
+    return erased

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete
 
 from exchange.store.precompiled import inserting, selecting
 from exchange.store.tables import request_nonces
@@ -100,15 +100,3 @@ class NonceRepository:
         """Delete the nonces received before the cut-off (outside every window); return how many."""
         result = self._db.execute(delete(request_nonces).where(request_nonces.c.received_at_ms < received_before_ms))
         return int(result.rowcount)
-
-
-def erase_answers(connection: Connection, member_tags: list[str]) -> int:
-    """Empty the recorded answers that named one of these members (outcome ERASED); return how many."""
-    if not member_tags:
-        return 0
-    result = connection.execute(
-        update(request_nonces)
-        .where(request_nonces.c.member_tag.in_(member_tags))
-        .values(response_body=b"", outcome="ERASED")
-    )
-    return int(result.rowcount)
