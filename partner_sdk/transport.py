@@ -22,6 +22,21 @@ GET_HUB_INFO = "/coalition.exchange.v1.HubService/GetHubInfo"
 ANSWER_NOT_KEPT = "ANSWER_NOT_KEPT"
 
 
+def _trace_context() -> tuple[tuple[str, str], ...]:
+    """The caller's current OpenTelemetry trace, as W3C headers, if the brand uses OpenTelemetry.
+
+    The SDK does not depend on it: without the package, or outside a span, nothing is added. The
+    headers are not signed (they change nothing the hub does) and carry only trace and span ids.
+    """
+    try:
+        from opentelemetry.propagate import inject
+    except ImportError:
+        return ()
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return tuple(carrier.items())
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -102,7 +117,7 @@ class SignedTransport:
             try:
                 answer, call = stub.with_call(
                     body,
-                    metadata=(*metadata, (signing.HEADER_REQUEST_ID, request_id)),
+                    metadata=(*metadata, (signing.HEADER_REQUEST_ID, request_id), *_trace_context()),
                     timeout=timeout_s or self.timeout_s,
                 )
             except grpc.RpcError as error:

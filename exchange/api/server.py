@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -111,6 +112,8 @@ class HubConfig:
     reuse_port: bool = False
     # Quotes and Converts waiting at one moment share a transaction and its commit (exchange.store.group_commit).
     group_commit: bool = True
+    # One OpenTelemetry span per call (exchange.api.tracing); None: no tracing.
+    tracing: grpc.ServerInterceptor[Any, Any] | None = None
 
 
 class HubServer:
@@ -134,6 +137,7 @@ class HubServer:
         )
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="hub-rpc"),
+            interceptors=[config.tracing] if config.tracing is not None else None,
             options=[
                 ("grpc.max_receive_message_length", config.max_request_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),

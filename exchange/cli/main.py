@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from exchange import logs
+from exchange.api import tracing
 from exchange.api.server import (
     DEFAULT_GRACE_S,
     DEFAULT_LISTEN,
@@ -75,6 +76,17 @@ VarOption = Annotated[
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _tracing(endpoint: str | None) -> tracing.TracingInterceptor | None:
+    """The tracing interceptor for an OTLP endpoint, or None; one line and exit 2 without the extra."""
+    if not endpoint:
+        return None
+    try:
+        return tracing.interceptor(endpoint)
+    except tracing.TracingUnavailable as error:
+        typer.echo(f"coalition serve: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _bound_keyring(database: Database, path: Path) -> Keyring:
@@ -143,6 +155,14 @@ def serve(
             "still fails alone); --no-group-commit runs each in a transaction of its own (README, Performance).",
         ),
     ] = True,
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OTEL_EXPORTER_OTLP_ENDPOINT",
+            help="Send one OpenTelemetry span per call to this OTLP/gRPC collector (needs the [tracing] extra); "
+            "default: no tracing.",
+        ),
+    ] = None,
     credit_deadline_s: Annotated[
         int, typer.Option(help="How long a target partner has to acknowledge a credit before it expires.")
     ] = DEFAULT_CREDIT_DEADLINE_MS // 1000,
@@ -240,6 +260,7 @@ def serve(
         workers=workers,
         group_commit=group_commit,
         tls=tls,
+        tracing=_tracing(otlp_endpoint),
         policy=ConversionPolicy(
             credit_deadline_ms=credit_deadline_s * 1000,
             member_conversions_per_hour=member_conversions_per_hour,
