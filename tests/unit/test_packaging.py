@@ -11,13 +11,17 @@ from pathlib import Path
 import grpc
 
 from coalition.exchange.v1 import (
+    accruals_pb2,
     agreements_pb2,
     conversions_pb2,
+    donations_pb2,
     hub_pb2,
     instructions_pb2,
+    members_pb2,
     operator_pb2,
     redemptions_pb2,
     registry_pb2,
+    settlement_pb2,
 )
 from partner_sdk import __version__
 
@@ -67,13 +71,17 @@ def test_the_documented_service_config_names_every_service_and_is_valid_for_grpc
     services = {
         service.full_name
         for module in (
+            accruals_pb2,
             agreements_pb2,
             conversions_pb2,
+            donations_pb2,
             hub_pb2,
             instructions_pb2,
+            members_pb2,
             operator_pb2,
             redemptions_pb2,
             registry_pb2,
+            settlement_pb2,
         )
         for service in module.DESCRIPTOR.services_by_name.values()
     }
