@@ -87,6 +87,7 @@ def verify(
         table.add_row(label, value)
     console.print(table)
     if report.broken is not None:
-        console.print(f"[red]the log breaks at event {report.broken.seq}: {report.broken.problem}[/red]")
+        # One line whatever the terminal's width: it is what an operator greps and pastes.
+        console.print(f"[red]the audit log is broken: {report.broken.problem}[/red]", soft_wrap=True)
         raise typer.Exit(1)
     console.print("[green]the audit log is intact[/green]")

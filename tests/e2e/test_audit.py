@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from exchange.cli import audit as audit_cli
 from exchange.cli.main import app
+from exchange.domain.audit import AuditEvent, BreakKind, chain
 from exchange.service import audit
 from exchange.store.tables import audit_checkpoints, audit_events
 from tests.conftest import RunningHub
@@ -59,7 +60,7 @@ def test_an_altered_row_is_found_where_it_breaks(hub: RunningHub) -> None:
     hub.server.seal_audit_once(delay_ms=0)
     _tamper(hub, sqlalchemy.update(audit_events).where(audit_events.c.seq == 4).values(actor="voltline"))
     broken = _verify(hub).broken
-    assert broken is not None and broken.seq == 4 and "differs" in broken.problem
+    assert broken is not None and broken.kind is BreakKind.CHANGED and broken.seq == 4 and "differs" in broken.problem
 
 
 def test_a_deleted_row_or_a_rewritten_chain_is_found(hub: RunningHub) -> None:
@@ -67,7 +68,8 @@ def test_a_deleted_row_or_a_rewritten_chain_is_found(hub: RunningHub) -> None:
     hub.server.seal_audit_once(delay_ms=0)
     _tamper(hub, sqlalchemy.delete(audit_events).where(audit_events.c.seq == 3))
     broken = _verify(hub).broken
-    assert broken is not None and broken.seq == 4
+    assert broken is not None and broken.kind is BreakKind.MISSING and (broken.seq, broken.last_seq) == (3, 3)
+    assert broken.problem.startswith("event 3 is missing")
     # Rewriting every hash after the change to hide it breaks the signed checkpoint instead.
     from exchange.domain.audit import GENESIS_SHA256, chain
     from exchange.store.audit_repo import AuditRepository
@@ -80,7 +82,7 @@ def test_a_deleted_row_or_a_rewritten_chain_is_found(hub: RunningHub) -> None:
                 sqlalchemy.update(audit_events).where(audit_events.c.seq == event.seq).values(entry_sha256=head)
             )
     broken = _verify(hub).broken
-    assert broken is not None and "checkpoint" in broken.problem
+    assert broken is not None and broken.kind is BreakKind.CHAIN_REWRITTEN and "checkpoint" in broken.problem
 
 
 def test_a_forged_checkpoint_is_found(hub: RunningHub) -> None:
@@ -102,4 +104,60 @@ def test_coalition_audit_verify_says_where_the_log_breaks(hub: RunningHub) -> No
     assert intact.exit_code == 0 and "intact" in intact.output
     _tamper(hub, sqlalchemy.update(audit_events).where(audit_events.c.seq == 2).values(subject="forged"))
     broken = runner.invoke(app, args, catch_exceptions=False)
-    assert broken.exit_code == 1 and "breaks at event 2" in broken.output
+    assert broken.exit_code == 1 and "event 2 differs" in broken.output
+    _tamper(hub, sqlalchemy.delete(audit_events).where(audit_events.c.seq == 5))
+    audit_cli.console.width = 40  # a narrow terminal still gets the break on one line
+    missing = runner.invoke(app, args, catch_exceptions=False)
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    (line,) = [line for line in missing.output.splitlines() if "broken" in line]
+    assert line == "the audit log is broken: event 2 differs from what was sealed (its hash does not chain)"
+
+
+def _seal_and_count(hub: RunningHub) -> int:
+    _traffic(hub)
+    hub.server.seal_audit_once(delay_ms=0)
+    return len(_actions(hub))
+
+
+def test_deleting_an_event_names_it_missing_wherever_it_was(hub: RunningHub) -> None:
+    last = _seal_and_count(hub)
+    _tamper(hub, sqlalchemy.delete(audit_events).where(audit_events.c.seq.in_((5, 6))))
+    broken = _verify(hub).broken
+    assert broken is not None and broken.problem.startswith("events 5 to 6 are missing")
+    assert _verify(hub).checked == 4
+    _tamper(hub, sqlalchemy.delete(audit_events).where(audit_events.c.seq == last))
+    _tamper(hub, sqlalchemy.delete(audit_events).where(audit_events.c.seq < last))  # nothing left but checkpoints
+    broken = _verify(hub).broken
+    assert broken is not None and broken.kind is BreakKind.MISSING and broken.last_seq == last
+
+
+def test_the_deleted_last_event_is_named(hub: RunningHub) -> None:
+    last = _seal_and_count(hub)
+    _tamper(hub, sqlalchemy.delete(audit_events).where(audit_events.c.seq == last))
+    broken = _verify(hub).broken
+    assert broken is not None and broken.problem.startswith(f"event {last} is missing")
+
+
+def test_a_forged_row_is_named_inserted(hub: RunningHub) -> None:
+    last = _seal_and_count(hub)
+    with hub.database.engine.connect() as connection:
+        head = connection.execute(
+            sqlalchemy.select(audit_events.c.entry_sha256).where(audit_events.c.seq == last)
+        ).scalar_one()
+    forged = AuditEvent(
+        last + 1, 1, "voltline", "/coalition.exchange.v1.OperatorService/ApprovePartner", "voltline", "", ""
+    )
+    _tamper(
+        hub,
+        sqlalchemy.insert(audit_events).values(
+            seq=forged.seq,
+            at_ms=forged.at_ms,
+            actor=forged.actor,
+            action=forged.action,
+            subject=forged.subject,
+            entry_sha256=chain(head, forged),
+        ),
+    )
+    broken = _verify(hub).broken
+    assert broken is not None and broken.kind is BreakKind.INSERTED and broken.seq == last + 1
+    assert "no signed checkpoint" in broken.problem
