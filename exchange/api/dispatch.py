@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, NoReturn, TypeVar
 
 import grpc
@@ -24,6 +24,7 @@ from google.protobuf.message import DecodeError, Message
 from sqlalchemy import Connection
 
 from exchange.api.answer_members import member_refs_in
+from exchange.api.answer_subject import subject_of
 from exchange.api.metrics import HubMetrics
 from exchange.api.peer_identity import auth_properties, require_certificate_for
 from exchange.api.response_signing import HubSigner
@@ -201,12 +202,13 @@ def _steps(
             message = method.run(Invocation(connection, caller, now_ms, hub), request)
             refs = member_refs_in(message)
             secret = hub.keyring.pairwise_secret if hub.keyring is not None else None
-            return answer_of(
+            answer = answer_of(
                 message.SerializeToString(),
                 keeps_member_data=method.keep_answer and (secret is not None or not refs),
                 member_refs=refs,
                 tag=lambda ref: member_tag(secret or b"", partner_id=caller.principal, member_ref=ref),
             )
+            return replace(answer, subject=subject_of(message, request, caller.principal))
 
         if method.idempotency_key is None:
             return produce()

@@ -38,14 +38,25 @@ class VerifyReport:
 
 
 def record_call(
-    connection: Connection, *, actor: str, method: str, request_sha256: str, response: bytes, now_ms: int
+    connection: Connection,
+    *,
+    actor: str,
+    method: str,
+    request_sha256: str,
+    response: bytes,
+    now_ms: int,
+    subject: str = "",
 ) -> None:
-    """Append the event of a successful call that may have changed state (reads are not logged)."""
+    """Append the event of a successful call that may have changed state (reads are not logged).
+
+    subject is the id of what the call acted on (exchange.api.answer_subject); the chain covers it.
+    """
     if rules.is_state_change(method):
         AuditRepository(connection).append(
             at_ms=now_ms,
             actor=actor,
             action=method,
+            subject=subject,
             request_sha256=request_sha256,
             response_sha256=hashlib.sha256(response).hexdigest(),
         )

@@ -106,6 +106,7 @@ def execute_once(
             request_sha256=call.body_sha256,
             response=answer.body,
             now_ms=now_ms,
+            subject=answer.subject,
         )
         nonces.record(
             principal=caller.principal,

@@ -44,6 +44,7 @@ class Answer:
     body: bytes
     kept: bool = True
     member_tag: str = ""
+    subject: str = ""  # the id of what the call acted on, for the audit log (exchange.api.answer_subject)
 
     @property
     def outcome(self) -> str:

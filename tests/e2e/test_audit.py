@@ -50,6 +50,32 @@ def test_every_state_change_is_recorded_sealed_and_verifies(hub: RunningHub) -> 
     assert _verify(hub).broken is None and _verify(hub).checkpoints == 2
 
 
+def _subjects(hub: RunningHub) -> list[tuple[str, str]]:
+    with hub.database.engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.select(audit_events).order_by(audit_events.c.seq))
+        return [(row.action.rsplit("/", 1)[-1], row.subject) for row in rows]
+
+
+def test_every_event_names_the_id_of_what_it_acted_on(hub: RunningHub) -> None:
+    pair = _traffic(hub)
+    conversion = pair.convert(500, member="m-2", target_member="v-2")
+    subjects = _subjects(hub)
+    assert all(subject for _, subject in subjects), subjects
+    assert [s for a, s in subjects if a in ("RegisterPartner", "ApprovePartner")] == [
+        "stride",
+        "stride",
+        "voltline",
+        "voltline",
+    ]
+    assert ("ProposeAgreement", pair.agreement.agreement_id) in subjects
+    assert ("AcceptAgreement", pair.agreement.agreement_id) in subjects
+    assert subjects[-1] == ("Convert", conversion.conversion_id)
+    assert ("QuoteConversion", conversion.quote_id) in subjects
+    assert not {"m-1", "m-2", "v-1", "v-2"} & {subject for _, subject in subjects}  # never a member reference
+    hub.server.seal_audit_once(delay_ms=0)
+    assert _verify(hub).broken is None
+
+
 def _tamper(hub: RunningHub, statement: sqlalchemy.Executable) -> None:
     with hub.database.engine.begin() as connection:
         connection.execute(statement)

@@ -170,3 +170,15 @@ def test_a_checkpoint_not_signed_by_the_hub_and_a_rewritten_chain() -> None:
         rewritten.append(replace(event, entry_sha256=head))
     broken = verify(rewritten, checkpoints, _ok)[1]
     assert broken is not None and (broken.kind, broken.seq) == (BreakKind.CHAIN_REWRITTEN, 4)
+
+
+def test_what_the_chain_covers_is_unchanged_so_old_logs_still_verify() -> None:
+    # Pinned before events had subjects: an event with an empty subject hashes as it always did,
+    # and the subject is covered the same way as every other column.
+    event = AuditEvent(
+        7, 1_700_000_000_000, "stride", "/coalition.exchange.v1.ConversionService/Convert", "", "a" * 64, "b" * 64
+    )
+    assert chain(GENESIS_SHA256, event) == "9f60d293948359bac10415e6c64a21d8bc03f3fc1ce4df933f0041032960229b"
+    assert chain(GENESIS_SHA256, replace(event, subject="cv_1")) == (
+        "b8e28b65f8b5618f702a2eb2b6733760d0e82fb3e1f25c3cd58cdc9566454e0d"
+    )
