@@ -65,3 +65,23 @@ def _plan(descriptor: Descriptor) -> _Plan:
         if is_subject_field(inner)
     ]
     return (*own, *nested)
+
+
+def subject_of_replay(full_method: str, body: bytes, request: Message, caller: str) -> str:
+    """The subject of a call answered again from an idempotency key's record (its answer's bytes).
+
+    The answer's type is the method's output type in the contract; an answer that was not kept
+    (empty bytes) leaves the request and the caller to name the subject.
+    """
+    answer_type = _answer_type(full_method)
+    answer = answer_type.FromString(body) if body else answer_type()
+    return subject_of(answer, request, caller)
+
+
+@functools.cache
+def _answer_type(full_method: str) -> type[Message]:
+    from google.protobuf import descriptor_pool, message_factory
+
+    service, _, name = full_method.lstrip("/").rpartition("/")
+    method = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(name)
+    return message_factory.GetMessageClass(method.output_type)

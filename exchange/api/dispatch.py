@@ -24,7 +24,7 @@ from google.protobuf.message import DecodeError, Message
 from sqlalchemy import Connection
 
 from exchange.api.answer_members import member_refs_in
-from exchange.api.answer_subject import subject_of
+from exchange.api.answer_subject import subject_of, subject_of_replay
 from exchange.api.metrics import HubMetrics
 from exchange.api.peer_identity import auth_properties, require_certificate_for
 from exchange.api.response_signing import HubSigner
@@ -212,7 +212,7 @@ def _steps(
 
         if method.idempotency_key is None:
             return produce()
-        return run_once(
+        answer = run_once(
             connection,
             partner_id=caller.principal,
             key=method.idempotency_key(request),
@@ -221,6 +221,10 @@ def _steps(
             now_ms=now_ms,
             produce=produce,
         )
+        if answer.subject:
+            return answer
+        # Answered from the key's record: produce() did not run, so name the subject from the answer kept.
+        return replace(answer, subject=subject_of_replay(call.method, answer.body, request, caller.principal))
 
     return authenticate, run
 

@@ -187,3 +187,25 @@ def test_a_forged_row_is_named_inserted(hub: RunningHub) -> None:
     broken = _verify(hub).broken
     assert broken is not None and broken.kind is BreakKind.INSERTED and broken.seq == last + 1
     assert "no signed checkpoint" in broken.problem
+
+
+def test_a_conversion_retried_with_its_idempotency_key_names_the_conversion_again(hub: RunningHub) -> None:
+    pair = accepted_pair(hub)
+    quote = pair.source.quote_conversion("voltline", 100)
+    first = pair.source.convert(
+        quote.quote_id, source_member_ref="m-1", target_member_ref="v-1", idempotency_key="key-1234"
+    )
+    again = pair.source.convert(
+        quote.quote_id, source_member_ref="m-1", target_member_ref="v-1", idempotency_key="key-1234"
+    )
+    assert again.conversion_id == first.conversion_id
+    with hub.database.engine.connect() as connection:
+        subjects = [
+            row.subject
+            for row in connection.execute(
+                sqlalchemy.select(audit_events)
+                .where(audit_events.c.action.like("%/Convert"))
+                .order_by(audit_events.c.seq)
+            )
+        ]
+    assert subjects == [first.conversion_id, first.conversion_id]
