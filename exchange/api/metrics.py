@@ -7,23 +7,38 @@ shared truth and nothing is counted twice. Each hub has its own registry.
 Under `serve --processes N` the workers keep their values in files (prometheus_client's
 multiprocess mode, PROMETHEUS_MULTIPROC_DIR) and the parent serves `workers_registry`: the
 workers' counters and histograms summed, the database figures read once.
+
+The database figures fail alone: each scrape first probes the database (Database.probe) and
+reports ``coalition_db_up`` 1 or 0; while it is 0, or when a read fails, the figures read from
+the database are left out of that scrape (absent series, not stale ones) and one warning line
+is logged, at most every DB_WARNING_INTERVAL_S; the rest of /metrics is served as ever. The
+same HTTP server answers ``GET /ready`` (exchange.api.readiness).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
-from wsgiref.simple_server import WSGIServer
+from wsgiref.simple_server import WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server, values
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app, multiprocess, values
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from exchange.store.database import Database
+from exchange.api.readiness import RateLimitedWarning, with_ready_endpoint
+from exchange.store.database import Database, one_line
 from exchange.store.tables import conversions, instructions
 
+log = logging.getLogger("exchange.metrics")
+
+DB_WARNING_INTERVAL_S = 60.0  # while database figures can't be read, say so in the log at most this often
+ReadinessCheck = Callable[[], "str | None"]  # why the hub is not ready, or None
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)
 # Counts the Database keeps in this process: name, help, how to read it.
 DATABASE_COUNTS: tuple[tuple[str, str, Callable[[Database], int]], ...] = (
@@ -97,10 +112,12 @@ class HubMetrics:
                     counter.inc(value - self._counted[index])
                     self._counted[index] = value
 
-    def serve(self, listen: str) -> int:
-        """Serve /metrics on HOST:PORT (port 0 picks one); return the port."""
-        host, port = listen.rsplit(":", 1)
-        self._server, self._thread = start_http_server(int(port), addr=host, registry=self.registry)
+    def serve(self, listen: str, readiness: ReadinessCheck | None = None) -> int:
+        """Serve /metrics and /ready on HOST:PORT (port 0 picks one); return the port.
+
+        readiness says why the hub is not ready, or None; by default a fresh database probe.
+        """
+        self._server, self._thread = serve_http(listen, self.registry, readiness or self._database.probe)
         return int(self._server.server_port)
 
     def stop(self) -> None:
@@ -120,6 +137,29 @@ def share_values_through(directory: str) -> None:
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
+def serve_http(
+    listen: str, registry: CollectorRegistry, readiness: ReadinessCheck
+) -> tuple[WSGIServer, threading.Thread]:
+    """Serve registry at /metrics (and any other path, as prometheus_client does) and readiness at /ready.
+
+    Raises OSError when HOST:PORT can't be bound.
+    """
+    host, port = listen.rsplit(":", 1)
+
+    class Server(ThreadingWSGIServer):
+        address_family = _address_family(host.strip("[]"))
+
+    app = with_ready_endpoint(make_wsgi_app(registry), readiness)
+    http = make_server(host.strip("[]"), int(port), app, Server, handler_class=_SilentHandler)
+    thread = threading.Thread(target=http.serve_forever, name="metrics-http", daemon=True)
+    thread.start()
+    return http, thread
+
+
+def _address_family(host: str) -> int:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def workers_registry(database: Database, directory: str) -> CollectorRegistry:
     """What the parent of `serve --processes N` serves: its workers' values summed, the database's figures."""
     registry = CollectorRegistry()
@@ -134,6 +174,7 @@ class _DatabaseCollector(Collector):
     def __init__(self, database: Database, *, counts: bool = True) -> None:
         self._database = database
         self._counts = counts
+        self._warnings = RateLimitedWarning(log, DB_WARNING_INTERVAL_S)
 
     def collect(self) -> Iterator[Metric]:
         if self._counts:
@@ -141,22 +182,34 @@ class _DatabaseCollector(Collector):
                 count = CounterMetricFamily(name, text)
                 count.add_metric([], read(self._database))
                 yield count
-        by_state = GaugeMetricFamily(
-            "coalition_conversions_by_state", "Conversions now in each state.", labels=["state"]
-        )
-        pending = GaugeMetricFamily(
-            "coalition_instructions_pending", "Instructions waiting for each partner.", labels=["partner"]
-        )
-        with self._database.engine.connect() as connection:
-            for state, count in connection.execute(
-                select(conversions.c.state, func.count()).group_by(conversions.c.state)
-            ).all():
-                by_state.add_metric([state], count)
-            for partner, count in connection.execute(
-                select(instructions.c.partner_id, func.count())
-                .where(instructions.c.state == "PENDING")
-                .group_by(instructions.c.partner_id)
-            ).all():
-                pending.add_metric([partner], count)
-        yield by_state
-        yield pending
+        reason = self._database.probe()
+        figures: list[Metric] = []
+        if reason is None:
+            try:
+                figures = self._database.read_briefly(_database_figures)
+            except SQLAlchemyError as error:
+                reason = one_line(error)
+        up = GaugeMetricFamily("coalition_db_up", "1 if the database answered this scrape's probe, else 0.")
+        up.add_metric([], 1 if reason is None else 0)
+        yield up
+        if reason is not None:
+            self._warnings.warn("database figures left out of /metrics: %s", reason)
+        yield from figures
+
+
+def _database_figures(connection: Connection) -> list[Metric]:
+    by_state = GaugeMetricFamily("coalition_conversions_by_state", "Conversions now in each state.", labels=["state"])
+    pending = GaugeMetricFamily(
+        "coalition_instructions_pending", "Instructions waiting for each partner.", labels=["partner"]
+    )
+    for state, count in connection.execute(
+        select(conversions.c.state, func.count()).group_by(conversions.c.state)
+    ).all():
+        by_state.add_metric([state], count)
+    for partner, count in connection.execute(
+        select(instructions.c.partner_id, func.count())
+        .where(instructions.c.state == "PENDING")
+        .group_by(instructions.c.partner_id)
+    ).all():
+        pending.add_metric([partner], count)
+    return [by_state, pending]

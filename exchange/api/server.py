@@ -1,9 +1,20 @@
-"""The hub's gRPC server: signed services, health, reflection, nonce pruning, graceful stop, optional TLS."""
+"""The hub's gRPC server: signed services, health, reflection, nonce pruning, graceful stop, optional TLS.
+
+Health: the overall status (service "") is liveness, SERVING from start() until stop(); each
+service name's status is readiness, SERVING only while the database answers the readiness
+probe and the keyring is loaded (exchange.api.readiness), so a load balancer stops routing to a
+hub that can't reach its database while its supervisor leaves it running.
+
+Stopping: new calls are refused, in-flight calls get grace_s; then the database statements still
+running are cancelled (Database.cancel_in_flight: a call waiting on a row lock rolls back rather
+than commit after its caller was cut off), and stop() returns within grace_s + STOP_MARGIN_S.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -28,6 +39,7 @@ from exchange.api.donation_service import DONATION_METHODS, DONATION_SERVICE
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
 from exchange.api.member_service import MEMBER_METHODS, MEMBER_SERVICE
 from exchange.api.metrics import HubMetrics
+from exchange.api.readiness import Readiness
 from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
@@ -58,6 +70,9 @@ NONCE_PRUNE_INTERVAL_S = 60.0
 NONCE_RETENTION_MARGIN_MS = 60_000
 EXPIRY_SWEEP_INTERVAL_S = 1.0
 EXPIRY_SWEEP_BATCH = 100
+# Past grace_s, how long stop() gives cancelled database work to end before closing the pools.
+STOP_MARGIN_S = 2.0
+CANCEL_AGAIN_S = 0.1  # a transaction between two statements when cancelled is cancelled at its next
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,7 @@ class HubServer:
         reflection.enable_server_reflection(
             (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
         )
+        self.readiness = Readiness(config.database, config.keyring)
         self._stopping = self.context.stopping
         self._pruner = threading.Thread(target=self._prune_nonces, name="nonce-pruner", daemon=True)
         self._sweeper = threading.Thread(target=self._expire_overdue, name="credit-expiry", daemon=True)
@@ -201,22 +217,43 @@ class HubServer:
             raise OSError(f"cannot listen on {self.config.listen}")
         self._server.start()
         if self.config.metrics_listen and self.context.metrics is not None:
-            self.metrics_port = self.context.metrics.serve(self.config.metrics_listen)
-        for service in ("", *self.services):
-            self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+            self.metrics_port = self.context.metrics.serve(self.config.metrics_listen, self.readiness.check)
+        self._health.set("", health_pb2.HealthCheckResponse.SERVING)  # liveness
+        self.readiness.start(self._set_readiness)  # the first verdict is set before start() returns
         if self.config.background_sweeps:
             self._pruner.start()
             self._sweeper.start()
         return self.port
 
     def stop(self, grace_s: float = DEFAULT_GRACE_S) -> None:
-        """Refuse new calls, let in-flight calls finish for up to grace_s, then stop."""
+        """Refuse new calls, let in-flight calls finish for up to grace_s, cancel what still runs, then stop.
+
+        Returns within grace_s + STOP_MARGIN_S even when a call is stuck on a database lock.
+        """
         self._stopping.set()
+        self.readiness.stop()
         self._health.enter_graceful_shutdown()
         self._server.stop(grace_s).wait()
+        database = self.config.database
+        deadline = time.monotonic() + STOP_MARGIN_S
+        cancelled = database.cancel_in_flight()
+        while not database.wait_until_idle(CANCEL_AGAIN_S) and time.monotonic() < deadline:
+            cancelled += database.cancel_in_flight()
+        if cancelled:
+            log.warning(
+                "cancelled database work still running after the grace period",
+                extra={"grace_s": grace_s, "cancelled": cancelled},
+            )
         if self.context.metrics is not None:
             self.context.metrics.stop()
-        self.config.database.dispose()
+        database.dispose()
+
+    def _set_readiness(self, reason: str | None) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if reason is None else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in self.services:
+            self._health.set(service, status)
 
     def wait(self) -> None:
         """Block until the server stops."""

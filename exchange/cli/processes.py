@@ -20,6 +20,8 @@ fork. Then the parent only supervises:
 - Metrics: each worker keeps its counters and histograms in files under a fresh temporary
   directory (prometheus_client's multiprocess mode); the parent serves /metrics, the sum over
   the workers plus the figures read from the database, and removes the directory at the end.
+  It serves /ready too, from its own probe of the database and its keyring (each worker's gRPC
+  health per service follows that worker's own probe).
 """
 
 from __future__ import annotations
@@ -44,11 +46,11 @@ from pathlib import Path
 from types import FrameType
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import start_http_server
 from prometheus_client.multiprocess import mark_process_dead
 from rich.console import Console
 
 from exchange.api import metrics
+from exchange.api.readiness import Readiness
 from exchange.api.server import HubConfig, HubServer
 from exchange.store.database import Database
 
@@ -56,6 +58,7 @@ START_TIMEOUT_S = 60.0  # a worker that has not bound its port by then has faile
 KILL_AFTER_GRACE_S = 30.0  # past --grace-s, how long a stopping worker may take before SIGKILL
 SUPERVISE_INTERVAL_S = 1.0  # how often the parent looks at the kill deadline; workers at their parent
 METRICS_POOL_SIZE = 2  # the parent's own engine only answers scrapes
+DEFAULT_POOL_SIZE = 16  # a worker's, as Database's own default
 
 
 def unsupported(listen: str) -> str | None:
@@ -96,7 +99,7 @@ def serve(config: HubConfig, *, processes: int, grace_s: float, console: Console
                     supervisor.fork(index, worker_config, database_url)
                 supervisor.handle_signals()
                 port = supervisor.wait_ready()
-            metrics_server = None if port is None else _serve_metrics(config.metrics_listen, database_url, metrics_dir)
+            metrics_server = None if port is None else _serve_metrics(config, database_url, metrics_dir)
         except OSError as error:
             console.print(f"[red]{error}[/red]", soft_wrap=True)
             supervisor.stop_and_reap()
@@ -279,13 +282,15 @@ class _MetricsServer:
         self.database.dispose()
 
 
-def _serve_metrics(listen: str | None, database_url: str, metrics_dir: str | None) -> _MetricsServer | None:
+def _serve_metrics(config: HubConfig, database_url: str, metrics_dir: str | None) -> _MetricsServer | None:
+    listen = config.metrics_listen
     if not listen or metrics_dir is None:
         return None
-    host, port = listen.rsplit(":", 1)
-    database = Database(database_url, pool_size=METRICS_POOL_SIZE)
+    host = listen.rsplit(":", 1)[0]
+    database = _database(config, database_url, pool_size=METRICS_POOL_SIZE)
+    ready = Readiness(database, config.keyring)
     try:
-        http, _ = start_http_server(int(port), addr=host, registry=metrics.workers_registry(database, metrics_dir))
+        http, _ = metrics.serve_http(listen, metrics.workers_registry(database, metrics_dir), ready.check)
     except OSError as error:
         database.dispose()
         raise OSError(error.errno, f"cannot serve metrics on {listen}: {error.strerror}") from None
@@ -302,7 +307,7 @@ def _worker_main(
     parent = os.getppid()
     if metrics_dir is not None:
         metrics.share_values_through(metrics_dir)
-    server = HubServer(replace(config, database=Database(database_url)))
+    server = HubServer(replace(config, database=_database(config, database_url)))
     try:
         port = server.start()
     except (OSError, RuntimeError) as error:  # grpc raises RuntimeError when it cannot bind
@@ -314,3 +319,13 @@ def _worker_main(
         if os.getppid() != parent:
             break
     server.stop(grace_s)
+
+
+def _database(config: HubConfig, database_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Database:
+    """A database engine of this process's own, with the time limits `serve` was given."""
+    return Database(
+        database_url,
+        statement_timeout_s=config.database.statement_timeout_s,
+        lock_timeout_s=config.database.lock_timeout_s,
+        pool_size=pool_size,
+    )
