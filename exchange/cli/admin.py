@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.api.server import DEFAULT_LISTEN
+from exchange.cli import tls_files
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     OPERATOR_KEY_FILE,
@@ -36,19 +37,39 @@ KeyOption = Annotated[
 HubKeyOption = Annotated[
     str | None, typer.Option("--hub-public-key", help="Pin the hub's public key (hex); default: ask the hub.")
 ]
+TlsCaOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-ca", envvar="COALITION_ADMIN_TLS_CA", help="Connect with TLS, trusting this CA PEM for the hub."
+    ),
+]
+TlsCertOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-cert",
+        envvar="COALITION_ADMIN_TLS_CERT",
+        help="Client certificate PEM, for a hub with mutual TLS (with --tls-key).",
+    ),
+]
+TlsKeyOption = Annotated[
+    Path | None, typer.Option("--tls-key", envvar="COALITION_ADMIN_TLS_KEY", help="The private key PEM of --tls-cert.")
+]
 DEFAULT_KEY = DEFAULT_VAR_DIR / OPERATOR_KEY_FILE
 
 
 @contextmanager
-def _operator(target: str, key: Path, hub_public_key: str | None) -> Iterator[OperatorClient]:
+def _operator(
+    target: str, key: Path, hub_public_key: str | None, tls: tuple[Path | None, Path | None, Path | None]
+) -> Iterator[OperatorClient]:
     pinned = bytes.fromhex(hub_public_key) if hub_public_key else None
     try:
         private_key = read_private_key(key, OPERATOR_KEY_PASSPHRASE_ENV)
-    except KeyFileError as error:
+        options = tls_files.client_tls(*tls)
+    except (KeyFileError, tls_files.TlsFileError) as error:
         typer.echo(f"coalition admin: {error}", err=True)
         raise typer.Exit(2) from None
     try:
-        with OperatorClient(target, private_key=private_key, hub_public_key=pinned) as client:
+        with OperatorClient(target, private_key=private_key, hub_public_key=pinned, tls=options) as client:
             yield client
     except ExchangeError as error:
         console.print(f"[red]{error.code}: {error.message}[/red]" + (f" ({error.reason})" if error.reason else ""))
@@ -73,9 +94,12 @@ def list_partners(
     target: TargetOption = DEFAULT_LISTEN,
     operator_key: KeyOption = DEFAULT_KEY,
     hub_public_key: HubKeyOption = None,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """List partners."""
-    with _operator(target, operator_key, hub_public_key) as client:
+    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
         console.print(partners_table(list(client.iter_partners(status=status))))
 
 
@@ -85,9 +109,12 @@ def approve(
     target: TargetOption = DEFAULT_LISTEN,
     operator_key: KeyOption = DEFAULT_KEY,
     hub_public_key: HubKeyOption = None,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Approve a PENDING partner."""
-    with _operator(target, operator_key, hub_public_key) as client:
+    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
         console.print(partners_table([client.approve(partner_id)], "Approved"))
 
 
@@ -98,9 +125,12 @@ def suspend(
     target: TargetOption = DEFAULT_LISTEN,
     operator_key: KeyOption = DEFAULT_KEY,
     hub_public_key: HubKeyOption = None,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Suspend an ACTIVE partner: all its calls are refused until reinstated."""
-    with _operator(target, operator_key, hub_public_key) as client:
+    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
         console.print(partners_table([client.suspend(partner_id, reason=reason)], "Suspended"))
 
 
@@ -110,7 +140,10 @@ def reinstate(
     target: TargetOption = DEFAULT_LISTEN,
     operator_key: KeyOption = DEFAULT_KEY,
     hub_public_key: HubKeyOption = None,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Reinstate a SUSPENDED partner."""
-    with _operator(target, operator_key, hub_public_key) as client:
+    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
         console.print(partners_table([client.reinstate(partner_id)], "Reinstated"))

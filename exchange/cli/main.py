@@ -5,14 +5,18 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from alembic.util import CommandError
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
-from exchange import logs
+from exchange import __version__, logs
 from exchange.api import tracing
 from exchange.api.server import (
     DEFAULT_GRACE_S,
@@ -49,7 +53,7 @@ from exchange.service.conversions import (
     ConversionPolicy,
 )
 from exchange.store import migrate
-from exchange.store.database import Database, default_sqlite_url
+from exchange.store.database import Database, default_sqlite_url, sqlite_file
 from partner_sdk.keys import fingerprint
 
 app = typer.Typer(help="The coalition loyalty exchange.", no_args_is_help=True, add_completion=False)
@@ -72,6 +76,30 @@ DbOption = Annotated[
 VarOption = Annotated[
     Path, typer.Option("--var-dir", envvar="COALITION_VAR_DIR", help="Where default files (database, keys) live.")
 ]
+CreateOption = Annotated[
+    bool,
+    typer.Option(
+        "--create",
+        help="Make a new SQLite database if the --db file does not exist; without it only the default file "
+        "under --var-dir is made, so a mistyped path is refused.",
+    ),
+]
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"coalition {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _coalition(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """The coalition loyalty exchange."""
 
 
 def _now_ms() -> int:
@@ -107,8 +135,44 @@ def _bound_keyring(database: Database, path: Path) -> Keyring:
     return ReloadingKeyring(path, loaded)  # follows rotate-master and retire-master without a restart
 
 
-def _database(url: str | None, var_dir: Path) -> Database:
-    return Database(url or default_sqlite_url(var_dir))
+def _refuse(command: str, message: str) -> NoReturn:
+    typer.echo(f"coalition {command}: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of what went wrong (a driver's own message, without SQLAlchemy's wrapping)."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
+def _database(url: str | None, var_dir: Path, *, command: str, create: bool = False) -> Database:
+    """The database of --db, refused in one line if it can't be used.
+
+    A SQLite file that does not exist is made only when it is the default one under --var-dir
+    (a first start) or with --create: a mistyped path must not become an empty hub.
+    """
+    default = default_sqlite_url(var_dir)
+    try:
+        file = sqlite_file(url or default)
+        if file is not None and not file.exists():
+            if command == "db status":
+                _refuse(command, f"no database at {file}: check --db (nothing was created)")
+            if not create and file.resolve() != sqlite_file(default).resolve():  # type: ignore[union-attr]
+                _refuse(command, f"no database at {file}: check --db, or give --create to make a new one there")
+        return Database(url or default)
+    except (SQLAlchemyError, ValueError, ImportError) as error:  # a mistyped URL, an unknown scheme or driver
+        _refuse(command, f"--db is not a database this hub can use: {_first_line(error)}")
+
+
+@contextmanager
+def _reaching(database: Database, command: str) -> Iterator[None]:
+    """Turn an unreachable database, or one migrated by something unknown, into one line and exit 2."""
+    try:
+        yield
+    except (SQLAlchemyError, CommandError, OSError) as error:
+        _refuse(command, f"can't use the database {database.url.render_as_string()}: {_first_line(error)}")
 
 
 @app.command()
@@ -175,7 +239,18 @@ def serve(
     metrics_listen: Annotated[
         str, typer.Option(envvar="COALITION_METRICS_LISTEN", help="HOST:PORT for Prometheus /metrics; '' for none.")
     ] = DEFAULT_METRICS_LISTEN,
-    log_format: Annotated[str, typer.Option(help="json (one object a line) or text.")] = "json",
+    log_format: Annotated[
+        logs.LogFormat, typer.Option(case_sensitive=False, help="json (one object a line) or text.")
+    ] = logs.LogFormat.JSON,
+    log_level: Annotated[
+        logs.LogLevel,
+        typer.Option(
+            envvar="COALITION_LOG_LEVEL",
+            case_sensitive=False,
+            help="The least severe log line written, the hub's and gRPC core's alike.",
+        ),
+    ] = logs.LogLevel.INFO,
+    create: CreateOption = False,
     keyring: Annotated[
         Path | None,
         typer.Option(
@@ -202,7 +277,7 @@ def serve(
     ] = None,
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
-    logs.configure(log_format)
+    logs.configure(log_format, log_level.value)
     if processes > 1 and (reason := processes_unsupported(listen)):
         console.print(f"[red]{reason}[/red]", soft_wrap=True)
         raise typer.Exit(2)
@@ -211,19 +286,20 @@ def serve(
     except tls_files.TlsFileError as error:
         console.print(f"[red]{error}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
-    database = _database(db, var_dir)
-    state = migrate.schema_state(database)
-    if state is migrate.SchemaState.EMPTY:
-        migrate.upgrade(database)
-        console.print(f"database was empty: migrated to {migrate.head_revision()}")
-    elif state is migrate.SchemaState.OUTDATED:
+    database = _database(db, var_dir, command="serve", create=create)
+    with _reaching(database, "serve"):
+        state = migrate.schema_state(database)
+        if state is migrate.SchemaState.EMPTY:
+            migrate.upgrade(database)
+            console.print(f"database was empty: migrated to {migrate.head_revision()}")
+    if state is migrate.SchemaState.OUTDATED:
         console.print(
             f"[red]database schema is outdated (at {migrate.current_revision(database)}, this hub needs "
             f"{migrate.head_revision()}): run `coalition db upgrade --db ...` first[/red]",
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    elif state is migrate.SchemaState.UNKNOWN:
+    if state is migrate.SchemaState.UNKNOWN:
         console.print(
             f"[red]database schema is at {migrate.current_revision(database) or 'no recorded revision'}, which this "
             f"hub (head {migrate.head_revision()}) does not know: it was migrated by a newer hub or holds other "
@@ -268,11 +344,13 @@ def serve(
         ),
     )
     details = [
+        f"version      coalition {__version__}",
         _transport_line(tls),
         f"hub key      {signer.key_id}  {fingerprint(signer.public_key)}",
         f"keyring      {secrets_keyring.fingerprint}",
         *(f"operator key {operator.key_id}  {fingerprint(operator.public_key)}" for operator in operators),
     ]
+    logs.route_native_stderr()  # gRPC core's own lines, in this log's format: before any fork or gRPC thread
     if processes > 1:
         # Forks before any gRPC object exists in this process: see exchange.cli.processes.
         raise typer.Exit(
@@ -323,11 +401,13 @@ def db_upgrade(
             "(default: var/keyring.json, if it exists).",
         ),
     ] = None,
+    create: CreateOption = False,
 ) -> None:
     """Apply every migration the database lacks, then re-apply erasures a restore rolled back."""
-    database = _database(db, var_dir)
-    before = migrate.current_revision(database)
-    migrate.upgrade(database)
+    database = _database(db, var_dir, command="db upgrade", create=create)
+    with _reaching(database, "db upgrade"):
+        before = migrate.current_revision(database)
+        migrate.upgrade(database)
     console.print(f"database at {migrate.current_revision(database)} (was {before or 'empty'})")
     keyring_path = keyring or var_dir / KEYRING_FILE
     if keyring is not None and not keyring.is_file():
@@ -346,12 +426,12 @@ def db_upgrade(
 
 @db_app.command("status")
 def db_status(db: DbOption = None, var_dir: VarOption = DEFAULT_VAR_DIR) -> None:
-    """Say whether the database schema matches this hub."""
-    database = _database(db, var_dir)
-    state = migrate.schema_state(database)
-    console.print(
-        f"{state.value}: at {migrate.current_revision(database) or 'nothing'}, head {migrate.head_revision()}"
-    )
+    """Say whether the database schema matches this hub (a SQLite file that does not exist is refused)."""
+    database = _database(db, var_dir, command="db status")
+    with _reaching(database, "db status"):
+        state = migrate.schema_state(database)
+        current = migrate.current_revision(database)
+    console.print(f"{state.value}: at {current or 'nothing'}, head {migrate.head_revision()}")
     if state is not migrate.SchemaState.CURRENT:
         raise typer.Exit(1)
 
