@@ -96,8 +96,8 @@ def test_serve_refuses_a_database_it_does_not_know(tmp_path: Path) -> None:
 
 def test_db_upgrade_then_status(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    assert subprocess.run([COALITION, "db", "status", "--db", url], capture_output=True).returncode == 1
-    upgraded = subprocess.run([COALITION, "db", "upgrade", "--db", url], capture_output=True, text=True)
+    assert subprocess.run([COALITION, "db", "status", "--db", url], capture_output=True).returncode == 2  # no file
+    upgraded = subprocess.run([COALITION, "db", "upgrade", "--db", url, "--create"], capture_output=True, text=True)
     assert upgraded.returncode == 0, upgraded.stderr
     status = subprocess.run([COALITION, "db", "status", "--db", url], capture_output=True, text=True)
     assert status.returncode == 0

@@ -47,7 +47,7 @@ def test_the_first_start_records_the_keyring_and_a_replica_with_another_is_refus
     db = f"sqlite:///{tmp_path / 'exchange.sqlite3'}"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    printed = _started(tmp_path / "a", db, "--var-dir", "var")
+    printed = _started(tmp_path / "a", db, "--var-dir", "var", "--create")
     fingerprint = Keyring.load(tmp_path / "a" / "var" / "keyring.json").fingerprint
     assert f"keyring      {fingerprint}" in printed
     Keyring.generate().save(tmp_path / "b" / "other.json")
@@ -60,7 +60,7 @@ def test_no_keyring_is_generated_for_a_database_that_has_one(tmp_path: Path) -> 
     db = f"sqlite:///{tmp_path / 'exchange.sqlite3'}"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    _started(tmp_path / "a", db, "--var-dir", "var")
+    _started(tmp_path / "a", db, "--var-dir", "var", "--create")
     error = _refused(tmp_path / "b", db, "--var-dir", "var")  # another directory: no keyring there
     assert "no keyring at var/keyring.json" in error
     assert not (tmp_path / "b" / "var" / "keyring.json").exists()
@@ -69,7 +69,8 @@ def test_no_keyring_is_generated_for_a_database_that_has_one(tmp_path: Path) -> 
 def test_a_database_with_members_from_an_older_hub_is_checked_against_their_pairwise_ids(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'exchange.sqlite3'}"
     (tmp_path / "var").mkdir()
-    assert subprocess.run([COALITION, "db", "upgrade", "--db", db], cwd=tmp_path, capture_output=True).returncode == 0
+    upgrade = [COALITION, "db", "upgrade", "--db", db, "--create"]
+    assert subprocess.run(upgrade, cwd=tmp_path, capture_output=True).returncode == 0
     theirs = Keyring.generate()
     from exchange.secrets.pairwise import pairwise_member_id
 
