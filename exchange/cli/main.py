@@ -53,7 +53,13 @@ from exchange.service.conversions import (
     ConversionPolicy,
 )
 from exchange.store import migrate
-from exchange.store.database import Database, default_sqlite_url, sqlite_file
+from exchange.store.database import (
+    DEFAULT_LOCK_TIMEOUT_S,
+    DEFAULT_STATEMENT_TIMEOUT_S,
+    Database,
+    default_sqlite_url,
+    sqlite_file,
+)
 from partner_sdk.keys import fingerprint
 
 app = typer.Typer(help="The coalition loyalty exchange.", no_args_is_help=True, add_completion=False)
@@ -275,6 +281,12 @@ def serve(
             "must equal the principal that signs the request.",
         ),
     ] = None,
+    db_statement_timeout_s: Annotated[
+        float, typer.Option(min=0, help="PostgreSQL: longest statement of a call's transaction; 0: no limit.")
+    ] = DEFAULT_STATEMENT_TIMEOUT_S,
+    db_lock_timeout_s: Annotated[
+        float, typer.Option(min=0, help="Longest wait for a lock (SQLite: the busy timeout); 0: no limit.")
+    ] = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
     logs.configure(log_format, log_level.value)
@@ -287,6 +299,7 @@ def serve(
         console.print(f"[red]{error}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     database = _database(db, var_dir, command="serve", create=create)
+    database = database.with_time_limits(statement_timeout_s=db_statement_timeout_s, lock_timeout_s=db_lock_timeout_s)
     with _reaching(database, "serve"):
         state = migrate.schema_state(database)
         if state is migrate.SchemaState.EMPTY:

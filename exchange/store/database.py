@@ -161,6 +161,7 @@ class Database:
     ) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
+        self._pool_size, self._echo = pool_size, echo
         self.retries = 0
         self.statement_timeout_s = statement_timeout_s or None
         self.lock_timeout_s = lock_timeout_s or None
@@ -244,12 +245,12 @@ class Database:
             except DBAPIError as exc:
                 if self._cancelled.is_set():
                     raise _stopping() from exc
+                if (timed_out := timeout_reason(exc)) is not None:  # before unavailable: 57014 is of class 57
+                    raise timed_out from exc
                 if unavailable(exc):
                     raise Unavailable(
                         "DATABASE_UNAVAILABLE", "the database could not be reached; resend the request"
                     ) from exc
-                if (timed_out := timeout_reason(exc)) is not None:
-                    raise timed_out from exc
                 if not is_retryable(exc) or attempt == MAX_TRANSACTION_ATTEMPTS:
                     if is_retryable(exc):
                         raise Aborted("TRANSACTION_CONFLICT", "the request conflicted with others; retry it") from exc
@@ -258,6 +259,17 @@ class Database:
                 delay = min(RETRY_MAX_DELAY_S, RETRY_BASE_DELAY_S * 2**attempt)
                 time.sleep(random.uniform(0, delay))
         raise AssertionError("unreachable")
+
+    def with_time_limits(self, *, statement_timeout_s: float | None, lock_timeout_s: float | None) -> Database:
+        """This database with other statement and lock timeouts (None or 0: none); this handle is closed."""
+        self.dispose()
+        return Database(
+            self.url.render_as_string(hide_password=False),
+            pool_size=self._pool_size,
+            echo=self._echo,
+            statement_timeout_s=statement_timeout_s,
+            lock_timeout_s=lock_timeout_s,
+        )
 
     def probe(self, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
         """Ask the database a trivial question on a connection of its own; None if it answered, else why not (one line).
