@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -30,6 +31,7 @@ from exchange.api.server import (
     ServerTls,
 )
 from exchange.cli import admin, audit, keys, settlement, tls_files
+from exchange.cli.db_url import PASSWORD_FILE_ENV, DatabasePasswordError, database_url
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     HUB_KEY_FILE,
@@ -161,13 +163,16 @@ def _database(url: str | None, var_dir: Path, *, command: str, create: bool = Fa
     """
     default = default_sqlite_url(var_dir)
     try:
-        file = sqlite_file(url or default)
+        url = database_url(url or default, os.environ.get(PASSWORD_FILE_ENV))  # the password from a secret file
+        file = sqlite_file(url)
         if file is not None and not file.exists():
             if command == "db status":
                 _refuse(command, f"no database at {file}: check --db (nothing was created)")
             if not create and file.resolve() != sqlite_file(default).resolve():  # type: ignore[union-attr]
                 _refuse(command, f"no database at {file}: check --db, or give --create to make a new one there")
-        return Database(url or default)
+        return Database(url)
+    except DatabasePasswordError as error:
+        _refuse(command, str(error))
     except (SQLAlchemyError, ValueError, ImportError) as error:  # a mistyped URL, an unknown scheme or driver
         _refuse(command, f"--db is not a database this hub can use: {_first_line(error)}")
 
