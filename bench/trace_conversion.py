@@ -46,7 +46,10 @@ class Tracer:
         self.checkouts = 0
 
     def attach(self, database: Database) -> None:
-        engine = database.engine
+        for engine in database.call_engines:  # the engines calls run on, not the limit-free one for tools
+            self._attach(engine)
+
+    def _attach(self, engine: Any) -> None:
 
         @event.listens_for(engine.pool, "checkout")
         def _checkout(*_: Any) -> None:

@@ -198,6 +198,11 @@ class Database:
             lambda work: self._run_alone(work, read_committed=True),
         )
 
+    @property
+    def call_engines(self) -> tuple[Engine, ...]:
+        """The engines calls run on (with the statement and lock time limits); ``engine`` is for tools."""
+        return tuple({self._serializable_engine, self._read_committed_engine})
+
     def run(self, work: Callable[[Connection], T], *, read_committed: bool = False, group: str | None = None) -> T:
         """Run work(connection) in one transaction, committing on return, retrying on conflicts.
 
