@@ -335,13 +335,18 @@ class Database:
             time.sleep(IDLE_POLL_S)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection; a Database used again afterwards opens new ones and serves afresh.
+
+        A hub's stop ends with this, so a cancellation at shutdown (cancel_in_flight) lasts until
+        then, and a hub started again on the same Database (a test, a restart in process) is served.
+        """
         for engine in {self.engine, self._serializable_engine, self._read_committed_engine}:
             engine.dispose()
         if self._probe_engine is not None:
             self._probe_engine.dispose()
         if isinstance(self._one_at_a_time, OneWriterAtATime):
             self._one_at_a_time.close()
+        self._cancelled.clear()
 
     def _probe(self) -> Engine:
         with self._probe_lock:
