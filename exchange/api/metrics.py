@@ -24,16 +24,27 @@ import threading
 from collections.abc import Callable, Iterator
 from wsgiref.simple_server import WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app, multiprocess, values
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    make_wsgi_app,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from exchange import __version__
 from exchange.api.readiness import RateLimitedWarning, with_ready_endpoint
 from exchange.store.database import Database, one_line
-from exchange.store.tables import conversions, instructions
+from exchange.store.tables import audit_checkpoints, audit_events, conversions, instructions
 
 log = logging.getLogger("exchange.metrics")
 
@@ -85,6 +96,33 @@ class HubMetrics:
             ["reason"],
             registry=self.registry,
         )
+        build = Gauge(
+            "coalition_build_info", "The hub's version (always 1).", ["version"], registry=self.registry,
+            multiprocess_mode="max",
+        )  # fmt: skip
+        build.labels(__version__).set(1)
+        self.job_runs = Counter(
+            "coalition_job_runs",
+            "Runs of the hub's background jobs (expire_overdue, seal_audit, prune_nonces), by outcome (ok, failed).",
+            ["job", "outcome"],
+            registry=self.registry,
+        )
+        self.job_items = Counter(
+            "coalition_job_items",
+            "What the background jobs did: credits, holds and awards expired; audit events sealed; nonces pruned.",
+            ["job"],
+            registry=self.registry,
+        )
+        self.job_last_success = Gauge(
+            "coalition_job_last_success_timestamp_seconds",
+            "When each background job last ran to the end (Unix time).",
+            ["job"],
+            registry=self.registry,
+            multiprocess_mode="max",
+        )
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # a worker's process figures can't be summed
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
         # In multiprocess mode the parent reads only the files: the database's counts must be values there.
         self._database = database
         self._counts = (
@@ -111,6 +149,16 @@ class HubMetrics:
                     value = read(self._database)
                     counter.inc(value - self._counted[index])
                     self._counted[index] = value
+
+    def job_done(self, job: str, items: int, at_s: float) -> None:
+        """Record a background job's run that went to the end, and what it did."""
+        self.job_runs.labels(job, "ok").inc()
+        self.job_items.labels(job).inc(items)
+        self.job_last_success.labels(job).set(at_s)
+
+    def job_failed(self, job: str) -> None:
+        """Record a background job's run that failed (it is tried again on its next turn)."""
+        self.job_runs.labels(job, "failed").inc()
 
     def serve(self, listen: str, readiness: ReadinessCheck | None = None) -> int:
         """Serve /metrics and /ready on HOST:PORT (port 0 picks one); return the port.
@@ -212,4 +260,11 @@ def _database_figures(connection: Connection) -> list[Metric]:
         .group_by(instructions.c.partner_id)
     ).all():
         pending.add_metric([partner], count)
-    return [by_state, pending]
+    unsealed = GaugeMetricFamily(
+        "coalition_audit_unsealed_events", "Audit events not yet linked into the signed chain (the sealing backlog)."
+    )
+    sealed_up_to = select(func.coalesce(func.max(audit_checkpoints.c.last_seq), 0)).scalar_subquery()
+    unsealed.add_metric(
+        [], connection.execute(select(func.count()).where(audit_events.c.seq > sealed_up_to)).scalar_one()
+    )
+    return [by_state, pending, unsealed]

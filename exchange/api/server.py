@@ -270,8 +270,24 @@ class HubServer:
             log.warning("re-applied erasures a database restore had rolled back", extra={"members": again})
         return again
 
+    def _job(self, name: str, run: Callable[[], int]) -> int:
+        """Run one turn of a background job, counted in the metrics (coalition_job_*)."""
+        metrics = self.context.metrics
+        try:
+            done = run()
+        except Exception:
+            if metrics is not None:
+                metrics.job_failed(name)
+            raise
+        if metrics is not None:
+            metrics.job_done(name, done, time.time())
+        return done
+
     def prune_nonces_once(self) -> int:
         """Delete nonces no request inside the window could still carry; return how many."""
+        return self._job("prune_nonces", self._prune_nonces_now)
+
+    def _prune_nonces_now(self) -> int:
         cutoff = self.clock.now_ms() - 2 * self.config.window_s * 1000 - NONCE_RETENTION_MARGIN_MS
 
         guesses_cutoff = self.clock.now_ms() - FAILED_REDEMPTION_WINDOW_MS
@@ -284,6 +300,9 @@ class HubServer:
 
     def expire_overdue_once(self) -> int:
         """Expire overdue credits and holds; return how many (one transaction each, so replicas may race)."""
+        return self._job("expire_overdue", self._expire_overdue_now)
+
+    def _expire_overdue_now(self) -> int:
         now_ms = self.clock.now_ms()
         database = self.config.database
         expired = 0
@@ -301,11 +320,14 @@ class HubServer:
     def seal_audit_once(self, *, delay_ms: int = audit.SEAL_DELAY_MS) -> int:
         """Link new audit events into the chain and sign its head; return how many were sealed."""
         signer = self.config.signer
-        return audit.seal(
-            self.config.database,
-            audit.AuditSigner(signer.key_id, signer.private_key.sign),
-            self.clock.now_ms(),
-            delay_ms=delay_ms,
+        return self._job(
+            "seal_audit",
+            lambda: audit.seal(
+                self.config.database,
+                audit.AuditSigner(signer.key_id, signer.private_key.sign),
+                self.clock.now_ms(),
+                delay_ms=delay_ms,
+            ),
         )
 
     def _expire_overdue(self) -> None:

@@ -66,3 +66,26 @@ def test_the_request_id_the_sdk_sends_comes_back_in_the_answer(hub: RunningHub) 
     with pytest.raises(NotFoundError) as refused:
         pair.source.get_conversion("cnv-nope")
     assert len(refused.value.request_id) == 32
+
+
+def test_metrics_say_the_version_the_process_and_what_the_background_jobs_did(
+    hub: RunningHub, metrics_url: str
+) -> None:
+    from exchange import __version__
+
+    pair = accepted_pair(hub)
+    pair.convert(100)
+    text = _scrape(metrics_url)
+    assert f'coalition_build_info{{version="{__version__}"}} 1.0' in text
+    assert "process_cpu_seconds_total" in text and "process_resident_memory_bytes" in text
+    backlog = [line for line in text.splitlines() if line.startswith("coalition_audit_unsealed_events ")]
+    assert backlog and float(backlog[0].split()[1]) > 0  # the calls' events wait for the sealer
+    hub.clock.advance(15 * 60 * 1000 + 1)
+    assert hub.server.expire_overdue_once() == 1
+    assert hub.server.seal_audit_once(delay_ms=0) > 0
+    text = _scrape(metrics_url)
+    assert 'coalition_job_runs_total{job="expire_overdue",outcome="ok"} 1.0' in text
+    assert 'coalition_job_items_total{job="expire_overdue"} 1.0' in text
+    assert 'coalition_job_runs_total{job="seal_audit",outcome="ok"} 1.0' in text
+    assert 'coalition_job_last_success_timestamp_seconds{job="seal_audit"}' in text
+    assert "coalition_audit_unsealed_events 0.0" in text
