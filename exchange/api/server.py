@@ -39,11 +39,12 @@ from exchange.api.donation_service import DONATION_METHODS, DONATION_SERVICE
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
 from exchange.api.member_service import MEMBER_METHODS, MEMBER_SERVICE
 from exchange.api.metrics import HubMetrics
-from exchange.api.readiness import Readiness
+from exchange.api.readiness import RateLimitedWarning, Readiness
 from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
 from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
+from exchange.domain.errors import ExchangeError
 from exchange.domain.members import FAILED_REDEMPTION_WINDOW_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
@@ -69,6 +70,7 @@ DEFAULT_GRACE_S = 10.0
 NONCE_PRUNE_INTERVAL_S = 60.0
 NONCE_RETENTION_MARGIN_MS = 60_000
 EXPIRY_SWEEP_INTERVAL_S = 1.0
+JOB_WARNING_INTERVAL_S = 60.0  # while a background job can't reach the database, say so at most this often
 EXPIRY_SWEEP_BATCH = 100
 # Past grace_s, how long stop() gives cancelled database work to end before closing the pools.
 STOP_MARGIN_S = 2.0
@@ -197,6 +199,7 @@ class HubServer:
         )
         self.readiness = Readiness(config.database, config.keyring)
         self._stopping = self.context.stopping
+        self._job_warnings = RateLimitedWarning(log, JOB_WARNING_INTERVAL_S)
         self._pruner = threading.Thread(target=self._prune_nonces, name="nonce-pruner", daemon=True)
         self._sweeper = threading.Thread(target=self._expire_overdue, name="credit-expiry", daemon=True)
         self.port = 0
@@ -332,21 +335,24 @@ class HubServer:
 
     def _expire_overdue(self) -> None:
         while not self._stopping.wait(EXPIRY_SWEEP_INTERVAL_S):
-            try:
-                self.expire_overdue_once()
-            except Exception:
-                log.exception("expiring overdue credits failed; will try again")
-            try:
-                self.seal_audit_once()
-            except Exception:
-                log.exception("sealing the audit log failed; will try again")
+            self._turn("expiring overdue credits", self.expire_overdue_once)
+            self._turn("sealing the audit log", self.seal_audit_once)
 
     def _prune_nonces(self) -> None:
         while not self._stopping.wait(NONCE_PRUNE_INTERVAL_S):
-            try:
-                self.prune_nonces_once()
-            except Exception:
-                log.exception("nonce pruning failed; will try again")
+            self._turn("nonce pruning", self.prune_nonces_once)
+
+    def _turn(self, what: str, job: Callable[[], int]) -> None:
+        """One turn of a background job: an expected failure (the database away) is one warning line.
+
+        A bug is logged with its traceback.
+        """
+        try:
+            job()
+        except ExchangeError as failure:  # e.g. DATABASE_UNAVAILABLE: counted, and said without a traceback
+            self._job_warnings.warn(f"{what} failed (%s); will try again", failure.reason)
+        except Exception:
+            log.exception("%s failed; will try again", what)
 
 
 Expire = Callable[[Connection, str, int], bool]

@@ -463,6 +463,13 @@ def health(
         Path | None, typer.Option(help="Client certificate PEM, for a hub with mutual TLS (with --tls-key).")
     ] = None,
     tls_key: Annotated[Path | None, typer.Option(help="The private key PEM of --tls-cert.")] = None,
+    service: Annotated[
+        str,
+        typer.Option(
+            help="A service's readiness (e.g. coalition.exchange.v1.ConversionService: the database answers) "
+            'instead of the process\'s liveness ("").'
+        ),
+    ] = "",
 ) -> None:
     """Ask the hub's grpc.health.v1 service; exit 0 only if it is SERVING."""
     import grpc
@@ -475,7 +482,9 @@ def health(
         raise typer.Exit(2) from None
     with grpc.insecure_channel(target) if tls is None else grpc.secure_channel(target, tls.credentials()) as channel:
         try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout_s
+            )
         except grpc.RpcError as error:
             console.print(f"NOT SERVING: {error.code().name if isinstance(error, grpc.Call) else error}")
             raise typer.Exit(1) from None

@@ -37,6 +37,18 @@ def _eventually_ready(url: str, expected: int) -> str:
     return answer[1]
 
 
+def _health(target: str, service: str, *, expected: int) -> int:
+    """`coalition health --service`'s exit code, once it is the expected one (readiness is probed every 2 s)."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        code = subprocess.run(
+            [COALITION, "health", "--target", target, "--service", service], capture_output=True
+        ).returncode
+        if code == expected or time.monotonic() > deadline:
+            return code
+        time.sleep(0.2)
+
+
 @pytest.mark.parametrize("processes", [1, pytest.param(2, marks=pytest.mark.skipif(
     not os.path.exists("/proc/net/tcp"), reason="Linux only (SO_REUSEPORT)"))])  # fmt: skip
 def test_ready_follows_the_database_and_metrics_keep_answering(tmp_path: Path, processes: int) -> None:
@@ -45,8 +57,9 @@ def test_ready_follows_the_database_and_metrics_keep_answering(tmp_path: Path, p
     database = Database(f"sqlite:///{home / 'exchange.sqlite3'}")
     migrate.upgrade(database)
     database.dispose()
+    target = f"127.0.0.1:{_free_port()}"
     command = [
-        COALITION, "serve", "--processes", str(processes), "--listen", f"127.0.0.1:{_free_port()}",
+        COALITION, "serve", "--processes", str(processes), "--listen", target,
         "--var-dir", str(tmp_path / "var"), "--db", f"sqlite:///{home / 'exchange.sqlite3'}",
         "--metrics-listen", "127.0.0.1:0", "--workers", "2", "--grace-s", "1",
     ]  # fmt: skip
@@ -65,6 +78,8 @@ def test_ready_follows_the_database_and_metrics_keep_answering(tmp_path: Path, p
         home.write_text("not a directory")  # root opens any file: the path must stop leading to one
         reason = _eventually_ready(f"{base}/ready", 503)
         assert reason.startswith("not ready: database unreachable") and reason.count("\n") == 1
+        assert _health(target, "coalition.exchange.v1.ConversionService", expected=1) == 1  # not ready
+        assert _health(target, "", expected=0) == 0  # but alive
         status, text = _get(f"{base}/metrics")
         assert status == 200 and "coalition_db_up 0.0" in text
 
@@ -73,6 +88,7 @@ def test_ready_follows_the_database_and_metrics_keep_answering(tmp_path: Path, p
         assert _eventually_ready(f"{base}/ready", 200) == "ready\n"
         status, text = _get(f"{base}/metrics")
         assert status == 200 and "coalition_db_up 1.0" in text
+        assert _health(target, "coalition.exchange.v1.ConversionService", expected=0) == 0
         process.terminate()
         assert process.wait(timeout=30) == 0, log.read_text()
         assert "Traceback" not in log.read_text()
