@@ -5,6 +5,14 @@ handler per command, one transaction each) -> domain (pure rules, no I/O) and st
 (SQLAlchemy tables, repositories, Alembic migrations).
 """
 
-from partner_sdk._version import __version__
+from importlib import metadata
+
+# The installed distribution's version (pyproject takes it from partner_sdk/_version.py). Read
+# from the metadata rather than by importing partner_sdk, whose package imports grpc: a command
+# that needs no gRPC (db status, the health probe) then neither loads nor starts it.
+try:
+    __version__ = metadata.version("coalition-exchange")
+except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = ["__version__"]

@@ -6,11 +6,17 @@ dependencies it says how to get them instead of failing with a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main() -> None:
     """Run the CLI."""
+    if sys.argv[1:2] != ["serve"]:
+        # gRPC core writes its own lines to stderr (for example about its poller at exit, under load),
+        # and reads GRPC_VERBOSITY once, when first imported: a command other than serve (whose log
+        # takes those lines in, exchange.logs) says what went wrong in one line of its own instead.
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from exchange.cli.main import app
     except ImportError as missing:
