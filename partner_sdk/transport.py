@@ -86,7 +86,12 @@ class SignedTransport:
         return self._signed_send(method, body, response_type, timeout_s)
 
     def _signed_send(self, method: str, body: bytes, response_type: type[R], timeout_s: float | None) -> R:
-        headers = signing.sign_request(
+        headers = self.sign(method, body)
+        return self.send(method, body, headers.as_metadata(), headers.nonce, response_type, timeout_s=timeout_s)
+
+    def sign(self, method: str, body: bytes) -> signing.SignedHeaders:
+        """Sign body for method as this principal, now, with a fresh nonce (send() resends such bytes as they are)."""
+        return signing.sign_request(
             self.private_key,
             method=method,
             principal=self.principal,
@@ -94,7 +99,6 @@ class SignedTransport:
             body=body,
             timestamp_ms=self.clock_ms(),
         )
-        return self.send(method, body, headers.as_metadata(), headers.nonce, response_type, timeout_s=timeout_s)
 
     def send(
         self,

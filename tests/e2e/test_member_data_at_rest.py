@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from coalition.exchange.v1 import conversions_pb2, members_pb2
 from exchange.store.database import Database
 from exchange.store.tables import metadata
-from partner_sdk import ExchangeClient, FailedPreconditionError, NotFoundError, signing
+from partner_sdk import ExchangeClient, FailedPreconditionError, NotFoundError
 from tests.conftest import RunningHub, start_hub
 from tests.e2e.money import accepted_pair
 
@@ -127,15 +127,7 @@ def test_values_are_never_in_clear_and_an_erased_members_references_are_nowhere(
 
 def _signed(client: ExchangeClient, method: str, request: object) -> tuple[bytes, list[tuple[str, str]], str]:
     body = request.SerializeToString()  # type: ignore[attr-defined]
-    transport = client.transport
-    headers = signing.sign_request(
-        transport.private_key,
-        method=method,
-        principal=transport.principal,
-        key_id=transport.key_id,
-        body=body,
-        timestamp_ms=transport.clock_ms(),
-    )
+    headers = client.transport.sign(method, body)
     return body, list(headers.as_metadata()), headers.nonce
 
 

@@ -20,7 +20,7 @@ from exchange.api.server import STOP_MARGIN_S
 from exchange.domain.errors import Aborted, Unavailable
 from exchange.store.database import Database
 from exchange.store.tables import conversions, partners
-from partner_sdk import NO_RETRY, AbortedError, ExchangeClient, signing
+from partner_sdk import NO_RETRY, AbortedError, ExchangeClient
 from partner_sdk.keys import save_private_key
 from tests import conftest
 from tests.conftest import RunningHub, start_hub
@@ -94,15 +94,7 @@ def _signed_convert(pair: Pair) -> tuple[bytes, list[tuple[str, str]], str]:
     body = conversions_pb2.ConvertRequest(
         quote_id=quote.quote_id, source_member_ref="m-1", target_member_ref="v-1", idempotency_key="grace-convert-1"
     ).SerializeToString()
-    transport = pair.source.transport
-    headers = signing.sign_request(
-        transport.private_key,
-        method=CONVERT,
-        principal=transport.principal,
-        key_id=transport.key_id,
-        body=body,
-        timestamp_ms=transport.clock_ms(),
-    )
+    headers = pair.source.transport.sign(CONVERT, body)
     return body, list(headers.as_metadata()), headers.nonce
 
 
