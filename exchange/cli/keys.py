@@ -26,13 +26,6 @@ PassphraseEnvOption = Annotated[
 ]
 
 
-def _one_line(error: BaseException) -> str:
-    """The first line of what went wrong (a driver's own message, without SQLAlchemy's wrapping)."""
-    cause = getattr(error, "orig", None) or error
-    lines = str(cause).strip().splitlines()
-    return lines[0] if lines else type(cause).__name__
-
-
 def _fail(message: str) -> NoReturn:
     typer.echo(f"coalition keys: {message}", err=True)
     raise typer.Exit(2)
@@ -147,7 +140,7 @@ def rotate_master(
     from exchange.service import keyring_binding
     from exchange.service.key_rotation import rewrap_all
     from exchange.store import migrate
-    from exchange.store.database import Database
+    from exchange.store.database import Database, one_line
 
     try:
         old = Keyring.load(keyring_path)
@@ -157,7 +150,7 @@ def rotate_master(
         database = Database(db)
         state = migrate.schema_state(database)
     except Exception as error:  # an empty, mistyped or unreachable URL: one line, and the keyring untouched
-        _fail(f"can't use the database {db!r}: {_one_line(error)}")
+        _fail(f"can't use the database {db!r}: {one_line(error, max_chars=None)}")
     if state is not migrate.SchemaState.CURRENT:
         _fail(f"the database's schema is {state.value}, not CURRENT: run `coalition db upgrade` first")
     try:
@@ -189,7 +182,7 @@ def retire_master(
     """
     from exchange.secrets.keyring import Keyring, UnknownMasterKey
     from exchange.service.key_rotation import MasterKeyInUse, retire
-    from exchange.store.database import Database
+    from exchange.store.database import Database, one_line
 
     try:
         keyring = Keyring.load(keyring_path)
@@ -198,13 +191,13 @@ def retire_master(
     try:
         database = Database(db)
     except Exception as error:  # a bad URL of any kind is one line, not a traceback
-        _fail(f"can't open the database {db!r}: {_one_line(error)}")
+        _fail(f"can't open the database {db!r}: {one_line(error, max_chars=None)}")
     try:
         retired = retire(database, keyring, key_id)
     except (UnknownMasterKey, MasterKeyInUse, ValueError) as error:
         _fail(str(error))
     except Exception as error:  # an unreachable database, a schema it does not know: one line
-        _fail(f"can't read the data keys in {db!r}: {_one_line(error)}")
+        _fail(f"can't read the data keys in {db!r}: {one_line(error, max_chars=None)}")
     finally:
         database.dispose()
     backup = keyring_path.with_name(f"{keyring_path.name}.before-retire-{key_id}")

@@ -60,6 +60,7 @@ from exchange.store.database import (
     DEFAULT_STATEMENT_TIMEOUT_S,
     Database,
     default_sqlite_url,
+    one_line,
     sqlite_file,
 )
 from partner_sdk.keys import fingerprint
@@ -148,13 +149,6 @@ def _refuse(command: str, message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _first_line(error: BaseException) -> str:
-    """The first line of what went wrong (a driver's own message, without SQLAlchemy's wrapping)."""
-    cause = getattr(error, "orig", None) or error
-    lines = str(cause).strip().splitlines()
-    return lines[0] if lines else type(cause).__name__
-
-
 def _database(url: str | None, var_dir: Path, *, command: str, create: bool = False) -> Database:
     """The database of --db, refused in one line if it can't be used.
 
@@ -174,7 +168,7 @@ def _database(url: str | None, var_dir: Path, *, command: str, create: bool = Fa
     except DatabasePasswordError as error:
         _refuse(command, str(error))
     except (SQLAlchemyError, ValueError, ImportError) as error:  # a mistyped URL, an unknown scheme or driver
-        _refuse(command, f"--db is not a database this hub can use: {_first_line(error)}")
+        _refuse(command, f"--db is not a database this hub can use: {one_line(error, max_chars=None)}")
 
 
 @contextmanager
@@ -183,7 +177,7 @@ def _reaching(database: Database, command: str) -> Iterator[None]:
     try:
         yield
     except (SQLAlchemyError, CommandError, OSError) as error:
-        _refuse(command, f"can't use the database {database.url.render_as_string()}: {_first_line(error)}")
+        _refuse(command, f"can't use the database {database.url.render_as_string()}: {one_line(error, max_chars=None)}")
 
 
 @app.command()

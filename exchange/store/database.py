@@ -387,11 +387,14 @@ class Database:
                 self._in_use.discard(dbapi_connection)
 
 
-def one_line(exc: BaseException) -> str:
-    """An error as one short line: its driver's first line, without SQLAlchemy's background link."""
+def one_line(exc: BaseException, *, max_chars: int | None = MAX_PROBE_REASON_CHARS) -> str:
+    """An error as one line: its driver's first line, without SQLAlchemy's background link.
+
+    Cut to max_chars (for probes and log fields); None keeps the whole line (a CLI's message).
+    """
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
-    return text[:MAX_PROBE_REASON_CHARS]
+    return text if max_chars is None else text[:max_chars]
 
 
 def _stopping() -> Unavailable:
