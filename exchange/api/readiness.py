@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from exchange.secrets.keyring import Keyring
-from exchange.store.database import Database
+from exchange.store.database import PROBE_TIMEOUT_S, Database
 
 log = logging.getLogger("exchange.readiness")
 
+STOP_JOIN_MARGIN_S = 1.0  # past a probe's own time limit, how long stop() waits for the probe thread
 READINESS_INTERVAL_S = 2.0  # how often the probe runs; a change is seen within this plus PROBE_TIMEOUT_S
 UNREADY_LOG_INTERVAL_S = 60.0  # while unready, the reason is logged again at most this often
 READY_PATH = "/ready"
@@ -72,8 +73,10 @@ class Readiness:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the probe thread (it ends within one probe)."""
+        """Stop the probe thread, waiting for a probe under way (so nothing is logged after the hub stopped)."""
         self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=PROBE_TIMEOUT_S + STOP_JOIN_MARGIN_S)
 
     def _keyring_reason(self) -> str | None:
         if self._keyring is None:
