@@ -5,6 +5,11 @@ Usage: python scripts/gen_protos.py [OUTPUT_ROOT]
 Writes coalition/exchange/v1/*_pb2.py and *_pb2.pyi under OUTPUT_ROOT (default: the
 repository root). tests/unit/test_generated_code.py generates into a temporary folder and
 fails if the committed files differ, so never edit them by hand: change the .proto, rerun.
+
+Only the coalition package is generated. protos/google/rpc/ (status.proto, error_details.proto,
+vendored from googleapis so other languages generate the error details with the contract) is
+deliberately not: Python gets google.rpc from the googleapis-common-protos package, and a second
+copy of google/rpc/*_pb2 would register the same files twice in protobuf's descriptor pool.
 """
 
 from __future__ import annotations
