@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import any_pb2, timestamp_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from coalition.exchange.v1 import common_pb2, hub_pb2, operator_pb2, registry_pb2
-from partner_sdk import signing
+from coalition.exchange.v1 import agreements_pb2, common_pb2, hub_pb2, operator_pb2, registry_pb2
+from partner_sdk import documents, signing
 from partner_sdk.keys import fingerprint, public_key_bytes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,9 @@ DESCRIPTION = (
     "Each vector gives the inputs (text fields as they are, byte strings as lowercase hex), "
     "the SHA-256 of the body, the canonical string the signature covers (UTF-8, lines joined "
     "by a single line feed, no trailing one), and the expected Ed25519 signature. "
-    "seed_hex is the 32-byte Ed25519 private key (RFC 8032 seed) of a published test key: never use it for real."
+    "seed_hex is the 32-byte Ed25519 private key (RFC 8032 seed) of a published test key: never use it for real. "
+    "Agreement vectors give the AgreementTerms message as sent (terms_message_hex) and, as inputs, its values as "
+    "sent; canonical is then the agreement document both brands sign (ratios in lowest terms)."
 )
 
 
@@ -201,6 +203,68 @@ def possession_vector(name: str, description: str, *, label: str, principal: str
         "signature_base64": signing.encode_signature(signature),
         "signature_hex": signature.hex(),
     }
+
+
+def agreement_inputs(terms: agreements_pb2.AgreementTerms) -> dict[str, Any]:
+    """Return the values of an AgreementTerms message as sent, named as render_agreement_document names them."""
+    fee = terms.WhichOneof("fee")
+    return {
+        "source_partner_id": terms.source_partner_id,
+        "target_partner_id": terms.target_partner_id,
+        "version": terms.version,
+        "rate_numerator": terms.rate.numerator,
+        "rate_denominator": terms.rate.denominator,
+        "min_source_points": terms.min_source_points,
+        "max_source_points": terms.max_source_points,
+        "source_increment": terms.source_increment,
+        "member_daily_cap_source_points": terms.member_daily_cap_source_points,
+        "fee_basis_points": terms.fee_basis_points if fee == "fee_basis_points" else None,
+        "fee_fixed_points": terms.fee_fixed_points if fee == "fee_fixed_points" else None,
+        "valid_from_ms": terms.valid_from.ToMilliseconds(),
+        "valid_until_ms": terms.valid_until.ToMilliseconds(),
+        "price_numerator": terms.settlement_price_minor.numerator,
+        "price_denominator": terms.settlement_price_minor.denominator,
+        "settlement_currency": terms.settlement_currency,
+    }
+
+
+def agreement_vector(
+    name: str, description: str, *, label: str, terms: agreements_pb2.AgreementTerms
+) -> dict[str, Any]:
+    """Return one agreement vector: the terms as sent, the document both brands sign, and one brand's signature."""
+    key = private_key(label)
+    inputs = agreement_inputs(terms)
+    document = documents.render_agreement_document(**inputs)
+    signature = key.sign(document)
+    return {
+        "name": name,
+        "kind": "agreement",
+        "description": description,
+        "inputs": {"seed_hex": seed(label).hex(), "public_key_hex": public_key_bytes(key).hex(), **inputs},
+        "terms_message_hex": serialize(terms).hex(),
+        "canonical": document.decode("utf-8"),
+        "signature_base64": signing.encode_signature(signature),
+        "signature_hex": signature.hex(),
+    }
+
+
+def _agreement_terms(version: int, **values: Any) -> agreements_pb2.AgreementTerms:
+    """Terms of stride -> voltline (which settles in GBP) as a brand sends them; values override the defaults."""
+    fields: dict[str, Any] = {
+        "source_partner_id": "stride",
+        "target_partner_id": "voltline",
+        "version": version,
+        "rate": common_pb2.Ratio(numerator=3, denominator=2),
+        "min_source_points": 100,
+        "max_source_points": 100_000,
+        "source_increment": 10,
+        "member_daily_cap_source_points": 20_000,
+        "valid_from": timestamp(T0_MS),
+        "valid_until": timestamp(T0_MS + 365 * 86_400_000),
+        "settlement_price_minor": common_pb2.Ratio(numerator=1, denominator=2),
+        "settlement_currency": "GBP",
+    }
+    return agreements_pb2.AgreementTerms(**(fields | values))
 
 
 def _partner_record() -> common_pb2.Partner:
@@ -391,6 +455,33 @@ def build_vectors() -> list[dict[str, Any]]:
             principal="stride",
             key_id="stride-k2",
         ),
+        agreement_vector(
+            "agreement-whole-rate-bps-fee",
+            "stride (source) proposes version 1 to voltline: 2 voltline points per stride point, a whole rate "
+            "written 2/1, and a fee of 150 basis points; the signature is ProposeAgreementRequest.proposer_signature "
+            "by stride-k1, the key that signs the ProposeAgreement call.",
+            label="stride-k1",
+            terms=_agreement_terms(1, rate=common_pb2.Ratio(numerator=2, denominator=1), fee_basis_points=150),
+        ),
+        agreement_vector(
+            "agreement-unreduced-ratios",
+            "Version 2 as stride sent it, rate 6/4 and settlement price 10/4 with no fee and a validity starting "
+            "123 ms after a whole second: the document (and the terms the hub stores and returns) has 3/2 and 5/2. "
+            "The signature is AcceptAgreementRequest.acceptor_signature by voltline-k1 over Agreement.document.",
+            label="voltline-k1",
+            terms=_agreement_terms(
+                2,
+                rate=common_pb2.Ratio(numerator=6, denominator=4),
+                settlement_price_minor=common_pb2.Ratio(numerator=10, denominator=4),
+                valid_from=timestamp(T0_MS + 86_400_123),
+            ),
+        ),
+        agreement_vector(
+            "agreement-fixed-fee",
+            "Version 3 with a fixed fee of 25 source points and a rate below one (1/3); signed by stride-k1.",
+            label="stride-k1",
+            terms=_agreement_terms(3, rate=common_pb2.Ratio(numerator=1, denominator=3), fee_fixed_points=25),
+        ),
     ]
 
 
@@ -402,6 +493,7 @@ def build_document() -> dict[str, Any]:
             "request": signing.REQUEST_SCHEME,
             "response": signing.RESPONSE_SCHEME,
             "possession": signing.POSSESSION_SCHEME,
+            "agreement": documents.AGREEMENT_SCHEME,
         },
         "vectors": build_vectors(),
     }

@@ -4,7 +4,8 @@ Every vector's canonical string and signature must come out of partner_sdk.signi
 the signature must verify with the vector's public key and fail as soon as any one input
 changes, and the committed file must be exactly what scripts/make_signing_vectors.py writes.
 Every request vector's headers must also pass the hub's own header parser, and the error
-vector's body must be the google.rpc.Status the hub builds.
+vector's body must be the google.rpc.Status the hub builds. The agreement vectors are checked
+against the hub's own document code as well in tests/unit/test_agreement_vectors.py.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from exchange.domain.errors import InvalidArgument, Unauthenticated
 from exchange.domain.partners import parse_partner_id
 from exchange.service.authentication import read_call
 from partner_sdk import signing
+from partner_sdk.documents import AGREEMENT_SCHEME, render_agreement_document
+from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.keys import public_key_bytes
+from partner_sdk.transport import _verify_answer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VECTORS_FILE = REPO_ROOT / "docs" / "signing_vectors.json"
@@ -43,6 +47,24 @@ MESSAGE_INPUTS = {
     "request": ("method", "principal", "key_id", "timestamp_ms", "nonce", "body_hex"),
     "response": ("method", "request_nonce", "hub_key_id", "timestamp_ms", "status", "body_hex"),
     "possession": ("principal", "key_id", "public_key_hex"),
+    "agreement": (
+        "source_partner_id",
+        "target_partner_id",
+        "version",
+        "rate_numerator",
+        "rate_denominator",
+        "min_source_points",
+        "max_source_points",
+        "source_increment",
+        "member_daily_cap_source_points",
+        "fee_basis_points",
+        "fee_fixed_points",
+        "valid_from_ms",
+        "valid_until_ms",
+        "price_numerator",
+        "price_denominator",
+        "settlement_currency",
+    ),
 }
 
 
@@ -75,6 +97,8 @@ def canonical_bytes(kind: str, inputs: dict[str, Any]) -> bytes:
             status=inputs["status"],
             body=bytes.fromhex(inputs["body_hex"]),
         )
+    if kind == "agreement":
+        return render_agreement_document(**{name: inputs[name] for name in MESSAGE_INPUTS["agreement"]})
     assert kind == "possession"
     return signing.possession_message(
         principal=inputs["principal"], key_id=inputs["key_id"], public_key=bytes.fromhex(inputs["public_key_hex"])
@@ -106,6 +130,7 @@ def mutations() -> list[Any]:
         pytest.param(vector, field, id=f"{vector['name']}-{field}")
         for vector in VECTORS
         for field in MESSAGE_INPUTS[vector["kind"]]
+        if vector["inputs"][field] is not None  # an unset fee: setting it is another document, tested apart
     ]
 
 
@@ -113,6 +138,7 @@ def test_file_has_every_kind_of_vector() -> None:
     kinds = [vector["kind"] for vector in VECTORS]
     assert kinds.count("request") >= 2
     assert kinds.count("possession") >= 1
+    assert kinds.count("agreement") >= 1
     statuses = [vector["inputs"]["status"] for vector in VECTORS if vector["kind"] == "response"]
     assert signing.STATUS_OK in statuses
     assert "INVALID_ARGUMENT" in statuses
@@ -121,6 +147,7 @@ def test_file_has_every_kind_of_vector() -> None:
         "request": signing.REQUEST_SCHEME,
         "response": signing.RESPONSE_SCHEME,
         "possession": signing.POSSESSION_SCHEME,
+        "agreement": AGREEMENT_SCHEME,
     }
 
 
@@ -226,7 +253,15 @@ MALFORMED_HEADERS = {
     "signature-non-canonical-base64": (signing.HEADER_SIGNATURE, _non_canonical_signature),
     "signature-unpadded": (signing.HEADER_SIGNATURE, lambda value: value.rstrip("=")),
     "signature-trailing-newline": (signing.HEADER_SIGNATURE, lambda value: value + "\n"),
+    "signature-url-safe": (signing.HEADER_SIGNATURE, lambda value: _url_safe(value)),
 }
+
+
+def _url_safe(text: str) -> str:
+    """The same bytes in URL-safe base64 (every vector's signature has a '+' or a '/', so this differs)."""
+    changed = text.replace("+", "-").replace("/", "_")
+    assert changed != text
+    return changed
 
 
 @pytest.mark.parametrize("vector", REQUESTS, ids=lambda v: v["name"])
@@ -311,3 +346,29 @@ def test_committed_file_is_what_the_generator_writes() -> None:
         "docs/signing_vectors.json is stale: run `python scripts/make_signing_vectors.py`"
     )
     assert generator.render() == expected, "the generator is deterministic"
+
+
+# The hub's signature trailer in any other text than canonical padded standard base64 of the same 64 bytes.
+OTHER_ENCODINGS = {
+    "url-safe": _url_safe,
+    "unpadded": lambda text: text.rstrip("="),
+    "non-canonical-last-character": _non_canonical_signature,
+    "trailing-newline": lambda text: text + "\n",
+}
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v["kind"] == "response"], ids=lambda v: v["name"])
+@pytest.mark.parametrize("encoding", sorted(OTHER_ENCODINGS))
+def test_the_sdk_accepts_the_hub_signature_in_one_encoding_only(vector: dict[str, Any], encoding: str) -> None:
+    inputs = vector["inputs"]
+    body = bytes.fromhex(inputs["body_hex"])
+    public_key = bytes.fromhex(inputs["public_key_hex"])
+    trailers = list(vector["trailing_metadata"].items())
+    _verify_answer(public_key, inputs["method"], inputs["request_nonce"], inputs["status"], body, trailers, "")
+    changed = dict(vector["trailing_metadata"])
+    changed[signing.HEADER_HUB_SIGNATURE] = OTHER_ENCODINGS[encoding](changed[signing.HEADER_HUB_SIGNATURE])
+    with pytest.raises(ResponseVerificationError) as refused:
+        _verify_answer(
+            public_key, inputs["method"], inputs["request_nonce"], inputs["status"], body, list(changed.items()), ""
+        )
+    assert refused.value.reason == "RESPONSE_BAD_SIGNATURE"
