@@ -100,6 +100,15 @@ def test_the_vendored_files_are_in_the_module(module_files: dict[str, descriptor
     assert (PROTO_ROOT / "google" / "README.md").exists()
 
 
+def test_the_module_needs_nothing_but_the_well_known_types(
+    module_files: dict[str, descriptor_pb2.FileDescriptorProto],
+) -> None:
+    """docs/protocol.md section 1 and protos/google/README.md: a generator needs nothing else."""
+    own = {str(path.relative_to(PROTO_ROOT)) for path in PROTO_ROOT.rglob("*.proto")}
+    outside = set(module_files) - own
+    assert outside == {f"google/protobuf/{name}.proto" for name in ("any", "duration", "timestamp")}
+
+
 def test_every_detail_the_hub_sends_is_a_message_of_the_module(
     module_files: dict[str, descriptor_pb2.FileDescriptorProto],
 ) -> None:
