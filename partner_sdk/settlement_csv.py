@@ -5,9 +5,20 @@ UTF-8, comma-separated, RFC 4180 quoting, CRLF line ends. Line 1 is the column h
 
     H  one header record: period_id, partner_id (whose file), the statement id in movement_id
     D  one detail record per movement: every column but record_count
-    T  one trailer record per currency that has D records, sorted by currency: the sums of
-       that currency's source_points, target_points and amount_minor, and its D count
+    T  one trailer record per flow that has D records, sorted by currency, source, target: a
+       flow is one direction between two brands in one currency (source_partner_id owes
+       target_partner_id); the sums of its D records' source_points (the source brand's
+       points), target_points (the target brand's points) and amount_minor, and its D count
     E  one end record: the number of D records; a file without it was cut short
+
+Points are each brand's own currency, so a points sum is only ever of one brand's points: on
+every D and T record, source_points are source_partner_id's and target_points are
+target_partner_id's, named two columns to their left.
+
+Reading is backward compatible: a file whose T records leave source_partner_id and
+target_partner_id empty has one T record per currency (the layout before flows, whose points
+sums add both brands' points and are a check sum only); it is checked per currency. A file
+has trailers of one kind, never both.
 
 The writer and the reader stream, line by line, so neither ever holds a period's movements;
 the hub parses a brand's uploaded file with parse_record and check_column_header. Integers
@@ -20,7 +31,7 @@ import csv
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TextIO
 
@@ -32,6 +43,7 @@ __all__ = [
     "CurrencyTotals",
     "DetailRecord",
     "EndRecord",
+    "Flow",
     "HeaderRecord",
     "LineProblem",
     "MovementCsvReader",
@@ -39,6 +51,7 @@ __all__ = [
     "TrailerRecord",
     "check_column_header",
     "check_controls",
+    "count_flows",
     "parse_record",
     "read_movements_csv",
     "write_movements_csv",
@@ -51,6 +64,7 @@ COLUMNS: tuple[str, ...] = (
 MAX_ID_CHARS = 64
 MAX_LINE_CHARS = 4096  # 13 columns of at most 64 characters, quoted, fit many times over
 MAX_PROBLEMS = 10_000  # a garbage upload must not grow the problem list without bound
+MAX_FLOWS = 20_000  # (currency, source, target) triples a reader totals: a brand has two per counterparty and currency
 
 _INDEX = {name: index for index, name in enumerate(COLUMNS)}
 _ID_COLUMNS = frozenset({"period_id", "partner_id", "movement_id", "source_partner_id", "target_partner_id"})
@@ -88,9 +102,30 @@ class DetailRecord:
     movement: Movement
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Flow:
+    """One direction between two brands in one currency: source owes target, as its movements say.
+
+    A flow's source_points are all the source brand's points and its target_points all the target
+    brand's, so its sums have one unit each. Flows sort by currency, then source, then target.
+    """
+
+    currency: str
+    source_partner_id: str
+    target_partner_id: str
+
+    def describe(self) -> str:
+        """Name the flow in a problem or a table: 'EUR sportsbrand -> musicbrand'."""
+        return f"{self.currency} {self.source_partner_id} -> {self.target_partner_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class TrailerRecord:
-    """A T record: the sums and count of one currency's D records."""
+    """A T record: the sums and count of one flow's D records, or of one currency's in the earlier layout.
+
+    source_partner_id and target_partner_id name the flow; both are empty in a per-currency
+    trailer (the layout before flows), whose points sums add different brands' points.
+    """
 
     line_number: int
     period_id: str
@@ -100,6 +135,19 @@ class TrailerRecord:
     target_points: int
     amount_minor: int
     record_count: int
+    source_partner_id: str = ""
+    target_partner_id: str = ""
+
+    @property
+    def flow(self) -> Flow | None:
+        """The flow this trailer sums, or None for a per-currency trailer."""
+        if not self.source_partner_id:
+            return None
+        return Flow(self.currency, self.source_partner_id, self.target_partner_id)
+
+    def describe(self) -> str:
+        """Name what the trailer sums: 'EUR' or 'EUR sportsbrand -> musicbrand'."""
+        return self.currency if self.flow is None else self.flow.describe()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +165,7 @@ Record = HeaderRecord | DetailRecord | TrailerRecord | EndRecord
 
 @dataclass(frozen=True, slots=True)
 class CurrencyTotals:
-    """The count and sums of the D records in one currency."""
+    """The count and sums of the D records of one flow (or of one currency: then the points mix brands)."""
 
     count: int = 0
     source_points: int = 0
@@ -133,13 +181,42 @@ class CurrencyTotals:
             self.amount_minor + movement.amount_minor,
         )
 
+    def add(self, other: CurrencyTotals) -> CurrencyTotals:
+        """Return these totals and other's, added."""
+        return CurrencyTotals(
+            self.count + other.count,
+            self.source_points + other.source_points,
+            self.target_points + other.target_points,
+            self.amount_minor + other.amount_minor,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ControlSummary:
-    """What a file's control records say: the D count and the totals per currency."""
+    """What a file's control records say: the D count and the totals per flow.
+
+    by_currency is what a per-currency trailer carries: its count and amount_minor are of one
+    currency, but its points add different brands' points (a check sum, not a figure to show).
+    """
 
     detail_count: int
     by_currency: Mapping[str, CurrencyTotals]
+    by_flow: Mapping[Flow, CurrencyTotals] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def count_flows(movements: Iterable[Movement], into: dict[Flow, CurrencyTotals]) -> Iterator[Movement]:
+    """Yield the movements unchanged, adding each to its flow's totals in into as it passes.
+
+    Lets one stream of movements feed a writer and the per-flow totals (a page of the statement) at once.
+    """
+    for movement in movements:
+        flow = _flow_of(movement)
+        into[flow] = into.get(flow, CurrencyTotals()).plus(movement)
+        yield movement
+
+
+def _flow_of(movement: Movement) -> Flow:
+    return Flow(movement.currency, movement.source_partner_id, movement.target_partner_id)
 
 
 class _Line:
@@ -216,8 +293,11 @@ def parse_record(fields: Sequence[str], line_number: int) -> Record | LineProble
         period_id, partner_id = line.text("period_id"), line.text("partner_id")
         currency, source, target = line.currency(), line.integer("source_points"), line.integer("target_points")
         amount, count = line.integer("amount_minor"), line.integer("record_count", minimum=1)
-        record = TrailerRecord(line_number, period_id, partner_id, currency, source, target, amount, count)
-        line.empty("movement_id", "kind", "final_at", "source_partner_id", "target_partner_id")
+        source_id, target_id = _trailer_flow(line)
+        record = TrailerRecord(
+            line_number, period_id, partner_id, currency, source, target, amount, count, source_id, target_id
+        )
+        line.empty("movement_id", "kind", "final_at")
     elif line.record_type == "E":
         record = EndRecord(
             line_number, line.text("period_id"), line.text("partner_id"), line.integer("record_count", minimum=0)
@@ -226,6 +306,20 @@ def parse_record(fields: Sequence[str], line_number: int) -> Record | LineProble
     else:
         return LineProblem(line_number, f"unknown record type {line.record_type!r}: expected H, D, T or E")
     return LineProblem(line_number, "; ".join(line.problems)) if line.problems else record
+
+
+def _trailer_flow(line: _Line) -> tuple[str, str]:
+    """A T record names its flow with both partner ids, or neither (a per-currency trailer)."""
+    source = line.text("source_partner_id", required=False)
+    target = line.text("target_partner_id", required=False)
+    if bool(source) != bool(target):
+        line.problems.append(
+            "source_partner_id and target_partner_id must both name the flow, or both be empty in a "
+            "per-currency T record"
+        )
+    elif source and source == target:
+        line.problems.append("source_partner_id and target_partner_id are the same brand")
+    return source, target
 
 
 def _movement(line: _Line) -> Movement:
@@ -273,8 +367,12 @@ def check_controls(
     trailers: Sequence[TrailerRecord],
     end: EndRecord | None,
     last_line_number: int,
+    flow_totals: Mapping[Flow, CurrencyTotals] | None = None,
 ) -> list[LineProblem]:
     """Check the T and E records against the D records the file actually holds.
+
+    Per-flow trailers are checked against flow_totals, per-currency ones (the earlier layout)
+    against detail_totals; a file has one kind: trailers of the other kind are named.
 
     Args:
         detail_totals: the count and sums of the D records, per currency.
@@ -282,33 +380,58 @@ def check_controls(
         trailers: the T records, in file order.
         end: the E record, or None when the file has none.
         last_line_number: the file's last line, named when the E record is missing.
+        flow_totals: the count and sums of the D records, per flow; needed to check per-flow
+            trailers, and when given to a file without trailers, the missing ones are named per flow.
+
+    Raises:
+        ValueError: per-flow trailers to check, but no flow_totals.
     """
     problems: list[LineProblem] = []
 
     def add(line_number: int, problem: str) -> None:
         problems.append(LineProblem(line_number, problem))
 
-    seen: set[str] = set()
+    by_flow = any(t.flow is not None for t in trailers) or (not trailers and flow_totals is not None)
+    if by_flow and flow_totals is None:
+        raise ValueError("flow_totals is needed to check per-flow trailer records")
+    totals_of: dict[str | Flow, CurrencyTotals] = {}  # one entry per flow or currency: a few, copied
+    if by_flow:
+        for flow, flow_sums in (flow_totals or {}).items():
+            totals_of[flow] = flow_sums
+    else:
+        for currency, currency_sums in detail_totals.items():
+            totals_of[currency] = currency_sums
+    seen: set[str | Flow] = set()
     for trailer in trailers:
-        currency, totals = trailer.currency, detail_totals.get(trailer.currency)
-        if currency in seen:
-            add(trailer.line_number, f"a second trailer record for {currency}")
+        key: str | Flow | None = trailer.flow if by_flow else trailer.currency
+        name = trailer.describe()
+        if key is None:
+            add(trailer.line_number, f"a per-currency trailer record for {name} in a file of per-flow trailer records")
+            continue
+        totals = totals_of.get(key)
+        if key in seen:
+            add(trailer.line_number, f"a second trailer record for {name}")
         elif totals is None:
-            add(trailer.line_number, f"a trailer record for {currency}, which has no D records")
+            add(trailer.line_number, f"a trailer record for {name}, which has no D records")
         else:
             stated = (trailer.record_count, trailer.source_points, trailer.target_points, trailer.amount_minor)
             actual = (totals.count, totals.source_points, totals.target_points, totals.amount_minor)
-            for name, says, holds in zip(_TRAILER_SUMS, stated, actual, strict=True):
+            for sum_name, says, holds in zip(_TRAILER_SUMS, stated, actual, strict=True):
                 if says != holds:
-                    add(trailer.line_number, f"the {currency} trailer's {name} is {says}, the D records' {holds}")
-        seen.add(currency)
-    for currency in sorted(detail_totals.keys() - seen):
-        add(end.line_number if end is not None else last_line_number, f"no trailer record for {currency}")
+                    add(trailer.line_number, f"the {name} trailer's {sum_name} is {says}, the D records' {holds}")
+        seen.add(key)
+    missing_at = end.line_number if end is not None else last_line_number
+    for missing in sorted(_describe(key) for key in totals_of.keys() - seen):
+        add(missing_at, f"no trailer record for {missing}")
     if end is None:
         add(last_line_number, f"the file ends at line {last_line_number} without its end record E: truncated?")
     elif end.record_count != detail_count:
         add(end.line_number, f"the end record's record_count is {end.record_count}, but the file has {detail_count}")
     return problems
+
+
+def _describe(key: str | Flow) -> str:
+    return key.describe() if isinstance(key, Flow) else key
 
 
 _TRAILER_SUMS = ("record_count", "source_points", "target_points", "amount_minor")
@@ -320,9 +443,10 @@ def write_movements_csv(
     """Write partner_id's movements of period_id as the CSV layout, one movement at a time.
 
     Each line is checked with the reader's own rules before it is written, so the file always reads back.
+    The T records are one per flow (never per currency: that layout is only read).
 
     Returns:
-        The D count and the per-currency totals written in the T and E records.
+        The D count and the totals per flow written in the T records, and per currency.
 
     Raises:
         ValueError: a movement of another period, not partner_id's, or one the layout cannot carry,
@@ -334,9 +458,9 @@ def write_movements_csv(
     if isinstance(problem := parse_record(header, 2), LineProblem):
         raise ValueError(f"cannot write the header record: {problem.problem}")
     writer.writerow(header)
-    totals: dict[str, CurrencyTotals] = {}
+    flows: dict[Flow, CurrencyTotals] = {}
     count = 0
-    for count, movement in enumerate(movements, start=1):
+    for count, movement in enumerate(count_flows(movements, flows), start=1):
         row = _detail_row(partner_id, movement)
         problem = parse_record(row, 2 + count)
         if isinstance(problem, LineProblem) or movement.period_id != period_id:
@@ -344,15 +468,18 @@ def write_movements_csv(
         if partner_id not in (movement.source_partner_id, movement.target_partner_id):
             raise ValueError(f"movement {movement.movement_id!r} is not {partner_id!r}'s")
         writer.writerow(row)
-        totals[movement.currency] = totals.get(movement.currency, CurrencyTotals()).plus(movement)
-    for currency, sums in sorted(totals.items()):
-        sums_row = (str(sums.source_points), str(sums.target_points), currency, str(sums.amount_minor), str(sums.count))
-        trailer = ["T", period_id, partner_id, *[""] * 5, *sums_row]
+    by_currency: dict[str, CurrencyTotals] = {}
+    for flow, sums in sorted(flows.items()):
+        trailer = [
+            "T", period_id, partner_id, "", "", "", flow.source_partner_id, flow.target_partner_id,
+            str(sums.source_points), str(sums.target_points), flow.currency, str(sums.amount_minor), str(sums.count),
+        ]  # fmt: skip
         if isinstance(problem := parse_record(trailer, 0), LineProblem):  # sums can outgrow int64
-            raise ValueError(f"cannot write the {currency} trailer record: {problem.problem}")
+            raise ValueError(f"cannot write the {flow.describe()} trailer record: {problem.problem}")
         writer.writerow(trailer)
+        by_currency[flow.currency] = by_currency.get(flow.currency, CurrencyTotals()).add(sums)
     writer.writerow(["E", period_id, partner_id, *[""] * 9, count])
-    return ControlSummary(count, MappingProxyType(dict(sorted(totals.items()))))
+    return ControlSummary(count, MappingProxyType(by_currency), MappingProxyType(dict(sorted(flows.items()))))
 
 
 def _detail_row(partner_id: str, m: Movement) -> list[str]:
@@ -402,15 +529,22 @@ class MovementCsvReader:
         self._records = 0
         self._header_named = False  # the missing H is reported once, and not at all if a malformed H was there
         self._totals: dict[str, CurrencyTotals] = {}
+        self._flows: dict[Flow, CurrencyTotals] = {}
         self._detail_count = 0
         self._trailers: list[TrailerRecord] = []
-        self._trailer_currencies: set[str] = set()
+        self._trailer_keys: set[tuple[str, str, str]] = set()
+        self._last_trailer_key: tuple[str, str, str] | None = None
+        self._too_many_flows = False
         self._end: EndRecord | None = None
 
     @property
     def summary(self) -> ControlSummary:
-        """The D count and per-currency totals of the D records read so far."""
-        return ControlSummary(self._detail_count, MappingProxyType(dict(sorted(self._totals.items()))))
+        """The D count and the totals of the D records read so far, per currency and per flow."""
+        return ControlSummary(
+            self._detail_count,
+            MappingProxyType(dict(sorted(self._totals.items()))),
+            MappingProxyType(dict(sorted(self._flows.items()))),
+        )
 
     def read(self, lines: Iterable[str]) -> Iterator[Movement]:
         """Read the file's lines (with or without line ends) and yield the movements of valid D records."""
@@ -516,15 +650,32 @@ class MovementCsvReader:
             ok = False
         self._detail_count += 1  # counted even when refused: the trailers are checked against the lines as written
         self._totals[m.currency] = self._totals.get(m.currency, CurrencyTotals()).plus(m)
+        flow = _flow_of(m)
+        if flow in self._flows or len(self._flows) < MAX_FLOWS:
+            self._flows[flow] = self._flows.get(flow, CurrencyTotals()).plus(m)
+        elif not self._too_many_flows:
+            self._too_many_flows = True
+            self._add(number, f"more than {MAX_FLOWS} flows (currency, source, target): not one brand's period")
         return m if ok else None
 
     def _trailer(self, record: TrailerRecord) -> None:
-        if record.currency in self._trailer_currencies:  # also bounds the list: one trailer per currency
-            self._add(record.line_number, f"a second trailer record for {record.currency}")
+        number, name, flow = record.line_number, record.describe(), record.flow
+        key = (record.currency, record.source_partner_id, record.target_partner_id)
+        if key in self._trailer_keys:
+            self._add(number, f"a second trailer record for {name}")
             return
-        if self._trailers and record.currency < self._trailers[-1].currency:
-            self._add(record.line_number, f"trailer records must be sorted by currency: {record.currency} is late")
-        self._trailer_currencies.add(record.currency)
+        if (self._totals.get(record.currency) if flow is None else self._flows.get(flow)) is None:
+            # Not kept: the trailers held are bounded by what the D records hold.
+            self._add(number, f"a trailer record for {name}, which has no D records")
+            return
+        if flow is not None and record.partner_id not in (flow.source_partner_id, flow.target_partner_id):
+            self._add(
+                number, f"the trailer record's flow {name} is not between {record.partner_id!r} and another brand"
+            )
+        if self._last_trailer_key is not None and key < self._last_trailer_key:
+            self._add(number, f"trailer records must be sorted by currency, source, target: {name} is late")
+        self._trailer_keys.add(key)
+        self._last_trailer_key = key
         self._trailers.append(record)
 
     def _finish(self, last: int) -> None:
@@ -539,6 +690,7 @@ class MovementCsvReader:
             trailers=self._trailers,
             end=self._end,
             last_line_number=last,
+            flow_totals=self._flows,
         ):
             self._add(problem.line_number, problem.problem)
         self.problems.sort(key=lambda p: p.line_number)

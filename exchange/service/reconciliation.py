@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from dataclasses import replace
 
 from sqlalchemy import Connection
 
@@ -203,7 +204,11 @@ def _control_problems(repository: ReconciliationRepository, reconciliation: Reco
     if not ends:
         return [*problems, LineProblem(last + 1, "the file ends without its end (E) record: is it complete?")]
     totals = repository.detail_totals(rid)
-    trailers = {r.currency: r for r in records if r.record_type == "T"}
+    trailers: dict[str, StoredLine] = {}
+    for r in records:  # one T per currency, or one per flow (currency, source, target): summed per currency
+        if r.record_type == "T":
+            summed = trailers.get(r.currency)
+            trailers[r.currency] = r if summed is None else _added(summed, r)
     for currency in sorted(set(totals) | set(trailers)):
         lines, source, target, amount = totals.get(currency, (0, 0, 0, 0))
         trailer = trailers.get(currency)
@@ -230,6 +235,16 @@ def _control_problems(repository: ReconciliationRepository, reconciliation: Reco
             )
         )
     return problems
+
+
+def _added(a: StoredLine, b: StoredLine) -> StoredLine:
+    return replace(
+        a,
+        record_count=a.record_count + b.record_count,
+        source_points=a.source_points + b.source_points,
+        target_points=a.target_points + b.target_points,
+        amount_minor=a.amount_minor + b.amount_minor,
+    )
 
 
 def report(connection: Connection, caller: Caller, reconciliation_id: str) -> Reconciliation:

@@ -43,6 +43,7 @@ from partner_sdk.settlement_csv import (
     CurrencyTotals,
     DetailRecord,
     EndRecord,
+    Flow,
     HeaderRecord,
     LineProblem,
     MovementCsvReader,
@@ -539,8 +540,9 @@ def test_the_csv_layout_is_exactly_as_documented() -> None:
         "D,per-000003,sportsbrand,cnv-0001,CONVERSION,2025-11-24T16:00:00.001Z,sportsbrand,musicbrand,1000,500,EUR,1500,",
         "D,per-000003,sportsbrand,cnv-0002,REVERSAL,2025-11-24T16:00:00.002Z,sportsbrand,musicbrand,2000,1000,USD,-250,",
         "D,per-000003,sportsbrand,cnv-0003,CAPTURE,2025-11-24T16:00:00.003Z,musicbrand,sportsbrand,3000,0,EUR,100,",
-        "T,per-000003,sportsbrand,,,,,,4000,500,EUR,1600,2",
-        "T,per-000003,sportsbrand,,,,,,2000,1000,USD,-250,1",
+        "T,per-000003,sportsbrand,,,,musicbrand,sportsbrand,3000,0,EUR,100,1",
+        "T,per-000003,sportsbrand,,,,sportsbrand,musicbrand,1000,500,EUR,1500,1",
+        "T,per-000003,sportsbrand,,,,sportsbrand,musicbrand,2000,1000,USD,-250,1",
         "E,per-000003,sportsbrand,,,,,,,,,,3",
     ]  # fmt: skip
 
@@ -551,6 +553,11 @@ def test_the_writer_returns_what_it_wrote_in_the_control_records() -> None:
     assert summary.by_currency == {
         "EUR": CurrencyTotals(2, 4000, 500, 1600),
         "USD": CurrencyTotals(1, 2000, 1000, -250),
+    }
+    assert summary.by_flow == {
+        Flow("EUR", "musicbrand", ME): CurrencyTotals(1, 3000, 0, 100),
+        Flow("EUR", ME, "musicbrand"): CurrencyTotals(1, 1000, 500, 1500),
+        Flow("USD", ME, "musicbrand"): CurrencyTotals(1, 2000, 1000, -250),
     }
 
 
@@ -720,37 +727,39 @@ def test_a_file_of_another_period_is_refused() -> None:
 def test_a_truncated_file_without_its_end_record_is_flagged_at_its_last_line() -> None:
     lines = csv_lines()[:-1]
     problems = problems_of(lines)
-    assert problems == [LineProblem(7, "the file ends at line 7 without its end record E: truncated?")]
+    assert problems == [LineProblem(8, "the file ends at line 8 without its end record E: truncated?")]
 
 
 def test_a_file_cut_in_the_detail_lines_misses_trailers_and_end() -> None:
     problems = problems_of(csv_lines()[:4])
-    assert LineProblem(4, "no trailer record for EUR") in problems
-    assert LineProblem(4, "no trailer record for USD") in problems
+    assert LineProblem(4, "no trailer record for EUR sportsbrand -> musicbrand") in problems
+    assert LineProblem(4, "no trailer record for USD sportsbrand -> musicbrand") in problems
     assert any("without its end record" in p.problem for p in problems)
 
 
 def test_a_trailer_that_does_not_match_its_detail_lines_is_named() -> None:
-    problems = problems_of(set_field(csv_lines(), 6, "amount_minor", "1700"))
-    assert problems == [LineProblem(6, "the EUR trailer's amount_minor is 1700, the D records' 1600")]
+    problems = problems_of(set_field(csv_lines(), 7, "amount_minor", "1700"))
+    assert problems == [
+        LineProblem(7, "the EUR sportsbrand -> musicbrand trailer's amount_minor is 1700, the D records' 1500")
+    ]
 
 
 def test_an_end_record_that_miscounts_is_named() -> None:
-    problems = problems_of(set_field(csv_lines(), 8, "record_count", "4"))
-    assert problems == [LineProblem(8, "the end record's record_count is 4, but the file has 3")]
+    problems = problems_of(set_field(csv_lines(), 9, "record_count", "4"))
+    assert problems == [LineProblem(9, "the end record's record_count is 4, but the file has 3")]
 
 
 def test_records_after_the_end_record_are_named() -> None:
     lines = csv_lines()
     problems = problems_of([*lines, lines[2]])
-    assert problems == [LineProblem(9, "a record after the end record (line 8)")]
+    assert problems == [LineProblem(10, "a record after the end record (line 9)")]
 
 
 def test_a_detail_line_after_the_trailers_and_unsorted_trailers_are_named() -> None:
     lines = csv_lines()
-    moved = [*lines[:2], lines[3], lines[4], lines[6], lines[5], lines[2], lines[7]]
+    moved = [*lines[:2], lines[2], lines[4], lines[6], lines[5], lines[3], lines[7], lines[8]]
     problems = problems_of(moved)
-    assert any(p.line_number == 6 and "sorted by currency" in p.problem for p in problems)
+    assert any(p.line_number == 6 and "sorted by currency, source, target" in p.problem for p in problems)
     assert any(p.line_number == 7 and "after the trailer records" in p.problem for p in problems)
 
 
@@ -776,8 +785,8 @@ def test_parse_record_reads_each_record_type() -> None:
     lines = [next(csv.reader([text])) for text in csv_lines()]
     assert parse_record(lines[1], 2) == HeaderRecord(2, PERIOD, ME, "stm-000003-sportsbrand")
     assert parse_record(lines[2], 3) == DetailRecord(3, MOVEMENTS[0])
-    assert parse_record(lines[5], 6) == TrailerRecord(6, PERIOD, ME, "EUR", 4000, 500, 1600, 2)
-    assert parse_record(lines[7], 8) == EndRecord(8, PERIOD, ME, 3)
+    assert parse_record(lines[5], 6) == TrailerRecord(6, PERIOD, ME, "EUR", 3000, 0, 100, 1, "musicbrand", ME)
+    assert parse_record(lines[8], 9) == EndRecord(9, PERIOD, ME, 3)
 
 
 def test_parse_record_lists_every_problem_of_a_line() -> None:
