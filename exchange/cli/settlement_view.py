@@ -1,8 +1,14 @@
-"""Terminal tables and file exports of settlement records, shared by `coalition settlement` and the demo."""
+"""Terminal tables and file exports of settlement records, shared by `coalition settlement` and the demo.
+
+As on the statement page: a points figure names whose points it is (each brand's points are a
+currency of their own), money totals say gross or net, and the first period, which opened at
+epoch 0, opened "since the coalition started" rather than on 1970-01-01.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -18,14 +24,29 @@ from partner_sdk.settlement_client import (
     ReconciliationReport,
     SettlementCalls,
 )
-from partner_sdk.settlement_csv import write_movements_csv
-from partner_sdk.settlement_html import format_money, format_points, render_statement_html, write_statement_json
+from partner_sdk.settlement_csv import CurrencyTotals, Flow, count_flows, write_movements_csv
+from partner_sdk.settlement_html import (
+    format_money,
+    format_points,
+    period_start,
+    points_of,
+    render_statement_html,
+    write_statement_json,
+)
 
 EXPORT_FORMATS = ("csv", "json", "html")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _when(moment: object) -> str:
     return "" if moment is None else str(moment)[:19].replace("T", " ")
+
+
+def _opened(moment: datetime) -> str:
+    """A period's start: the first period opened at epoch 0, which is no date anyone should read."""
+    return period_start(0) if moment == _EPOCH else _when(moment)
 
 
 def periods_table(periods: Iterable[Period], title: str = "Settlement periods") -> Table:
@@ -35,7 +56,7 @@ def periods_table(periods: Iterable[Period], title: str = "Settlement periods") 
         table.add_column(column, justify="right" if column in ("movements", "statements") else "left")
     for p in periods:
         table.add_row(
-            p.period_id, p.state, _when(p.opened_at), _when(p.cutoff), f"{p.movement_count:,}", str(p.statement_count)
+            p.period_id, p.state, _opened(p.opened_at), _when(p.cutoff), f"{p.movement_count:,}", str(p.statement_count)
         )
     return table
 
@@ -62,7 +83,10 @@ def statements_table(rows: Iterable[tuple[Statement, StatementDocument]], title:
 def counterparties_table(doc: StatementDocument) -> Table:
     """One statement's lines per counterparty."""
     table = Table(title=f"{doc.display_name} ({doc.partner_id}), {doc.period.period_id}: by counterparty")
-    for column in ("counterparty", "points retired", "points issued", "movements", "payable", "receivable", "net"):
+    mine = points_of(doc.partner_id)
+    columns = ("counterparty", f"{mine} retired", f"{mine} issued", "movements", "gross payable", "gross receivable",
+               "bilateral net")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "counterparty" else "right")
     for line in doc.counterparties:
         table.add_row(
@@ -138,7 +162,8 @@ def _side(v: MovementValues | None) -> str:
     if v is None:
         return "—"
     return (
-        f"{v.kind} {v.period_id} {v.source_points:,}/{v.target_points:,} pts {format_money(v.amount_minor, v.currency)}"
+        f"{v.kind} {v.period_id} {v.source_points:,} source brand's points / {v.target_points:,} target brand's "
+        f"points, {format_money(v.amount_minor, v.currency)}"
     )
 
 
@@ -169,19 +194,30 @@ def export_statement(
     formats: Sequence[str],
     console: Console,
 ) -> list[Path]:
-    """Write a statement's CSV / JSON / HTML files, streaming its movements page by page; return the paths."""
+    """Write a statement's CSV / JSON / HTML files, streaming its movements page by page; return the paths.
+
+    The page shows the movements' sums per flow (whose points, which direction), so it is written
+    last, from the totals the CSV or JSON pass counted, or from a pass of its own when it is alone.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for fmt in formats:
+    written: dict[str, Path] = {}
+    flows: dict[Flow, CurrencyTotals] | None = None
+    for fmt in sorted(formats, key=lambda f: f == "html"):
         path = out_dir / f"{statement.statement_id}.{fmt}"
         if fmt == "html":
-            path.write_text(render_statement_html(statement, doc), encoding="utf-8")
+            if flows is None:
+                flows = {}
+                with _MovementProgress(console, f"HTML {statement.statement_id}", doc.movement_count) as tick:
+                    for _ in count_flows(tick(client.iter_statement_movements(statement.statement_id)), flows):
+                        pass  # count_flows adds each movement to flows as it passes
+            path.write_text(render_statement_html(statement, doc, flows=flows), encoding="utf-8")
         else:
+            counted: dict[Flow, CurrencyTotals] = {}
             with (
                 path.open("w", encoding="utf-8", newline="") as out,
                 _MovementProgress(console, f"{fmt.upper()} {statement.statement_id}", doc.movement_count) as tick,
             ):
-                moved = tick(client.iter_statement_movements(statement.statement_id))
+                moved = count_flows(tick(client.iter_statement_movements(statement.statement_id)), counted)
                 if fmt == "csv":
                     write_movements_csv(
                         out,
@@ -192,8 +228,9 @@ def export_statement(
                     )
                 else:
                     write_statement_json(out, statement, moved)
-        written.append(path)
-    return written
+            flows = counted
+        written[fmt] = path
+    return [written[fmt] for fmt in formats]
 
 
 class _MovementProgress:
