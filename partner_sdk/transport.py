@@ -141,11 +141,17 @@ class SignedTransport:
 
             # A fresh nonce that the hub must sign back, so an old recorded answer can't be replayed.
             nonce = signing.new_nonce()
-            answer, call = self.channel.unary_unary(GET_HUB_INFO, None, None).with_call(
-                hub_pb2.GetHubInfoRequest().SerializeToString(),
-                metadata=((signing.HEADER_NONCE, nonce),),
-                timeout=self.timeout_s,
-            )
+            try:
+                answer, call = self.channel.unary_unary(GET_HUB_INFO, None, None).with_call(
+                    hub_pb2.GetHubInfoRequest().SerializeToString(),
+                    metadata=((signing.HEADER_NONCE, nonce),),
+                    timeout=self.timeout_s,
+                )
+            except grpc.RpcError as error:
+                # Unsigned (the key to check a signature with is what failed to come), so nothing
+                # here is believed but the status: an unreachable hub is ExchangeError UNAVAILABLE,
+                # as for every other call, not a raw gRPC error.
+                raise error_from_rpc(error) from None
             info = _parse(hub_pb2.GetHubInfoResponse, answer, "")
             _verify_answer(
                 info.hub_public_key, GET_HUB_INFO, nonce, signing.STATUS_OK, answer, call.trailing_metadata(), ""

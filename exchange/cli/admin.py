@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -13,11 +14,13 @@ from rich.table import Table
 
 from exchange.api.server import DEFAULT_LISTEN
 from exchange.cli import tls_files
+from exchange.cli.common_options import SharedOption, SharedOptions
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     OPERATOR_KEY_FILE,
     OPERATOR_KEY_PASSPHRASE_ENV,
     KeyFileError,
+    public_key_from_hex,
     read_private_key,
 )
 from partner_sdk import ExchangeError, OperatorClient, Partner
@@ -25,55 +28,76 @@ from partner_sdk import ExchangeError, OperatorClient, Partner
 app = typer.Typer(help="Operator commands: approve, suspend, reinstate, list partners.", no_args_is_help=True)
 console = Console()
 
-TargetOption = Annotated[str, typer.Option("--target", help="Hub address.")]
-KeyOption = Annotated[
-    Path,
-    typer.Option(
-        "--operator-key",
-        help=f"The operator's private key PEM; if encrypted, its passphrase comes from {OPERATOR_KEY_PASSPHRASE_ENV} "
-        "or a prompt on a terminal.",
-    ),
-]
-HubKeyOption = Annotated[
-    str | None, typer.Option("--hub-public-key", help="Pin the hub's public key (hex); default: ask the hub.")
-]
-TlsCaOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--tls-ca", envvar="COALITION_ADMIN_TLS_CA", help="Connect with TLS, trusting this CA PEM for the hub."
-    ),
-]
-TlsCertOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--tls-cert",
-        envvar="COALITION_ADMIN_TLS_CERT",
-        help="Client certificate PEM, for a hub with mutual TLS (with --tls-key).",
-    ),
-]
-TlsKeyOption = Annotated[
-    Path | None, typer.Option("--tls-key", envvar="COALITION_ADMIN_TLS_KEY", help="The private key PEM of --tls-cert.")
-]
 DEFAULT_KEY = DEFAULT_VAR_DIR / OPERATOR_KEY_FILE
 
 
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Which hub the operator talks to, and with which key: the common options, merged."""
+
+    target: str
+    operator_key: Path
+    hub_public_key: str | None
+    tls_ca: Path | None
+    tls_cert: Path | None
+    tls_key: Path | None
+
+
+COMMON = SharedOptions(
+    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN),
+    SharedOption(
+        "operator_key",
+        Path,
+        "--operator-key",
+        f"The operator's private key PEM; if encrypted, its passphrase comes from {OPERATOR_KEY_PASSPHRASE_ENV} "
+        "or a prompt on a terminal.",
+        default=DEFAULT_KEY,
+    ),
+    SharedOption("hub_public_key", str, "--hub-public-key", "Pin the hub's public key (hex); default: ask the hub."),
+    SharedOption(
+        "tls_ca",
+        Path,
+        "--tls-ca",
+        "Connect with TLS, trusting this CA PEM for the hub.",
+        envvar="COALITION_ADMIN_TLS_CA",
+    ),
+    SharedOption(
+        "tls_cert",
+        Path,
+        "--tls-cert",
+        "Client certificate PEM, for a hub with mutual TLS (with --tls-key).",
+        envvar="COALITION_ADMIN_TLS_CERT",
+    ),
+    SharedOption("tls_key", Path, "--tls-key", "The private key PEM of --tls-cert.", envvar="COALITION_ADMIN_TLS_KEY"),
+    build=lambda values: Connection(**values),
+)
+COMMON.install(
+    app,
+    help="Operator commands. The hub and key options (--target, --operator-key, --hub-public-key, --tls-ca, "
+    "--tls-cert, --tls-key) may be given before the command or after it.",
+)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"coalition admin: {message}", err=True)
+    raise typer.Exit(code)
+
+
 @contextmanager
-def _operator(
-    target: str, key: Path, hub_public_key: str | None, tls: tuple[Path | None, Path | None, Path | None]
-) -> Iterator[OperatorClient]:
-    pinned = bytes.fromhex(hub_public_key) if hub_public_key else None
+def _operator(connection: Connection) -> Iterator[OperatorClient]:
     try:
-        private_key = read_private_key(key, OPERATOR_KEY_PASSPHRASE_ENV)
-        options = tls_files.client_tls(*tls)
+        pinned = public_key_from_hex(connection.hub_public_key) if connection.hub_public_key else None
+        private_key = read_private_key(connection.operator_key, OPERATOR_KEY_PASSPHRASE_ENV)
+        options = tls_files.client_tls(connection.tls_ca, connection.tls_cert, connection.tls_key)
+    except ValueError as error:
+        _fail(f"--hub-public-key: {error}")
     except (KeyFileError, tls_files.TlsFileError) as error:
-        typer.echo(f"coalition admin: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     try:
-        with OperatorClient(target, private_key=private_key, hub_public_key=pinned, tls=options) as client:
+        with OperatorClient(connection.target, private_key=private_key, hub_public_key=pinned, tls=options) as client:
             yield client
     except ExchangeError as error:
-        console.print(f"[red]{error.code}: {error.message}[/red]" + (f" ({error.reason})" if error.reason else ""))
-        raise typer.Exit(1) from None
+        _fail(f"{error.code}: {error.message}" + (f" ({error.reason})" if error.reason else ""), code=1)
 
 
 def partners_table(partners: list[Partner] | tuple[Partner, ...], title: str = "Partners") -> Table:
@@ -89,61 +113,45 @@ def partners_table(partners: list[Partner] | tuple[Partner, ...], title: str = "
 
 
 @app.command("list")
+@COMMON.command
 def list_partners(
+    ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="PENDING, ACTIVE or SUSPENDED.")] = None,
-    target: TargetOption = DEFAULT_LISTEN,
-    operator_key: KeyOption = DEFAULT_KEY,
-    hub_public_key: HubKeyOption = None,
-    tls_ca: TlsCaOption = None,
-    tls_cert: TlsCertOption = None,
-    tls_key: TlsKeyOption = None,
 ) -> None:
     """List partners."""
-    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
+    with _operator(ctx.obj) as client:
         console.print(partners_table(list(client.iter_partners(status=status))))
 
 
 @app.command()
+@COMMON.command
 def approve(
+    ctx: typer.Context,
     partner_id: str,
-    target: TargetOption = DEFAULT_LISTEN,
-    operator_key: KeyOption = DEFAULT_KEY,
-    hub_public_key: HubKeyOption = None,
-    tls_ca: TlsCaOption = None,
-    tls_cert: TlsCertOption = None,
-    tls_key: TlsKeyOption = None,
 ) -> None:
     """Approve a PENDING partner."""
-    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
+    with _operator(ctx.obj) as client:
         console.print(partners_table([client.approve(partner_id)], "Approved"))
 
 
 @app.command()
+@COMMON.command
 def suspend(
+    ctx: typer.Context,
     partner_id: str,
     reason: Annotated[str, typer.Option(help="Why, for the record.")],
-    target: TargetOption = DEFAULT_LISTEN,
-    operator_key: KeyOption = DEFAULT_KEY,
-    hub_public_key: HubKeyOption = None,
-    tls_ca: TlsCaOption = None,
-    tls_cert: TlsCertOption = None,
-    tls_key: TlsKeyOption = None,
 ) -> None:
     """Suspend an ACTIVE partner: all its calls are refused until reinstated."""
-    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
+    with _operator(ctx.obj) as client:
         console.print(partners_table([client.suspend(partner_id, reason=reason)], "Suspended"))
 
 
 @app.command()
+@COMMON.command
 def reinstate(
+    ctx: typer.Context,
     partner_id: str,
-    target: TargetOption = DEFAULT_LISTEN,
-    operator_key: KeyOption = DEFAULT_KEY,
-    hub_public_key: HubKeyOption = None,
-    tls_ca: TlsCaOption = None,
-    tls_cert: TlsCertOption = None,
-    tls_key: TlsKeyOption = None,
 ) -> None:
     """Reinstate a SUSPENDED partner."""
-    with _operator(target, operator_key, hub_public_key, (tls_ca, tls_cert, tls_key)) as client:
+    with _operator(ctx.obj) as client:
         console.print(partners_table([client.reinstate(partner_id)], "Reinstated"))

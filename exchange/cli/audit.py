@@ -12,6 +12,7 @@ from rich.table import Table
 
 from exchange.api.response_signing import HubSigner
 from exchange.cli.key_files import DEFAULT_VAR_DIR, HUB_KEY_FILE, HUB_KEY_PASSPHRASE_ENV, KeyFileError, read_private_key
+from exchange.cli.values import hex_public_key
 from exchange.service import audit
 from exchange.store.database import Database, default_sqlite_url
 from partner_sdk.keys import public_key_bytes
@@ -65,7 +66,10 @@ def verify(
     var_dir: VarOption = DEFAULT_VAR_DIR,
     hub_key: HubKeyOption = None,
     hub_public_key: Annotated[
-        str | None, typer.Option("--hub-public-key", help="The hub's public key (hex) instead of its key file.")
+        str | None,
+        typer.Option(
+            "--hub-public-key", callback=hex_public_key, help="The hub's public key (hex) instead of its key file."
+        ),
     ] = None,
 ) -> None:
     """Recompute the chain over every row and check every signed checkpoint; say where it breaks."""

@@ -83,6 +83,21 @@ def read_private_key(
         raise KeyFileError(f"wrong passphrase for the encrypted key file {path}") from None
 
 
+def public_key_from_hex(text: str) -> bytes:
+    """An Ed25519 public key written as 64 hex digits (as `coalition keys show` prints it).
+
+    Raises:
+        ValueError: with a message fit for one line, if text is not 32 bytes of hex.
+    """
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        raise ValueError(f"{text[:80]!r} is not hex (an Ed25519 public key is 64 hex digits)") from None
+    if len(key) != 32:
+        raise ValueError(f"an Ed25519 public key is 64 hex digits, not {len(text.strip())}")
+    return key
+
+
 def create_private_key_if_absent(path: Path, passphrase_env: str, *, environ: Mapping[str, str] | None = None) -> bool:
     """Generate a key at path unless a file is there, encrypted if passphrase_env is set; say whether it did."""
     if path.exists():

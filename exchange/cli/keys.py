@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -48,7 +49,12 @@ def _new_passphrase(path: Path, passphrase_env: str | None, ask: Ask = ask_on_te
     return first.encode()
 
 
-def _print_public(public: bytes) -> None:
+def _print_public(public: bytes, *, as_json: bool = False) -> None:
+    if as_json:
+        # One JSON object on one line, for a script or for handing to a brand: the hub key a client
+        # pins is public_key_hex; fingerprint is what both sides read aloud to compare.
+        typer.echo(json.dumps({"public_key_hex": public.hex(), "fingerprint": fingerprint(public)}))
+        return
     console.print(f"public key  {public.hex()}\nfingerprint {fingerprint(public)}")
 
 
@@ -61,8 +67,7 @@ def new_key(
 ) -> None:
     """Generate a private key and print its public key and fingerprint."""
     if path.exists():
-        console.print(f"[red]{path} exists; refusing to overwrite a key[/red]")
-        raise typer.Exit(1)
+        _fail(f"{path} exists; refusing to overwrite a key")
     passphrase = _new_passphrase(path, passphrase_env) if passphrase_env else None
     key = generate_private_key()
     save_private_key(path, key, passphrase)
@@ -73,10 +78,13 @@ def new_key(
 def show_key(
     path: Annotated[Path, typer.Argument(help="A private key PEM, plain or encrypted.")],
     passphrase_env: PassphraseEnvOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"public_key_hex": ..., "fingerprint": ...} on one line.')
+    ] = False,
 ) -> None:
     """Print a private key file's public key and fingerprint."""
     try:
-        _print_public(public_key_bytes(read_private_key(path, passphrase_env)))
+        _print_public(public_key_bytes(read_private_key(path, passphrase_env)), as_json=as_json)
     except KeyFileError as error:
         _fail(str(error))
 
@@ -115,8 +123,7 @@ def new_keyring(
     from exchange.secrets.keyring import Keyring
 
     if path.exists():
-        console.print(f"[red]{path} exists; refusing to overwrite a keyring[/red]")
-        raise typer.Exit(1)
+        _fail(f"{path} exists; refusing to overwrite a keyring")
     keyring = Keyring.generate()
     keyring.save(path)
     console.print(f"keyring written to {path} (current master key {keyring.current_master_key_id})")

@@ -45,6 +45,7 @@ from exchange.cli.key_files import (
 )
 from exchange.cli.processes import serve as processes_serve
 from exchange.cli.processes import unsupported as processes_unsupported
+from exchange.cli.values import listen_address
 from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring, ReloadingKeyring
@@ -182,7 +183,9 @@ def _reaching(database: Database, command: str) -> Iterator[None]:
 
 @app.command()
 def serve(
-    listen: Annotated[str, typer.Option(envvar="COALITION_LISTEN", help="HOST:PORT to listen on.")] = DEFAULT_LISTEN,
+    listen: Annotated[
+        str, typer.Option(envvar="COALITION_LISTEN", callback=listen_address, help="HOST:PORT to listen on.")
+    ] = DEFAULT_LISTEN,
     db: DbOption = None,
     operator_key: Annotated[
         list[Path] | None,
@@ -242,7 +245,12 @@ def serve(
         int, typer.Option(help="Risk control: net unsettled money a partner may owe, in minor units per currency.")
     ] = DEFAULT_EXPOSURE_LIMIT_MINOR,
     metrics_listen: Annotated[
-        str, typer.Option(envvar="COALITION_METRICS_LISTEN", help="HOST:PORT for Prometheus /metrics; '' for none.")
+        str,
+        typer.Option(
+            envvar="COALITION_METRICS_LISTEN",
+            callback=listen_address,
+            help="HOST:PORT for Prometheus /metrics; '' for none.",
+        ),
     ] = DEFAULT_METRICS_LISTEN,
     log_format: Annotated[
         logs.LogFormat, typer.Option(case_sensitive=False, help="json (one object a line) or text.")
@@ -290,13 +298,15 @@ def serve(
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
     logs.configure(log_format, log_level.value)
     if processes > 1 and (reason := processes_unsupported(listen)):
-        console.print(f"[red]{reason}[/red]", soft_wrap=True)
-        raise typer.Exit(2)
+        _refuse("serve", reason)
     try:
         tls = tls_files.server_tls(tls_cert, tls_key, tls_client_ca)
     except tls_files.TlsFileError as error:
-        console.print(f"[red]{error}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _refuse("serve", str(error))
+    for given in (*(operator_key or ()), hub_key, keyring):
+        # Before the database is touched: a mistyped key path changes nothing.
+        if given is not None and not given.is_file():
+            _refuse("serve", f"key file {given} does not exist (only the defaults under --var-dir are created)")
     database = _database(db, var_dir, command="serve", create=create)
     database = database.with_time_limits(statement_timeout_s=db_statement_timeout_s, lock_timeout_s=db_lock_timeout_s)
     with _reaching(database, "serve"):
@@ -305,24 +315,18 @@ def serve(
             migrate.upgrade(database)
             console.print(f"database was empty: migrated to {migrate.head_revision()}")
     if state is migrate.SchemaState.OUTDATED:
-        console.print(
-            f"[red]database schema is outdated (at {migrate.current_revision(database)}, this hub needs "
-            f"{migrate.head_revision()}): run `coalition db upgrade --db ...` first[/red]",
-            soft_wrap=True,
+        _refuse(
+            "serve",
+            f"database schema is outdated (at {migrate.current_revision(database)}, this hub needs "
+            f"{migrate.head_revision()}): run `coalition db upgrade --db ...` first",
         )
-        raise typer.Exit(2)
     if state is migrate.SchemaState.UNKNOWN:
-        console.print(
-            f"[red]database schema is at {migrate.current_revision(database) or 'no recorded revision'}, which this "
+        _refuse(
+            "serve",
+            f"database schema is at {migrate.current_revision(database) or 'no recorded revision'}, which this "
             f"hub (head {migrate.head_revision()}) does not know: it was migrated by a newer hub or holds other "
-            "tables; run a matching hub, or `coalition db upgrade` only if it is an older revision[/red]",
-            soft_wrap=True,
+            "tables; run a matching hub, or `coalition db upgrade` only if it is an older revision",
         )
-        raise typer.Exit(2)
-    for given in (*(operator_key or ()), hub_key, keyring):
-        if given is not None and not given.is_file():
-            console.print(f"[red]key file {given} does not exist (only the defaults under --var-dir are created)[/red]")
-            raise typer.Exit(2)
     operator_paths = operator_key or [var_dir / OPERATOR_KEY_FILE]
     if not operator_key and create_private_key_if_absent(operator_paths[0], OPERATOR_KEY_PASSPHRASE_ENV):
         console.print(f"generated the operator key at {operator_paths[0]}")
@@ -416,15 +420,14 @@ def db_upgrade(
     create: CreateOption = False,
 ) -> None:
     """Apply every migration the database lacks, then re-apply erasures a restore rolled back."""
+    if keyring is not None and not keyring.is_file():  # before the database: a mistyped path changes nothing
+        _refuse("db upgrade", f"keyring file {keyring} does not exist")
     database = _database(db, var_dir, command="db upgrade", create=create)
     with _reaching(database, "db upgrade"):
         before = migrate.current_revision(database)
         migrate.upgrade(database)
     console.print(f"database at {migrate.current_revision(database)} (was {before or 'empty'})")
     keyring_path = keyring or var_dir / KEYRING_FILE
-    if keyring is not None and not keyring.is_file():
-        console.print(f"[red]keyring file {keyring} does not exist[/red]", soft_wrap=True)
-        raise typer.Exit(2)
     if keyring_path.is_file():
         loaded = Keyring.load(keyring_path)
         try:
@@ -472,8 +475,7 @@ def health(
     try:
         tls = tls_files.client_tls(tls_ca, tls_cert, tls_key)
     except tls_files.TlsFileError as error:
-        console.print(f"[red]{error}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _refuse("health", str(error))
     with grpc.insecure_channel(target) if tls is None else grpc.secure_channel(target, tls.credentials()) as channel:
         try:
             answer = health_pb2_grpc.HealthStub(channel).Check(
@@ -496,12 +498,18 @@ def demo(
     """Run the demonstration of the whole exchange on an embedded SQLite hub."""
     from exchange.cli.demo import run_demo
 
+    try:
+        var_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _refuse("demo", f"can't use --var-dir {var_dir}: {error.strerror or error}")
     run_demo(var_dir, console)
 
 
 def main() -> None:
-    """Entry point of the `coalition` console script."""
-    app()
+    """Run the CLI as the `coalition` console script does (every error one line)."""
+    from exchange.cli.entry import main as run
+
+    run()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from pathlib import Path
 from types import FrameType
 from wsgiref.simple_server import WSGIServer
 
+import typer
 from prometheus_client.multiprocess import mark_process_dead
 from rich.console import Console
 
@@ -101,7 +102,7 @@ def serve(config: HubConfig, *, processes: int, grace_s: float, console: Console
                 port = supervisor.wait_ready()
             metrics_server = None if port is None else _serve_metrics(config, database_url, metrics_dir)
         except OSError as error:
-            console.print(f"[red]{error}[/red]", soft_wrap=True)
+            typer.echo(f"coalition serve: {error}", err=True)
             supervisor.stop_and_reap()
             return 2
         if port is None:

@@ -1,26 +1,37 @@
 """`coalition settlement`: what settlement staff do, as the operator or as a brand.
 
 Every command talks to a hub over signed calls. Without --partner it signs with the operator
-key (closing periods, deciding disputes, seeing every brand); with --partner and --key it signs
-as that brand (its own statements, reconciliation, disputes, payments).
+key (closing periods, deciding disputes, seeing every brand); with --partner, --key and --key-id
+it signs as that brand (its own statements, reconciliation, disputes, payments). Those options
+go before the command or after it (exchange.cli.common_options).
+
+Exit status, as diff's: 0 done (reconcile: every line matched); 1 reconcile found breaks; 2
+trouble: a usage mistake, a key or file that can't be read, a hub that refused or can't be
+reached, a statement that does not verify. Each error is one line on stderr.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from exchange.api.server import DEFAULT_LISTEN
 from exchange.cli.admin import DEFAULT_KEY
-from exchange.cli.key_files import OPERATOR_KEY_PASSPHRASE_ENV, KeyFileError, read_private_key
+from exchange.cli.common_options import SharedOption, SharedOptions
+from exchange.cli.key_files import (
+    OPERATOR_KEY_PASSPHRASE_ENV,
+    KeyFileError,
+    public_key_from_hex,
+    read_private_key,
+)
 from exchange.cli.settlement_view import (
     EXPORT_FORMATS,
     breaks_table,
@@ -49,69 +60,110 @@ app = typer.Typer(
 )
 console = Console()
 
-TargetOption = Annotated[str, typer.Option("--target", help="Hub address.")]
-PartnerOption = Annotated[
-    str | None, typer.Option("--partner", help="Act as this brand (with --key); default: the operator.")
-]
-KeyOption = Annotated[Path | None, typer.Option("--key", help="The brand's private key PEM (with --partner).")]
-KeyIdOption = Annotated[str, typer.Option("--key-id", help="The brand's key id.")]
-OperatorKeyOption = Annotated[Path, typer.Option("--operator-key", help="The operator's private key PEM.")]
-HubKeyOption = Annotated[
-    str | None, typer.Option("--hub-public-key", help="Pin the hub's public key (hex); default: ask the hub.")
-]
+PARTNER_KEY_PASSPHRASE_ENV = "COALITION_PARTNER_KEY_PASSPHRASE"  # noqa: S105 - a variable name, not a passphrase
 
 
 class Identity:
-    """Who the staff member acts as, from the common options."""
+    """Who the staff member acts as, and at which hub: the common options, merged."""
 
-    def __init__(
-        self,
-        target: str,
-        partner: str | None,
-        key: Path | None,
-        key_id: str,
-        operator_key: Path,
-        hub_public_key: str | None,
-    ) -> None:
-        self.target, self.partner, self.key, self.key_id = target, partner, key, key_id
-        self.operator_key, self.hub_public_key = operator_key, hub_public_key
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.target: str = values["target"]
+        self.partner: str | None = values["partner"]
+        self.key: Path | None = values["key"]
+        self.key_id: str | None = values["key_id"]
+        self.operator_key: Path = values["operator_key"]
+        self.hub_public_key: str | None = values["hub_public_key"]
 
 
-def _key(path: Path, passphrase_env: str | None) -> Ed25519PrivateKey:
+COMMON = SharedOptions(
+    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN),
+    SharedOption(
+        "partner",
+        str,
+        "--partner",
+        "Act as this brand (with --key and --key-id); default: the operator.",
+        envvar="COALITION_PARTNER",
+    ),
+    SharedOption(
+        "key",
+        Path,
+        "--key",
+        f"The brand's private key PEM; if encrypted, its passphrase comes from {PARTNER_KEY_PASSPHRASE_ENV} "
+        "or a prompt on a terminal.",
+        envvar="COALITION_PARTNER_KEY",
+    ),
+    SharedOption(
+        "key_id",
+        str,
+        "--key-id",
+        "The id the brand registered that key under (e.g. stride-k1); needed with --partner.",
+        envvar="COALITION_PARTNER_KEY_ID",
+    ),
+    SharedOption(
+        "operator_key",
+        Path,
+        "--operator-key",
+        f"The operator's private key PEM; if encrypted, its passphrase comes from {OPERATOR_KEY_PASSPHRASE_ENV} "
+        "or a prompt on a terminal.",
+        default=DEFAULT_KEY,
+    ),
+    SharedOption("hub_public_key", str, "--hub-public-key", "Pin the hub's public key (hex); default: ask the hub."),
+    build=Identity,
+)
+COMMON.install(
+    app,
+    help="Settlement staff commands. Who you act as and which hub (--target, --partner, --key, --key-id, "
+    "--operator-key, --hub-public-key) may be given before the command or after it.",
+)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"coalition settlement: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _key(path: Path, passphrase_env: str) -> Ed25519PrivateKey:
     """A private key file, plain or encrypted (passphrase from the variable, else asked on a terminal)."""
     try:
         return read_private_key(path, passphrase_env)
     except KeyFileError as error:
-        typer.echo(f"coalition settlement: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
+
+
+def _pinned_hub_key(who: Identity) -> bytes | None:
+    if who.hub_public_key is None:
+        return None
+    try:
+        return public_key_from_hex(who.hub_public_key)
+    except ValueError as error:
+        _fail(f"--hub-public-key: {error}")
 
 
 @contextmanager
 def _client(who: Identity) -> Iterator[ExchangeClient | OperatorClient]:
-    pinned = bytes.fromhex(who.hub_public_key) if who.hub_public_key else None
+    pinned = _pinned_hub_key(who)
+    client: ExchangeClient | OperatorClient
+    if who.partner:
+        if who.key is None or not who.key_id:
+            _fail("--partner needs --key (the brand's private key PEM) and --key-id (the id it is registered under)")
+        client = ExchangeClient(
+            who.target,
+            partner_id=who.partner,
+            key_id=who.key_id,
+            private_key=_key(who.key, PARTNER_KEY_PASSPHRASE_ENV),
+            hub_public_key=pinned,
+        )
+    else:
+        client = OperatorClient(
+            who.target, private_key=_key(who.operator_key, OPERATOR_KEY_PASSPHRASE_ENV), hub_public_key=pinned
+        )
     try:
-        if who.partner:
-            if who.key is None:
-                raise typer.BadParameter("--partner needs --key (the brand's private key PEM)")
-            client: ExchangeClient | OperatorClient = ExchangeClient(
-                who.target,
-                partner_id=who.partner,
-                key_id=who.key_id,
-                private_key=_key(who.key, None),
-                hub_public_key=pinned,
-            )
-        else:
-            client = OperatorClient(
-                who.target, private_key=_key(who.operator_key, OPERATOR_KEY_PASSPHRASE_ENV), hub_public_key=pinned
-            )
         with client:
             yield client
     except ExchangeError as error:
-        console.print(f"[red]{error.code}: {error.message}[/red]" + (f" ({error.reason})" if error.reason else ""))
-        raise typer.Exit(1) from None
+        _fail(f"{error.code}: {error.message}" + (f" ({error.reason})" if error.reason else ""))
     except StatementVerificationError as error:
-        console.print(f"[red]statement does not verify: {error}[/red]")
-        raise typer.Exit(2) from None
+        _fail(f"statement does not verify: {error}")
 
 
 def _hub_key(client: SettlementCalls) -> bytes:
@@ -119,21 +171,8 @@ def _hub_key(client: SettlementCalls) -> bytes:
     return client.transport.hub_key()
 
 
-@app.callback()
-def identity(
-    ctx: typer.Context,
-    target: TargetOption = DEFAULT_LISTEN,
-    partner: PartnerOption = None,
-    key: KeyOption = None,
-    key_id: KeyIdOption = "k1",
-    operator_key: OperatorKeyOption = DEFAULT_KEY,
-    hub_public_key: HubKeyOption = None,
-) -> None:
-    """Settlement staff commands (options before the command: who you act as and which hub)."""
-    ctx.obj = Identity(target, partner, key, key_id, operator_key, hub_public_key)
-
-
 @app.command()
+@COMMON.command
 def close(
     ctx: typer.Context,
     period_id: Annotated[str | None, typer.Argument(help="The open period; default: whichever is open.")] = None,
@@ -162,6 +201,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 @app.command()
+@COMMON.command
 def periods(ctx: typer.Context) -> None:
     """List settlement periods, newest first."""
     with _client(ctx.obj) as client:
@@ -169,6 +209,7 @@ def periods(ctx: typer.Context) -> None:
 
 
 @app.command()
+@COMMON.command
 def statements(
     ctx: typer.Context,
     brand: Annotated[str, typer.Option("--brand", help="Only this brand's (operator).")] = "",
@@ -181,6 +222,7 @@ def statements(
 
 
 @app.command()
+@COMMON.command
 def show(ctx: typer.Context, statement_id: str) -> None:
     """Show one statement: verified summary, counterparties, payment instructions with what is paid."""
     with _client(ctx.obj) as client:
@@ -192,6 +234,7 @@ def show(ctx: typer.Context, statement_id: str) -> None:
 
 
 @app.command()
+@COMMON.command
 def export(
     ctx: typer.Context,
     statement_id: str,
@@ -213,6 +256,7 @@ def export(
 
 
 @app.command()
+@COMMON.command
 def verify(
     ctx: typer.Context,
     file: Annotated[
@@ -223,13 +267,13 @@ def verify(
     """Verify statements: every signature and each brand's hash chain (or one exported file, offline)."""
     who: Identity = ctx.obj
     if file is not None:
-        if not who.hub_public_key:
-            raise typer.BadParameter("--file needs --hub-public-key (the hub's key, hex) to verify offline")
+        pinned = _pinned_hub_key(who)
+        if pinned is None:
+            _fail("--file needs --hub-public-key (the hub's key, hex) to verify offline")
         try:
-            doc = verify_statement(_statement_from_json(file), bytes.fromhex(who.hub_public_key))
+            doc = verify_statement(_statement_from_json(file), pinned)
         except StatementVerificationError as error:
-            console.print(f"[red]{file} does not verify: {error}[/red]")
-            raise typer.Exit(2) from None
+            _fail(f"{file} does not verify: {error}")
         console.print(f"[green]{file}: signature and arithmetic verify[/green] ({doc.statement_id})")
         return
     with _client(who) as client:
@@ -258,25 +302,37 @@ def _statement_from_json(path: Path) -> Statement:
             signature=base64.b64decode(data["signature_base64"]),
             hub_key_id=data["hub_key_id"],
         )
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise typer.BadParameter(f"{path} is not a statement JSON export: {error}") from None
+    except OSError as error:
+        _fail(f"can't read {path}: {error.strerror or error}")
+    except (ValueError, KeyError, TypeError) as error:
+        _fail(f"{path} is not a statement JSON export: {type(error).__name__} {error}")
 
 
 @app.command()
+@COMMON.command
 def reconcile(
     ctx: typer.Context,
     period_id: str,
-    file: Annotated[Path, typer.Argument(help="The brand's CSV in the export layout.")],
+    file: Annotated[
+        Path, typer.Argument(help="The brand's CSV in the export layout.", exists=True, dir_okay=False, readable=True)
+    ],
 ) -> None:
-    """Reconcile the brand's own record of a closed period against the hub: the break report."""
+    """Reconcile the brand's own record of a closed period against the hub: the break report.
+
+    Exits 0 when every line matches, 1 when there are breaks (as diff does), 2 on an error.
+    """
     with _client(ctx.obj) as client, file.open(encoding="utf-8-sig", newline="") as lines:
         report = client.reconcile(period_id, lines)
         console.print(report_table(report))
         if report.breaks:
             console.print(breaks_table(client.iter_reconciliation_breaks(report.reconciliation_id)))
+    if report.breaks:
+        typer.echo(f"coalition settlement: {report.breaks} breaks; see the report above", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
+@COMMON.command
 def payments(
     ctx: typer.Context,
     period_id: Annotated[str, typer.Option("--period", help="Only this period's.")] = "",
@@ -289,6 +345,7 @@ def payments(
 
 
 @app.command()
+@COMMON.command
 def pay(
     ctx: typer.Context,
     instruction_id: str,
@@ -302,6 +359,7 @@ def pay(
 
 
 @app.command()
+@COMMON.command
 def disputes(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="OPEN, ACCEPTED, CONTESTED or RESOLVED.")] = None,
@@ -312,6 +370,7 @@ def disputes(
 
 
 @app.command()
+@COMMON.command
 def dispute(
     ctx: typer.Context,
     claimed_amount_minor: Annotated[int, typer.Option("--claim", help="Minor units the counterparty owes you.")],
@@ -337,6 +396,7 @@ def dispute(
 
 
 @app.command()
+@COMMON.command
 def respond(
     ctx: typer.Context,
     dispute_id: str,
@@ -349,6 +409,7 @@ def respond(
 
 
 @app.command()
+@COMMON.command
 def resolve(
     ctx: typer.Context,
     dispute_id: str,

@@ -69,7 +69,7 @@ def test_serve_creates_keys_migrates_and_admin_approves_then_sigterm_stops_clean
         assert "stride" in listed.stdout
         again = subprocess.run([*admin, "approve", "stride", *options], capture_output=True, text=True)
         assert again.returncode == 1
-        assert "FAILED_PRECONDITION" in again.stdout
+        assert "FAILED_PRECONDITION" in again.stderr
         assert client.get_partner("stride").status == "ACTIVE"
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
@@ -90,8 +90,8 @@ def test_serve_refuses_a_database_it_does_not_know(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "does not know" in result.stdout
-    assert "future" in result.stdout
+    assert "does not know" in result.stderr
+    assert "future" in result.stderr
 
 
 def test_db_upgrade_then_status(tmp_path: Path) -> None:

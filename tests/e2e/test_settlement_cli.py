@@ -34,7 +34,7 @@ def staff(hub: RunningHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
     common = ["settlement", "--target", hub.target, "--hub-public-key", hub.hub_public_key.hex()]
     return {
         "operator": [*common, "--operator-key", str(tmp_path / "operator.pem")],
-        "stride": [*common, "--partner", "stride", "--key", str(tmp_path / "stride.pem")],
+        "stride": [*common, "--partner", "stride", "--key", str(tmp_path / "stride.pem"), "--key-id", "k1"],
     }
 
 
@@ -80,7 +80,7 @@ def test_staff_payments_and_disputes(staff: dict[str, list[str]], hub: RunningHu
     opened = _run([*staff["stride"], "dispute", "--movement", movement, "--claim", "15", "--reason", "overcharged"])
     assert "OPEN" in opened
     dispute_id = hub.operator().list_disputes().items[0].dispute_id
-    refused = _run([*staff["stride"], "respond", dispute_id, "--accept", "--note", "self"], expect=1)
+    refused = _run([*staff["stride"], "respond", dispute_id, "--accept", "--note", "self"], expect=2)
     assert "NOT_COUNTERPARTY" in refused
-    _run([*staff["operator"], "resolve", dispute_id, "--award", "5", "--note", "early"], expect=1)
+    _run([*staff["operator"], "resolve", dispute_id, "--award", "5", "--note", "early"], expect=2)
     assert dispute_id[:12] in _run([*staff["operator"], "disputes", "--state", "OPEN"])

@@ -358,7 +358,7 @@ def test_serve_refuses_tls_files_that_do_not_fit(tmp_path: Path, pki: Pki, given
         [COALITION, "serve", "--var-dir", str(tmp_path / "var"), *arguments], capture_output=True, text=True, timeout=60
     )
     assert refused.returncode == 2
-    assert said in " ".join(refused.stdout.split())
+    assert said in " ".join(refused.stderr.split())
     assert not (tmp_path / "var").exists()  # refused before touching the database or the keys
 
 
