@@ -50,12 +50,13 @@ def exported(hub: RunningHub, tmp_path: Path) -> Exported:
     fees = debited = 0
     for source, target, points in ((stride, voltline, 1000), (stride, voltline, 2000), (voltline, stride, 500)):
         quote = source.quote_conversion(target.partner_id, points)
-        source.convert(quote.quote_id, source_member_ref="m-1", target_member_ref="t-1")
+        done = source.convert(quote.quote_id, source_member_ref="m-1", target_member_ref="t-1")
+        assert done.amounts == quote.amounts  # the fee shows on both
         for instruction in target.pull_instructions(wait_s=0):
             target.acknowledge_instruction(instruction.instruction_id, partner_reference="ok")
         if source is stride:
-            fees += quote.amounts.fee_points
-            debited += quote.amounts.source_points_debited
+            fees += done.amounts.fee_points
+            debited += done.amounts.source_points_debited
     operator = hub.operator()
     operator.close_period(operator.get_period().period_id)
     statement = stride.get_statement("stm-000001-stride")
@@ -148,3 +149,26 @@ def test_the_json_export_carries_per_flow_totals_that_add_up_to_the_signed_contr
     (signed,) = value["statement"]["control_totals"]
     for name in ("movements", "source_points", "target_points", "amount_minor"):
         assert sum(f[name] for f in flows) == signed[name]
+
+
+def test_the_csv_trailers_are_the_statements_lines_and_add_up_to_its_control_totals(exported: Exported) -> None:
+    """docs/settlement.md: a trailer per direction and counterparty, adding up to the signed control totals."""
+    rows = list(csv.reader(exported.files["csv"].read_text(encoding="utf-8").splitlines()))
+    trailers = [dict(zip(COLUMNS, row, strict=True)) for row in rows if row[0] == "T"]
+    (signed,) = exported.doc.control_totals
+    for column, total in (("record_count", signed.movements), ("source_points", signed.source_points),
+                          ("target_points", signed.target_points), ("amount_minor", signed.amount_minor)):  # fmt: skip
+        assert sum(int(t[column]) for t in trailers) == total
+    (line,) = exported.doc.counterparties
+    owes = next(t for t in trailers if t["source_partner_id"] == "stride")
+    owed = next(t for t in trailers if t["target_partner_id"] == "stride")
+    assert (int(owes["record_count"]), int(owes["source_points"]), int(owes["amount_minor"])) == (
+        line.movements_as_source,
+        line.points_retired_for_counterparty,
+        line.money_payable_minor,
+    )
+    assert (int(owed["record_count"]), int(owed["target_points"]), int(owed["amount_minor"])) == (
+        line.movements_as_target,
+        line.points_issued_for_counterparty,
+        line.money_receivable_minor,
+    )

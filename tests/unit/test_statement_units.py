@@ -19,10 +19,16 @@ from typing import Any, cast
 import pytest
 from rich.console import Console
 
-from exchange.cli.settlement_view import counterparties_table, export_statement, periods_table
+from exchange.cli.settlement_view import breaks_table, counterparties_table, export_statement, periods_table
 from partner_sdk import settlement_csv
-from partner_sdk.settlement import Movement, Statement, StatementDocument, verify_statement
-from partner_sdk.settlement_client import Period, SettlementCalls
+from partner_sdk.settlement import (
+    Movement,
+    Statement,
+    StatementDocument,
+    StatementVerificationError,
+    verify_statement,
+)
+from partner_sdk.settlement_client import MovementValues, Period, ReconciliationBreak, SettlementCalls
 from partner_sdk.settlement_csv import (
     COLUMNS,
     CurrencyTotals,
@@ -167,6 +173,16 @@ def test_without_flows_the_page_gives_the_brands_own_points_and_says_where_the_o
     assert "Per flow" not in totals
 
 
+def test_the_signed_control_totals_money_is_gross_payable_plus_gross_receivable() -> None:
+    statement, doc = _statement()
+    assert doc.control_totals[0].amount_minor == 4000 + 600
+    value = json.loads(statement.document)
+    value["control_totals"][0]["amount_minor"] = 4000 - 600  # the net would be refused
+    with pytest.raises(StatementVerificationError) as refused:
+        verify_statement(sign(value), HUB_PUBLIC)
+    assert refused.value.reason == "CONTROL_TOTALS_WRONG"
+
+
 def test_the_first_period_opened_since_the_coalition_started_not_in_1970() -> None:
     page = _page(opened_at_ms=0)
     assert "<dt>Opened</dt><dd>since the coalition started</dd>" in page
@@ -265,14 +281,23 @@ def test_a_trailer_naming_half_a_flow_or_a_bad_one_is_refused(source: str, targe
 
 def test_a_trailer_for_a_flow_between_two_other_brands_is_refused() -> None:
     movements = [*MOVEMENTS, _movement(4, "bookbrand", MUSIC, 5, 5, 5)]
-    out = io.StringIO()
-    write_movements_csv(io.StringIO(), period_id=PERIOD, partner_id=ME, statement_id="", movements=MOVEMENTS)
     with pytest.raises(ValueError, match="is not 'sportsbrand''s"):
-        write_movements_csv(out, period_id=PERIOD, partner_id=ME, statement_id="", movements=movements)
+        write_movements_csv(io.StringIO(), period_id=PERIOD, partner_id=ME, statement_id="", movements=movements)
     lines = [",".join(row) for row in _csv()]
-    foreign = [*lines[:-1], "T,per-000003,sportsbrand,,,,bookbrand,musicbrand,5,5,EUR,5,1", lines[-1]]
-    problems = _problems(foreign)
-    assert LineProblem(8, "a trailer record for EUR bookbrand -> musicbrand, which has no D records") in problems
+    foreign_d = "D,per-000003,sportsbrand,cnv-0004,CONVERSION,2025-11-24T16:00:00.004Z,bookbrand,musicbrand,5,5,EUR,5,"
+    foreign_t = "T,per-000003,sportsbrand,,,,bookbrand,musicbrand,5,5,EUR,5,1"
+    problems = _problems([*lines[:5], foreign_d, foreign_t, *lines[5:-1], lines[-1].replace(",3", ",4")])
+    assert LineProblem(6, "movement 'cnv-0004' is not between 'sportsbrand' and another brand") in problems
+    assert (
+        LineProblem(
+            7, "the trailer record's flow EUR bookbrand -> musicbrand is not between 'sportsbrand' and another brand"
+        )
+        in problems
+    )
+    unbacked = [*lines[:-1], foreign_t, lines[-1]]
+    assert LineProblem(8, "a trailer record for EUR bookbrand -> musicbrand, which has no D records") in _problems(
+        unbacked
+    )
 
 
 def test_a_per_flow_trailer_that_does_not_match_its_flow_is_named_by_the_flow() -> None:
@@ -328,6 +353,12 @@ def test_the_periods_table_says_the_first_period_opened_since_the_coalition_star
     shown = _text(periods_table([_period(datetime(1970, 1, 1, tzinfo=UTC))]))
     assert "since the coalition started" in shown and "1970" not in shown
     assert "2025-11-24 16:00:00" in _text(periods_table([_period(datetime(2025, 11, 24, 16, tzinfo=UTC))]))
+
+
+def test_the_breaks_table_says_whose_points_each_side_shows() -> None:
+    values = MovementValues("CONVERSION", PERIOD, 1000, 50, "EUR", 1500)
+    shown = _text(breaks_table([ReconciliationBreak("AMOUNT_MISMATCH", "cnv-0001", 3, values, values)]))
+    assert "1,000 source brand's points / 50 target brand's points, 15.00 EUR" in shown
 
 
 def test_the_counterparties_table_names_whose_points_and_gross_or_net_money() -> None:
