@@ -14,7 +14,7 @@ from rich.table import Table
 
 from exchange.api.server import DEFAULT_LISTEN
 from exchange.cli import tls_files
-from exchange.cli.common_options import SharedOption, SharedOptions
+from exchange.cli.common_options import TARGET_ENV, SharedOption, SharedOptions
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
     OPERATOR_KEY_FILE,
@@ -44,7 +44,7 @@ class Connection:
 
 
 COMMON = SharedOptions(
-    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN),
+    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN, envvar=TARGET_ENV),
     SharedOption(
         "operator_key",
         Path,
@@ -97,7 +97,7 @@ def _operator(connection: Connection) -> Iterator[OperatorClient]:
         with OperatorClient(connection.target, private_key=private_key, hub_public_key=pinned, tls=options) as client:
             yield client
     except ExchangeError as error:
-        _fail(f"{error.code}: {error.message}" + (f" ({error.reason})" if error.reason else ""), code=1)
+        _fail(f"{error.code}: {error.message}" + (f" ({error.reason})" if error.reason else ""))
 
 
 def partners_table(partners: list[Partner] | tuple[Partner, ...], title: str = "Partners") -> Table:

@@ -26,6 +26,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 _GIVEN_BEFORE = "coalition.shared-options"
+TARGET_ENV = "COALITION_TARGET"  # the hub every client command talks to, unless --target says otherwise
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 

@@ -31,6 +31,7 @@ from exchange.api.server import (
     ServerTls,
 )
 from exchange.cli import admin, audit, keys, settlement, tls_files
+from exchange.cli.common_options import TARGET_ENV
 from exchange.cli.db_url import PASSWORD_FILE_ENV, DatabasePasswordError, database_url
 from exchange.cli.key_files import (
     DEFAULT_VAR_DIR,
@@ -453,7 +454,7 @@ def db_status(db: DbOption = None, var_dir: VarOption = DEFAULT_VAR_DIR) -> None
 
 @app.command()
 def health(
-    target: Annotated[str, typer.Option(help="Hub address.")] = DEFAULT_LISTEN,
+    target: Annotated[str, typer.Option(envvar=TARGET_ENV, help="Hub address.")] = DEFAULT_LISTEN,
     timeout_s: Annotated[float, typer.Option(help="Give up after this long.")] = 3.0,
     tls_ca: Annotated[Path | None, typer.Option(help="Connect with TLS, trusting this CA PEM for the hub.")] = None,
     tls_cert: Annotated[

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from exchange.api.server import DEFAULT_LISTEN
 from exchange.cli.admin import DEFAULT_KEY
-from exchange.cli.common_options import SharedOption, SharedOptions
+from exchange.cli.common_options import TARGET_ENV, SharedOption, SharedOptions
 from exchange.cli.key_files import (
     OPERATOR_KEY_PASSPHRASE_ENV,
     KeyFileError,
@@ -76,7 +76,7 @@ class Identity:
 
 
 COMMON = SharedOptions(
-    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN),
+    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN, envvar=TARGET_ENV),
     SharedOption(
         "partner",
         str,

@@ -68,7 +68,7 @@ def test_serve_creates_keys_migrates_and_admin_approves_then_sigterm_stops_clean
         listed = subprocess.run([*admin, "list", *options], capture_output=True, text=True)
         assert "stride" in listed.stdout
         again = subprocess.run([*admin, "approve", "stride", *options], capture_output=True, text=True)
-        assert again.returncode == 1
+        assert again.returncode == 2
         assert "FAILED_PRECONDITION" in again.stderr
         assert client.get_partner("stride").status == "ACTIVE"
     process.send_signal(signal.SIGTERM)

@@ -230,7 +230,7 @@ def test_admin_commands_reach_a_tls_hub_with_tls_options(tmp_path: Path, pki: Pk
         assert over_tls.returncode == 0, over_tls.stdout + over_tls.stderr
         assert "Partners" in over_tls.stdout
         plaintext = _run([COALITION, "admin", "list", *key], tmp_path)
-        assert plaintext.returncode == 1
+        assert plaintext.returncode == 2
         _assert_one_line_refusal(
             _run([COALITION, "admin", "list", *key, "--tls-cert", str(paths["stride.crt"])], tmp_path),
             "--tls-cert and --tls-key go together",
