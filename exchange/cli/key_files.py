@@ -18,7 +18,6 @@ from exchange.api.response_signing import HubSigner
 from exchange.service.authentication import OperatorKey
 from partner_sdk.keys import (
     Ed25519PrivateKey,
-    fingerprint,
     generate_private_key,
     load_private_key,
     load_public_key,
@@ -123,8 +122,3 @@ def hub_signer(path: Path) -> tuple[HubSigner, bool]:
     """Return the hub's response signer from path, creating the key on first run."""
     created = create_private_key_if_absent(path, HUB_KEY_PASSPHRASE_ENV)
     return HubSigner.from_key(read_private_key(path, HUB_KEY_PASSPHRASE_ENV)), created
-
-
-def short_fingerprint(public_key: bytes) -> str:
-    """Return a fingerprint short enough for a table (the first 16 hex digits)."""
-    return fingerprint(public_key)[:23]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exchange.domain.conversions import Conversion, Reversal
-from exchange.domain.errors import FailedPrecondition, InvalidArgument, InvariantViolation, require
+from exchange.domain.errors import InvalidArgument, InvariantViolation, require
 from exchange.domain.netting import Payment, settle
 from exchange.domain.redemptions import Capture, Hold
 
@@ -153,12 +153,6 @@ def require_cutoff(period: Period, cutoff_ms: int, now_ms: int) -> None:
             f"the cut-off is before {period.period_id} opened (at {period.opened_at_ms} ms)",
             field="cutoff",
         )
-
-
-def require_open(period: Period) -> None:
-    """Nothing is added to a closed period."""
-    if period.state is not PeriodState.OPEN:
-        raise FailedPrecondition("PERIOD_CLOSED", f"{period.period_id} is closed")
 
 
 def net_positions(totals: Iterable[PairTotals]) -> dict[str, dict[str, int]]:

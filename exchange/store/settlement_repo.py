@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,13 +250,6 @@ class SettlementRepository:
         both = union_all(*(select(side) for side in sides)).subquery()
         rows = self._db.execute(select(both).order_by(both.c.seq).limit(limit))
         return [_movement(row) for row in rows]
-
-    def iter_partner_movements(self, period_id: str, partner_id: str, batch: int = 1000) -> Iterator[StoredMovement]:
-        """Yield every movement a brand is party to in a period, a page at a time."""
-        after = 0
-        while page := self.partner_movements(period_id, partner_id, after_seq=after, limit=batch):
-            yield from page
-            after = page[-1].seq
 
     # statements
 
