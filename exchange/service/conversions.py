@@ -319,8 +319,8 @@ def partners_of(
 ) -> tuple[Partner, Partner]:
     """Return both partners of a movement; the target must be ACTIVE to receive anything new."""
     source, target = PartnerRepository(connection).get_pair(source_id, target_id)
-    if source is None:
-        raise NotFound("PARTNER_NOT_FOUND", f"no partner {target_id!r}", field="target_partner_id")
+    if source is None:  # no request field names the source: it is the caller, or the movement's
+        raise NotFound("PARTNER_NOT_FOUND", f"no partner {source_id!r}")
     return source, _active(target, target_id) if require_active else _found(target, target_id)
 
 
