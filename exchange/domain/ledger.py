@@ -2,8 +2,11 @@
 
 Every movement is one LedgerTransaction of postings; a posting's amount is positive for a
 debit and negative for a credit, and every transaction sums to zero in each currency (the
-constructor refuses one that does not). Balances are never stored: a position is the sum of
-postings, so concurrent movements never contend on a balance row.
+constructor refuses one that does not). The postings are the record: a position is the sum of
+them. The store keeps one running total beside them, for the exposure check (money_positions in
+exchange.store.tables: a partner's money per currency and counterparty), added to in the
+transaction that posts the entries and checked against their sums after every test that runs a
+hub. A row of it belongs to one pair of partners, so no row is written by every movement.
 
 Accounts, per partner (owner) and counterparty:
     POINTS_RETIRED_FOR_OTHERS   source points taken from members on a counterparty's behalf
