@@ -31,13 +31,11 @@ Every guarantee of a call in its own transaction holds in a group:
 Only one group runs at a time in a process, on one connection: the calls of a group are serial
 anyway, and the hub's other threads meanwhile verify signatures, parse and answer. That serial
 chain is also its limit: its thread waits for the GIL after every round trip, behind the
-process's other threads (instrumented: 3.5 ms of wall time per call against 1.25 ms of the
-leader's CPU and about 0.9 ms of PostgreSQL's). Measured (README, Performance), at 16 clients:
-PostgreSQL's CPU per conversion falls by a third, its commits from two per conversion to a
-fraction of one, and the hub's CPU by a tenth to a quarter; with `serve --processes 2`
-conversions/s rise by about 40 % and SQLite's by a third; one hub process on PostgreSQL converts
-about as many as without, the chain being its bound. It is on by default (`serve
---no-group-commit` turns it off).
+process's other threads, so on PostgreSQL one hub process gains little from grouping while
+several processes (`serve --processes`) gain clearly, and SQLite, whose every commit is an fsync,
+gains too. What it saves, and where it does not help, is measured in bench/README.md ("Results")
+and explained in docs/performance.md. It is on by default (`serve --no-group-commit` turns it
+off).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Hot-path statements: SQLAlchemy Core built and compiled once, run on the driver's own cursor.
 
-A Core statement executed through ``Connection.execute`` costs 150-500 µs of hub CPU per call
-(building it, its cache key, the execution context, the result wrapper; bench/README.md),
-several times what the round trip to PostgreSQL costs. The statements every signed call and
-every conversion runs are built here once, at import, with named ``bindparam`` placeholders;
-each is compiled once per dialect and then sent straight to the DBAPI connection underneath
-the caller's SQLAlchemy ``Connection``, inside the same transaction. The tables and columns
-are still those of exchange.store.tables, so a statement can't name a column that isn't there.
+A Core statement executed through ``Connection.execute`` costs the hub several times the CPU of
+its round trip to PostgreSQL (building it, its cache key, the execution context, the result
+wrapper; the figures are in bench/README.md, and docs/performance.md says where this fits). The
+statements every signed call and every conversion runs are built here once, at import, with
+named ``bindparam`` placeholders; each is compiled once per dialect and then sent straight to
+the DBAPI connection underneath the caller's SQLAlchemy ``Connection``, inside the same
+transaction. The tables and columns are still those of exchange.store.tables, so a statement
+can't name a column that isn't there.
 
 Errors come back as SQLAlchemy's own exception classes (IntegrityError, DataError,
 OperationalError, ...), with ``connection_invalidated`` set and the connection invalidated
