@@ -13,14 +13,11 @@ from dataclasses import dataclass
 
 from run import Brand, Postgres, build_coalition
 
-from exchange.api.response_signing import HubSigner
-from exchange.api.server import HubConfig, HubServer
-from exchange.service.authentication import OperatorKey
+from exchange.api.server import HubServer
 from exchange.service.conversions import ConversionPolicy
-from exchange.store import migrate
 from exchange.store.database import Database
-from partner_sdk import ExchangeClient, generate_private_key, public_key_bytes
-from partner_sdk.operator import operator_key_id
+from partner_sdk import ExchangeClient
+from partner_sdk.testing import LocalHub
 
 
 @dataclass(frozen=True)
@@ -53,27 +50,16 @@ def in_process_hub(admin_url: str, label: str) -> Iterator[InProcessHub]:
 
 @contextmanager
 def _serving(database: Database) -> Iterator[tuple[HubServer, Brand, ExchangeClient]]:
-    migrate.upgrade(database)
-    operator_key, hub_key = generate_private_key(), generate_private_key()
-    operator_public = public_key_bytes(operator_key)
-    signer = HubSigner.from_key(hub_key)
-    server = HubServer(
-        HubConfig(
-            database=database,
-            operator_keys=[OperatorKey(operator_key_id(operator_public), operator_public)],
-            signer=signer,
-            listen="127.0.0.1:0",
-            policy=ConversionPolicy(member_conversions_per_hour=10**9, exposure_limit_minor=10**15),
-            background_sweeps=False,
+    policy = ConversionPolicy(member_conversions_per_hour=10**9, exposure_limit_minor=10**15)
+    with LocalHub(database, policy=policy) as hub:
+        [brand] = build_coalition(
+            hub.target, hub_public_key=hub.hub_public_key, operator_key=hub.operator_key, sources=1
         )
-    )
-    server.start()
-    try:
-        address = f"127.0.0.1:{server.port}"
-        [brand] = build_coalition(address, hub_public_key=signer.public_key, operator_key=operator_key, sources=1)
         with ExchangeClient(
-            address, partner_id=brand.partner_id, key_id="k1", private_key=brand.key, hub_public_key=signer.public_key
+            hub.target,
+            partner_id=brand.partner_id,
+            key_id="k1",
+            private_key=brand.key,
+            hub_public_key=hub.hub_public_key,
         ) as client:
-            yield server, brand, client
-    finally:
-        server.stop(grace_s=1)
+            yield hub.server, brand, client

@@ -15,8 +15,6 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -24,16 +22,15 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from exchange.api.response_signing import HubSigner
-from exchange.api.server import HubConfig, HubServer
+from exchange.api.server import HubServer
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
-from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
 from exchange.store.database import Database
 from exchange.store.tables import metadata, settlement_periods
-from partner_sdk import ExchangeClient, OperatorClient, generate_private_key, public_key_bytes
+from partner_sdk import ExchangeClient
 from partner_sdk.keys import Ed25519PrivateKey
-from partner_sdk.operator import operator_key_id
+from partner_sdk.testing import HubClock, LocalHub
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -41,19 +38,7 @@ LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 os.environ.setdefault("COALITION_METRICS_LISTEN", "127.0.0.1:0")
 
 
-class OffsetClock:
-    """The wall clock moved by an offset the test controls (shared by hub and clients)."""
-
-    def __init__(self) -> None:
-        self.offset_ms = 0
-
-    def now_ms(self) -> int:
-        import time
-
-        return time.time_ns() // 1_000_000 + self.offset_ms
-
-    def advance(self, ms: int) -> None:
-        self.offset_ms += ms
+OffsetClock = HubClock  # the wall clock moved by an offset the test controls (shared by hub and clients)
 
 
 def _docker_engine_available() -> bool:
@@ -130,53 +115,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     db.dispose()
 
 
-@dataclass
-class RunningHub:
-    """A hub serving on a free loopback port, and what a test needs to talk to it."""
-
-    server: HubServer
-    database: Database
-    target: str
-    operator_key: Ed25519PrivateKey
-    signer: HubSigner
-    clock: OffsetClock
-    clients: list[ExchangeClient | OperatorClient] = field(default_factory=list)
-
-    @property
-    def hub_public_key(self) -> bytes:
-        return self.signer.public_key
-
-    def operator(self) -> OperatorClient:
-        client = OperatorClient(self.target, private_key=self.operator_key, hub_public_key=self.hub_public_key)
-        client.transport.clock_ms = self.clock.now_ms
-        self.clients.append(client)
-        return client
-
-    def client(self, partner_id: str, key: Ed25519PrivateKey, key_id: str = "k1", **options: object) -> ExchangeClient:
-        client = ExchangeClient(
-            self.target,
-            partner_id=partner_id,
-            key_id=key_id,
-            private_key=key,
-            hub_public_key=self.hub_public_key,
-            **options,  # type: ignore[arg-type]
-        )
-        client.transport.clock_ms = self.clock.now_ms
-        self.clients.append(client)
-        return client
+class RunningHub(LocalHub):
+    """The SDK's LocalHub (partner_sdk.testing), as the tests configure it, plus their shorthand."""
 
     def active_partner(self, partner_id: str, currency: str = "EUR") -> tuple[ExchangeClient, Ed25519PrivateKey]:
         """Register and approve a partner; return its client and key."""
-        key = generate_private_key()
-        client = self.client(partner_id, key)
-        client.register(
-            display_name=partner_id.title(),
-            point_currency=partner_id[:4].upper().replace("-", "X"),
-            settlement_currency=currency,
-            point_value_minor=Fraction(1, 2),
-        )
-        self.operator().approve(partner_id)
-        return client, key
+        brand = self.brand(partner_id, settlement_currency=currency)
+        return brand.client, brand.key
 
 
 @functools.cache
@@ -184,6 +129,29 @@ def test_keyring() -> Keyring:
     """One data-protection keyring for every hub of the session, so replicas share it as in production."""
     keyring, _ = Keyring.load_or_create(Path(tempfile.mkdtemp(prefix="coalition-keyring-")) / "keyring.json")
     return keyring
+
+
+def configured_hub(
+    database: Database,
+    clock: OffsetClock | None = None,
+    *,
+    operator_key: Ed25519PrivateKey | None = None,
+    signer: HubSigner | None = None,
+    erasures: ErasureLedger | None = None,
+    **options: object,
+) -> RunningHub:
+    """A hub as the tests run it (8 workers, 64 KiB requests, the session's keyring), not started yet."""
+    return RunningHub(
+        database,
+        clock=clock,
+        operator_key=operator_key,
+        signer=signer,
+        workers=8,
+        max_request_bytes=64 * 1024,
+        keyring=test_keyring(),
+        erasures=erasures or ErasureLedger(Path(tempfile.mkdtemp(prefix="coalition-erasures-")) / "erasures.jsonl"),
+        **options,
+    )
 
 
 def start_hub(
@@ -194,23 +162,8 @@ def start_hub(
     signer: HubSigner,
     erasures: ErasureLedger | None = None,
 ) -> HubServer:
-    public = public_key_bytes(operator_key)
-    server = HubServer(
-        HubConfig(
-            database=database,
-            operator_keys=[OperatorKey(operator_key_id(public), public)],
-            signer=signer,
-            listen="127.0.0.1:0",
-            workers=8,
-            max_request_bytes=64 * 1024,
-            background_sweeps=False,
-            keyring=test_keyring(),
-            erasures=erasures or ErasureLedger(Path(tempfile.mkdtemp(prefix="coalition-erasures-")) / "erasures.jsonl"),
-        ),
-        clock=clock,
-    )
-    server.start()
-    return server
+    """Start a hub as the tests run it and return its server (stop it with server.stop)."""
+    return configured_hub(database, clock, operator_key=operator_key, signer=signer, erasures=erasures).start().server
 
 
 @pytest.fixture
@@ -228,15 +181,9 @@ def postgres_hub(postgres_url: str) -> Iterator[RunningHub]:
 
 
 def _running_hub(database: Database) -> Iterator[RunningHub]:
-    clock = OffsetClock()
-    operator_key = generate_private_key()
-    signer = HubSigner.from_key(generate_private_key())
-    server = start_hub(database, clock, operator_key=operator_key, signer=signer)
-    running = RunningHub(server, database, f"127.0.0.1:{server.port}", operator_key, signer, clock)
+    running = configured_hub(database).start()
     yield running
-    for client in running.clients:
-        client.close()
-    server.stop(grace_s=1)
+    running.stop()
     assert_ledger_invariants(database)
 
 

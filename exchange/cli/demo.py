@@ -16,21 +16,18 @@ from rich.console import Console
 from rich.table import Table
 
 from coalition.exchange.v1 import operator_pb2, registry_pb2
-from exchange.api.response_signing import HubSigner
-from exchange.api.server import HubConfig, HubServer
 from exchange.cli.admin import partners_table
 from exchange.cli.demo_earning import tell_earning_story
 from exchange.cli.demo_members import tell_consent_story, tell_members_story
-from exchange.cli.demo_money import OffsetClock, tell_money_story
+from exchange.cli.demo_money import tell_money_story
 from exchange.cli.demo_settlement import tell_settlement_story
 from exchange.secrets.keyring import Keyring
-from exchange.service.authentication import OperatorKey
 from exchange.store import migrate
 from exchange.store.database import Database, default_sqlite_url
 from exchange.store.partners_repo import PartnerRepository
-from partner_sdk import ExchangeClient, ExchangeError, OperatorClient, generate_private_key, public_key_bytes, signing
+from partner_sdk import ExchangeClient, ExchangeError, OperatorClient, generate_private_key, signing
 from partner_sdk.keys import Ed25519PrivateKey
-from partner_sdk.operator import operator_key_id
+from partner_sdk.testing import HubClock, LocalHub
 from partner_sdk.transport import SignedTransport
 
 OPERATOR_METHOD = "/coalition.exchange.v1.OperatorService/"
@@ -118,24 +115,11 @@ def run_demo(var_dir: Path, console: Console) -> None:
     var_dir.mkdir(parents=True, exist_ok=True)
     if not console.is_terminal:
         console.width = max(console.width, 130)
-    operator_private = generate_private_key()
-    operator_public = public_key_bytes(operator_private)
-    signer = HubSigner.from_key(generate_private_key())
     database = _fresh_database(var_dir)
-    clock = OffsetClock()  # the hub and every client share it, so the demo can jump past deadlines
-    server = HubServer(
-        HubConfig(
-            database=database,
-            operator_keys=[OperatorKey(operator_key_id(operator_public), operator_public)],
-            signer=signer,
-            listen="127.0.0.1:0",
-            background_sweeps=False,  # the demonstration runs the expiry sweep itself, when it moves the clock
-            keyring=Keyring.load_or_create(var_dir / "keyring.json")[0],
-        ),
-        clock=clock,
-    )
-    port = server.start()
-    target = f"127.0.0.1:{port}"
+    # The SDK's in-process hub, as a brand's own tests run it; the hub and every client share its
+    # clock, so the demonstration jumps past deadlines, and it runs the expiry sweep itself.
+    hub = LocalHub(database, keyring=Keyring.load_or_create(var_dir / "keyring.json")[0]).start()
+    server, clock, signer, operator_private, target = hub.server, hub.clock, hub.signer, hub.operator_key, hub.target
     checks = Checks()
     console.rule("[bold]Coalition exchange demonstration")
     console.print(f"hub on {target}, database {database.url.render_as_string()}, hub key {signer.key_id}")
@@ -162,7 +146,8 @@ def run_demo(var_dir: Path, console: Console) -> None:
     finally:
         for client in clients.values():
             client.close()
-        server.stop(grace_s=2)
+        hub.stop(grace_s=2)
+        database.dispose()
     if not checks.all_ok:
         raise SystemExit("the demonstration saw an unexpected answer")
     console.print("[bold green]Every step behaved as expected.[/bold green]")
@@ -172,7 +157,7 @@ def _registry_story(
     target: str,
     hub_key: bytes,
     operator_private: Ed25519PrivateKey,
-    clock: OffsetClock,
+    clock: HubClock,
     checks: Checks,
     console: Console,
 ) -> dict[str, ExchangeClient]:

@@ -2,15 +2,14 @@
 
 Each brand talks to the hub through its own ExchangeClient and applies the hub's instructions to
 a small in-memory ledger with partner_sdk.InstructionLoop. The hub and every client read one
-OffsetClock, so the demonstration jumps past a credit deadline or a hold's expiry without waiting.
+HubClock, so the demonstration jumps past a credit deadline or a hold's expiry without waiting.
 """
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from partner_sdk import (
     Quote,
     RejectInstruction,
 )
+from partner_sdk.testing import HubClock
 
 if TYPE_CHECKING:
     from exchange.cli.demo import Checks
@@ -49,26 +49,6 @@ MEMBERS = {
 }
 REFERENCE_PREFIX = {"stride": "stride", "voltline": "volt", "brewhaus": "brew"}
 POINT_CURRENCY = {"stride": "STRD", "voltline": "VOLT", "brewhaus": "BREW"}
-
-
-class OffsetClock:
-    """The wall clock plus an offset the demonstration moves forward, shared by the hub and every client."""
-
-    def __init__(self) -> None:
-        self.offset_ms = 0
-
-    def now_ms(self) -> int:
-        """Return the current time, moved by the offset."""
-        return time.time_ns() // 1_000_000 + self.offset_ms
-
-    def now(self) -> datetime:
-        """Return the current time as an aware UTC datetime in whole milliseconds."""
-        now_ms = self.now_ms()
-        return datetime.fromtimestamp(now_ms // 1000, UTC) + timedelta(milliseconds=now_ms % 1000)
-
-    def advance(self, ms: int) -> None:
-        """Move the clock forward."""
-        self.offset_ms += ms
 
 
 @dataclass
@@ -159,7 +139,7 @@ class MoneyStory:
     def __init__(
         self,
         server: HubServer,
-        clock: OffsetClock,
+        clock: HubClock,
         clients: dict[str, ExchangeClient],
         checks: Checks,
         console: Console,
@@ -575,7 +555,7 @@ def _holds_table(holds: tuple[Hold, ...]) -> Table:
 
 
 def tell_money_story(
-    server: HubServer, clock: OffsetClock, clients: dict[str, ExchangeClient], checks: Checks, console: Console
+    server: HubServer, clock: HubClock, clients: dict[str, ExchangeClient], checks: Checks, console: Console
 ) -> None:
     """Run the money path's sections against the running hub with the brands' working clients."""
     MoneyStory(server, clock, clients, checks, console).tell()

@@ -31,9 +31,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from coalition.exchange.v1 import registry_pb2
-from exchange.api.response_signing import HubSigner
-from exchange.api.server import HubConfig, HubServer, ServerTls
-from exchange.service.authentication import OperatorKey
+from exchange.api.server import ServerTls
 from exchange.store.database import Database
 from exchange.store.tables import metadata
 from partner_sdk import (
@@ -44,12 +42,10 @@ from partner_sdk import (
     UnauthenticatedError,
     UnavailableError,
     generate_private_key,
-    public_key_bytes,
     signing,
 )
 from partner_sdk.keys import Ed25519PrivateKey
-from partner_sdk.operator import operator_key_id
-from tests.conftest import OffsetClock, RunningHub
+from tests.conftest import RunningHub
 from tests.conftest import test_keyring as shared_keyring  # not named test_*: pytest would collect it
 
 COALITION = str(Path(sys.executable).parent / "coalition")
@@ -158,30 +154,9 @@ def pki() -> Pki:
 
 
 def _serve(database: Database, tls: ServerTls) -> Iterator[RunningHub]:
-    clock = OffsetClock()
-    operator_key = generate_private_key()
-    public = public_key_bytes(operator_key)
-    signer = HubSigner.from_key(generate_private_key())
-    server = HubServer(
-        HubConfig(
-            database=database,
-            operator_keys=[OperatorKey(operator_key_id(public), public)],
-            signer=signer,
-            listen="127.0.0.1:0",
-            workers=8,
-            max_request_bytes=64 * 1024,
-            background_sweeps=False,
-            keyring=shared_keyring(),
-            tls=tls,
-        ),
-        clock=clock,
-    )
-    server.start()
-    running = RunningHub(server, database, f"127.0.0.1:{server.port}", operator_key, signer, clock)
+    running = RunningHub(database, workers=8, max_request_bytes=64 * 1024, keyring=shared_keyring(), tls=tls).start()
     yield running
-    for client in running.clients:
-        client.close()
-    server.stop(grace_s=1)
+    running.stop()
 
 
 @pytest.fixture

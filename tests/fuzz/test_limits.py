@@ -24,19 +24,15 @@ from coalition.exchange.v1 import (
     registry_pb2,
     settlement_pb2,
 )
-from exchange.api.response_signing import HubSigner
-from exchange.api.server import HubConfig, HubServer
+from exchange.api.server import HubServer
 from exchange.domain.accruals import MAX_ACTIVITY_TYPES, MAX_ITEMS
 from exchange.domain.consent import MAX_KEYS_PER_CALL
 from exchange.domain.disputes import EVIDENCE_MAX
 from exchange.domain.instructions import MAX_LEASE_S, MAX_PULL, MAX_WAIT_S, MIN_LEASE_S
-from exchange.service.authentication import OperatorKey
 from exchange.service.paging import MAX_PAGE_SIZE
 from exchange.service.reconciliation import PART_MAX_BYTES
-from exchange.store import migrate
 from exchange.store.database import Database
-from partner_sdk import ResourceExhaustedError, generate_private_key, public_key_bytes
-from partner_sdk.operator import operator_key_id
+from partner_sdk import ResourceExhaustedError
 from tests import conftest
 from tests.e2e.test_signed_requests import snapshot
 from tests.fuzz.scenario import World, build_world, module_hub
@@ -248,31 +244,11 @@ def test_a_request_past_the_hubs_maximum_is_resource_exhausted_before_any_handle
 def roomy_hub(tmp_path: Path) -> Iterator[tuple[World, HubServer]]:
     """A hub accepting 2 MiB requests, so a reconciliation part can reach its own 1 MiB limit."""
     database = Database(f"sqlite:///{tmp_path / 'exchange.sqlite3'}")
-    migrate.upgrade(database)
-    clock = conftest.OffsetClock()
-    operator_key = generate_private_key()
-    signer = HubSigner.from_key(generate_private_key())
-    public = public_key_bytes(operator_key)
-    server = HubServer(
-        HubConfig(
-            database=database,
-            operator_keys=[OperatorKey(operator_key_id(public), public)],
-            signer=signer,
-            listen="127.0.0.1:0",
-            max_request_bytes=2 * PART_MAX_BYTES,
-            background_sweeps=False,
-            keyring=conftest.test_keyring(),
-        ),
-        clock=clock,
-    )
-    server.start()
-    hub = conftest.RunningHub(server, database, f"127.0.0.1:{server.port}", operator_key, signer, clock)
+    hub = conftest.RunningHub(database, max_request_bytes=2 * PART_MAX_BYTES, keyring=conftest.test_keyring()).start()
     try:
-        yield build_world(hub), server
+        yield build_world(hub), hub.server
     finally:
-        for client in hub.clients:
-            client.close()
-        server.stop(grace_s=1)
+        hub.stop()
 
 
 def test_a_reconciliation_part_past_one_mebibyte_is_refused(roomy_hub: tuple[World, HubServer]) -> None:

@@ -23,7 +23,7 @@ from exchange.store.tables import conversions, partners
 from partner_sdk import NO_RETRY, AbortedError, ExchangeClient
 from partner_sdk.keys import save_private_key
 from tests import conftest
-from tests.conftest import RunningHub, start_hub
+from tests.conftest import RunningHub, configured_hub
 from tests.e2e.money import Pair, accepted_pair
 from tests.e2e.test_cli import _free_port, _wait_healthy
 
@@ -157,12 +157,11 @@ def test_stop_cancels_a_call_stuck_on_a_row_lock_within_grace_and_the_resend_con
     client.close()
 
     fresh = Database(url)
-    again = start_hub(fresh, hub.clock, operator_key=hub.operator_key, signer=hub.signer)
+    restarted = configured_hub(fresh, hub.clock, operator_key=hub.operator_key, signer=hub.signer).start()
     try:
-        restarted = RunningHub(again, fresh, f"127.0.0.1:{again.port}", hub.operator_key, hub.signer, hub.clock)
         _resent_converts_once(restarted, pair, signed)
     finally:
-        again.stop(grace_s=1)
+        restarted.stop()
         fresh.dispose()
 
 

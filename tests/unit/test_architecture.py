@@ -30,8 +30,19 @@ def test_the_domain_imports_only_the_standard_library_and_itself() -> None:
 
 
 def test_the_sdk_never_imports_the_hub() -> None:
-    offenders = {(p, m) for p, m in _imports("partner_sdk") if m.split(".")[0] == "exchange"}
+    """Only partner_sdk.testing does, which runs a hub in a brand's tests (the [hub] extra)."""
+    offenders = {
+        (p, m) for p, m in _imports("partner_sdk") if m.split(".")[0] == "exchange" and p != "partner_sdk/testing.py"
+    }
     assert offenders == set()
+
+
+def test_importing_the_sdk_does_not_import_the_testing_hub() -> None:
+    import subprocess
+
+    code = "import sys, partner_sdk; print('exchange' in sys.modules, 'partner_sdk.testing' in sys.modules)"
+    answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert answer.stdout.split() == ["False", "False"]
 
 
 def test_the_sdk_needs_no_database_stack() -> None:
