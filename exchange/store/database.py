@@ -5,7 +5,8 @@ Every command runs as a function of one connection inside one transaction
 isolation level is SERIALIZABLE and serialization failures and deadlocks are retried, as a
 PostgreSQL standby pair or a distributed SQL engine that speaks PostgreSQL demands; on SQLite
 a write transaction starts with BEGIN IMMEDIATE so that two writers queue instead of
-deadlocking. So the function must not keep state outside the transaction between attempts.
+deadlocking. A unique key a concurrent transaction took first is retried too; no other error is
+(is_retryable says why). So the function must not keep state outside the transaction between attempts.
 A call given a group may share its transaction with the calls waiting at the same moment
 (exchange.store.group_commit), and is run again alone if its group can't commit it.
 
@@ -41,7 +42,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 
 from exchange.domain.errors import Aborted, Unavailable
 from exchange.store.group_commit import GroupCommit
@@ -66,7 +67,11 @@ LOCK_TIMEOUT_SQLSTATE = "55P03"  # lock_not_available: lock_timeout
 STATEMENT_TIMEOUT_SQLSTATE = "57014"  # query_canceled: statement_timeout, or cancel_in_flight at shutdown
 # SQLite's primary result codes that mean the file can't be used (gone, moved, unreadable), not a bad statement.
 SQLITE_UNAVAILABLE_CODES = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR})
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+UNIQUE_VIOLATION_SQLSTATE = "23505"
+# What a fresh attempt of the whole transaction can get past (is_retryable says why each).
+RETRYABLE_SQLSTATES = frozenset({UNIQUE_VIOLATION_SQLSTATE, "40001", "40P01"})  # + serialization_failure, deadlock
+# SQLite's extended result codes of a unique key taken: a UNIQUE index's and a PRIMARY KEY's.
+SQLITE_UNIQUE_CODES = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
 # connection_exception, operator_intervention (admin_shutdown, crash_shutdown, cannot_connect_now),
 # insufficient_resources (too_many_connections): the server is going or not there.
 UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "57", "53"})
@@ -99,16 +104,40 @@ def _create_private_file(path: Path) -> None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Return whether a database error means 'run the whole transaction again'."""
-    if isinstance(exc, IntegrityError):
-        # A unique key raced by a concurrent transaction: on the next attempt the row is visible.
-        return True
-    if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if sqlstate in RETRYABLE_SQLSTATES:
-            return True
-        return "database is locked" in str(exc.orig)
-    return False
+    """Return whether a database error means 'run the whole transaction again': only what another attempt can fix.
+
+    Retried, because a fresh attempt on a fresh snapshot gets past it:
+
+    - a unique key taken (PostgreSQL SQLSTATE 23505; SQLite SQLITE_CONSTRAINT_UNIQUE or
+      SQLITE_CONSTRAINT_PRIMARYKEY): a concurrent transaction committed the same nonce, idempotency
+      key or version first; the next attempt sees its row and answers from it (exchange.service.calls).
+    - a serialization failure or a deadlock (40001, 40P01): PostgreSQL chose this transaction as
+      the one to roll back so that others could go on; run again, it finds them done.
+    - SQLite busy (SQLITE_BUSY, "database is locked"): another process held the write lock past
+      the busy timeout.
+
+    Not retried, so the call fails once and loudly (INTERNAL with an incident id, exchange.api.dispatch)
+    instead of MAX_TRANSACTION_ATTEMPTS times and then as a conflict the SDK resends: every other
+    integrity error (a CHECK, NOT NULL or foreign key violation) and every other database error
+    (a value too long, a missing column). Such a row is one the hub should never have written: a
+    bug, which the same code writes again on every attempt. The error is judged by the driver's
+    code (SQLSTATE, SQLite's extended result code), never by its text, except for a SQLite error
+    that comes without a code.
+
+    Database.run looks at these first and answers them without a retry of its own: a lock or
+    statement timeout (ABORTED LOCK_TIMEOUT, UNAVAILABLE DATABASE_TIMEOUT) and a connection lost
+    (UNAVAILABLE DATABASE_UNAVAILABLE), which the SDK resends. A pooled connection that fails its
+    ping on checkout (DisconnectionError) is replaced by the pool before the transaction starts.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    driver_error = exc.orig
+    sqlite_code: int | None = getattr(driver_error, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code in SQLITE_UNIQUE_CODES or sqlite_code & 0xFF == sqlite3.SQLITE_BUSY
+    if isinstance(driver_error, sqlite3.Error):  # raised by the sqlite3 module itself, without a result code
+        return "database is locked" in str(driver_error)
+    return getattr(driver_error, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def unavailable(exc: DBAPIError) -> bool:
@@ -220,6 +249,8 @@ class Database:
                 waited for a lock past the lock timeout (LOCK_TIMEOUT).
             Unavailable: the database could not be reached, or the connection broke, or a statement
                 ran past the statement timeout (DATABASE_TIMEOUT), or the hub is stopping (HUB_STOPPING).
+            DBAPIError: any other database error (a CHECK, NOT NULL or foreign key violation), after
+                one attempt, as SQLAlchemy gave it: a bug, not a conflict (see is_retryable).
         """
         if group is not None:
             grouped = self.group_commit.run(work, group)
