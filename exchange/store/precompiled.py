@@ -21,7 +21,17 @@ ends or just before the connection's next statement of any kind, so every read s
 A Convert's eight writes are one round trip instead of eight. PostgreSQL runs the parts on one
 snapshot and checks their constraints at the end of the statement; a failure of any part fails
 the statement, and with it the transaction, as the separate statements would have. Elsewhere
-(SQLite), a write runs at once.
+(SQLite), and inside a savepoint, a write runs at once.
+
+A held write's error is raised by the statement that sends it, which may be a later one than the
+write; so that it still belongs to the code that made it, writes_together keeps two promises. A
+write inside a savepoint (``Connection.begin_nested``) is never held: sent at the savepoint's
+RELEASE, its failure would leave the savepoint neither released nor rolled back (SQLAlchemy gives
+up on a savepoint whose RELEASE fails), so an item refused on its own would keep the writes it
+ran at once and lose those held. And a failure of held writes is raised again when the block
+ends, even if code in between caught it as its own, so that the transaction never commits
+without them (nor answers as done a call whose COMMIT PostgreSQL quietly turned into a ROLLBACK
+after the failed statement).
 """
 
 from __future__ import annotations
@@ -126,9 +136,10 @@ class Precompiled:
         """Run a write whose outcome is not read: held for one statement inside writes_together, else run now.
 
         An error of a held write (a unique key taken, a NUL in a text) is raised when the held
-        writes are sent: at the end of the scope or at the connection's next statement.
+        writes are sent: at the end of the scope or at the connection's next statement. Inside a
+        savepoint a write runs at once, so its error is raised inside the savepoint.
         """
-        if _held.connection is connection:
+        if _held.connection is connection and not connection.in_nested_transaction():
             if len(_held.writes) >= MAX_HELD_WRITES:
                 _send_held(connection)
             _held.writes.append((self, params))
@@ -142,6 +153,7 @@ class _HeldWrites(threading.local):
     def __init__(self) -> None:
         self.connection: Connection | None = None
         self.writes: list[tuple[Precompiled, Mapping[str, Any]]] = []
+        self.failure: BaseException | None = None  # the first failure to send them, raised again at the end
 
 
 _held = _HeldWrites()
@@ -154,20 +166,27 @@ def writes_together(connection: Connection) -> Iterator[None]:
     The held writes are sent when the block ends without an exception, or before the
     connection's next statement (a Precompiled one, or any through SQLAlchemy: see
     send_held_writes_first). If the block raises, they are dropped: the transaction is rolling
-    back anyway. Elsewhere, and inside another such block, writes run at once.
+    back anyway. If sending them failed and the block went on (it caught the error, thinking it
+    its own), the block ends by raising that failure again: the writes are lost, so the
+    transaction must not commit. Elsewhere, and inside another such block, writes run at once;
+    inside a savepoint too (see the module docstring).
     """
     dialect = connection.dialect
     if _held.connection is not None or (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
         yield
         return
     _held.connection = connection
+    _held.failure = None
     try:
         yield
         if _held.writes:
             _send_held(connection)
+        if _held.failure is not None:
+            raise _held.failure
     finally:
         _held.connection = None
         _held.writes = []
+        _held.failure = None
 
 
 def send_held_writes_first(engine: Engine) -> Engine:
@@ -186,6 +205,14 @@ def send_held_writes_first(engine: Engine) -> Engine:
 
 def _send_held(connection: Connection) -> None:
     writes, _held.writes = _held.writes, []
+    try:
+        _send(connection, writes)
+    except BaseException as failure:
+        _held.failure = _held.failure or failure
+        raise
+
+
+def _send(connection: Connection, writes: Sequence[tuple[Precompiled, Mapping[str, Any]]]) -> None:
     if len(writes) == 1:
         statement, params = writes[0]
         statement.execute(connection, **params)

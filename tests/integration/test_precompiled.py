@@ -140,11 +140,16 @@ def test_a_held_write_that_fails_is_raised_by_the_next_read_through_sqlalchemy(d
     database.run(lambda c: _record(NonceRepository(c), "n-taken"))
     with database.engine.connect() as connection:
         connection.begin()
-        with writes_together(connection):
-            _record(NonceRepository(connection), "n-new")
-            _record(NonceRepository(connection), "n-taken")
-            with pytest.raises(IntegrityError):
-                _nonce_count(connection)
+
+        def held_then_read() -> None:
+            with writes_together(connection):
+                _record(NonceRepository(connection), "n-new")
+                _record(NonceRepository(connection), "n-taken")
+                with pytest.raises(IntegrityError):
+                    _nonce_count(connection)
+
+        with pytest.raises(IntegrityError):  # and again at the end of the block, which went on
+            held_then_read()
         connection.rollback()
     with database.engine.connect() as connection:
         assert _nonce_count(connection) == 1
