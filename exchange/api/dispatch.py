@@ -5,7 +5,8 @@ signature is checked over what the caller signed, never over a re-encoding. Then
 mutual TLS, check that the client certificate names the principal (exchange.api.peer_identity);
 parse, authenticate and authorise, run the command once (exchange.service.calls), sign the answer.
 No exception leaves here as UNKNOWN or with a traceback: expected refusals map through
-exchange.api.status, anything else is logged and answered INTERNAL.
+exchange.api.status, anything else is answered INTERNAL with an incident id and logged once, at
+ERROR, with the same id.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from exchange.api.answer_subject import subject_of, subject_of_replay
 from exchange.api.metrics import HubMetrics
 from exchange.api.peer_identity import auth_properties, require_certificate_for
 from exchange.api.response_signing import HubSigner
-from exchange.api.status import rich_status, status_code_of
+from exchange.api.status import INTERNAL_REASON, internal_message, new_incident_id, rich_status, status_code_of
 from exchange.domain.errors import ExchangeError, InvalidArgument, PermissionDenied
+from exchange.logs import redact
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
 from exchange.secrets.pairwise import member_tag
@@ -39,7 +41,7 @@ from exchange.service.clock import Clock
 from exchange.service.conversions import ConversionPolicy
 from exchange.service.idempotency import run_once
 from exchange.service.stored_answers import Answer, answer_of
-from exchange.store.database import Database
+from exchange.store.database import Database, one_line
 from partner_sdk import signing
 
 log = logging.getLogger("exchange.api")
@@ -146,11 +148,13 @@ def _unary(
             outcome.update(code=code.name, reason=exc.reason)
             _finish(hub, outcome, started)
             _abort(context, hub, full_method, nonce, request_id, code, exc.message, exc.reason, exc.field)
-        except Exception:
-            outcome.update(code="INTERNAL", reason="INTERNAL")
-            log.exception("internal error", extra={"request_id": request_id, "method": full_method})
+        except Exception as exc:
+            incident_id = new_incident_id()
+            outcome.update(code="INTERNAL", reason=INTERNAL_REASON, incident_id=incident_id)
+            _log_internal(exc, incident_id, request_id, full_method)
             _finish(hub, outcome, started)
-            _abort(context, hub, full_method, nonce, request_id, grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
+            message = internal_message(incident_id)
+            _abort(context, hub, full_method, nonce, request_id, grpc.StatusCode.INTERNAL, message, INTERNAL_REASON)
         headers = hub.signer.headers(
             method=full_method, request_nonce=nonce, status=signing.STATUS_OK, body=body, now_ms=hub.clock.now_ms()
         )
@@ -159,6 +163,26 @@ def _unary(
         return body
 
     return handle
+
+
+def _log_internal(exc: Exception, incident_id: str, request_id: str, method: str) -> None:
+    """Log an unexpected failure once, at ERROR: its incident id, the error in one line, its traceback.
+
+    The error is its type and first line (a database error's, without SQLAlchemy's SQL and link);
+    the traceback is formatted by exchange.logs, which cuts the row values PostgreSQL quotes back.
+    Database errors never carry their bound parameters (exchange.store.database: hide_parameters).
+    """
+    driver_error = getattr(exc, "orig", None) or exc
+    log.error(
+        "internal error",
+        exc_info=exc,
+        extra={
+            "incident_id": incident_id,
+            "request_id": request_id,
+            "method": method,
+            "error": f"{type(driver_error).__name__}: {redact(one_line(exc))}",
+        },
+    )
 
 
 def _request_id(sent: str) -> str:

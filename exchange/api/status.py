@@ -3,9 +3,17 @@
 Every refusal carries a google.rpc.Status with an ErrorInfo (reason and domain); when a field
 is at fault, a BadRequest naming it; when a retry may succeed, a RetryInfo with the delay; when
 a limit was hit, a QuotaFailure naming it. The SDK rebuilds its exceptions from them.
+
+Anything else a call raises (a bug: a broken invariant, a row the database refused for a CHECK,
+NOT NULL or foreign key constraint) is answered INTERNAL, reason INTERNAL, once and never
+retried by the hub or the SDK, with a message naming a fresh incident id and nothing else: no SQL,
+no traceback. The hub logs one ERROR line with the same incident id and the error
+(exchange.api.dispatch), so the id a brand quotes finds it.
 """
 
 from __future__ import annotations
+
+import secrets
 
 import grpc
 from google.protobuf import any_pb2
@@ -30,6 +38,21 @@ STATUS_BY_ERROR: dict[type[errors.ExchangeError], grpc.StatusCode] = {
 
 # When a retry of the same call may succeed, and how long to wait first.
 RETRY_DELAY_S: dict[grpc.StatusCode, float] = {grpc.StatusCode.ABORTED: 0.05, grpc.StatusCode.UNAVAILABLE: 0.5}
+
+
+INTERNAL_REASON = "INTERNAL"
+INCIDENT_ID_PREFIX = "inc-"
+INCIDENT_ID_BYTES = 8  # 16 hex digits: unique enough to find one line in a hub's logs
+
+
+def new_incident_id() -> str:
+    """Return a fresh incident id, such as ``inc-9f2c4a1be07d3356``, for one INTERNAL answer."""
+    return INCIDENT_ID_PREFIX + secrets.token_hex(INCIDENT_ID_BYTES)
+
+
+def internal_message(incident_id: str) -> str:
+    """Return the whole message of an INTERNAL answer: the incident to quote to the operator."""
+    return f"internal error (incident {incident_id})"
 
 
 def status_code_of(error: errors.ExchangeError) -> grpc.StatusCode:

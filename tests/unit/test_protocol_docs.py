@@ -49,7 +49,7 @@ from exchange.api import (
 from exchange.api.dispatch import OPERATOR, PARTNERS, REQUEST_ID_PATTERN, SignedMethod, _request_id
 from exchange.api.hub_service import GET_HUB_INFO
 from exchange.api.response_signing import HubSigner
-from exchange.api.status import ERROR_DOMAIN, RETRY_DELAY_S, STATUS_BY_ERROR, rich_status
+from exchange.api.status import ERROR_DOMAIN, RETRY_DELAY_S, STATUS_BY_ERROR, internal_message, rich_status
 from exchange.domain.consent import Consent, Purpose, receipt
 from partner_sdk import accruals, donations, generate_private_key, settlement, signing
 from partner_sdk.documents import AGREEMENT_SCHEME
@@ -269,8 +269,9 @@ def test_each_codes_details_are_what_the_hub_builds(row: list[str]) -> None:
     cells = dict(zip(DETAIL_COLUMNS, row[2:], strict=True))
     if code is grpc.StatusCode.INTERNAL:  # the one INTERNAL the hub sends (exchange.api.dispatch)
         dispatch = (REPO_ROOT / "exchange" / "api" / "dispatch.py").read_text(encoding="utf-8")
-        assert 'grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")' in dispatch
-        cases = [(rich_status(code, "internal error", "INTERNAL"), "internal error", "INTERNAL", None)]
+        assert "grpc.StatusCode.INTERNAL, message, INTERNAL_REASON)" in dispatch
+        message = internal_message("inc-0123456789abcdef")  # the message names the incident, nothing else
+        cases = [(rich_status(code, message, "INTERNAL"), message, "INTERNAL", None)]
     else:
         cases = [
             (rich_status(code, "a message", "A_REASON", field), "a message", "A_REASON", field)
