@@ -15,7 +15,7 @@ from exchange.api.money_translate import (
 )
 from exchange.api.translate import optional_ms
 from exchange.domain.errors import InvalidArgument
-from exchange.service import conversions, instructions
+from exchange.service import conversions, instructions, outcomes
 from exchange.service.authentication import Caller
 
 CONVERSION_SERVICE = conversions_pb2.DESCRIPTOR.services_by_name["ConversionService"].full_name
@@ -128,7 +128,7 @@ def _wait_for_instructions(
 def _acknowledge(
     call: Invocation, request: instructions_pb2.AcknowledgeInstructionRequest
 ) -> instructions_pb2.AcknowledgeInstructionResponse:
-    instruction = instructions.acknowledge(
+    instruction = outcomes.acknowledge(
         call.connection, call.caller, request.instruction_id, request.partner_reference, call.now_ms
     )
     return instructions_pb2.AcknowledgeInstructionResponse(instruction=instruction_message(instruction))
@@ -137,7 +137,7 @@ def _acknowledge(
 def _reject(
     call: Invocation, request: instructions_pb2.RejectInstructionRequest
 ) -> instructions_pb2.RejectInstructionResponse:
-    instruction = instructions.reject(call.connection, call.caller, request.instruction_id, request.reason, call.now_ms)
+    instruction = outcomes.reject(call.connection, call.caller, request.instruction_id, request.reason, call.now_ms)
     return instructions_pb2.RejectInstructionResponse(instruction=instruction_message(instruction))
 
 

@@ -1,11 +1,17 @@
-"""Instructions: work the hub hands a partner (credit or refund a member) and its answer."""
+"""Instructions: work the hub hands a partner (credit or refund a member) and its answer.
+
+Every instruction has an origin: the conversion, reversal, hold or award it is part of. The
+origin's kind is a closed set, and what an answer means (a credit applied completes a
+conversion, a credit refused voids an award...) is decided by the origin, in one table
+(exchange.service.outcomes).
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
 
-from exchange.domain.errors import FailedPrecondition, NotFound
+from exchange.domain.errors import FailedPrecondition, NotFound, require
 from exchange.domain.partners import REASON_MAX, parse_text
 
 MAX_PULL = 200
@@ -28,6 +34,75 @@ class InstructionKind(enum.Enum):
     CREDIT_CANCELLED = "CREDIT_CANCELLED"
 
 
+class OriginKind(enum.Enum):
+    """What an instruction is part of."""
+
+    CONVERSION = "CONVERSION"  # its credit, the refund when that failed, the take-back of a cancelled credit
+    REVERSAL = "REVERSAL"  # the refund to the source's member when the target reverses part of a conversion
+    HOLD = "HOLD"  # the release of what a hold did not capture
+    AWARD = "AWARD"  # its credit, the take-back of a cancelled credit
+
+
+# Which kinds of instruction each origin gives (a refund or a release is never a credit's take-back...).
+KINDS_OF_ORIGIN: dict[OriginKind, frozenset[InstructionKind]] = {
+    OriginKind.CONVERSION: frozenset(
+        {InstructionKind.CREDIT, InstructionKind.REFUND, InstructionKind.CREDIT_CANCELLED}
+    ),
+    OriginKind.REVERSAL: frozenset({InstructionKind.REFUND}),
+    OriginKind.HOLD: frozenset({InstructionKind.RELEASE}),
+    OriginKind.AWARD: frozenset({InstructionKind.CREDIT, InstructionKind.CREDIT_CANCELLED}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The conversion, reversal, hold or award an instruction is part of.
+
+    A reversal also names the conversion it reverses: a partner sees both on the instruction.
+    """
+
+    kind: OriginKind
+    id: str
+    reversed_conversion_id: str = ""
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.kind, OriginKind), f"an origin's kind is an OriginKind, not {self.kind!r}")
+        require(bool(self.id), f"a {self.kind.value} origin has an id")
+        require(
+            (self.kind is OriginKind.REVERSAL) == bool(self.reversed_conversion_id),
+            f"a reversal, and only a reversal, names the conversion it reverses ({self})",
+        )
+
+    @classmethod
+    def conversion(cls, conversion_id: str) -> Origin:
+        """A conversion's credit, refund or take-back."""
+        return cls(OriginKind.CONVERSION, conversion_id)
+
+    @classmethod
+    def reversal(cls, reversal_id: str, *, of_conversion: str) -> Origin:
+        """The refund of a partial reversal of a conversion."""
+        return cls(OriginKind.REVERSAL, reversal_id, reversed_conversion_id=of_conversion)
+
+    @classmethod
+    def hold(cls, hold_id: str) -> Origin:
+        """The release of a hold's uncaptured points."""
+        return cls(OriginKind.HOLD, hold_id)
+
+    @classmethod
+    def award(cls, award_id: str) -> Origin:
+        """An award's credit or take-back."""
+        return cls(OriginKind.AWARD, award_id)
+
+    def id_if(self, kind: OriginKind) -> str:
+        """Return the origin's id if it is of that kind, else the empty string (the wire's optional ids)."""
+        return self.id if self.kind is kind else ""
+
+    @property
+    def conversion_id(self) -> str:
+        """The conversion this belongs to: itself, the one a reversal reverses, or none (empty)."""
+        return self.id_if(OriginKind.CONVERSION) or self.reversed_conversion_id
+
+
 class InstructionState(enum.Enum):
     """Where an instruction stands."""
 
@@ -48,17 +123,40 @@ class Instruction:
     member_ref: str
     points: int
     point_currency: str
-    conversion_id: str
+    origin: Origin
     created_at_ms: int
     deadline_ms: int | None = None
     delivery_count: int = 0
     leased_until_ms: int = 0
     partner_reference: str = ""
     reason: str = ""
-    reversal_id: str = ""
-    hold_id: str = ""
-    award_id: str = ""
     cancels_instruction_id: str = ""
+
+    def __post_init__(self) -> None:
+        require(
+            self.kind in KINDS_OF_ORIGIN[self.origin.kind],
+            f"a {self.origin.kind.value} origin gives no {self.kind.value} instruction ({self.instruction_id})",
+        )
+
+    @property
+    def conversion_id(self) -> str:
+        """The conversion it belongs to (a conversion's own, or a reversal's); empty otherwise."""
+        return self.origin.conversion_id
+
+    @property
+    def reversal_id(self) -> str:
+        """The reversal whose refund it is; empty otherwise."""
+        return self.origin.id_if(OriginKind.REVERSAL)
+
+    @property
+    def hold_id(self) -> str:
+        """The hold whose release it is; empty otherwise."""
+        return self.origin.id_if(OriginKind.HOLD)
+
+    @property
+    def award_id(self) -> str:
+        """The award whose credit (or take-back) it is; empty otherwise."""
+        return self.origin.id_if(OriginKind.AWARD)
 
 
 def require_own(instruction: Instruction | None, caller: str, instruction_id: str) -> Instruction:
@@ -130,10 +228,9 @@ def take_back(cancelled: Instruction, *, instruction_id: str, now_ms: int) -> In
         member_ref=cancelled.member_ref,
         points=cancelled.points,
         point_currency=cancelled.point_currency,
-        conversion_id=cancelled.conversion_id,
+        origin=cancelled.origin,
         created_at_ms=now_ms,
         reason=cancelled.reason,
-        award_id=cancelled.award_id,
         cancels_instruction_id=cancelled.instruction_id,
     )
 

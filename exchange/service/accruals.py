@@ -10,14 +10,14 @@ from exchange.domain import accruals as rules
 from exchange.domain.accruals import AccrualAgreement, AccrualAgreementStatus, AccrualTerms, Award, AwardState
 from exchange.domain.conversions import HUB_ACTOR
 from exchange.domain.errors import FailedPrecondition, NotFound, PermissionDenied
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin
 from exchange.domain.ledger import accrual_transaction
 from exchange.domain.partners import PartnerKind, PartnerStatus
 from exchange.domain.settlement import Movement, MovementKind
 from exchange.service import audit, members, settlement
 from exchange.service.agreements import check_document_signature
 from exchange.service.authentication import Caller
-from exchange.service.instructions import cancel_award_credit
+from exchange.service.instructions import withdraw_credit
 from exchange.store.accruals_repo import AccrualRepository
 from exchange.store.ids import new_id
 from exchange.store.instructions_repo import InstructionRepository
@@ -174,10 +174,9 @@ def award(
             member_ref=member_ref,
             points=points,
             point_currency=issuer.point_currency,
-            conversion_id="",
+            origin=Origin.award(made.award_id),
             created_at_ms=now_ms,
             deadline_ms=made.credit_deadline_ms,
-            award_id=made.award_id,
         )
     )
     return made
@@ -241,7 +240,7 @@ def expire_overdue(connection: Connection, award_id: str, now_ms: int) -> bool:
     found = AccrualRepository(connection).get_award(award_id)
     if found is None or found.state is not AwardState.PENDING_CREDIT or found.credit_deadline_ms > now_ms:
         return False
-    cancel_award_credit(connection, award_id, reason="credit deadline passed", now_ms=now_ms)
+    withdraw_credit(connection, Origin.award(award_id), reason="credit deadline passed", now_ms=now_ms)
     void(connection, award_id, "the issuer did not credit it before the deadline")
     audit.record(connection, actor=HUB_ACTOR, action="hub/VoidAward", subject=award_id, now_ms=now_ms)
     return True

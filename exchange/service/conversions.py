@@ -10,7 +10,7 @@ from exchange.domain import conversions as rules
 from exchange.domain.agreements import require_usable
 from exchange.domain.conversions import HUB_ACTOR, Conversion, ConversionEvent, ConversionState, Quote, Reversal
 from exchange.domain.errors import FailedPrecondition, NotFound, ResourceExhausted
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin
 from exchange.domain.ledger import (
     LedgerTransaction,
     conversion_transaction,
@@ -23,7 +23,7 @@ from exchange.domain.pricing import price_conversion, price_reversal
 from exchange.domain.settlement import reversal_movement
 from exchange.service import audit, members, settlement
 from exchange.service.authentication import Caller
-from exchange.service.instructions import cancel_credit
+from exchange.service.instructions import withdraw_credit
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
 from exchange.store.agreements_repo import AgreementRepository
 from exchange.store.conversions_repo import ConversionRepository, LimitUsage, utc_day
@@ -154,7 +154,7 @@ def convert(
             member_ref=target_member_ref,
             points=conversion.amounts.target_points,
             point_currency=target.point_currency,
-            conversion_id=conversion_id,
+            origin=Origin.conversion(conversion_id),
             created_at_ms=now_ms,
             deadline_ms=conversion.credit_deadline_ms,
         )
@@ -249,7 +249,8 @@ def reverse(
         now_ms,
     )
     if amounts.source_points > 0:
-        _refund(connection, conversion, source, amounts.source_points, now_ms, reversal_id=reversal.reversal_id)
+        refunded = Origin.reversal(reversal.reversal_id, of_conversion=conversion_id)
+        _refund(connection, conversion, source, amounts.source_points, now_ms, refunded)
     return ConversionRepository(connection).get(conversion_id) or conversion
 
 
@@ -265,7 +266,8 @@ def fail_credit(
     LedgerRepository(connection).post(
         reversing_transaction(_ledger_of(conversion, source, target), "REFUND", conversion.conversion_id), now_ms
     )
-    _refund(connection, conversion, source, conversion.amounts.source_points_debited, now_ms)
+    debited = conversion.amounts.source_points_debited
+    _refund(connection, conversion, source, debited, now_ms, Origin.conversion(conversion.conversion_id))
     return failed
 
 
@@ -276,7 +278,7 @@ def expire_overdue(connection: Connection, conversion_id: str, now_ms: int) -> b
         return False
     if conversion.credit_deadline_ms > now_ms:
         return False
-    cancel_credit(connection, conversion_id, reason="credit deadline passed", now_ms=now_ms)
+    withdraw_credit(connection, Origin.conversion(conversion_id), reason="credit deadline passed", now_ms=now_ms)
     fail_credit(
         connection, conversion, ConversionState.EXPIRED, actor=HUB_ACTOR, note="no acknowledgement", now_ms=now_ms
     )
@@ -285,7 +287,7 @@ def expire_overdue(connection: Connection, conversion_id: str, now_ms: int) -> b
 
 
 def _refund(
-    connection: Connection, conversion: Conversion, source: Partner, points: int, now_ms: int, reversal_id: str = ""
+    connection: Connection, conversion: Conversion, source: Partner, points: int, now_ms: int, origin: Origin
 ) -> None:
     InstructionRepository(connection).add(
         Instruction(
@@ -296,9 +298,8 @@ def _refund(
             member_ref=conversion.source_member_ref,
             points=points,
             point_currency=source.point_currency,
-            conversion_id=conversion.conversion_id,
+            origin=origin,
             created_at_ms=now_ms,
-            reversal_id=reversal_id,
         )
     )
 

@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 from exchange.domain import redemptions as rules
 from exchange.domain.agreements import require_usable
 from exchange.domain.conversions import HUB_ACTOR
-from exchange.domain.instructions import REFERENCE_MAX, Instruction, InstructionKind, InstructionState
+from exchange.domain.instructions import REFERENCE_MAX, Instruction, InstructionKind, InstructionState, Origin
 from exchange.domain.ledger import capture_transaction
 from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, parse_text
@@ -143,8 +143,7 @@ def _release(connection: Connection, before: Hold, after: Hold, now_ms: int) -> 
                 member_ref=before.source_member_ref,
                 points=released,
                 point_currency=source.point_currency,
-                conversion_id="",
+                origin=Origin.hold(before.hold_id),
                 created_at_ms=now_ms,
-                hold_id=before.hold_id,
             )
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Column, Connection, select, update
 
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.errors import require
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin, OriginKind
 from exchange.store.precompiled import inserting
 from exchange.store.tables import instructions
 
@@ -28,22 +30,13 @@ class InstructionRepository:
         row = self._db.execute(select(instructions).where(instructions.c.instruction_id == instruction_id)).first()
         return _instruction(row._mapping) if row else None
 
-    def pending_credit_of(self, conversion_id: str) -> Instruction | None:
-        """Return the conversion's credit instruction if it is still pending."""
+    def pending_credit_of(self, origin: Origin) -> Instruction | None:
+        """Return the origin's credit instruction if it is still pending."""
         row = self._db.execute(
             select(instructions).where(
-                instructions.c.conversion_id == conversion_id,
+                instructions.c.origin_kind == origin.kind.value,
+                _ID_COLUMN[origin.kind] == origin.id,
                 instructions.c.kind == InstructionKind.CREDIT.value,
-                instructions.c.state == InstructionState.PENDING.value,
-            )
-        ).first()
-        return _instruction(row._mapping) if row else None
-
-    def pending_credit_of_award(self, award_id: str) -> Instruction | None:
-        """Return an award's credit instruction if it is still pending."""
-        row = self._db.execute(
-            select(instructions).where(
-                instructions.c.award_id == award_id,
                 instructions.c.state == InstructionState.PENDING.value,
             )
         ).first()
@@ -83,7 +76,7 @@ class InstructionRepository:
                 .values(leased_until_ms=now_ms + lease_ms, delivery_count=row.delivery_count + 1)
             )
             found = _instruction(row._mapping)
-            leased.append(_with(found, delivery_count=found.delivery_count + 1, leased_until_ms=now_ms + lease_ms))
+            leased.append(replace(found, delivery_count=found.delivery_count + 1, leased_until_ms=now_ms + lease_ms))
         return leased
 
     def save(self, instruction: Instruction) -> None:
@@ -99,10 +92,14 @@ class InstructionRepository:
         )
 
 
-def _with(instruction: Instruction, **changes: Any) -> Instruction:
-    from dataclasses import replace
-
-    return replace(instruction, **changes)
+# The column that holds each kind of origin's id; the table's CHECK keeps every other id column empty
+# (a reversal's refund also names its conversion in conversion_id).
+_ID_COLUMN: dict[OriginKind, Column[str]] = {
+    OriginKind.CONVERSION: instructions.c.conversion_id,
+    OriginKind.REVERSAL: instructions.c.reversal_id,
+    OriginKind.HOLD: instructions.c.hold_id,
+    OriginKind.AWARD: instructions.c.award_id,
+}
 
 
 def _columns(i: Instruction) -> dict[str, Any]:
@@ -114,10 +111,8 @@ def _columns(i: Instruction) -> dict[str, Any]:
         "member_ref": i.member_ref,
         "points": i.points,
         "point_currency": i.point_currency,
-        "conversion_id": i.conversion_id,
-        "reversal_id": i.reversal_id,
-        "hold_id": i.hold_id,
-        "award_id": i.award_id,
+        "origin_kind": i.origin.kind.value,
+        **_ids_of(i.origin),
         "cancels_instruction_id": i.cancels_instruction_id,
         "created_at_ms": i.created_at_ms,
         "deadline_ms": i.deadline_ms,
@@ -126,6 +121,23 @@ def _columns(i: Instruction) -> dict[str, Any]:
         "partner_reference": i.partner_reference,
         "reason": i.reason,
     }
+
+
+def _ids_of(origin: Origin) -> dict[str, str]:
+    """The id columns of an origin: its own id in its kind's column, a reversal's conversion, the rest empty."""
+    ids = {column.key: origin.id_if(kind) for kind, column in _ID_COLUMN.items()}
+    ids[instructions.c.conversion_id.key] = origin.conversion_id
+    return ids
+
+
+def _origin(m: Any) -> Origin:
+    kind = OriginKind(m["origin_kind"])
+    reversed_conversion_id = m["conversion_id"] if kind is OriginKind.REVERSAL else ""
+    origin = Origin(kind, m[_ID_COLUMN[kind].key], reversed_conversion_id=reversed_conversion_id)
+    # The table's CHECK keeps every other id column empty; read back, that is checked again.
+    stored = {key: m[key] for key in _ids_of(origin)}
+    require(stored == _ids_of(origin), f"instruction {m['instruction_id']!r} names its {origin} alone: {stored}")
+    return origin
 
 
 def _instruction(m: Any) -> Instruction:
@@ -137,15 +149,12 @@ def _instruction(m: Any) -> Instruction:
         member_ref=m["member_ref"],
         points=m["points"],
         point_currency=m["point_currency"],
-        conversion_id=m["conversion_id"],
+        origin=_origin(m),
         created_at_ms=m["created_at_ms"],
         deadline_ms=m["deadline_ms"],
         delivery_count=m["delivery_count"],
         leased_until_ms=m["leased_until_ms"],
         partner_reference=m["partner_reference"],
         reason=m["reason"],
-        reversal_id=m["reversal_id"],
-        hold_id=m["hold_id"],
-        award_id=m["award_id"],
         cancels_instruction_id=m["cancels_instruction_id"],
     )

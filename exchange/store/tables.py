@@ -243,6 +243,15 @@ money_positions = Table(
     Column("amount", BigInteger, nullable=False),
 )
 
+# An instruction names its origin's id and no other: a conversion's, a reversal's (with the
+# conversion it reverses), a hold's or an award's. Migration 0015 writes the same text.
+ORIGIN_IDS = (
+    "(origin_kind = 'CONVERSION' AND conversion_id <> '' AND reversal_id = '' AND hold_id = '' AND award_id = '')"
+    " OR (origin_kind = 'REVERSAL' AND conversion_id <> '' AND reversal_id <> '' AND hold_id = '' AND award_id = '')"
+    " OR (origin_kind = 'HOLD' AND conversion_id = '' AND reversal_id = '' AND hold_id <> '' AND award_id = '')"
+    " OR (origin_kind = 'AWARD' AND conversion_id = '' AND reversal_id = '' AND hold_id = '' AND award_id <> '')"
+)
+
 instructions = Table(
     "instructions",
     metadata,
@@ -253,6 +262,9 @@ instructions = Table(
     Column("member_ref", String(128), nullable=False),
     Column("points", BigInteger, nullable=False),
     Column("point_currency", String(10), nullable=False),
+    # What the instruction is part of (exchange.domain.instructions.OriginKind); its id is in the id
+    # column of that kind, and ORIGIN_IDS keeps the other ids empty.
+    Column("origin_kind", String(16), nullable=False),
     Column("conversion_id", String(40), nullable=False),
     Column("reversal_id", String(40), nullable=False, server_default=""),
     Column("hold_id", String(40), nullable=False, server_default=""),
@@ -266,6 +278,7 @@ instructions = Table(
     Column("partner_reference", String(128), nullable=False, server_default=""),
     Column("reason", String(500), nullable=False, server_default=""),
     CheckConstraint("points > 0", name="points_positive"),
+    CheckConstraint(ORIGIN_IDS, name="origin_names_its_ids"),
     Index("ix_instructions_partner_state", "partner_id", "state", "leased_until_ms"),
     Index("ix_instructions_conversion_id", "conversion_id"),
 )

@@ -22,7 +22,7 @@ from exchange.domain.conversions import (
     require_usable_quote,
 )
 from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin
 from exchange.domain.money import MAX_POINTS, MAX_RATIO_TERM
 from exchange.domain.pricing import price_conversion
 
@@ -110,7 +110,7 @@ def instruction(
         member_ref="member-t",
         points=1_477,
         point_currency="BLOM",
-        conversion_id="cnv_1",
+        origin=Origin.conversion("cnv_1"),
         created_at_ms=NOW,
     )
 

@@ -7,7 +7,7 @@ import pytest
 from exchange.domain import consent as rules
 from exchange.domain.consent import Consent, Purpose
 from exchange.domain.errors import PermissionDenied
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, cancel, take_back
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin, cancel, take_back
 from exchange.domain.members import Link, require_standing, standing_partners
 from exchange.service.stored_answers import Answer, answer_of, refusal_for
 
@@ -95,7 +95,8 @@ def test_a_read_of_a_source_that_no_longer_stands_is_withheld_with_that_reason()
 
 def _credit(delivered: int) -> Instruction:
     return Instruction(
-        "ins-1", "voltline", InstructionKind.CREDIT, InstructionState.PENDING, "v-1", 150, "VOLT", "cnv-1", 0,
+        "ins-1", "voltline", InstructionKind.CREDIT, InstructionState.PENDING, "v-1", 150, "VOLT",
+        Origin.conversion("cnv-1"), 0,
         deadline_ms=10, delivery_count=delivered,
     )  # fmt: skip
 

@@ -1,0 +1,165 @@
+"""A partner's answer to an instruction, routed to what the instruction is part of (its origin).
+
+    exchange.api --acknowledge / reject--> outcomes --OUTCOMES[origin kind]--> conversions, accruals
+                                               |
+                                           the instruction's own state (exchange.domain.instructions)
+
+OUTCOMES holds one entry per origin kind: what an applied instruction, a refused credit and an
+answer past a credit's deadline mean for that origin. This module imports the origins' services;
+they import nothing of it (they withdraw a credit through exchange.service.instructions), so
+no import goes round in a circle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from sqlalchemy import Connection
+
+from exchange.domain import instructions as rules
+from exchange.domain.conversions import Conversion, ConversionState, move
+from exchange.domain.errors import InvariantViolation, require
+from exchange.domain.instructions import Instruction, InstructionKind, OriginKind
+from exchange.domain.settlement import conversion_movement
+from exchange.service import accruals, conversions, settlement
+from exchange.service.authentication import Caller
+from exchange.store.conversions_repo import ConversionRepository
+from exchange.store.instructions_repo import InstructionRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A partner's answer to one instruction: who, when, and its reference (applied) or reason (refused)."""
+
+    actor: str
+    note: str
+    now_ms: int
+
+
+Handler = Callable[[Connection, Instruction, Answer], None]
+Expiry = Callable[[Connection, str, int], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class OriginOutcomes:
+    """What an origin does when a partner answers one of its instructions.
+
+    refused and overdue are None for an origin that gives no credit: only a credit can be
+    refused (exchange.domain.instructions.reject) and only a credit has a deadline.
+    """
+
+    applied: Handler
+    refused: Handler | None = None
+    overdue: Expiry | None = None
+
+
+def acknowledge(
+    connection: Connection, caller: Caller, instruction_id: str, reference: str, now_ms: int
+) -> Instruction:
+    """The partner applied an instruction; its origin takes the outcome (a credit completes a conversion...)."""
+    repository = InstructionRepository(connection)
+    instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
+    _expire_if_late(connection, instruction, now_ms)
+    acknowledged = rules.acknowledge(instruction, reference=reference)
+    if acknowledged == instruction:
+        return instruction
+    repository.save(acknowledged)
+    outcomes_of(instruction.origin.kind).applied(connection, acknowledged, Answer(caller.principal, reference, now_ms))
+    return acknowledged
+
+
+def reject(connection: Connection, caller: Caller, instruction_id: str, reason: str, now_ms: int) -> Instruction:
+    """The partner refuses a credit; its origin takes the outcome (a conversion is refunded, an award voided)."""
+    repository = InstructionRepository(connection)
+    instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
+    _expire_if_late(connection, instruction, now_ms)
+    rejected = rules.reject(instruction, reason=reason)
+    repository.save(rejected)
+    refused = outcomes_of(instruction.origin.kind).refused
+    require(refused is not None, f"a {instruction.origin.kind.value} origin takes the refusal of its credit")
+    assert refused is not None
+    refused(connection, rejected, Answer(caller.principal, rejected.reason, now_ms))
+    return rejected
+
+
+def _expire_if_late(connection: Connection, instruction: Instruction, now_ms: int) -> None:
+    """Past its deadline, expire the credit here, as the sweep would, and refuse the answer for good.
+
+    The expiry commits with the refusal (a final refusal; see exchange.domain.errors), so this
+    call conflicts with an earlier, in-time answer to the same credit that is still committing:
+    one of the two wins, and the other, retried, agrees with it. A refusal that wrote nothing
+    would be decided on a snapshot that can't see the in-time answer and never be retried.
+    """
+    if not rules.is_late(instruction, now_ms):
+        return
+    overdue = outcomes_of(instruction.origin.kind).overdue
+    require(overdue is not None, f"a {instruction.origin.kind.value} origin expires its overdue credit")
+    assert overdue is not None
+    overdue(connection, instruction.origin.id, now_ms)
+    rules.require_in_time(instruction, now_ms)
+
+
+def outcomes_of(kind: OriginKind, table: Mapping[OriginKind, OriginOutcomes] | None = None) -> OriginOutcomes:
+    """Return what an origin kind does with its instructions' answers; a kind with no entry stops loudly."""
+    found = (OUTCOMES if table is None else table).get(kind)
+    if found is None:
+        raise InvariantViolation(f"no outcome handler for instructions of origin kind {kind!r}")
+    return found
+
+
+def _conversion(connection: Connection, instruction: Instruction) -> Conversion:
+    found = ConversionRepository(connection).get(instruction.origin.id)
+    require(found is not None, f"instruction {instruction.instruction_id!r}'s conversion exists")
+    assert found is not None
+    return found
+
+
+def _conversion_applied(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+    """A credit applied completes the conversion, the refund of a failed one closes it; a take-back changes nothing."""
+    if instruction.kind is InstructionKind.CREDIT_CANCELLED:
+        return
+    conversion = _conversion(connection, instruction)
+    to_state = ConversionState.COMPLETED if instruction.kind is InstructionKind.CREDIT else ConversionState.REFUNDED
+    done = move(conversion, to_state, actor=answer.actor, at_ms=answer.now_ms, note=answer.note)
+    ConversionRepository(connection).save_state(conversion, done)
+    if to_state is ConversionState.COMPLETED:
+        settlement.record_movement(connection, conversion_movement(done, answer.now_ms))
+
+
+def _conversion_refused(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+    """The target refused the credit: the conversion is REJECTED and the source refunds its member."""
+    conversion = _conversion(connection, instruction)
+    conversions.fail_credit(
+        connection, conversion, ConversionState.REJECTED, actor=answer.actor, note=answer.note, now_ms=answer.now_ms
+    )
+
+
+def _award_applied(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+    """The issuer credited its member: the award settles. A take-back changes nothing."""
+    if instruction.kind is InstructionKind.CREDIT:
+        accruals.complete(connection, instruction.origin.id, answer.now_ms)
+
+
+def _award_refused(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+    accruals.void(connection, instruction.origin.id, f"the issuer rejected the credit: {answer.note}")
+
+
+def _nothing_more(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+    """A reversal's refund or a hold's release: the origin recorded everything when it made the instruction."""
+
+
+OUTCOMES: Mapping[OriginKind, OriginOutcomes] = MappingProxyType(
+    {
+        OriginKind.CONVERSION: OriginOutcomes(
+            applied=_conversion_applied, refused=_conversion_refused, overdue=conversions.expire_overdue
+        ),
+        OriginKind.REVERSAL: OriginOutcomes(applied=_nothing_more),
+        OriginKind.HOLD: OriginOutcomes(applied=_nothing_more),
+        OriginKind.AWARD: OriginOutcomes(
+            applied=_award_applied, refused=_award_refused, overdue=accruals.expire_overdue
+        ),
+    }
+)
+require(set(OUTCOMES) == set(OriginKind), f"every origin kind has an outcome handler: {sorted(OUTCOMES, key=str)}")
