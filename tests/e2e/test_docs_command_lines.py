@@ -262,6 +262,11 @@ def _stride_books(site: Site) -> None:
     site.facts["pay-000001-0001"] = instruction.instruction_id
 
 
+def _an_active_stride_and_a_period_of_traffic(site: Site) -> None:
+    site.register("stride", "stride.pem", "stride-k1", approve=True)
+    _a_period_of_traffic(site)
+
+
 def _the_dispute(site: Site) -> None:
     with site.operator() as operator:
         site.facts["dsp-..."] = operator.list_disputes().items[0].dispute_id
@@ -276,7 +281,9 @@ BEFORE: dict[tuple[str, str], Callable[[Site], None]] = {
     ("README.md", ".venv/bin/coalition admin list --status PENDING"): _pending_stride,
     ("README.md", "export COALITION_TARGET="): _a_period_of_traffic,
     ("README.md", "STRIDE="): _stride_books,
-    ("README.md", "coalition settlement respond dsp-..."): _the_dispute,
+    ("settlement.md", "export COALITION_TARGET="): _an_active_stride_and_a_period_of_traffic,
+    ("settlement.md", "STRIDE="): _stride_books,
+    ("settlement.md", "coalition settlement respond dsp-..."): _the_dispute,
     ("operations.md", "HUB_KEY="): _pending_stride,
     ("privacy.md", "coalition keys retire-master mk-1"): _rotated_master_key,
 }
