@@ -182,6 +182,16 @@ class LocalHub:
             self._folder.cleanup()
             self._folder = None
 
+    def take_down(self, grace_s: float = 0.5) -> None:
+        """Stop serving, as an outage would (calls in flight finish); bring_back() serves again."""
+        self.server.stop(grace_s=grace_s)
+
+    def bring_back(self) -> None:
+        """Serve again after take_down(), on the same port, database, keys and clock."""
+        stopped = self.server
+        self._server = HubServer(replace(stopped.config, listen=f"127.0.0.1:{stopped.port}"), clock=self.clock)
+        self._server.start()
+
     def __enter__(self) -> Self:
         return self.start()
 

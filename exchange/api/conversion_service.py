@@ -17,6 +17,7 @@ from exchange.api.translate import optional_ms
 from exchange.domain.errors import InvalidArgument
 from exchange.service import conversions, instructions, outcomes
 from exchange.service.authentication import Caller
+from exchange.store.unit_of_work import SqlConversionWork
 
 CONVERSION_SERVICE = conversions_pb2.DESCRIPTOR.services_by_name["ConversionService"].full_name
 INSTRUCTION_SERVICE = instructions_pb2.DESCRIPTOR.services_by_name["InstructionService"].full_name
@@ -28,7 +29,12 @@ def _quote(
     call: Invocation, request: conversions_pb2.QuoteConversionRequest
 ) -> conversions_pb2.QuoteConversionResponse:
     offer = conversions.quote(
-        call.connection, call.caller, request.target_partner_id, request.source_points, call.now_ms, call.hub.policy
+        SqlConversionWork(call.connection),
+        call.caller,
+        request.target_partner_id,
+        request.source_points,
+        call.now_ms,
+        call.hub.policy,
     )
     return conversions_pb2.QuoteConversionResponse(quote=quote_message(offer))
 
@@ -46,7 +52,7 @@ def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conve
             call.connection, call.caller, request.quote_id, request.pairwise_member_id
         )
     conversion = conversions.convert(
-        call.connection,
+        SqlConversionWork(call.connection),
         call.caller,
         quote_id=request.quote_id,
         source_member_ref=request.source_member_ref,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+from exchange.domain.agreements import Agreement
 from exchange.domain.errors import FailedPrecondition, NotFound, PermissionDenied
+from exchange.domain.partners import Partner
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
 
 HUB_ACTOR = "hub"
@@ -140,3 +142,16 @@ def require_reversible(conversion: Conversion, caller: str) -> None:
         raise FailedPrecondition(
             "CONVERSION_NOT_COMPLETED", f"conversion {conversion.conversion_id!r} is {conversion.state.value}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionParties:
+    """What a conversion is made against, read with the source brand's row lock (None when not found).
+
+    The partners come without their keys: a conversion does not need them.
+    """
+
+    source: Partner
+    quote: Quote | None
+    agreement: Agreement | None
+    target: Partner | None

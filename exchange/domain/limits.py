@@ -37,6 +37,14 @@ class LimitFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitReading:
+    """A conversion's limit figures and the quote's use, read together after the source's lock."""
+
+    figures: LimitFigures
+    quote_used_by: str | None  # the conversion the quote was used by, if any (it converts once)
+
+
+@dataclass(frozen=True, slots=True)
 class ConversionLimits:
     """The limit values in force for one conversion: the agreement's cap and the hub's two limits."""
 

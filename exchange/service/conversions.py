@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from exchange.domain import conversions as rules
+from exchange.domain import limits
 from exchange.domain.agreements import require_usable
 from exchange.domain.conversions import HUB_ACTOR, Conversion, ConversionEvent, ConversionState, Quote, Reversal
-from exchange.domain.errors import FailedPrecondition, NotFound, ResourceExhausted
+from exchange.domain.errors import FailedPrecondition, NotFound
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin
 from exchange.domain.ledger import (
     LedgerTransaction,
@@ -17,6 +18,7 @@ from exchange.domain.ledger import (
     reversal_transaction,
     reversing_transaction,
 )
+from exchange.domain.limits import HOUR_MS, ConversionAsk, ConversionLimits, utc_day
 from exchange.domain.members import parse_member_ref
 from exchange.domain.partners import REASON_MAX, Partner, PartnerStatus, parse_text
 from exchange.domain.pricing import price_conversion, price_reversal
@@ -25,14 +27,13 @@ from exchange.service import audit, members, settlement
 from exchange.service.authentication import Caller
 from exchange.service.instructions import withdraw_credit
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
-from exchange.store.agreements_repo import AgreementRepository
-from exchange.store.conversions_repo import ConversionRepository, LimitUsage, utc_day
+from exchange.service.ports import ConversionWork
+from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.ids import new_id
 from exchange.store.instructions_repo import InstructionRepository
 from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.partners_repo import PartnerRepository
 
-HOUR_MS = 3_600_000
 DEFAULT_MEMBER_CONVERSIONS_PER_HOUR = 60
 DEFAULT_EXPOSURE_LIMIT_MINOR = 100_000_000  # net unsettled money a partner may owe, per settlement currency
 
@@ -56,7 +57,7 @@ class ConversionPolicy:
 
 
 def quote(
-    connection: Connection,
+    work: ConversionWork,
     caller: Caller,
     target_partner_id: str,
     source_points: int,
@@ -64,7 +65,7 @@ def quote(
     policy: ConversionPolicy,
 ) -> Quote:
     """Price a conversion under the caller's active agreement with the target partner."""
-    agreement = require_usable(AgreementRepository(connection).active_for(caller.principal, target_partner_id), now_ms)
+    agreement = require_usable(work.agreements.active_for(caller.principal, target_partner_id), now_ms)
     amounts = price_conversion(agreement.terms, source_points)
     offer = Quote(
         quote_id=new_id("quo"),
@@ -76,12 +77,12 @@ def quote(
         created_at_ms=now_ms,
         expires_at_ms=now_ms + policy.quote_ttl_ms,
     )
-    ConversionRepository(connection).add_quote(offer)
+    work.conversions.add_quote(offer)
     return offer
 
 
 def convert(
-    connection: Connection,
+    work: ConversionWork,
     caller: Caller,
     *,
     quote_id: str,
@@ -94,20 +95,19 @@ def convert(
 
     Runs at READ COMMITTED on PostgreSQL (exchange.api.conversion_service): the source partner's
     row lock, taken before any limit is read, queues the source's conversions one behind
-    another, so the daily cap, the velocity limit and the exposure limit are each checked
-    against everything committed before, and so is the quote's use (a quote converts once: the
-    unique key on conversions.quote_id); the nonce and idempotency key are unique keys. Under
-    SERIALIZABLE the same reads took predicate locks over the source's ledger and conversions,
-    and concurrent conversions aborted each other.
+    another, so the daily cap, the velocity limit and the exposure limit (exchange.domain.limits)
+    are each checked against everything committed before, and so is the quote's use (a quote
+    converts once: the unique key on conversions.quote_id); the nonce and idempotency key are
+    unique keys. Under SERIALIZABLE the same reads took predicate locks over the source's ledger
+    and conversions, and concurrent conversions aborted each other.
     """
     source_member_ref = parse_member_ref(source_member_ref, field="source_member_ref")
     target_member_ref = parse_member_ref(target_member_ref, field="target_member_ref")
-    repository = ConversionRepository(connection)
-    parties = repository.lock_for_conversion(caller.principal, quote_id)
+    parties = work.conversions.lock_for_conversion(caller.principal, quote_id)
     offer = rules.require_usable_quote(parties.quote, caller.principal, quote_id, now_ms)
     agreement = require_usable(parties.agreement, now_ms)
     source, target = parties.source, _active(parties.target, offer.target_partner_id)
-    usage = repository.limit_usage(
+    reading = work.conversions.limit_reading(
         source.partner_id,
         target.partner_id,
         source_member_ref,
@@ -116,18 +116,24 @@ def convert(
         currency=offer.amounts.settlement_currency,
         quote_id=quote_id,
     )
-    cap = agreement.terms.member_daily_cap_source_points
-    used = usage.converted_today
-    if used + offer.amounts.source_points_debited > cap:
-        raise ResourceExhausted(
-            "MEMBER_DAILY_CAP",
-            f"the member may convert at most {cap} points a day with this partner; {used} used today",
-        )
-    _check_risk(source.partner_id, usage, offer, policy)
-    if usage.quote_used_by is not None:  # used by a conversion committed while this one waited for the lock
+    limits.check_conversion(
+        reading.figures,
+        ConversionLimits(
+            member_daily_cap_source_points=agreement.terms.member_daily_cap_source_points,
+            member_conversions_per_hour=policy.member_conversions_per_hour,
+            exposure_limit_minor=policy.exposure_limit_minor,
+        ),
+        ConversionAsk(
+            source_partner_id=source.partner_id,
+            source_points_debited=offer.amounts.source_points_debited,
+            settlement_amount_minor=offer.amounts.settlement_amount_minor,
+            settlement_currency=offer.amounts.settlement_currency,
+        ),
+    )
+    if reading.quote_used_by is not None:  # used by a conversion committed while this one waited for the lock
         raise FailedPrecondition("QUOTE_ALREADY_USED", f"quote {quote_id!r} was already used", field="quote_id")
     conversion_id = new_id("cnv")
-    repository.mark_quote_used(quote_id, conversion_id)
+    work.conversions.mark_quote_used(quote_id, conversion_id)
     conversion = Conversion(
         conversion_id=conversion_id,
         quote_id=quote_id,
@@ -143,9 +149,9 @@ def convert(
         created_at_ms=now_ms,
         history=(ConversionEvent(now_ms, caller.principal, None, ConversionState.PENDING_CREDIT),),
     )
-    repository.add(conversion)
-    LedgerRepository(connection).post(_ledger_of(conversion, source, target), now_ms)
-    InstructionRepository(connection).add(
+    work.conversions.add(conversion)
+    work.ledger.post(_ledger_of(conversion, source, target), now_ms)
+    work.instructions.add(
         Instruction(
             instruction_id=new_id("ins"),
             partner_id=target.partner_id,
@@ -160,23 +166,6 @@ def convert(
         )
     )
     return conversion
-
-
-def _check_risk(source: str, usage: LimitUsage, offer: Quote, policy: ConversionPolicy) -> None:
-    """Refuse a conversion past the member's velocity limit or the source partner's exposure limit."""
-    if usage.conversions_since >= policy.member_conversions_per_hour:
-        raise ResourceExhausted(
-            "MEMBER_VELOCITY",
-            f"a member may convert at most {policy.member_conversions_per_hour} times an hour; try again later",
-        )
-    currency = offer.amounts.settlement_currency
-    owed = -usage.money_position
-    if owed + offer.amounts.settlement_amount_minor > policy.exposure_limit_minor:
-        raise ResourceExhausted(
-            "EXPOSURE_LIMIT",
-            f"{source!r} would owe more than its exposure limit of {policy.exposure_limit_minor} minor units of "
-            f"{currency} (it owes {max(owed, 0)} unsettled)",
-        )
 
 
 def linked_target_ref(connection: Connection, caller: Caller, quote_id: str, pairwise_member_id: str) -> str:

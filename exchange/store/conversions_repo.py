@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
 
-from exchange.domain.agreements import Agreement
 from exchange.domain.conversions import (
     STANDING_STATES,
     Conversion,
     ConversionEvent,
+    ConversionParties,
     ConversionState,
     Quote,
     Reversal,
 )
+from exchange.domain.limits import LimitFigures, LimitReading, utc_day
 from exchange.domain.money import Ratio
-from exchange.domain.partners import Partner
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
 from exchange.store.agreements_repo import agreement_from_row
 from exchange.store.ledger_repo import POSITION_OF
 from exchange.store.partners_repo import partner_from_row
 from exchange.store.precompiled import Precompiled, constants, inserting, selecting
 from exchange.store.tables import agreements, conversion_events, conversion_reversals, conversions, partners, quotes
-
-DAY_MS = 86_400_000
 
 # The statements of a quote and a conversion, built once (exchange.store.precompiled).
 _ADD_QUOTE = inserting(quotes, [column.key for column in quotes.columns])
@@ -93,34 +90,6 @@ _LIMIT_USAGE = Precompiled(
         select(quotes.c.used_by).where(quotes.c.quote_id == bindparam("quote_id")).scalar_subquery(),
     )
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LimitUsage:
-    """What a new conversion's limits are checked against, read together after the source's row lock."""
-
-    converted_today: int  # source points the member converted with this pair today (standing conversions)
-    conversions_since: int  # the member's conversions with this source since the velocity window opened
-    money_position: int  # the source's net money position in the settlement currency: + owed to it, - it owes
-    quote_used_by: str | None  # the conversion the quote was used by, if any, read with the figures
-
-
-@dataclass(frozen=True, slots=True)
-class ConversionParties:
-    """What a conversion is made against, read with the source partner's row lock.
-
-    The partners come without their keys: a conversion does not need them.
-    """
-
-    source: Partner
-    quote: Quote | None
-    agreement: Agreement | None
-    target: Partner | None
-
-
-def utc_day(ms: int) -> int:
-    """Return the UTC day number (days since the epoch) of a time."""
-    return ms // DAY_MS
 
 
 class ConversionRepository:
@@ -230,12 +199,14 @@ class ConversionRepository:
         row = self._db.execute(select(conversions).where(conversions.c.conversion_id == conversion_id)).first()
         return self._assemble([row])[0] if row else None
 
-    def limit_usage(
+    def limit_reading(
         self, source: str, target: str, member_ref: str, *, day: int, since_ms: int, currency: str, quote_id: str
-    ) -> LimitUsage:
+    ) -> LimitReading:
         """Read the figures of the daily cap, the velocity limit and the exposure limit, and the quote's use, together.
 
-        The money position comes from the running positions (exchange.store.ledger_repo).
+        One statement of scalar subqueries, each the SQL of a definition in exchange.domain.limits
+        (tests/property/test_limit_figures_properties.py holds them equal); the money position
+        comes from the running positions (exchange.store.ledger_repo).
         """
         cursor = _LIMIT_USAGE.execute(
             self._db,
@@ -249,7 +220,7 @@ class ConversionRepository:
             quote_id=quote_id,
         )
         today, since, position, used_by = cursor.fetchone()
-        return LimitUsage(int(today), int(since), int(position), used_by)
+        return LimitReading(LimitFigures(int(today), int(since), int(position)), used_by)
 
     def overdue(self, now_ms: int, limit: int) -> list[str]:
         """Return ids of PENDING_CREDIT conversions whose credit deadline has passed."""

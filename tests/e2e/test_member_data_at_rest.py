@@ -17,7 +17,7 @@ from coalition.exchange.v1 import conversions_pb2, members_pb2
 from exchange.store.database import Database
 from exchange.store.tables import metadata
 from partner_sdk import ExchangeClient, FailedPreconditionError, NotFoundError
-from tests.conftest import RunningHub, start_hub
+from tests.conftest import RunningHub
 from tests.e2e.money import accepted_pair
 
 SHOE = 8317  # distinctive enough to find as text
@@ -215,23 +215,18 @@ def test_erasure_survives_a_restore_of_a_backup_taken_before_it(member: Member) 
     _restore(database, before_erasure)
     assert STRIDE_REF.encode() in _every_row(database)  # the restore brought the member back
     hub = member.hub
-    hub.server.stop(grace_s=1)
-    ledger = hub.server.config.erasures
-    assert ledger is not None
-    server = start_hub(database, hub.clock, operator_key=hub.operator_key, signer=hub.signer, erasures=ledger)
-    try:
-        rows = _every_row(database)
-        _assert_absent(rows, REFS, "the restored tables")
-        with database.engine.connect() as connection:
-            keys = connection.execute(sqlalchemy.text("SELECT wrapped_key, destroyed_at_ms FROM member_keys")).all()
-            values = connection.execute(sqlalchemy.text("SELECT count(*) FROM attribute_values")).scalar_one()
-            erased_by = connection.execute(sqlalchemy.text("SELECT erased_by FROM members")).scalar_one()
-        assert [(k.wrapped_key, k.destroyed_at_ms is not None) for k in keys] == [(None, True)]
-        assert values == 0
-        assert erased_by == "hub:erasure-ledger"
-    finally:
-        server.stop(grace_s=1)
-        hub.server = server  # the fixture's teardown stops it again (a no-op)
+    hub.take_down(grace_s=1)
+    assert hub.server.config.erasures is not None
+    hub.bring_back()  # a hub starting on the restored database re-applies the erasure ledger
+    rows = _every_row(database)
+    _assert_absent(rows, REFS, "the restored tables")
+    with database.engine.connect() as connection:
+        keys = connection.execute(sqlalchemy.text("SELECT wrapped_key, destroyed_at_ms FROM member_keys")).all()
+        values = connection.execute(sqlalchemy.text("SELECT count(*) FROM attribute_values")).scalar_one()
+        erased_by = connection.execute(sqlalchemy.text("SELECT erased_by FROM members")).scalar_one()
+    assert [(k.wrapped_key, k.destroyed_at_ms is not None) for k in keys] == [(None, True)]
+    assert values == 0
+    assert erased_by == "hub:erasure-ledger"
 
 
 def test_the_erasure_ledger_names_the_member_by_hub_id_only_and_the_forwarding_brand(member: Member) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from exchange.api.server import HubConfig, HubServer
 from exchange.store.database import Database
 from partner_sdk import ExchangeClient, Instruction, InstructionLoop, RetryPolicy, SqliteLoopState, UnavailableError
 from partner_sdk.loop_state import LoopState, MemoryLoopState
@@ -71,24 +70,11 @@ class Outage:
     port: int
 
     def down(self) -> None:
-        self.hub.server.stop(grace_s=0.5)
+        self.hub.take_down()
 
     def up(self) -> None:
-        old = self.hub.server.config
-        self.hub.server = HubServer(
-            HubConfig(
-                database=old.database,
-                operator_keys=old.operator_keys,
-                signer=old.signer,
-                listen=f"127.0.0.1:{self.port}",
-                workers=8,
-                background_sweeps=False,
-                keyring=old.keyring,
-                erasures=old.erasures,
-            ),
-            clock=self.hub.clock,
-        )
-        self.hub.server.start()
+        self.hub.bring_back()
+        assert self.hub.server.port == self.port
 
 
 @pytest.fixture

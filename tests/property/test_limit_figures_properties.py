@@ -99,15 +99,16 @@ def test_the_fused_read_gives_the_figures_the_plain_definitions_give(
             connection.execute(sqlalchemy.insert(money_positions).values(row))
     since_ms = NOW_MS - window_hours * HOUR_MS
     with database.engine.connect() as connection:
-        read = ConversionRepository(connection).limit_usage(
+        reading = ConversionRepository(connection).limit_reading(
             source, target, member, day=utc_day(NOW_MS), since_ms=since_ms, currency="GBP", quote_id="quo-0"
         )
+    read = reading.figures
     assert read.converted_today == converted_today(
         records, source=source, target=target, member_ref=member, day=utc_day(NOW_MS)
     )
     assert read.conversions_since == conversions_since(records, source=source, member_ref=member, since_ms=since_ms)
     assert read.money_position == sum(amount for (owner, _), amount in positions.items() if owner == source)
-    assert read.quote_used_by is None
+    assert reading.quote_used_by is None
 
 
 def test_the_daily_caps_day_starts_at_midnight_utc() -> None:
