@@ -9,7 +9,9 @@ conversion, a credit refused voids an award...) is decided by the origin, in one
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from exchange.domain.errors import FailedPrecondition, NotFound, require
 from exchange.domain.partners import REASON_MAX, parse_text
@@ -43,15 +45,18 @@ class OriginKind(enum.Enum):
     AWARD = "AWARD"  # its credit, the take-back of a cancelled credit
 
 
-# Which kinds of instruction each origin gives (a refund or a release is never a credit's take-back...).
-KINDS_OF_ORIGIN: dict[OriginKind, frozenset[InstructionKind]] = {
-    OriginKind.CONVERSION: frozenset(
-        {InstructionKind.CREDIT, InstructionKind.REFUND, InstructionKind.CREDIT_CANCELLED}
-    ),
-    OriginKind.REVERSAL: frozenset({InstructionKind.REFUND}),
-    OriginKind.HOLD: frozenset({InstructionKind.RELEASE}),
-    OriginKind.AWARD: frozenset({InstructionKind.CREDIT, InstructionKind.CREDIT_CANCELLED}),
-}
+# The kinds of instruction each origin gives: only conversions and awards credit a member, so only
+# they have credits to refuse, to expire and to take back.
+KINDS_OF_ORIGIN: Mapping[OriginKind, frozenset[InstructionKind]] = MappingProxyType(
+    {
+        OriginKind.CONVERSION: frozenset(
+            {InstructionKind.CREDIT, InstructionKind.REFUND, InstructionKind.CREDIT_CANCELLED}
+        ),
+        OriginKind.REVERSAL: frozenset({InstructionKind.REFUND}),
+        OriginKind.HOLD: frozenset({InstructionKind.RELEASE}),
+        OriginKind.AWARD: frozenset({InstructionKind.CREDIT, InstructionKind.CREDIT_CANCELLED}),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
