@@ -43,17 +43,23 @@ class Connection:
     tls_key: Path | None
 
 
+# The options every command signing as the operator shares (admin here, settlement too).
+TARGET = SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN, envvar=TARGET_ENV)
+OPERATOR_KEY = SharedOption(
+    "operator_key",
+    Path,
+    "--operator-key",
+    f"The operator's private key PEM; if encrypted, its passphrase comes from {OPERATOR_KEY_PASSPHRASE_ENV} "
+    "or a prompt on a terminal.",
+    default=DEFAULT_KEY,
+)
+HUB_PUBLIC_KEY = SharedOption(
+    "hub_public_key", str, "--hub-public-key", "Pin the hub's public key (hex); default: ask the hub."
+)
 COMMON = SharedOptions(
-    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN, envvar=TARGET_ENV),
-    SharedOption(
-        "operator_key",
-        Path,
-        "--operator-key",
-        f"The operator's private key PEM; if encrypted, its passphrase comes from {OPERATOR_KEY_PASSPHRASE_ENV} "
-        "or a prompt on a terminal.",
-        default=DEFAULT_KEY,
-    ),
-    SharedOption("hub_public_key", str, "--hub-public-key", "Pin the hub's public key (hex); default: ask the hub."),
+    TARGET,
+    OPERATOR_KEY,
+    HUB_PUBLIC_KEY,
     SharedOption(
         "tls_ca",
         Path,

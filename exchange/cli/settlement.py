@@ -23,9 +23,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from exchange.api.server import DEFAULT_LISTEN
-from exchange.cli.admin import DEFAULT_KEY
-from exchange.cli.common_options import TARGET_ENV, SharedOption, SharedOptions
+from exchange.cli.admin import HUB_PUBLIC_KEY, OPERATOR_KEY, TARGET
+from exchange.cli.common_options import SharedOption, SharedOptions
 from exchange.cli.key_files import (
     OPERATOR_KEY_PASSPHRASE_ENV,
     KeyFileError,
@@ -76,7 +75,7 @@ class Identity:
 
 
 COMMON = SharedOptions(
-    SharedOption("target", str, "--target", "Hub address.", default=DEFAULT_LISTEN, envvar=TARGET_ENV),
+    TARGET,
     SharedOption(
         "partner",
         str,
@@ -99,15 +98,8 @@ COMMON = SharedOptions(
         "The id the brand registered that key under (e.g. stride-k1); needed with --partner.",
         envvar="COALITION_PARTNER_KEY_ID",
     ),
-    SharedOption(
-        "operator_key",
-        Path,
-        "--operator-key",
-        f"The operator's private key PEM; if encrypted, its passphrase comes from {OPERATOR_KEY_PASSPHRASE_ENV} "
-        "or a prompt on a terminal.",
-        default=DEFAULT_KEY,
-    ),
-    SharedOption("hub_public_key", str, "--hub-public-key", "Pin the hub's public key (hex); default: ask the hub."),
+    OPERATOR_KEY,
+    HUB_PUBLIC_KEY,
     build=Identity,
 )
 COMMON.install(

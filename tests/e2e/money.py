@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from fractions import Fraction
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from partner_sdk import Agreement, AgreementTerms, ExchangeClient, Instruction
+from partner_sdk.testing import default_terms
 from tests.conftest import RunningHub
 
 
 def terms(source: str = "stride", target: str = "voltline", **changes: object) -> AgreementTerms:
-    now = datetime.now(UTC)
-    base = AgreementTerms(
-        source_partner_id=source,
-        target_partner_id=target,
-        version=1,
-        rate=Fraction(3, 2),
-        min_source_points=10,
-        max_source_points=100_000,
-        source_increment=1,
-        member_daily_cap_source_points=50_000,
-        fee_basis_points=100,
-        fee_fixed_points=None,
-        valid_from=now - timedelta(hours=1),
-        valid_until=now + timedelta(days=30),
-        settlement_price_minor=Fraction(1, 2),
-        settlement_currency="GBP",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    """The SDK's test terms (3/2, a 1% fee, 30 days), settled in GBP, changed by changes."""
+    currency = str(changes.pop("settlement_currency", "GBP"))
+    return default_terms(source, target, settlement_currency=currency, now=datetime.now(UTC), **changes)
 
 
 @dataclass
