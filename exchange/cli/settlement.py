@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -62,16 +63,16 @@ console = Console()
 PARTNER_KEY_PASSPHRASE_ENV = "COALITION_PARTNER_KEY_PASSPHRASE"  # noqa: S105 - a variable name, not a passphrase
 
 
+@dataclass(frozen=True, slots=True)
 class Identity:
     """Who the staff member acts as, and at which hub: the common options, merged."""
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self.target: str = values["target"]
-        self.partner: str | None = values["partner"]
-        self.key: Path | None = values["key"]
-        self.key_id: str | None = values["key_id"]
-        self.operator_key: Path = values["operator_key"]
-        self.hub_public_key: str | None = values["hub_public_key"]
+    target: str
+    partner: str | None
+    key: Path | None
+    key_id: str | None
+    operator_key: Path
+    hub_public_key: str | None
 
 
 COMMON = SharedOptions(
@@ -100,7 +101,7 @@ COMMON = SharedOptions(
     ),
     OPERATOR_KEY,
     HUB_PUBLIC_KEY,
-    build=Identity,
+    build=lambda values: Identity(**values),
 )
 COMMON.install(
     app,
