@@ -5,7 +5,7 @@ by the client and verified by the hub, each answer signed by the hub and verifie
 at least one durable transaction's work in the database. The floor charges exactly that, from
 figures measured in the same run, and nothing else:
 
-- the gRPC floor: two no-op calls' server and client CPU (bench/run.py measure_floor);
+- the gRPC floor: two no-op calls' server and client CPU (bench/floor.py measure_floor);
 - Ed25519: per call, the SDK's sign_request (canonical bytes and signature) and the hub's
   signature of the answer, and two verifications (the hub's of the request, the SDK's of the
   answer), each at the cheaper cost of a key already loaded;
@@ -22,7 +22,13 @@ any hub; it needs the clients or the database on cores of their own.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.floor import FloorResult
+    from bench.pgbench import PgbenchResult
 
 
 @dataclass(frozen=True)
@@ -64,4 +70,28 @@ def ceiling(
         conversions_per_s=round(per_s, 1),
         pgbench_tps=round(pgbench_tps, 1),
         ratio_to_pgbench=round(per_s / pgbench_tps, 3),
+    )
+
+
+def machine_ceiling(
+    floor: FloorResult | None, crypto: dict[str, float], pgbench: PgbenchResult | None
+) -> Ceiling | None:
+    """The conversions/s this machine allows at best (the function above), or None without the figures it needs."""
+    if (
+        floor is None
+        or floor.server_cpu_us_per_call is None
+        or floor.client_cpu_us_per_call is None
+        or pgbench is None
+        or pgbench.postgres_cpu_ms_per_tx is None
+    ):
+        return None
+    return ceiling(
+        cores=os.cpu_count() or 1,
+        floor_server_us_per_call=floor.server_cpu_us_per_call,
+        floor_client_us_per_call=floor.client_cpu_us_per_call,
+        sign_request_us=crypto["sign_request_us"],
+        verify_preloaded_key_us=crypto["verify_preloaded_key_us"],
+        sign_us=crypto["sign_us"],
+        postgres_cpu_ms_per_tx=pgbench.postgres_cpu_ms_per_tx,
+        pgbench_tps=pgbench.tps,
     )

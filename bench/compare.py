@@ -115,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         "figures": {},
     }
     for key, label in FIGURES:
-        pairs = [(b.get(key), a.get(key)) for b, a in zip(before, after, strict=True)]
-        if any(b is None or a is None for b, a in pairs):
+        found = [(b.get(key), a.get(key)) for b, a in zip(before, after, strict=True)]
+        if any(b is None or a is None for b, a in found):
             continue
+        pairs = [(b, a) for b, a in found if b is not None and a is not None]
         ratios = [a / b if b else None for b, a in pairs]
         medians = (statistics.median(b for b, _ in pairs), statistics.median(a for _, a in pairs))
         table.add_row(

@@ -2,7 +2,7 @@
 
 For the scripts that look inside one conversion (trace_conversion.py, round_trips.py): the hub's
 code runs in the same interpreter, so they can watch its engine and its driver. No background
-sweeps, and the risk limits out of the way, as in run.py.
+sweeps, and the risk limits out of the way, as in bench/run.py.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from run import Brand, Postgres, build_coalition
-
+from bench.brands import Brand, build_coalition
+from bench.postgres import Postgres
 from exchange.api.server import HubServer
 from exchange.service.conversions import ConversionPolicy
 from exchange.store.database import Database

@@ -13,23 +13,28 @@ dropped at the end. Prints a table, then one JSON line.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if not __package__:  # run as bench/round_trips.py: the repository goes first on the path, not bench/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import argparse
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import psycopg._cursor_base
-from in_process import in_process_hub
 from psycopg import generators
-from rich.console import Console
 from rich.table import Table
-from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+from bench.brands import SOURCE_POINTS, TARGET_BRAND
+from bench.console import console
+from bench.in_process import in_process_hub
+from bench.postgres import DEFAULT_POSTGRES
 
 
 class RoundTrips:

@@ -14,23 +14,30 @@ last line printed is one JSON object.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if not __package__:  # run as bench/settle.py: the repository goes first on the path, not bench/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import argparse
 import json
 import os
 import random
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import psycopg
 from rich.table import Table
-from run import DEFAULT_POSTGRES, HubProcess, Postgres, console, postgres_cpu_s, process_cpu_s
 from sqlalchemy import Connection, insert
 from sqlalchemy.engine import make_url
 
+from bench.console import console
+from bench.cpu import postgres_cpu_s, process_cpu_s
+from bench.hub import HubProcess
+from bench.postgres import DEFAULT_POSTGRES, Postgres
 from exchange.store.database import Database
 from exchange.store.migrate import upgrade
 from exchange.store.tables import partners

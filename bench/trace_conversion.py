@@ -12,23 +12,27 @@ bench/run.py counts; it measures no throughput.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if not __package__:  # run as bench/trace_conversion.py: the repository goes first on the path, not bench/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import argparse
 import collections
 import os
 import re
-import sys
 import time
 from typing import Any
 
-from in_process import in_process_hub
-from rich.console import Console
 from rich.table import Table
-from run import DEFAULT_POSTGRES, SOURCE_POINTS, TARGET_BRAND
 from sqlalchemy import event
 
+from bench.brands import SOURCE_POINTS, TARGET_BRAND
+from bench.console import console
+from bench.in_process import in_process_hub
+from bench.postgres import DEFAULT_POSTGRES
 from exchange.store.database import Database
-
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
 SIREAD_OF_THIS_BACKEND = (
     "SELECT relation::regclass::text, locktype, count(*) FROM pg_locks "
