@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from sqlalchemy.exc import DataError
 
 from coalition.exchange.v1 import accruals_pb2 as pb
 from coalition.exchange.v1 import common_pb2
-from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.status import status_code_of
 from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.accruals import MAX_ITEMS, AccrualAgreement, AccrualTerms, Award
@@ -18,6 +17,7 @@ from exchange.domain.money import Ratio
 from exchange.service import accruals
 from exchange.service.calls import nul_refusal
 from exchange.service.idempotency import run_once
+from exchange.service.pipeline import PARTNERS, command
 from exchange.service.stored_answers import Answer
 
 ACCRUAL_SERVICE = pb.DESCRIPTOR.services_by_name["AccrualService"].full_name
@@ -95,6 +95,7 @@ def _award(a: Award, viewer: str) -> pb.Award:
     )
 
 
+@command(pb.ProposeAccrualAgreementRequest, callers=PARTNERS)
 def _propose(call: Invocation, request: pb.ProposeAccrualAgreementRequest) -> pb.ProposeAccrualAgreementResponse:
     made = accruals.propose(
         call.connection, call.caller, _terms(request.terms), request.proposer_signature, call.now_ms
@@ -102,16 +103,19 @@ def _propose(call: Invocation, request: pb.ProposeAccrualAgreementRequest) -> pb
     return pb.ProposeAccrualAgreementResponse(agreement=_agreement(made))
 
 
+@command(pb.AcceptAccrualAgreementRequest, callers=PARTNERS)
 def _accept(call: Invocation, request: pb.AcceptAccrualAgreementRequest) -> pb.AcceptAccrualAgreementResponse:
     done = accruals.accept(call.connection, call.caller, request.agreement_id, request.acceptor_signature, call.now_ms)
     return pb.AcceptAccrualAgreementResponse(agreement=_agreement(done))
 
 
+@command(pb.GetAccrualAgreementRequest, callers=PARTNERS)
 def _get_agreement(call: Invocation, request: pb.GetAccrualAgreementRequest) -> pb.GetAccrualAgreementResponse:
     found = accruals.get_agreement(call.connection, call.caller, request.agreement_id)
     return pb.GetAccrualAgreementResponse(agreement=_agreement(found))
 
 
+@command(pb.AwardPointsRequest, callers=PARTNERS)
 def _award_points(call: Invocation, request: pb.AwardPointsRequest) -> pb.AwardPointsResponse:
     if not 1 <= len(request.items) <= MAX_ITEMS:
         raise InvalidArgument("INVALID_ITEM_COUNT", f"send 1 to {MAX_ITEMS} items", field="items")
@@ -167,15 +171,16 @@ def _item_error(error: ExchangeError) -> pb.AwardResult:
     )
 
 
+@command(pb.GetAwardRequest, callers=PARTNERS)
 def _get_award(call: Invocation, request: pb.GetAwardRequest) -> pb.GetAwardResponse:
     found = accruals.get_award(call.connection, call.caller, request.award_id)
     return pb.GetAwardResponse(award=_award(found, call.caller.principal))
 
 
-ACCRUAL_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("ProposeAccrualAgreement", pb.ProposeAccrualAgreementRequest, _propose, PARTNERS),
-    SignedMethod("AcceptAccrualAgreement", pb.AcceptAccrualAgreementRequest, _accept, PARTNERS),
-    SignedMethod("GetAccrualAgreement", pb.GetAccrualAgreementRequest, _get_agreement, PARTNERS),
-    SignedMethod("AwardPoints", pb.AwardPointsRequest, _award_points, PARTNERS),
-    SignedMethod("GetAward", pb.GetAwardRequest, _get_award, PARTNERS),
-]
+ACCRUAL_METHODS: SignedMethods = {
+    "ProposeAccrualAgreement": _propose,
+    "AcceptAccrualAgreement": _accept,
+    "GetAccrualAgreement": _get_agreement,
+    "AwardPoints": _award_points,
+    "GetAward": _get_award,
+}

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from coalition.exchange.v1 import agreements_pb2
-from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.money_translate import AGREEMENT_STATUS_FROM_PROTO, agreement_message, terms_from_message
 from exchange.domain.errors import InvalidArgument
 from exchange.service import agreements
+from exchange.service.pipeline import PARTNERS, command
 
 AGREEMENT_SERVICE = agreements_pb2.DESCRIPTOR.services_by_name["AgreementService"].full_name
 
 
+@command(agreements_pb2.ProposeAgreementRequest, callers=PARTNERS)
 def _propose(
     call: Invocation, request: agreements_pb2.ProposeAgreementRequest
 ) -> agreements_pb2.ProposeAgreementResponse:
@@ -24,6 +24,7 @@ def _propose(
     return agreements_pb2.ProposeAgreementResponse(agreement=agreement_message(agreement))
 
 
+@command(agreements_pb2.AcceptAgreementRequest, callers=PARTNERS)
 def _accept(call: Invocation, request: agreements_pb2.AcceptAgreementRequest) -> agreements_pb2.AcceptAgreementResponse:
     agreement = agreements.accept(
         call.connection, call.caller, request.agreement_id, request.acceptor_signature, call.now_ms
@@ -31,11 +32,13 @@ def _accept(call: Invocation, request: agreements_pb2.AcceptAgreementRequest) ->
     return agreements_pb2.AcceptAgreementResponse(agreement=agreement_message(agreement))
 
 
+@command(agreements_pb2.GetAgreementRequest, callers=PARTNERS)
 def _get(call: Invocation, request: agreements_pb2.GetAgreementRequest) -> agreements_pb2.GetAgreementResponse:
     agreement = agreements.get(call.connection, call.caller, request.agreement_id)
     return agreements_pb2.GetAgreementResponse(agreement=agreement_message(agreement))
 
 
+@command(agreements_pb2.ListAgreementsRequest, callers=PARTNERS)
 def _list(call: Invocation, request: agreements_pb2.ListAgreementsRequest) -> agreements_pb2.ListAgreementsResponse:
     status = None
     if request.status:
@@ -55,6 +58,7 @@ def _list(call: Invocation, request: agreements_pb2.ListAgreementsRequest) -> ag
     )
 
 
+@command(agreements_pb2.SuspendAgreementRequest, callers=PARTNERS)
 def _suspend(
     call: Invocation, request: agreements_pb2.SuspendAgreementRequest
 ) -> agreements_pb2.SuspendAgreementResponse:
@@ -62,11 +66,13 @@ def _suspend(
     return agreements_pb2.SuspendAgreementResponse(agreement=agreement_message(agreement))
 
 
+@command(agreements_pb2.ResumeAgreementRequest, callers=PARTNERS)
 def _resume(call: Invocation, request: agreements_pb2.ResumeAgreementRequest) -> agreements_pb2.ResumeAgreementResponse:
     agreement = agreements.resume(call.connection, call.caller, request.agreement_id, call.now_ms)
     return agreements_pb2.ResumeAgreementResponse(agreement=agreement_message(agreement))
 
 
+@command(agreements_pb2.TerminateAgreementRequest, callers=PARTNERS)
 def _terminate(
     call: Invocation, request: agreements_pb2.TerminateAgreementRequest
 ) -> agreements_pb2.TerminateAgreementResponse:
@@ -74,12 +80,12 @@ def _terminate(
     return agreements_pb2.TerminateAgreementResponse(agreement=agreement_message(agreement))
 
 
-AGREEMENT_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("ProposeAgreement", agreements_pb2.ProposeAgreementRequest, _propose, PARTNERS),
-    SignedMethod("AcceptAgreement", agreements_pb2.AcceptAgreementRequest, _accept, PARTNERS),
-    SignedMethod("GetAgreement", agreements_pb2.GetAgreementRequest, _get, PARTNERS),
-    SignedMethod("ListAgreements", agreements_pb2.ListAgreementsRequest, _list, PARTNERS),
-    SignedMethod("SuspendAgreement", agreements_pb2.SuspendAgreementRequest, _suspend, PARTNERS),
-    SignedMethod("ResumeAgreement", agreements_pb2.ResumeAgreementRequest, _resume, PARTNERS),
-    SignedMethod("TerminateAgreement", agreements_pb2.TerminateAgreementRequest, _terminate, PARTNERS),
-]
+AGREEMENT_METHODS: SignedMethods = {
+    "ProposeAgreement": _propose,
+    "AcceptAgreement": _accept,
+    "GetAgreement": _get,
+    "ListAgreements": _list,
+    "SuspendAgreement": _suspend,
+    "ResumeAgreement": _resume,
+    "TerminateAgreement": _terminate,
+}

@@ -6,13 +6,14 @@ import datetime as dt
 from typing import Any
 
 from coalition.exchange.v1 import members_pb2
-from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.consent import AttributeType, Purpose, Value
 from exchange.domain.errors import InvalidArgument
 from exchange.secrets.keyring import Keyring
 from exchange.service import consent
 from exchange.service.consent import SignedConsent
+from exchange.service.pipeline import PARTNERS, command
 
 TYPES = {
     members_pb2.ATTRIBUTE_TYPE_TEXT: AttributeType.TEXT,
@@ -81,6 +82,7 @@ def _consent_message(signed: SignedConsent) -> members_pb2.Consent:
     return message
 
 
+@command(members_pb2.DeclareAttributeRequest, callers=PARTNERS)
 def _declare(call: Invocation, request: members_pb2.DeclareAttributeRequest) -> members_pb2.DeclareAttributeResponse:
     declared = consent.declare(call.connection, call.caller, request.key, TYPES.get(request.type), request.description)
     return members_pb2.DeclareAttributeResponse(
@@ -93,6 +95,7 @@ def _declare(call: Invocation, request: members_pb2.DeclareAttributeRequest) -> 
     )
 
 
+@command(members_pb2.PublishAttributesRequest, callers=PARTNERS)
 def _publish(call: Invocation, request: members_pb2.PublishAttributesRequest) -> members_pb2.PublishAttributesResponse:
     values = {v.key: _value(v) for v in request.values}
     if len(values) != len(request.values):
@@ -101,6 +104,7 @@ def _publish(call: Invocation, request: members_pb2.PublishAttributesRequest) ->
     return members_pb2.PublishAttributesResponse(keys=stored)
 
 
+@command(members_pb2.GrantConsentRequest, callers=PARTNERS)
 def _grant(call: Invocation, request: members_pb2.GrantConsentRequest) -> members_pb2.GrantConsentResponse:
     if not request.HasField("expires_at"):
         raise InvalidArgument("MISSING_FIELD", "expires_at is required", field="expires_at")
@@ -125,16 +129,19 @@ def _grant(call: Invocation, request: members_pb2.GrantConsentRequest) -> member
     return members_pb2.GrantConsentResponse(consent=_consent_message(signed))
 
 
+@command(members_pb2.RevokeConsentRequest, callers=PARTNERS)
 def _revoke(call: Invocation, request: members_pb2.RevokeConsentRequest) -> members_pb2.RevokeConsentResponse:
     signed = consent.revoke(call.connection, call.caller, request.member_ref, request.consent_id, call.now_ms)
     return members_pb2.RevokeConsentResponse(consent=_consent_message(signed))
 
 
+@command(members_pb2.ListConsentsRequest, callers=PARTNERS, keep_answer=False)
 def _list(call: Invocation, request: members_pb2.ListConsentsRequest) -> members_pb2.ListConsentsResponse:
     found = consent.list_consents(call.connection, call.caller, request.member_ref)
     return members_pb2.ListConsentsResponse(consents=[_consent_message(s) for s in found])
 
 
+@command(members_pb2.ReadAttributesRequest, callers=PARTNERS, keep_answer=False)
 def _read(call: Invocation, request: members_pb2.ReadAttributesRequest) -> members_pb2.ReadAttributesResponse:
     got = consent.read(
         call.connection,
@@ -152,6 +159,7 @@ def _read(call: Invocation, request: members_pb2.ReadAttributesRequest) -> membe
     )
 
 
+@command(members_pb2.ListAccessLogRequest, callers=PARTNERS, keep_answer=False)
 def _log(call: Invocation, request: members_pb2.ListAccessLogRequest) -> members_pb2.ListAccessLogResponse:
     rows: list[Any] = consent.access_log(call.connection, call.caller, request.member_ref)
     return members_pb2.ListAccessLogResponse(
@@ -172,6 +180,7 @@ def _log(call: Invocation, request: members_pb2.ListAccessLogRequest) -> members
     )
 
 
+@command(members_pb2.EraseMemberRequest, callers=PARTNERS)
 def _erase(call: Invocation, request: members_pb2.EraseMemberRequest) -> members_pb2.EraseMemberResponse:
     done = consent.erase(
         call.connection,
@@ -186,13 +195,13 @@ def _erase(call: Invocation, request: members_pb2.EraseMemberRequest) -> members
     )
 
 
-CONSENT_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("DeclareAttribute", members_pb2.DeclareAttributeRequest, _declare, PARTNERS),
-    SignedMethod("PublishAttributes", members_pb2.PublishAttributesRequest, _publish, PARTNERS),
-    SignedMethod("GrantConsent", members_pb2.GrantConsentRequest, _grant, PARTNERS),
-    SignedMethod("RevokeConsent", members_pb2.RevokeConsentRequest, _revoke, PARTNERS),
-    SignedMethod("ListConsents", members_pb2.ListConsentsRequest, _list, PARTNERS, keep_answer=False),
-    SignedMethod("ReadAttributes", members_pb2.ReadAttributesRequest, _read, PARTNERS, keep_answer=False),
-    SignedMethod("ListAccessLog", members_pb2.ListAccessLogRequest, _log, PARTNERS, keep_answer=False),
-    SignedMethod("EraseMember", members_pb2.EraseMemberRequest, _erase, PARTNERS),
-]
+CONSENT_METHODS: SignedMethods = {
+    "DeclareAttribute": _declare,
+    "PublishAttributes": _publish,
+    "GrantConsent": _grant,
+    "RevokeConsent": _revoke,
+    "ListConsents": _list,
+    "ReadAttributes": _read,
+    "ListAccessLog": _log,
+    "EraseMember": _erase,
+}

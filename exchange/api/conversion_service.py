@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from coalition.exchange.v1 import conversions_pb2, instructions_pb2
-from exchange.api.dispatch import PARTNERS, HubContext, Invocation, SignedMethod
+from exchange.api.dispatch import HubContext, Invocation, SignedMethods
 from exchange.api.money_translate import (
     CONVERSION_STATE_FROM_PROTO,
     conversion_message,
@@ -17,6 +16,7 @@ from exchange.api.translate import optional_ms
 from exchange.domain.errors import InvalidArgument
 from exchange.service import conversions, instructions, outcomes
 from exchange.service.authentication import Caller
+from exchange.service.pipeline import PARTNERS, READ_COMMITTED, command
 from exchange.store.unit_of_work import SqlConversionWork
 
 CONVERSION_SERVICE = conversions_pb2.DESCRIPTOR.services_by_name["ConversionService"].full_name
@@ -25,6 +25,7 @@ LONG_POLL_INTERVAL_S = 0.2
 DEADLINE_MARGIN_S = 1.0
 
 
+@command(conversions_pb2.QuoteConversionRequest, callers=PARTNERS, isolation=READ_COMMITTED, groupable=True)
 def _quote(
     call: Invocation, request: conversions_pb2.QuoteConversionRequest
 ) -> conversions_pb2.QuoteConversionResponse:
@@ -39,6 +40,13 @@ def _quote(
     return conversions_pb2.QuoteConversionResponse(quote=quote_message(offer))
 
 
+@command(
+    conversions_pb2.ConvertRequest,
+    callers=PARTNERS,
+    idempotency_key=lambda r: r.idempotency_key,
+    isolation=READ_COMMITTED,
+    groupable=True,
+)
 def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conversions_pb2.ConvertResponse:
     target_member_ref = request.target_member_ref
     if request.pairwise_member_id:
@@ -63,11 +71,13 @@ def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conve
     return conversions_pb2.ConvertResponse(conversion=conversion_message(conversion, call.caller.principal))
 
 
+@command(conversions_pb2.GetConversionRequest, callers=PARTNERS)
 def _get(call: Invocation, request: conversions_pb2.GetConversionRequest) -> conversions_pb2.GetConversionResponse:
     conversion = conversions.get(call.connection, call.caller, request.conversion_id)
     return conversions_pb2.GetConversionResponse(conversion=conversion_message(conversion, call.caller.principal))
 
 
+@command(conversions_pb2.ListConversionsRequest, callers=PARTNERS)
 def _list(call: Invocation, request: conversions_pb2.ListConversionsRequest) -> conversions_pb2.ListConversionsResponse:
     state = None
     if request.state:
@@ -90,6 +100,7 @@ def _list(call: Invocation, request: conversions_pb2.ListConversionsRequest) -> 
     )
 
 
+@command(conversions_pb2.ReverseConversionRequest, callers=PARTNERS, idempotency_key=lambda r: r.idempotency_key)
 def _reverse(
     call: Invocation, request: conversions_pb2.ReverseConversionRequest
 ) -> conversions_pb2.ReverseConversionResponse:
@@ -102,14 +113,6 @@ def _reverse(
         now_ms=call.now_ms,
     )
     return conversions_pb2.ReverseConversionResponse(conversion=conversion_message(conversion, call.caller.principal))
-
-
-def _pull(
-    call: Invocation, request: instructions_pb2.PullInstructionsRequest
-) -> instructions_pb2.PullInstructionsResponse:
-    limit, _, lease_s = instructions.pull_limits(request.max_instructions, request.wait_seconds, request.lease_seconds)
-    leased = instructions.lease(call.connection, call.caller, limit=limit, lease_s=lease_s, now_ms=call.now_ms)
-    return instructions_pb2.PullInstructionsResponse(instructions=[instruction_message(i) for i in leased])
 
 
 def _wait_for_instructions(
@@ -131,6 +134,16 @@ def _wait_for_instructions(
             return
 
 
+@command(instructions_pb2.PullInstructionsRequest, callers=PARTNERS, wait=_wait_for_instructions)
+def _pull(
+    call: Invocation, request: instructions_pb2.PullInstructionsRequest
+) -> instructions_pb2.PullInstructionsResponse:
+    limit, _, lease_s = instructions.pull_limits(request.max_instructions, request.wait_seconds, request.lease_seconds)
+    leased = instructions.lease(call.connection, call.caller, limit=limit, lease_s=lease_s, now_ms=call.now_ms)
+    return instructions_pb2.PullInstructionsResponse(instructions=[instruction_message(i) for i in leased])
+
+
+@command(instructions_pb2.AcknowledgeInstructionRequest, callers=PARTNERS)
 def _acknowledge(
     call: Invocation, request: instructions_pb2.AcknowledgeInstructionRequest
 ) -> instructions_pb2.AcknowledgeInstructionResponse:
@@ -140,6 +153,7 @@ def _acknowledge(
     return instructions_pb2.AcknowledgeInstructionResponse(instruction=instruction_message(instruction))
 
 
+@command(instructions_pb2.RejectInstructionRequest, callers=PARTNERS)
 def _reject(
     call: Invocation, request: instructions_pb2.RejectInstructionRequest
 ) -> instructions_pb2.RejectInstructionResponse:
@@ -147,39 +161,16 @@ def _reject(
     return instructions_pb2.RejectInstructionResponse(instruction=instruction_message(instruction))
 
 
-CONVERSION_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod(
-        "QuoteConversion",
-        conversions_pb2.QuoteConversionRequest,
-        _quote,
-        PARTNERS,
-        read_committed=True,
-        grouped=True,
-    ),
-    SignedMethod(
-        "Convert",
-        conversions_pb2.ConvertRequest,
-        _convert,
-        PARTNERS,
-        idempotency_key=lambda r: r.idempotency_key,
-        read_committed=True,
-        grouped=True,
-    ),
-    SignedMethod("GetConversion", conversions_pb2.GetConversionRequest, _get, PARTNERS),
-    SignedMethod("ListConversions", conversions_pb2.ListConversionsRequest, _list, PARTNERS),
-    SignedMethod(
-        "ReverseConversion",
-        conversions_pb2.ReverseConversionRequest,
-        _reverse,
-        PARTNERS,
-        idempotency_key=lambda r: r.idempotency_key,
-    ),
-]
+CONVERSION_METHODS: SignedMethods = {
+    "QuoteConversion": _quote,
+    "Convert": _convert,
+    "GetConversion": _get,
+    "ListConversions": _list,
+    "ReverseConversion": _reverse,
+}
 
-INSTRUCTION_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod(
-        "PullInstructions", instructions_pb2.PullInstructionsRequest, _pull, PARTNERS, wait=_wait_for_instructions
-    ),
-    SignedMethod("AcknowledgeInstruction", instructions_pb2.AcknowledgeInstructionRequest, _acknowledge, PARTNERS),
-    SignedMethod("RejectInstruction", instructions_pb2.RejectInstructionRequest, _reject, PARTNERS),
-]
+INSTRUCTION_METHODS: SignedMethods = {
+    "PullInstructions": _pull,
+    "AcknowledgeInstruction": _acknowledge,
+    "RejectInstruction": _reject,
+}

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from coalition.exchange.v1 import common_pb2
 from coalition.exchange.v1 import donations_pb2 as pb
-from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.donations import Donation, DonationAgreement, DonationTerms
 from exchange.domain.errors import FailedPrecondition, InvalidArgument
 from exchange.domain.money import Ratio
 from exchange.service import donations
+from exchange.service.pipeline import PARTNERS, command
 
 DONATION_SERVICE = pb.DESCRIPTOR.services_by_name["DonationService"].full_name
 
@@ -78,6 +77,7 @@ def _donation(call: Invocation, d: Donation) -> pb.Donation:
     )
 
 
+@command(pb.ProposeDonationAgreementRequest, callers=PARTNERS)
 def _propose(call: Invocation, request: pb.ProposeDonationAgreementRequest) -> pb.ProposeDonationAgreementResponse:
     made = donations.propose(
         call.connection, call.caller, _terms(request.terms), request.proposer_signature, call.now_ms
@@ -85,11 +85,13 @@ def _propose(call: Invocation, request: pb.ProposeDonationAgreementRequest) -> p
     return pb.ProposeDonationAgreementResponse(agreement=_agreement(made))
 
 
+@command(pb.AcceptDonationAgreementRequest, callers=PARTNERS)
 def _accept(call: Invocation, request: pb.AcceptDonationAgreementRequest) -> pb.AcceptDonationAgreementResponse:
     done = donations.accept(call.connection, call.caller, request.agreement_id, request.acceptor_signature, call.now_ms)
     return pb.AcceptDonationAgreementResponse(agreement=_agreement(done))
 
 
+@command(pb.DonateRequest, callers=PARTNERS, idempotency_key=lambda r: r.idempotency_key)
 def _donate(call: Invocation, request: pb.DonateRequest) -> pb.DonateResponse:
     signer = call.hub.signer
     made = donations.donate(
@@ -107,6 +109,7 @@ def _donate(call: Invocation, request: pb.DonateRequest) -> pb.DonateResponse:
     return pb.DonateResponse(donation=_donation(call, made))
 
 
+@command(pb.ListDonationsRequest, callers=PARTNERS)
 def _list(call: Invocation, request: pb.ListDonationsRequest) -> pb.ListDonationsResponse:
     page, token = donations.list_page(
         call.connection, call.caller, page_size=request.page_size, page_token=request.page_token
@@ -114,9 +117,9 @@ def _list(call: Invocation, request: pb.ListDonationsRequest) -> pb.ListDonation
     return pb.ListDonationsResponse(donations=[_donation(call, d) for d in page], next_page_token=token)
 
 
-DONATION_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("ProposeDonationAgreement", pb.ProposeDonationAgreementRequest, _propose, PARTNERS),
-    SignedMethod("AcceptDonationAgreement", pb.AcceptDonationAgreementRequest, _accept, PARTNERS),
-    SignedMethod("Donate", pb.DonateRequest, _donate, PARTNERS, idempotency_key=lambda r: r.idempotency_key),
-    SignedMethod("ListDonations", pb.ListDonationsRequest, _list, PARTNERS),
-]
+DONATION_METHODS: SignedMethods = {
+    "ProposeDonationAgreement": _propose,
+    "AcceptDonationAgreement": _accept,
+    "Donate": _donate,
+    "ListDonations": _list,
+}

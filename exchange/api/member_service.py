@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from coalition.exchange.v1 import members_pb2
 from exchange.api.consent_service import CONSENT_METHODS
-from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.translate import timestamp
 from exchange.domain.members import Link
 from exchange.service import members
+from exchange.service.pipeline import PARTNERS, command
 
 MEMBER_SERVICE = members_pb2.DESCRIPTOR.services_by_name["MemberService"].full_name
 
@@ -35,6 +34,7 @@ def link_message(link: Link, viewer: str, secret: bytes) -> members_pb2.Link:
     return message
 
 
+@command(members_pb2.CreateLinkCodeRequest, callers=PARTNERS, keep_answer=False)
 def _create(call: Invocation, request: members_pb2.CreateLinkCodeRequest) -> members_pb2.CreateLinkCodeResponse:
     issued = members.create_link_code(call.connection, call.caller, request.member_ref, _secret(call), call.now_ms)
     return members_pb2.CreateLinkCodeResponse(
@@ -42,27 +42,30 @@ def _create(call: Invocation, request: members_pb2.CreateLinkCodeRequest) -> mem
     )
 
 
+@command(members_pb2.RedeemLinkCodeRequest, callers=PARTNERS)
 def _redeem(call: Invocation, request: members_pb2.RedeemLinkCodeRequest) -> members_pb2.RedeemLinkCodeResponse:
     secret = _secret(call)
     link = members.redeem_link_code(call.connection, call.caller, request.code, request.member_ref, secret, call.now_ms)
     return members_pb2.RedeemLinkCodeResponse(link=link_message(link, call.caller.principal, secret))
 
 
+@command(members_pb2.UnlinkRequest, callers=PARTNERS)
 def _unlink(call: Invocation, request: members_pb2.UnlinkRequest) -> members_pb2.UnlinkResponse:
     link = members.unlink(call.connection, call.caller, request.link_id, request.reason, call.now_ms)
     return members_pb2.UnlinkResponse(link=link_message(link, call.caller.principal, _secret(call)))
 
 
+@command(members_pb2.ListLinksRequest, callers=PARTNERS, keep_answer=False)
 def _list(call: Invocation, request: members_pb2.ListLinksRequest) -> members_pb2.ListLinksResponse:
     _, found = members.links(call.connection, call.caller, request.member_ref)
     secret = _secret(call)
     return members_pb2.ListLinksResponse(links=[link_message(link, call.caller.principal, secret) for link in found])
 
 
-MEMBER_METHODS: list[SignedMethod[Any]] = [
-    *CONSENT_METHODS,
-    SignedMethod("CreateLinkCode", members_pb2.CreateLinkCodeRequest, _create, PARTNERS, keep_answer=False),
-    SignedMethod("RedeemLinkCode", members_pb2.RedeemLinkCodeRequest, _redeem, PARTNERS),
-    SignedMethod("Unlink", members_pb2.UnlinkRequest, _unlink, PARTNERS),
-    SignedMethod("ListLinks", members_pb2.ListLinksRequest, _list, PARTNERS, keep_answer=False),
-]
+MEMBER_METHODS: SignedMethods = {
+    **CONSENT_METHODS,
+    "CreateLinkCode": _create,
+    "RedeemLinkCode": _redeem,
+    "Unlink": _unlink,
+    "ListLinks": _list,
+}

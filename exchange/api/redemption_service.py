@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from coalition.exchange.v1 import redemptions_pb2
-from exchange.api.dispatch import PARTNERS, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.money_translate import hold_message
 from exchange.service import redemptions
+from exchange.service.pipeline import PARTNERS, command
 
 REDEMPTION_SERVICE = redemptions_pb2.DESCRIPTOR.services_by_name["RedemptionService"].full_name
 
 
+@command(redemptions_pb2.AuthorizeHoldRequest, callers=PARTNERS, idempotency_key=lambda r: r.idempotency_key)
 def _authorize(
     call: Invocation, request: redemptions_pb2.AuthorizeHoldRequest
 ) -> redemptions_pb2.AuthorizeHoldResponse:
@@ -27,6 +27,7 @@ def _authorize(
     return redemptions_pb2.AuthorizeHoldResponse(hold=hold_message(hold, call.caller.principal))
 
 
+@command(redemptions_pb2.CaptureHoldRequest, callers=PARTNERS, idempotency_key=lambda r: r.idempotency_key)
 def _capture(call: Invocation, request: redemptions_pb2.CaptureHoldRequest) -> redemptions_pb2.CaptureHoldResponse:
     hold = redemptions.capture(
         call.connection,
@@ -39,6 +40,7 @@ def _capture(call: Invocation, request: redemptions_pb2.CaptureHoldRequest) -> r
     return redemptions_pb2.CaptureHoldResponse(hold=hold_message(hold, call.caller.principal))
 
 
+@command(redemptions_pb2.VoidHoldRequest, callers=PARTNERS)
 def _void(call: Invocation, request: redemptions_pb2.VoidHoldRequest) -> redemptions_pb2.VoidHoldResponse:
     hold = redemptions.void(
         call.connection, call.caller, hold_id=request.hold_id, reason=request.reason, now_ms=call.now_ms
@@ -46,26 +48,15 @@ def _void(call: Invocation, request: redemptions_pb2.VoidHoldRequest) -> redempt
     return redemptions_pb2.VoidHoldResponse(hold=hold_message(hold, call.caller.principal))
 
 
+@command(redemptions_pb2.GetHoldRequest, callers=PARTNERS)
 def _get(call: Invocation, request: redemptions_pb2.GetHoldRequest) -> redemptions_pb2.GetHoldResponse:
     hold = redemptions.get(call.connection, call.caller, request.hold_id)
     return redemptions_pb2.GetHoldResponse(hold=hold_message(hold, call.caller.principal))
 
 
-REDEMPTION_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod(
-        "AuthorizeHold",
-        redemptions_pb2.AuthorizeHoldRequest,
-        _authorize,
-        PARTNERS,
-        idempotency_key=lambda r: r.idempotency_key,
-    ),
-    SignedMethod(
-        "CaptureHold",
-        redemptions_pb2.CaptureHoldRequest,
-        _capture,
-        PARTNERS,
-        idempotency_key=lambda r: r.idempotency_key,
-    ),
-    SignedMethod("VoidHold", redemptions_pb2.VoidHoldRequest, _void, PARTNERS),
-    SignedMethod("GetHold", redemptions_pb2.GetHoldRequest, _get, PARTNERS),
-]
+REDEMPTION_METHODS: SignedMethods = {
+    "AuthorizeHold": _authorize,
+    "CaptureHold": _capture,
+    "VoidHold": _void,
+    "GetHold": _get,
+}

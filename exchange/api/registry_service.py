@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from coalition.exchange.v1 import common_pb2, operator_pb2, registry_pb2
-from exchange.api.dispatch import OPERATOR, PARTNERS, PARTNERS_AND_OPERATOR, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.translate import PARTNER_STATUS_FROM_PROTO, optional_ms, partner_message
 from exchange.domain.errors import InvalidArgument
 from exchange.domain.partners import PartnerKind, validate_registration
 from exchange.service import registry
+from exchange.service.pipeline import OPERATOR, PARTNERS, PARTNERS_AND_OPERATOR, command
 
 REGISTRY_SERVICE = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
 OPERATOR_SERVICE = operator_pb2.DESCRIPTOR.services_by_name["OperatorService"].full_name
 
 
+def _registrant_key(request: registry_pb2.RegisterPartnerRequest) -> bytes:
+    if len(request.key.public_key) != 32:
+        raise InvalidArgument(
+            "MALFORMED_PUBLIC_KEY", "key.public_key must be a raw 32-byte Ed25519 public key", field="key.public_key"
+        )
+    return request.key.public_key
+
+
+@command(registry_pb2.RegisterPartnerRequest, registrant_key=_registrant_key)
 def _register(call: Invocation, request: registry_pb2.RegisterPartnerRequest) -> registry_pb2.RegisterPartnerResponse:
     registration = validate_registration(
         partner_id=request.partner_id,
@@ -33,19 +41,13 @@ def _register(call: Invocation, request: registry_pb2.RegisterPartnerRequest) ->
     return registry_pb2.RegisterPartnerResponse(partner=partner_message(partner, call.now_ms))
 
 
-def _registrant_key(request: registry_pb2.RegisterPartnerRequest) -> bytes:
-    if len(request.key.public_key) != 32:
-        raise InvalidArgument(
-            "MALFORMED_PUBLIC_KEY", "key.public_key must be a raw 32-byte Ed25519 public key", field="key.public_key"
-        )
-    return request.key.public_key
-
-
+@command(registry_pb2.GetPartnerRequest, callers=PARTNERS_AND_OPERATOR)
 def _get(call: Invocation, request: registry_pb2.GetPartnerRequest) -> registry_pb2.GetPartnerResponse:
     partner = registry.get_partner(call.connection, request.partner_id)
     return registry_pb2.GetPartnerResponse(partner=partner_message(partner, call.now_ms))
 
 
+@command(registry_pb2.ListPartnersRequest, callers=PARTNERS_AND_OPERATOR)
 def _list(call: Invocation, request: registry_pb2.ListPartnersRequest) -> registry_pb2.ListPartnersResponse:
     status = None
     if request.status != common_pb2.PARTNER_STATUS_UNSPECIFIED:
@@ -60,6 +62,7 @@ def _list(call: Invocation, request: registry_pb2.ListPartnersRequest) -> regist
     )
 
 
+@command(registry_pb2.RotateKeyRequest, callers=PARTNERS)
 def _rotate(call: Invocation, request: registry_pb2.RotateKeyRequest) -> registry_pb2.RotateKeyResponse:
     partner = registry.rotate_key(
         call.connection,
@@ -75,6 +78,7 @@ def _rotate(call: Invocation, request: registry_pb2.RotateKeyRequest) -> registr
     return registry_pb2.RotateKeyResponse(partner=partner_message(partner, call.now_ms))
 
 
+@command(registry_pb2.RevokeKeyRequest, callers=PARTNERS)
 def _revoke(call: Invocation, request: registry_pb2.RevokeKeyRequest) -> registry_pb2.RevokeKeyResponse:
     partner = registry.revoke_key(
         call.connection, call.caller, key_id=request.key_id, reason=request.reason, now_ms=call.now_ms
@@ -82,6 +86,7 @@ def _revoke(call: Invocation, request: registry_pb2.RevokeKeyRequest) -> registr
     return registry_pb2.RevokeKeyResponse(partner=partner_message(partner, call.now_ms))
 
 
+@command(operator_pb2.ApprovePartnerRequest, callers=OPERATOR)
 def _approve(call: Invocation, request: operator_pb2.ApprovePartnerRequest) -> operator_pb2.ApprovePartnerResponse:
     partner = registry.change_partner_status(
         call.connection, call.caller, partner_id=request.partner_id, action="approve", reason="", now_ms=call.now_ms
@@ -89,6 +94,7 @@ def _approve(call: Invocation, request: operator_pb2.ApprovePartnerRequest) -> o
     return operator_pb2.ApprovePartnerResponse(partner=partner_message(partner, call.now_ms))
 
 
+@command(operator_pb2.SuspendPartnerRequest, callers=OPERATOR)
 def _suspend(call: Invocation, request: operator_pb2.SuspendPartnerRequest) -> operator_pb2.SuspendPartnerResponse:
     partner = registry.change_partner_status(
         call.connection,
@@ -101,6 +107,7 @@ def _suspend(call: Invocation, request: operator_pb2.SuspendPartnerRequest) -> o
     return operator_pb2.SuspendPartnerResponse(partner=partner_message(partner, call.now_ms))
 
 
+@command(operator_pb2.ReinstatePartnerRequest, callers=OPERATOR)
 def _reinstate(
     call: Invocation, request: operator_pb2.ReinstatePartnerRequest
 ) -> operator_pb2.ReinstatePartnerResponse:
@@ -110,16 +117,16 @@ def _reinstate(
     return operator_pb2.ReinstatePartnerResponse(partner=partner_message(partner, call.now_ms))
 
 
-REGISTRY_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("RegisterPartner", registry_pb2.RegisterPartnerRequest, _register, frozenset(), _registrant_key),
-    SignedMethod("GetPartner", registry_pb2.GetPartnerRequest, _get, PARTNERS_AND_OPERATOR),
-    SignedMethod("ListPartners", registry_pb2.ListPartnersRequest, _list, PARTNERS_AND_OPERATOR),
-    SignedMethod("RotateKey", registry_pb2.RotateKeyRequest, _rotate, PARTNERS),
-    SignedMethod("RevokeKey", registry_pb2.RevokeKeyRequest, _revoke, PARTNERS),
-]
+REGISTRY_METHODS: SignedMethods = {
+    "RegisterPartner": _register,
+    "GetPartner": _get,
+    "ListPartners": _list,
+    "RotateKey": _rotate,
+    "RevokeKey": _revoke,
+}
 
-OPERATOR_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("ApprovePartner", operator_pb2.ApprovePartnerRequest, _approve, OPERATOR),
-    SignedMethod("SuspendPartner", operator_pb2.SuspendPartnerRequest, _suspend, OPERATOR),
-    SignedMethod("ReinstatePartner", operator_pb2.ReinstatePartnerRequest, _reinstate, OPERATOR),
-]
+OPERATOR_METHODS: SignedMethods = {
+    "ApprovePartner": _approve,
+    "SuspendPartner": _suspend,
+    "ReinstatePartner": _reinstate,
+}

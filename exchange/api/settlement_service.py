@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from coalition.exchange.v1 import settlement_pb2 as pb
-from exchange.api.dispatch import OPERATOR, PARTNERS, PARTNERS_AND_OPERATOR, Invocation, SignedMethod
+from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.translate import optional_ms, timestamp
 from exchange.domain.disputes import Dispute, DisputeState
 from exchange.domain.errors import InvalidArgument
 from exchange.domain.settlement import Period
 from exchange.service import disputes, reconciliation, settlement
+from exchange.service.pipeline import OPERATOR, PARTNERS, PARTNERS_AND_OPERATOR, command
 from exchange.service.settlement import StatementSigner
 from exchange.store.reconciliation_repo import Break, Reconciliation, Values
 from exchange.store.settlement_repo import InstructionStatus, StoredMovement, StoredStatement
@@ -155,6 +155,7 @@ def _break(b: Break) -> pb.ReconciliationBreak:
     )
 
 
+@command(pb.ClosePeriodRequest, callers=OPERATOR)
 def _close(call: Invocation, request: pb.ClosePeriodRequest) -> pb.ClosePeriodResponse:
     hub_signer = call.hub.signer
     closing = settlement.close_period(
@@ -170,15 +171,18 @@ def _close(call: Invocation, request: pb.ClosePeriodRequest) -> pb.ClosePeriodRe
     )
 
 
+@command(pb.GetPeriodRequest, callers=PARTNERS_AND_OPERATOR)
 def _get_period(call: Invocation, request: pb.GetPeriodRequest) -> pb.GetPeriodResponse:
     return pb.GetPeriodResponse(period=_period(settlement.get_period(call.connection, request.period_id)))
 
 
+@command(pb.ListPeriodsRequest, callers=PARTNERS_AND_OPERATOR)
 def _list_periods(call: Invocation, request: pb.ListPeriodsRequest) -> pb.ListPeriodsResponse:
     page, token = settlement.list_periods(call.connection, page_size=request.page_size, page_token=request.page_token)
     return pb.ListPeriodsResponse(periods=[_period(p) for p in page], next_page_token=token)
 
 
+@command(pb.ListStatementsRequest, callers=PARTNERS_AND_OPERATOR)
 def _list_statements(call: Invocation, request: pb.ListStatementsRequest) -> pb.ListStatementsResponse:
     page, token = settlement.list_statements(
         call.connection,
@@ -190,12 +194,14 @@ def _list_statements(call: Invocation, request: pb.ListStatementsRequest) -> pb.
     return pb.ListStatementsResponse(statements=[_statement(s) for s in page], next_page_token=token)
 
 
+@command(pb.GetStatementRequest, callers=PARTNERS_AND_OPERATOR)
 def _get_statement(call: Invocation, request: pb.GetStatementRequest) -> pb.GetStatementResponse:
     found = settlement.get_statement(call.connection, call.caller, request.statement_id)
     live = settlement.statement_instructions(call.connection, found)
     return pb.GetStatementResponse(statement=_statement(found, live))
 
 
+@command(pb.ListStatementMovementsRequest, callers=PARTNERS_AND_OPERATOR)
 def _movements(call: Invocation, request: pb.ListStatementMovementsRequest) -> pb.ListStatementMovementsResponse:
     page, token = settlement.statement_movements(
         call.connection,
@@ -207,6 +213,7 @@ def _movements(call: Invocation, request: pb.ListStatementMovementsRequest) -> p
     return pb.ListStatementMovementsResponse(movements=[_movement(m) for m in page], next_page_token=token)
 
 
+@command(pb.ListPaymentInstructionsRequest, callers=PARTNERS_AND_OPERATOR)
 def _list_instructions(
     call: Invocation, request: pb.ListPaymentInstructionsRequest
 ) -> pb.ListPaymentInstructionsResponse:
@@ -221,6 +228,7 @@ def _list_instructions(
     return pb.ListPaymentInstructionsResponse(instructions=[_instruction(i) for i in page], next_page_token=token)
 
 
+@command(pb.RecordPaymentRequest, callers=PARTNERS_AND_OPERATOR, idempotency_key=lambda r: r.idempotency_key)
 def _record_payment(call: Invocation, request: pb.RecordPaymentRequest) -> pb.RecordPaymentResponse:
     status = settlement.record_payment(
         call.connection,
@@ -233,11 +241,13 @@ def _record_payment(call: Invocation, request: pb.RecordPaymentRequest) -> pb.Re
     return pb.RecordPaymentResponse(instruction=_instruction(status))
 
 
+@command(pb.StartReconciliationRequest, callers=PARTNERS)
 def _start(call: Invocation, request: pb.StartReconciliationRequest) -> pb.StartReconciliationResponse:
     started = reconciliation.start(call.connection, call.caller, request.period_id, call.now_ms)
     return pb.StartReconciliationResponse(reconciliation_id=started.reconciliation_id)
 
 
+@command(pb.AddReconciliationPartRequest, callers=PARTNERS)
 def _add_part(call: Invocation, request: pb.AddReconciliationPartRequest) -> pb.AddReconciliationPartResponse:
     lines = reconciliation.add_part(
         call.connection, call.caller, request.reconciliation_id, request.part_number, request.content
@@ -245,11 +255,13 @@ def _add_part(call: Invocation, request: pb.AddReconciliationPartRequest) -> pb.
     return pb.AddReconciliationPartResponse(lines_received=lines)
 
 
+@command(pb.FinishReconciliationRequest, callers=PARTNERS)
 def _finish(call: Invocation, request: pb.FinishReconciliationRequest) -> pb.FinishReconciliationResponse:
     done = reconciliation.finish(call.connection, call.caller, request.reconciliation_id, call.now_ms)
     return pb.FinishReconciliationResponse(report=_report(done))
 
 
+@command(pb.ListReconciliationBreaksRequest, callers=PARTNERS)
 def _breaks(call: Invocation, request: pb.ListReconciliationBreaksRequest) -> pb.ListReconciliationBreaksResponse:
     summary, page, token = reconciliation.breaks_page(
         call.connection,
@@ -263,6 +275,7 @@ def _breaks(call: Invocation, request: pb.ListReconciliationBreaksRequest) -> pb
     )
 
 
+@command(pb.OpenDisputeRequest, callers=PARTNERS, idempotency_key=lambda r: r.idempotency_key)
 def _open_dispute(call: Invocation, request: pb.OpenDisputeRequest) -> pb.OpenDisputeResponse:
     opened = disputes.open_dispute(
         call.connection,
@@ -279,6 +292,7 @@ def _open_dispute(call: Invocation, request: pb.OpenDisputeRequest) -> pb.OpenDi
     return pb.OpenDisputeResponse(dispute=_dispute(opened))
 
 
+@command(pb.RespondToDisputeRequest, callers=PARTNERS)
 def _respond(call: Invocation, request: pb.RespondToDisputeRequest) -> pb.RespondToDisputeResponse:
     answered = disputes.respond(
         call.connection,
@@ -291,6 +305,7 @@ def _respond(call: Invocation, request: pb.RespondToDisputeRequest) -> pb.Respon
     return pb.RespondToDisputeResponse(dispute=_dispute(answered))
 
 
+@command(pb.ResolveDisputeRequest, callers=OPERATOR)
 def _resolve(call: Invocation, request: pb.ResolveDisputeRequest) -> pb.ResolveDisputeResponse:
     decided = disputes.resolve(
         call.connection,
@@ -303,10 +318,12 @@ def _resolve(call: Invocation, request: pb.ResolveDisputeRequest) -> pb.ResolveD
     return pb.ResolveDisputeResponse(dispute=_dispute(decided))
 
 
+@command(pb.GetDisputeRequest, callers=PARTNERS_AND_OPERATOR)
 def _get_dispute(call: Invocation, request: pb.GetDisputeRequest) -> pb.GetDisputeResponse:
     return pb.GetDisputeResponse(dispute=_dispute(disputes.get(call.connection, call.caller, request.dispute_id)))
 
 
+@command(pb.ListDisputesRequest, callers=PARTNERS_AND_OPERATOR)
 def _list_disputes(call: Invocation, request: pb.ListDisputesRequest) -> pb.ListDisputesResponse:
     if request.state not in pb.DisputeState.values():
         raise InvalidArgument("INVALID_STATE", "unknown dispute state", field="state")
@@ -319,32 +336,22 @@ def _list_disputes(call: Invocation, request: pb.ListDisputesRequest) -> pb.List
     return pb.ListDisputesResponse(disputes=[_dispute(d) for d in page], next_page_token=token)
 
 
-SETTLEMENT_METHODS: list[SignedMethod[Any]] = [
-    SignedMethod("ClosePeriod", pb.ClosePeriodRequest, _close, OPERATOR),
-    SignedMethod("GetPeriod", pb.GetPeriodRequest, _get_period, PARTNERS_AND_OPERATOR),
-    SignedMethod("ListPeriods", pb.ListPeriodsRequest, _list_periods, PARTNERS_AND_OPERATOR),
-    SignedMethod("ListStatements", pb.ListStatementsRequest, _list_statements, PARTNERS_AND_OPERATOR),
-    SignedMethod("GetStatement", pb.GetStatementRequest, _get_statement, PARTNERS_AND_OPERATOR),
-    SignedMethod("ListStatementMovements", pb.ListStatementMovementsRequest, _movements, PARTNERS_AND_OPERATOR),
-    SignedMethod(
-        "ListPaymentInstructions", pb.ListPaymentInstructionsRequest, _list_instructions, PARTNERS_AND_OPERATOR
-    ),
-    SignedMethod(
-        "RecordPayment",
-        pb.RecordPaymentRequest,
-        _record_payment,
-        PARTNERS_AND_OPERATOR,
-        idempotency_key=lambda r: r.idempotency_key,
-    ),
-    SignedMethod("StartReconciliation", pb.StartReconciliationRequest, _start, PARTNERS),
-    SignedMethod("AddReconciliationPart", pb.AddReconciliationPartRequest, _add_part, PARTNERS),
-    SignedMethod("FinishReconciliation", pb.FinishReconciliationRequest, _finish, PARTNERS),
-    SignedMethod("ListReconciliationBreaks", pb.ListReconciliationBreaksRequest, _breaks, PARTNERS),
-    SignedMethod(
-        "OpenDispute", pb.OpenDisputeRequest, _open_dispute, PARTNERS, idempotency_key=lambda r: r.idempotency_key
-    ),
-    SignedMethod("RespondToDispute", pb.RespondToDisputeRequest, _respond, PARTNERS),
-    SignedMethod("ResolveDispute", pb.ResolveDisputeRequest, _resolve, OPERATOR),
-    SignedMethod("GetDispute", pb.GetDisputeRequest, _get_dispute, PARTNERS_AND_OPERATOR),
-    SignedMethod("ListDisputes", pb.ListDisputesRequest, _list_disputes, PARTNERS_AND_OPERATOR),
-]
+SETTLEMENT_METHODS: SignedMethods = {
+    "ClosePeriod": _close,
+    "GetPeriod": _get_period,
+    "ListPeriods": _list_periods,
+    "ListStatements": _list_statements,
+    "GetStatement": _get_statement,
+    "ListStatementMovements": _movements,
+    "ListPaymentInstructions": _list_instructions,
+    "RecordPayment": _record_payment,
+    "StartReconciliation": _start,
+    "AddReconciliationPart": _add_part,
+    "FinishReconciliation": _finish,
+    "ListReconciliationBreaks": _breaks,
+    "OpenDispute": _open_dispute,
+    "RespondToDispute": _respond,
+    "ResolveDispute": _resolve,
+    "GetDispute": _get_dispute,
+    "ListDisputes": _list_disputes,
+}

@@ -1,13 +1,10 @@
-"""Running one signed call exactly once: authenticate, judge the nonce, run, record the answer.
+"""The nonce step of a signed call (exchange.service.pipeline, step 3): exactly once per (caller, nonce).
 
-The nonce row, the audit event and the call's effects commit in the same transaction, so a call either
-happened and its answer is on record (what of it is kept: exchange.service.stored_answers), or it
-did not happen at all. A resend of the same
-call (same nonce, same bytes) gets the recorded answer back without running again; the same
-nonce with other bytes is refused as a replay. Failed calls are recorded too (in a second
-transaction, after the first rolled back), so a captured request that was refused once can't
-be replayed later into success. When a resend raced the original and the original recorded its
-answer first, the resend is given that answer, not its own refusal.
+execute_once runs the call's transaction: authenticate, judge the nonce, run the rest of the call,
+then write the audit event and record the answer under the nonce (what of it is kept:
+exchange.service.stored_answers). A refusal is recorded in a second transaction, after the first
+rolled back. When a resend raced the original and the original recorded its answer first, the
+resend is given that answer, not its own refusal.
 
 The first attempt does not look the nonce up: a fresh nonce is by far the common case, and the
 nonce's unique key refuses the INSERT at the end of a resend or a replay, whose attempt then rolls

@@ -1,5 +1,7 @@
 """Exactly once per idempotency key: the first answer is stored with the effect and returned again.
 
+The key step of a signed call (exchange.service.pipeline, step 5), and of each item of AwardPoints.
+
 Keys are scoped to the calling partner. The same key with the same request (method and body
 digest) returns the first answer byte for byte; the same key with any other request is
 refused, so a client bug can't silently turn into a different operation.

@@ -35,8 +35,8 @@ from coalition.exchange.v1 import (
     redemptions_pb2,
     settlement_pb2,
 )
-from exchange.api.dispatch import OPERATOR, PARTNERS, SignedMethod
 from exchange.api.registry_service import OPERATOR_METHODS, REGISTRY_METHODS
+from exchange.service.pipeline import OPERATOR, PARTNERS, Command
 from tests.e2e.test_signed_requests import snapshot
 from tests.fuzz.scenario import OUTSIDER, SIGNED_METHOD_TABLES, World, build_world, module_hub
 
@@ -425,9 +425,11 @@ def _response_type(rpc: str) -> type[Message]:
     return message_class
 
 
-def _signed_methods() -> list[tuple[str, SignedMethod[Any]]]:
+def _signed_methods() -> list[tuple[str, Command[Any]]]:
     return [
-        (f"/{service}/{method.name}", method) for service, methods in SIGNED_METHOD_TABLES.items() for method in methods
+        (f"/{service}/{name}", method)
+        for service, methods in SIGNED_METHOD_TABLES.items()
+        for name, method in methods.items()
     ]
 
 
@@ -444,8 +446,8 @@ def test_the_tables_cover_the_operator_and_partner_only_methods() -> None:
         SETTLEMENT + "ClosePeriod",
         SETTLEMENT + "ResolveDispute",
     }
-    assert {m.name for m in REGISTRY_METHODS if m.callers == PARTNERS} == {"RotateKey", "RevokeKey"}
-    assert {m.name for m in OPERATOR_METHODS} <= {rpc.rsplit("/", 1)[1] for rpc in OPERATOR_ONLY}
+    assert {name for name, m in REGISTRY_METHODS.items() if m.callers == PARTNERS} == {"RotateKey", "RevokeKey"}
+    assert set(OPERATOR_METHODS) <= {rpc.rsplit("/", 1)[1] for rpc in OPERATOR_ONLY}
 
 
 def _request_of(rpc: str, w: World) -> Message:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import pytest
 from google.protobuf.message import Message
@@ -33,7 +32,7 @@ from coalition.exchange.v1 import settlement_pb2
 from exchange.api.accrual_service import ACCRUAL_METHODS
 from exchange.api.agreement_service import AGREEMENT_METHODS
 from exchange.api.conversion_service import CONVERSION_METHODS, INSTRUCTION_METHODS
-from exchange.api.dispatch import SignedMethod
+from exchange.api.dispatch import SignedMethods
 from exchange.api.donation_service import DONATION_METHODS
 from exchange.api.member_service import MEMBER_METHODS
 from exchange.api.redemption_service import REDEMPTION_METHODS
@@ -59,7 +58,7 @@ SETTLEMENT = "/coalition.exchange.v1.SettlementService/"
 
 # Who may call each method, from the hub's own method tables (a new table must be added here:
 # tests/fuzz/test_fuzz_rpcs.py::test_the_fuzzer_covers_every_signed_rpc fails until it is).
-SIGNED_METHOD_TABLES: dict[str, list[SignedMethod[Any]]] = {
+SIGNED_METHOD_TABLES: dict[str, SignedMethods] = {
     "coalition.exchange.v1.RegistryService": REGISTRY_METHODS,
     "coalition.exchange.v1.OperatorService": OPERATOR_METHODS,
     "coalition.exchange.v1.AgreementService": AGREEMENT_METHODS,
@@ -72,9 +71,9 @@ SIGNED_METHOD_TABLES: dict[str, list[SignedMethod[Any]]] = {
     "coalition.exchange.v1.MemberService": MEMBER_METHODS,
 }
 CALLERS = {
-    f"/{service}/{method.name}": method.callers
+    f"/{service}/{name}": method.callers
     for service, methods in SIGNED_METHOD_TABLES.items()
-    for method in methods
+    for name, method in methods.items()
 }
 
 

@@ -46,11 +46,12 @@ from exchange.api import (
     registry_service,
     settlement_service,
 )
-from exchange.api.dispatch import OPERATOR, PARTNERS, REQUEST_ID_PATTERN, SignedMethod, _request_id
+from exchange.api.dispatch import REQUEST_ID_PATTERN, _request_id
 from exchange.api.hub_service import GET_HUB_INFO
 from exchange.api.response_signing import HubSigner
 from exchange.api.status import ERROR_DOMAIN, RETRY_DELAY_S, STATUS_BY_ERROR, internal_message, rich_status
 from exchange.domain.consent import Consent, Purpose, receipt
+from exchange.service.pipeline import OPERATOR, PARTNERS, Command
 from partner_sdk import accruals, donations, generate_private_key, settlement, signing
 from partner_sdk.documents import AGREEMENT_SCHEME
 
@@ -84,7 +85,7 @@ def rpcs_in_the_protos() -> dict[str, set[str]]:
     return services
 
 
-def signed_methods() -> dict[str, SignedMethod[Any]]:
+def signed_methods() -> dict[str, Command[Any]]:
     """The hub's signed methods as `Service/Method`, from the tables exchange.api.server serves."""
     tables = [
         (registry_service.REGISTRY_SERVICE, registry_service.REGISTRY_METHODS),
@@ -98,7 +99,9 @@ def signed_methods() -> dict[str, SignedMethod[Any]]:
         (accrual_service.ACCRUAL_SERVICE, accrual_service.ACCRUAL_METHODS),
         (donation_service.DONATION_SERVICE, donation_service.DONATION_METHODS),
     ]
-    return {f"{service.rsplit('.', 1)[1]}/{method.name}": method for service, methods in tables for method in methods}
+    return {
+        f"{service.rsplit('.', 1)[1]}/{name}": method for service, methods in tables for name, method in methods.items()
+    }
 
 
 def section(number: int) -> str:
@@ -157,7 +160,7 @@ def test_the_table_of_all_rpcs_lists_each_once() -> None:
     assert set(listed) == {f"{s}/{m}" for s, methods in rpcs_in_the_protos().items() for m in methods}
 
 
-def expected_caller(rpc: str, method: SignedMethod[Any] | None) -> str:
+def expected_caller(rpc: str, method: Command[Any] | None) -> str:
     if method is None:
         assert f"/coalition.exchange.v1.{rpc}" == GET_HUB_INFO, f"{rpc} is not served as a signed method"
         return "anyone"
@@ -167,7 +170,7 @@ def expected_caller(rpc: str, method: SignedMethod[Any] | None) -> str:
     return {PARTNERS: "brand", OPERATOR: "operator", PARTNERS | OPERATOR: "brand, operator"}[method.callers]
 
 
-def expected_idempotency(method: SignedMethod[Any] | None) -> str:
+def expected_idempotency(method: Command[Any] | None) -> str:
     if method is None:
         return "no"
     request = method.request_type.DESCRIPTOR
