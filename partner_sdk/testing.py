@@ -142,20 +142,22 @@ class LocalHub:
 
     def start(self) -> Self:
         """Migrate the database if it is empty, bind a free port and serve."""
-        if self._folder is None:
-            self._folder = tempfile.TemporaryDirectory(prefix="coalition-local-hub-")
-        folder = Path(self._folder.name)
-        if self._database is None:
-            self._database = Database(f"sqlite:///{folder / 'exchange.sqlite3'}")
-            self._made_database = True
+        options = dict(self.options)
+        if self._database is None or "keyring" not in options or "erasures" not in options:
+            # A folder only for what this hub makes itself, removed at stop().
+            self._folder = self._folder or tempfile.TemporaryDirectory(prefix="coalition-local-hub-")
+            folder = Path(self._folder.name)
+            if self._database is None:
+                self._database = Database(f"sqlite:///{folder / 'exchange.sqlite3'}")
+                self._made_database = True
+            if "keyring" not in options:
+                options["keyring"] = Keyring.load_or_create(folder / "keyring.json")[0]
+            if "erasures" not in options:
+                options["erasures"] = ErasureLedger(folder / "erasures.jsonl")
+        assert self._database is not None
         if migrate.schema_state(self._database) is migrate.SchemaState.EMPTY:
             migrate.upgrade(self._database)
         public = public_key_bytes(self.operator_key)
-        options = dict(self.options)
-        if "keyring" not in options:
-            options["keyring"] = Keyring.load_or_create(folder / "keyring.json")[0]
-        if "erasures" not in options:
-            options["erasures"] = ErasureLedger(folder / "erasures.jsonl")
         config = HubConfig(
             database=self._database,
             operator_keys=[OperatorKey(operator_key_id(public), public)],

@@ -12,8 +12,8 @@ MAX_PORT = 65_535
 
 
 def listen_address(value: str) -> str:
-    """HOST:PORT (IPv6 hosts in brackets, `[::]:50051`); an empty value passes (where it means none)."""
-    if not value:
+    """HOST:PORT (IPv6 hosts in brackets, `[::]:50051`) or a gRPC `unix:PATH`; empty passes (where it means none)."""
+    if not value or value.startswith("unix:"):
         return value
     host, colon, port = value.rpartition(":")
     if not colon or not host:

@@ -149,7 +149,7 @@ def test_several_processes_need_a_host_and_port_to_share(tmp_path: Path) -> None
         timeout=60,
     )
     assert result.returncode == 2
-    assert "needs a HOST:PORT address" in result.stdout
+    assert "needs a HOST:PORT address" in result.stderr
 
 
 def _parent_of(pid: int) -> int:

@@ -22,7 +22,7 @@ from coalition.exchange.v1 import common_pb2, operator_pb2, registry_pb2
 from exchange.store.tables import metadata, request_nonces
 from partner_sdk import generate_private_key, public_key_bytes, signing
 from partner_sdk.keys import Ed25519PrivateKey
-from tests.conftest import RunningHub, start_hub
+from tests.conftest import RunningHub, configured_hub
 
 REGISTRY = "/coalition.exchange.v1.RegistryService/"
 OPERATOR = "/coalition.exchange.v1.OperatorService/"
@@ -307,9 +307,8 @@ def test_a_replay_is_refused_by_another_replica_and_after_a_restart(coalition: C
     hub = coalition.hub
     first = _partner_call(coalition, REGISTRY + "GetPartner")
     assert send(hub, first)[0] == "OK"
-    replica = start_hub(hub.database, hub.clock, operator_key=hub.operator_key, signer=hub.signer)
+    other = configured_hub(hub.database, hub.clock, operator_key=hub.operator_key, signer=hub.signer).start()
     try:
-        other = replace(hub, server=replica, target=f"127.0.0.1:{replica.port}")
         reused = sign(
             coalition.keys["alpha-k2"],
             REGISTRY + "GetPartner",
@@ -322,7 +321,7 @@ def test_a_replay_is_refused_by_another_replica_and_after_a_restart(coalition: C
         assert send(other, reused)[:2] == ("UNAUTHENTICATED", "NONCE_REUSED")
         assert send(other, first) == send(hub, first)  # a resend is the same call on every replica
     finally:
-        replica.stop(grace_s=0)
+        other.stop(grace_s=0)
 
 
 def test_nonces_are_kept_for_twice_the_window_then_pruned(coalition: Coalition) -> None:
