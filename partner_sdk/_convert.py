@@ -1,11 +1,15 @@
-"""Protobuf answers to the SDK's dataclasses (the only module that reads both)."""
+"""Protobuf answers to the SDK's core dataclasses and back, every state and kind checked against its Literal.
+
+The settlement, accrual and donation calls convert their own messages (partner_sdk/_client/)
+with the same helpers: Names for enums, to_datetime and to_timestamp for times.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from fractions import Fraction
-from typing import cast
+from typing import Generic, TypeVar, cast, get_args
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.message import Message
@@ -20,28 +24,88 @@ from coalition.exchange.v1 import (
     members_pb2,
     redemptions_pb2,
 )
-from partner_sdk.documents import epoch_ms
-from partner_sdk.models import (
+from partner_sdk._models import (
+    AccessEvent,
     AccessLogEntry,
     Agreement,
+    AgreementStatus,
     AgreementTerms,
     AttributeDeclaration,
     AttributeRead,
+    AttributeType,
     Capture,
     Consent,
+    ConsentEndReason,
     Conversion,
     ConversionAmounts,
     ConversionEvent,
     ConversionReversal,
+    ConversionState,
     Erasure,
     Hold,
+    HoldState,
     HubInfo,
     Instruction,
+    InstructionKind,
+    InstructionState,
+    KeyState,
     MemberLink,
     Partner,
     PartnerKey,
+    PartnerStatus,
+    Purpose,
     Quote,
+    WithheldReason,
 )
+from partner_sdk.documents import epoch_ms
+
+L = TypeVar("L", bound=str)
+UNKNOWN = "UNKNOWN"
+
+
+class Names(Generic[L]):
+    """The plain names one Literal of the models allows, read from a protobuf enum or a string field.
+
+    A value the Literal does not name (UNSPECIFIED, or a value of a hub newer than this SDK)
+    reads as UNKNOWN, which every such Literal names: a model never holds a name its type
+    does not allow.
+    """
+
+    def __init__(self, literal: object, enum: EnumTypeWrapper | None = None, prefix: str = "") -> None:
+        self.allowed: tuple[L, ...] = get_args(literal)
+        self._unknown: L = next(name for name in self.allowed if name == UNKNOWN)
+        self._enum = enum
+        self._prefix = prefix
+
+    def of(self, value: int) -> L:
+        """Return the name of an enum value, without its prefix."""
+        if self._enum is None:
+            raise AssertionError("these names are read from text, not from an enum")
+        try:
+            name = str(self._enum.Name(value))
+        except ValueError:
+            return self._unknown
+        return self.of_text(name.removeprefix(self._prefix))
+
+    def of_text(self, text: str) -> L:
+        """Return text if the Literal names it, else UNKNOWN."""
+        return next((name for name in self.allowed if name == text), self._unknown)
+
+
+PARTNER_STATUS: Names[PartnerStatus] = Names(PartnerStatus, common_pb2.PartnerStatus, "PARTNER_STATUS_")
+KEY_STATE: Names[KeyState] = Names(KeyState, common_pb2.KeyState, "KEY_STATE_")
+AGREEMENT_STATUS: Names[AgreementStatus] = Names(AgreementStatus, agreements_pb2.AgreementStatus, "AGREEMENT_STATUS_")
+CONVERSION_STATE: Names[ConversionState] = Names(ConversionState, conversions_pb2.ConversionState, "CONVERSION_STATE_")
+INSTRUCTION_KIND: Names[InstructionKind] = Names(InstructionKind, instructions_pb2.InstructionKind, "INSTRUCTION_KIND_")
+INSTRUCTION_STATE: Names[InstructionState] = Names(
+    InstructionState, instructions_pb2.InstructionState, "INSTRUCTION_STATE_"
+)
+HOLD_STATE: Names[HoldState] = Names(HoldState, redemptions_pb2.HoldState, "HOLD_STATE_")
+ATTRIBUTE_TYPE: Names[AttributeType] = Names(AttributeType, members_pb2.AttributeType, "ATTRIBUTE_TYPE_")
+PURPOSE: Names[Purpose] = Names(Purpose, members_pb2.Purpose, "PURPOSE_")
+CONSENT_END_REASON: Names[ConsentEndReason] = Names(ConsentEndReason)
+WITHHELD_REASON: Names[WithheldReason] = Names(WithheldReason)
+ACCESS_EVENT: Names[AccessEvent] = Names(AccessEvent)
 
 
 def to_datetime(stamp: Timestamp) -> datetime:
@@ -70,14 +134,6 @@ def _fraction(ratio: common_pb2.Ratio) -> Fraction:
     return Fraction(ratio.numerator, ratio.denominator)
 
 
-def _name(enum: EnumTypeWrapper, value: int, prefix: str) -> str:
-    """Return an enum value's name without its prefix; a value this SDK doesn't know yet reads UNKNOWN_<n>."""
-    try:
-        return str(enum.Name(value)).removeprefix(prefix)
-    except ValueError:
-        return f"UNKNOWN_{value}"
-
-
 def to_ratio(value: Fraction) -> common_pb2.Ratio:
     """Return a Ratio message for an exact fraction (in lowest terms)."""
     value = Fraction(value)
@@ -92,13 +148,13 @@ def partner(message: common_pb2.Partner) -> Partner:
         point_currency=message.point_currency,
         settlement_currency=message.settlement_currency,
         point_value_minor=Fraction(message.point_value_minor.numerator, message.point_value_minor.denominator),
-        status=common_pb2.PartnerStatus.Name(message.status).removeprefix("PARTNER_STATUS_"),
+        status=PARTNER_STATUS.of(message.status),
         keys=tuple(
             PartnerKey(
                 key_id=key.key_id,
                 public_key=key.public_key,
                 fingerprint=key.fingerprint,
-                state=common_pb2.KeyState.Name(key.state).removeprefix("KEY_STATE_"),
+                state=KEY_STATE.of(key.state),
                 created_at=_time(key.created_at),
                 not_after=_time(key.not_after) if key.HasField("not_after") else None,
                 revoked_at=_time(key.revoked_at) if key.HasField("revoked_at") else None,
@@ -183,7 +239,7 @@ def agreement(message: agreements_pb2.Agreement) -> Agreement:
     return Agreement(
         agreement_id=message.agreement_id,
         terms=agreement_terms(message.terms),
-        status=_name(agreements_pb2.AgreementStatus, message.status, "AGREEMENT_STATUS_"),
+        status=AGREEMENT_STATUS.of(message.status),
         document=message.document,
         proposer_key_id=message.proposer_key_id,
         proposer_signature=message.proposer_signature,
@@ -226,10 +282,6 @@ def quote(message: conversions_pb2.Quote) -> Quote:
     )
 
 
-def _conversion_state(value: int) -> str:
-    return _name(conversions_pb2.ConversionState, value, "CONVERSION_STATE_")
-
-
 def conversion(message: conversions_pb2.Conversion) -> Conversion:
     """Convert a Conversion message, with its history and reversals."""
     return Conversion(
@@ -242,13 +294,13 @@ def conversion(message: conversions_pb2.Conversion) -> Conversion:
         source_member_ref=message.source_member_ref,
         target_member_ref=message.target_member_ref,
         amounts=conversion_amounts(message.amounts),
-        state=_conversion_state(message.state),
+        state=CONVERSION_STATE.of(message.state),
         history=tuple(
             ConversionEvent(
                 at=_time(event.at),
                 actor=event.actor,
-                from_state=_conversion_state(event.from_state) if event.from_state else None,
-                to_state=_conversion_state(event.to_state),
+                from_state=CONVERSION_STATE.of(event.from_state) if event.from_state else None,
+                to_state=CONVERSION_STATE.of(event.to_state),
                 note=event.note,
             )
             for event in message.history
@@ -295,8 +347,8 @@ def instruction(message: instructions_pb2.Instruction) -> Instruction:
     """Convert an Instruction message."""
     return Instruction(
         instruction_id=message.instruction_id,
-        kind=_name(instructions_pb2.InstructionKind, message.kind, "INSTRUCTION_KIND_"),
-        state=_name(instructions_pb2.InstructionState, message.state, "INSTRUCTION_STATE_"),
+        kind=INSTRUCTION_KIND.of(message.kind),
+        state=INSTRUCTION_STATE.of(message.state),
         member_ref=message.member_ref,
         points=message.points,
         point_currency=message.point_currency,
@@ -324,7 +376,7 @@ def hold(message: redemptions_pb2.Hold) -> Hold:
         authorized_points=message.authorized_points,
         captured_points=message.captured_points,
         released_points=message.released_points,
-        state=_name(redemptions_pb2.HoldState, message.state, "HOLD_STATE_"),
+        state=HOLD_STATE.of(message.state),
         created_at=_time(message.created_at),
         expires_at=_time(message.expires_at),
         rate=_fraction(message.rate),
@@ -366,16 +418,12 @@ def purpose(name: str) -> members_pb2.Purpose:
     return cast(members_pb2.Purpose, _enum_value(members_pb2.Purpose, "PURPOSE_", name))
 
 
-def _purpose_name(value: int) -> str:
-    return _name(members_pb2.Purpose, value, "PURPOSE_")
-
-
 def attribute_declaration(message: members_pb2.AttributeDeclaration) -> AttributeDeclaration:
     """Convert an AttributeDeclaration message."""
     return AttributeDeclaration(
         partner_id=message.partner_id,
         key=message.key,
-        type=_name(members_pb2.AttributeType, message.type, "ATTRIBUTE_TYPE_"),
+        type=ATTRIBUTE_TYPE.of(message.type),
         description=message.description,
     )
 
@@ -418,7 +466,7 @@ def attribute_read(message: members_pb2.ReadAttributesResponse) -> AttributeRead
         value = _attribute_value(item)
         if value is not None:
             values[item.key] = value
-    return AttributeRead(values=values, withheld={w.key: w.reason for w in message.withheld})
+    return AttributeRead(values=values, withheld={w.key: WITHHELD_REASON.of_text(w.reason) for w in message.withheld})
 
 
 def consent(message: members_pb2.Consent) -> Consent:
@@ -428,7 +476,7 @@ def consent(message: members_pb2.Consent) -> Consent:
         source_partner_id=message.source_partner_id,
         grantee_partner_id=message.grantee_partner_id,
         attribute_keys=tuple(message.attribute_keys),
-        purpose=_purpose_name(message.purpose),
+        purpose=PURPOSE.of(message.purpose),
         granted_at=_time(message.granted_at),
         expires_at=_time(message.expires_at),
         revoked_at=_optional_time(message, "revoked_at"),
@@ -436,7 +484,7 @@ def consent(message: members_pb2.Consent) -> Consent:
         receipt=message.receipt,
         receipt_signature=message.receipt_signature,
         receipt_key_id=message.receipt_key_id,
-        end_reason=message.end_reason,
+        end_reason=CONSENT_END_REASON.of_text(message.end_reason),
     )
 
 
@@ -446,10 +494,10 @@ def access_log_entry(message: members_pb2.AccessLogEntry) -> AccessLogEntry:
         at=_time(message.at),
         reader_partner_id=message.reader_partner_id,
         source_partner_id=message.source_partner_id,
-        purpose=_purpose_name(message.purpose),
+        purpose=PURPOSE.of(message.purpose),
         returned_keys=tuple(message.returned_keys),
         withheld_keys=tuple(message.withheld_keys),
-        event=message.event or "READ",
+        event=ACCESS_EVENT.of_text(message.event or "READ"),
         reason=message.reason,
         consent_id=message.consent_id,
     )

@@ -30,7 +30,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
-from partner_sdk.models import AgreementTerms
+from partner_sdk._models import AgreementTerms
 
 __all__ = ["AGREEMENT_SCHEME", "agreement_document", "epoch_ms", "render_agreement_document"]
 

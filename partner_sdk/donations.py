@@ -1,10 +1,11 @@
-r"""Giving: the donation document a brand and a charity sign, donation receipts, and the calls.
+r"""Giving: the donation document a brand and a charity sign, donation receipts, and what the calls return.
 
 A brand proposes a donation agreement with a charity (a partner of kind CHARITY), signing the
 donation document; the charity accepts, signing the same bytes. Then the brand, having taken
 the member's points, records a donation: the hub answers with a receipt it signs (who, how
 much, to whom, when) for the member, and at settlement the brand owes the charity the points'
-money value. The charity sees who donated only if the member chose to share it.
+money value. The charity sees who donated only if the member chose to share it. The calls are
+ExchangeClient's (propose_donation_agreement, accept_donation_agreement, donate, list_donations).
 
 The document is UTF-8, lines joined by a single line feed, no trailing one::
 
@@ -26,27 +27,21 @@ points, amount_minor, currency, donated_at_ms; the hub signs
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from typing import Literal, TypeAlias
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from coalition.exchange.v1 import common_pb2
-from coalition.exchange.v1 import donations_pb2 as pb
-from partner_sdk._convert import to_datetime, to_timestamp
-from partner_sdk._mixin import ClientCalls
+from partner_sdk._models import Consent
+from partner_sdk._receipts import check_receipt
 from partner_sdk.documents import _fraction, _integer, _ratio, _text, epoch_ms
-from partner_sdk.models import Page
 
 __all__ = [
     "DONATION_SCHEME",
     "RECEIPT_PREFIX",
     "Donation",
     "DonationAgreement",
-    "DonationCalls",
+    "DonationAgreementStatus",
     "DonationTerms",
     "donation_document",
     "render_donation_document",
@@ -55,7 +50,8 @@ __all__ = [
 
 DONATION_SCHEME = "COALITION-DONATION-V1"
 RECEIPT_PREFIX = b"coalition-donation-receipt-v1\n"
-_DONATIONS = "/coalition.exchange.v1.DonationService/"
+
+DonationAgreementStatus: TypeAlias = Literal["PROPOSED", "ACTIVE", "SUPERSEDED", "UNKNOWN"]
 
 
 def render_donation_document(
@@ -117,7 +113,7 @@ class DonationAgreement:
 
     agreement_id: str
     terms: DonationTerms
-    status: str
+    status: DonationAgreementStatus
     document: bytes
     proposer_signature: bytes
     acceptor_signature: bytes
@@ -140,130 +136,39 @@ class Donation:
     receipt_signature: bytes
     hub_key_id: str
 
+    def verify_receipt(self, hub_public_key: bytes) -> bytes:
+        """Check that the hub signed this donation's receipt, and return the receipt (to show the member).
 
-def verify_receipt(donation: Donation, hub_public_key: bytes) -> bool:
-    """Whether the hub signed this donation's receipt (a brand shows the member a verified receipt)."""
-    try:
-        Ed25519PublicKey.from_public_bytes(hub_public_key).verify(
-            donation.receipt_signature, RECEIPT_PREFIX + donation.receipt
+        Args:
+            hub_public_key: the raw 32-byte public key of the hub key hub_key_id.
+
+        Returns:
+            The receipt, exactly the canonical JSON the hub signed (after RECEIPT_PREFIX).
+
+        Raises:
+            ReceiptVerificationError: reason BAD_SIGNATURE (another key, or an altered receipt)
+                or BAD_HUB_KEY (not a 32-byte key).
+        """
+        check_receipt(
+            hub_public_key, self.receipt_signature, RECEIPT_PREFIX + self.receipt, what=f"donation {self.donation_id}"
         )
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+        return self.receipt
 
 
-def _terms_message(terms: DonationTerms) -> pb.DonationTerms:
-    value = _fraction("value_per_point_minor", terms.value_per_point_minor)
-    return pb.DonationTerms(
-        brand_partner_id=terms.brand_partner_id,
-        charity_partner_id=terms.charity_partner_id,
-        version=terms.version,
-        value_per_point_minor=common_pb2.Ratio(numerator=value.numerator, denominator=value.denominator),
-        settlement_currency=terms.settlement_currency,
-        valid_from=to_timestamp(terms.valid_from),
-        valid_until=to_timestamp(terms.valid_until),
-    )
+def verify_receipt(signed: Donation | Consent, hub_public_key: bytes) -> bytes:
+    """Check that the hub signed a donation's or a consent's receipt, and return the receipt.
 
+    The same as ``signed.verify_receipt(hub_public_key)``.
 
-def _agreement(m: pb.DonationAgreement) -> DonationAgreement:
-    t = m.terms
-    return DonationAgreement(
-        agreement_id=m.agreement_id,
-        terms=DonationTerms(
-            brand_partner_id=t.brand_partner_id,
-            charity_partner_id=t.charity_partner_id,
-            version=t.version,
-            value_per_point_minor=Fraction(t.value_per_point_minor.numerator, t.value_per_point_minor.denominator),
-            settlement_currency=t.settlement_currency,
-            valid_from=to_datetime(t.valid_from),
-            valid_until=to_datetime(t.valid_until),
-        ),
-        status=m.status,
-        document=m.document,
-        proposer_signature=m.proposer_signature,
-        acceptor_signature=m.acceptor_signature,
-    )
+    Args:
+        signed: a Donation (from donate or list_donations) or a Consent (from grant_consent, ...).
+        hub_public_key: the raw 32-byte public key of the hub key that signed it.
 
+    Returns:
+        The receipt, exactly the bytes the hub signed.
 
-def _donation(m: pb.Donation) -> Donation:
-    return Donation(
-        donation_id=m.donation_id,
-        brand_partner_id=m.brand_partner_id,
-        charity_partner_id=m.charity_partner_id,
-        member_ref=m.member_ref,
-        donor_pairwise_id=m.donor_pairwise_id,
-        points=m.points,
-        amount_minor=m.amount_minor,
-        currency=m.currency,
-        donated_at=to_datetime(m.donated_at),
-        receipt=m.receipt,
-        receipt_signature=m.receipt_signature,
-        hub_key_id=m.hub_key_id,
-    )
-
-
-class DonationCalls(ClientCalls):
-    """Donation methods, mixed into ExchangeClient (which provides ``transport`` and ``sign_document``)."""
-
-    def propose_donation_agreement(self, terms: DonationTerms, *, timeout_s: float | None = None) -> DonationAgreement:
-        """As the brand: sign the donation document of terms and propose it to the charity."""
-        answer = self.transport.call(
-            _DONATIONS + "ProposeDonationAgreement",
-            pb.ProposeDonationAgreementRequest(
-                terms=_terms_message(terms), proposer_signature=self.sign_document(donation_document(terms))
-            ),
-            pb.ProposeDonationAgreementResponse,
-            timeout_s=timeout_s,
-        )
-        return _agreement(answer.agreement)
-
-    def accept_donation_agreement(
-        self, agreement_id: str, terms: DonationTerms, *, timeout_s: float | None = None
-    ) -> DonationAgreement:
-        """As the charity: sign the document of the terms you agreed (the hub checks it is the proposal's)."""
-        answer = self.transport.call(
-            _DONATIONS + "AcceptDonationAgreement",
-            pb.AcceptDonationAgreementRequest(
-                agreement_id=agreement_id, acceptor_signature=self.sign_document(donation_document(terms))
-            ),
-            pb.AcceptDonationAgreementResponse,
-            timeout_s=timeout_s,
-        )
-        return _agreement(answer.agreement)
-
-    def donate(
-        self,
-        charity_partner_id: str,
-        *,
-        member_ref: str,
-        points: int,
-        share_identity_with_charity: bool = False,
-        idempotency_key: str | None = None,
-        timeout_s: float | None = None,
-    ) -> Donation:
-        """Record a member's donation of this brand's points (already taken from the member)."""
-        answer = self.transport.call(
-            _DONATIONS + "Donate",
-            pb.DonateRequest(
-                charity_partner_id=charity_partner_id,
-                member_ref=member_ref,
-                points=points,
-                share_identity_with_charity=share_identity_with_charity,
-                idempotency_key=idempotency_key or "k-" + uuid.uuid4().hex,
-            ),
-            pb.DonateResponse,
-            timeout_s=timeout_s,
-        )
-        return _donation(answer.donation)
-
-    def list_donations(
-        self, *, page_size: int = 0, page_token: str = "", timeout_s: float | None = None
-    ) -> Page[Donation]:
-        """Return a page of donations this partner made (a brand) or received (a charity), newest first."""
-        answer = self.transport.call(
-            _DONATIONS + "ListDonations",
-            pb.ListDonationsRequest(page_size=page_size, page_token=page_token),
-            pb.ListDonationsResponse,
-            timeout_s=timeout_s,
-        )
-        return Page(tuple(_donation(d) for d in answer.donations), answer.next_page_token)
+    Raises:
+        ReceiptVerificationError: reason BAD_SIGNATURE (another key, or an altered receipt) or
+            BAD_HUB_KEY (not a 32-byte key).
+    """
+    return signed.verify_receipt(hub_public_key)

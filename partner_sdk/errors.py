@@ -1,6 +1,6 @@
-"""The SDK's exceptions, rebuilt from the hub's gRPC status and its google.rpc details.
+"""The SDK's one exception tree: the hub's refusals (from its gRPC status and details) and the SDK's own checks.
 
-    ExchangeError                    anything the hub refused or the call could not do
+    ExchangeError                    anything the hub refused, the call could not do, or that does not verify
      +-- InvalidArgumentError        INVALID_ARGUMENT: fix the request
      +-- NotFoundError               NOT_FOUND
      +-- AlreadyExistsError          ALREADY_EXISTS
@@ -12,10 +12,16 @@
      +-- UnavailableError            UNAVAILABLE: the hub could not be reached
      +-- DeadlineExceededError       DEADLINE_EXCEEDED: no answer in time
      +-- InternalError               INTERNAL, UNKNOWN and anything else
-     +-- ResponseVerificationError   the answer was not signed by the hub's key
+     +-- ResponseVerificationError   something the hub signed does not verify: an answer, or
+     |    |                          the document of an agreement to accept
+     |    +-- StatementVerificationError   a statement or chain (verify_statement, verify_chain)
+     |    +-- ReceiptVerificationError     a consent's or donation's receipt (verify_receipt)
+     +-- StatementFormatError        a statement document is not coalition-statement/1 (also a ValueError)
 
-``reason`` is the hub's stable machine-readable code (for example ``KEY_REVOKED``),
-``field`` the request field at fault when there is one.
+``reason`` is a stable machine-readable code: the hub's (for example ``KEY_REVOKED``), or the
+SDK's own for what it checks (``BAD_SIGNATURE``, ``CHAIN_GAP``, ...). ``field`` is the request
+field at fault when there is one. Every ``verify_*`` function and method raises one of the
+verification errors above and returns what it verified.
 """
 
 from __future__ import annotations
@@ -36,7 +42,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ResourceExhaustedError",
+    "ReceiptVerificationError",
     "ResponseVerificationError",
+    "StatementFormatError",
+    "StatementVerificationError",
     "UnauthenticatedError",
     "UnavailableError",
 ]
@@ -46,8 +55,9 @@ class ExchangeError(Exception):
     """A call to the hub failed.
 
     Attributes:
-        code: the gRPC status code name, for example "INVALID_ARGUMENT".
-        reason: the hub's stable reason code, or "" when the hub did not answer.
+        code: the gRPC status code name, for example "INVALID_ARGUMENT"; for what the SDK found
+            wrong itself, the name of that check, for example "RESPONSE_NOT_VERIFIED".
+        reason: the stable reason code, or "" when the hub did not answer.
         message: the hub's message.
         field: the request field at fault, or None.
         request_id: the id of the request, to quote to the operator.
@@ -143,9 +153,38 @@ class InternalError(ExchangeError):
 
 
 class ResponseVerificationError(ExchangeError):
-    """The answer was not signed by the hub's key, or its signature does not match."""
+    """Something the hub signed does not verify: not signed by the hub's key, or its signature does not match."""
 
     code = "RESPONSE_NOT_VERIFIED"
+
+
+class StatementVerificationError(ResponseVerificationError):
+    """A statement, or a chain of statements, does not verify (verify_statement, verify_chain).
+
+    reason is a stable code, e.g. DOCUMENT_HASH_MISMATCH, BAD_SIGNATURE, ENVELOPE_MISMATCH,
+    NET_POSITION_WRONG, COALITION_UNBALANCED, CHAIN_GAP, CHAIN_BROKEN; message the first
+    problem found, in words.
+    """
+
+    code = "STATEMENT_NOT_VERIFIED"
+
+
+class ReceiptVerificationError(ResponseVerificationError):
+    """A consent's or a donation's receipt is not signed by the hub key given (verify_receipt).
+
+    reason is BAD_SIGNATURE (wrong key, or an altered receipt) or BAD_HUB_KEY (not a 32-byte key).
+    """
+
+    code = "RECEIPT_NOT_VERIFIED"
+
+
+class StatementFormatError(ExchangeError, ValueError):
+    """A statement document is not a well-formed coalition-statement/1 document (reason MALFORMED_DOCUMENT)."""
+
+    code = "STATEMENT_MALFORMED"
+
+    def __init__(self, message: str, *, reason: str = "MALFORMED_DOCUMENT") -> None:
+        super().__init__(message, reason=reason)
 
 
 _BY_CODE: dict[grpc.StatusCode, type[ExchangeError]] = {

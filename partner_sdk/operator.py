@@ -1,21 +1,21 @@
-"""OperatorClient: the coalition operator's signed connection (used by `coalition admin`)."""
+"""OperatorClient: the coalition operator's signed connection (used by `coalition admin`).
+
+Like ExchangeClient, the class names every call it offers; each lives in the module of its
+service under partner_sdk/_client/.
+"""
 
 from __future__ import annotations
 
 import grpc
 
-from coalition.exchange.v1 import operator_pb2
-from partner_sdk import _convert, signing
-from partner_sdk.client import DEFAULT_TIMEOUT_S, _HubClient
+from partner_sdk import signing
+from partner_sdk._client import operator, registry, settlement
+from partner_sdk._client.connection import DEFAULT_TIMEOUT_S, Connection
 from partner_sdk.keys import Ed25519PrivateKey, fingerprint, public_key_bytes
-from partner_sdk.models import Partner
 from partner_sdk.retry import DEFAULT_RETRY, RetryPolicy
-from partner_sdk.settlement_client import SettlementCalls
 from partner_sdk.tls import TlsOptions
 
 __all__ = ["OperatorClient", "operator_key_id"]
-
-_OPERATOR = "/coalition.exchange.v1.OperatorService/"
 
 
 def operator_key_id(private_or_public_key: bytes) -> str:
@@ -23,7 +23,7 @@ def operator_key_id(private_or_public_key: bytes) -> str:
     return "op-" + fingerprint(private_or_public_key)[7:23]
 
 
-class OperatorClient(_HubClient, SettlementCalls):
+class OperatorClient(Connection):
     """Admits, suspends and reinstates partners and closes settlement periods, signed with the operator's key."""
 
     def __init__(
@@ -49,32 +49,31 @@ class OperatorClient(_HubClient, SettlementCalls):
             tls=tls,
         )
 
-    def __enter__(self) -> OperatorClient:
-        return self
+    # HubService and RegistryService (reads): partner_sdk/_client/registry.py
+    hub_info = registry.hub_info
+    get_partner = registry.get_partner
+    list_partners = registry.list_partners
+    iter_partners = registry.iter_partners
 
-    def approve(self, partner_id: str) -> Partner:
-        """Approve a PENDING partner."""
-        answer = self.transport.call(
-            _OPERATOR + "ApprovePartner",
-            operator_pb2.ApprovePartnerRequest(partner_id=partner_id),
-            operator_pb2.ApprovePartnerResponse,
-        )
-        return _convert.partner(answer.partner)
+    # OperatorService: partner_sdk/_client/operator.py
+    approve = operator.approve
+    suspend = operator.suspend
+    reinstate = operator.reinstate
 
-    def suspend(self, partner_id: str, *, reason: str) -> Partner:
-        """Suspend an ACTIVE partner: every call it makes is refused from then on."""
-        answer = self.transport.call(
-            _OPERATOR + "SuspendPartner",
-            operator_pb2.SuspendPartnerRequest(partner_id=partner_id, reason=reason),
-            operator_pb2.SuspendPartnerResponse,
-        )
-        return _convert.partner(answer.partner)
-
-    def reinstate(self, partner_id: str) -> Partner:
-        """Reinstate a SUSPENDED partner."""
-        answer = self.transport.call(
-            _OPERATOR + "ReinstatePartner",
-            operator_pb2.ReinstatePartnerRequest(partner_id=partner_id),
-            operator_pb2.ReinstatePartnerResponse,
-        )
-        return _convert.partner(answer.partner)
+    # SettlementService: partner_sdk/_client/settlement.py
+    close_period = settlement.close_period
+    get_period = settlement.get_period
+    list_periods = settlement.list_periods
+    list_statements = settlement.list_statements
+    iter_statements = settlement.iter_statements
+    get_statement = settlement.get_statement
+    iter_statement_movements = settlement.iter_statement_movements
+    list_payment_instructions = settlement.list_payment_instructions
+    record_payment = settlement.record_payment
+    reconcile = settlement.reconcile
+    iter_reconciliation_breaks = settlement.iter_reconciliation_breaks
+    open_dispute = settlement.open_dispute
+    respond_to_dispute = settlement.respond_to_dispute
+    resolve_dispute = settlement.resolve_dispute
+    get_dispute = settlement.get_dispute
+    list_disputes = settlement.list_disputes

@@ -8,12 +8,10 @@ hub's 32-byte public key and needs nothing else to check one statement or its wh
     document = verify_statement(statement, hub_public_key)
     documents = verify_chain(statements, hub_public_key)
 
-Errors (each carries a stable ``reason``):
-
-    ValueError
-     +-- StatementFormatError        the document is not a well-formed coalition-statement/1
-    Exception
-     +-- StatementVerificationError  the hash, signature, envelope, arithmetic or chain is wrong
+Errors come from the SDK's one tree (partner_sdk.errors), each with a stable ``reason``:
+StatementFormatError (also a ValueError) when a document is not a well-formed
+coalition-statement/1, StatementVerificationError (a ResponseVerificationError) when the hash,
+signature, envelope, arithmetic or chain is wrong.
 """
 
 from __future__ import annotations
@@ -26,10 +24,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, get_args
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from partner_sdk.errors import StatementFormatError, StatementVerificationError
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -40,6 +40,8 @@ __all__ = [
     "INT64_MAX",
     "MOVEMENT_KINDS",
     "SIGNING_PREFIX",
+    "MovementKind",
+    "PaymentState",
     "CoalitionCheck",
     "ControlTotal",
     "CounterpartyLine",
@@ -66,7 +68,11 @@ __all__ = [
 SIGNING_PREFIX = b"coalition-statement-v1\n"
 GENESIS_SHA256 = "0" * 64
 DOCUMENT_FORMAT = "coalition-statement/1"
-MOVEMENT_KINDS = frozenset({"CONVERSION", "CAPTURE", "REVERSAL", "ADJUSTMENT", "ACCRUAL", "DONATION"})
+MovementKind: TypeAlias = Literal["CONVERSION", "CAPTURE", "REVERSAL", "ADJUSTMENT", "ACCRUAL", "DONATION", "UNKNOWN"]
+"""What a movement is; UNKNOWN is a kind from a hub newer than this SDK (never valid in a file)."""
+MOVEMENT_KINDS: frozenset[str] = frozenset(get_args(MovementKind)) - {"UNKNOWN"}
+PaymentState: TypeAlias = Literal["OUTSTANDING", "PART_PAID", "PAID", "UNKNOWN"]
+"""How far a payment instruction is paid; UNKNOWN is a state from a hub newer than this SDK."""
 INT64_MAX = 2**63 - 1  # amounts travel as protobuf int64; anything wider is a corrupt value
 HUB_PUBLIC_KEY_BYTES = 32
 
@@ -75,27 +81,6 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _UTC_MS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
-
-
-class StatementFormatError(ValueError):
-    """The statement document is not a well-formed coalition-statement/1 document."""
-
-    reason = "MALFORMED_DOCUMENT"
-
-
-class StatementVerificationError(Exception):
-    """A statement, or a chain of statements, does not verify.
-
-    Attributes:
-        reason: a stable code, e.g. DOCUMENT_HASH_MISMATCH, BAD_SIGNATURE, ENVELOPE_MISMATCH,
-            NET_POSITION_WRONG, COALITION_UNBALANCED, CHAIN_GAP, CHAIN_BROKEN.
-        message: the first problem found, in words.
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def canonical_json(value: object) -> bytes:
@@ -158,7 +143,8 @@ def parse_utc_ms(text: str) -> int:
 class Movement:
     """One settled movement, as the hub lists it and as a CSV detail line carries it.
 
-    kind is CONVERSION, CAPTURE, REVERSAL or ADJUSTMENT. source_partner_id owes target_partner_id
+    kind is one of MOVEMENT_KINDS (a MovementKind; a plain str here because a CSV line is read
+    into a Movement before its kind is checked). source_partner_id owes target_partner_id
     amount_minor (minor units of currency; negative when money flows back, as for a reversal).
     Points are signed too: negative for a reversal, target_points 0 for a capture or adjustment.
     """
@@ -196,7 +182,7 @@ class PaymentRecord:
 class PaymentInstructionStatus:
     """The live state of a payment instruction, returned beside a statement but not signed in it.
 
-    state is OUTSTANDING, PART_PAID or PAID; outstanding_minor = amount_minor - paid_minor.
+    state is OUTSTANDING, PART_PAID or PAID (a PaymentState); outstanding_minor = amount_minor - paid_minor.
     """
 
     instruction_id: str
@@ -207,7 +193,7 @@ class PaymentInstructionStatus:
     amount_minor: int
     paid_minor: int
     outstanding_minor: int
-    state: str
+    state: PaymentState
     payments: tuple[PaymentRecord, ...]
 
     def to_json_value(self) -> dict[str, object]:
@@ -540,7 +526,7 @@ def verify_statement(statement: Statement, hub_public_key: bytes) -> StatementDo
     try:
         document = StatementDocument.from_json(statement.document)
     except StatementFormatError as exc:
-        raise _fail(exc.reason, f"the signed document is malformed: {exc}") from exc
+        raise _fail(exc.reason, f"the signed document is malformed: {exc.message}") from exc
     if canonical_json(document.to_json_value()) != statement.document:
         raise _fail("NOT_CANONICAL", "the signed document is not canonical JSON")
     _check_envelope(statement, document)
@@ -550,7 +536,7 @@ def verify_statement(statement: Statement, hub_public_key: bytes) -> StatementDo
 
 
 def _fail(reason: str, message: str) -> StatementVerificationError:
-    return StatementVerificationError(reason, message)
+    return StatementVerificationError(message, reason=reason)
 
 
 def _check_envelope(statement: Statement, doc: StatementDocument) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from partner_sdk import ExchangeClient, OperatorClient, generate_private_key
+from partner_sdk import ExchangeClient, OperatorClient, ReceiptVerificationError, generate_private_key
 from partner_sdk.accruals import AccrualTerms, AwardItem, AwardResult
 from partner_sdk.donations import DonationTerms, verify_receipt
 
@@ -152,10 +152,15 @@ def tell_earning_story(
     donation = stride.donate("oceans", member_ref=MEMBER_AT_STRIDE, points=3_000, share_identity_with_charity=False)
     receipt = json.loads(donation.receipt)
     console.print(f"receipt (signed by the hub, {len(donation.receipt_signature)}-byte signature): {receipt}")
+    try:
+        verify_receipt(donation, hub_key)
+        verdict = "verified"
+    except ReceiptVerificationError as error:
+        verdict = f"NOT verified ({error.reason})"
     checks.expect(
         "the donation receipt carries the hub's signature",
         "verified, 750 minor EUR",
-        f"{'verified' if verify_receipt(donation, hub_key) else 'NOT verified'}, {donation.amount_minor} minor EUR",
+        f"{verdict}, {donation.amount_minor} minor EUR",
     )
     seen = oceans.list_donations().items[0]
     checks.expect(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from partner_sdk import ExchangeClient
+from partner_sdk import ExchangeClient, ReceiptVerificationError
 
 if TYPE_CHECKING:
     from exchange.cli.demo import Checks
@@ -82,11 +82,12 @@ def tell_consent_story(
     )
     console.print("In Stride's app the member lets Brewhaus see their shoe size for personalised offers; the receipt:")
     console.print(consent.receipt.decode(), style="dim")
-    checks.expect(
-        "the consent receipt carries the hub's signature",
-        "verified",
-        "verified" if consent.verify_receipt(hub_public_key) else "not verified",
-    )
+    try:
+        consent.verify_receipt(hub_public_key)
+        verdict = "verified"
+    except ReceiptVerificationError as error:
+        verdict = f"not verified ({error.reason})"
+    checks.expect("the consent receipt carries the hub's signature", "verified", verdict)
     read = brewhaus.read_attributes(
         brew_pairwise,
         source_partner_id="stride",

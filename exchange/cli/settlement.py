@@ -52,7 +52,6 @@ from partner_sdk.settlement import (
     verify_chain,
     verify_statement,
 )
-from partner_sdk.settlement_client import SettlementCalls
 
 app = typer.Typer(
     help="Settlement staff: close periods, read, export and verify statements, reconcile, disputes, payments.",
@@ -153,13 +152,13 @@ def _client(who: Identity) -> Iterator[ExchangeClient | OperatorClient]:
     try:
         with client:
             yield client
+    except StatementVerificationError as error:  # before ExchangeError: it is one
+        _fail(f"statement does not verify: {error.message}")
     except ExchangeError as error:
         _fail(f"{error.code}: {error.message}" + (f" ({error.reason})" if error.reason else ""))
-    except StatementVerificationError as error:
-        _fail(f"statement does not verify: {error}")
 
 
-def _hub_key(client: SettlementCalls) -> bytes:
+def _hub_key(client: ExchangeClient | OperatorClient) -> bytes:
     """The hub's public key: pinned with --hub-public-key, or fetched once and proven by its signature."""
     return client.transport.hub_key()
 
@@ -266,7 +265,7 @@ def verify(
         try:
             doc = verify_statement(_statement_from_json(file), pinned)
         except StatementVerificationError as error:
-            _fail(f"{file} does not verify: {error}")
+            _fail(f"{file} does not verify: {error.message}")
         console.print(f"[green]{file}: signature and arithmetic verify[/green] ({doc.statement_id})")
         return
     with _client(who) as client:

@@ -15,15 +15,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from partner_sdk.settlement import Movement, PaymentInstructionStatus, Statement, StatementDocument
-from partner_sdk.settlement_client import (
+from partner_sdk import (
     Dispute,
+    ExchangeClient,
     MovementValues,
+    OperatorClient,
     Period,
     ReconciliationBreak,
     ReconciliationReport,
-    SettlementCalls,
 )
+from partner_sdk.settlement import Movement, PaymentInstructionStatus, Statement, StatementDocument
 from partner_sdk.settlement_csv import CurrencyTotals, Flow, count_flows, write_movements_csv
 from partner_sdk.settlement_html import (
     format_money,
@@ -187,7 +188,7 @@ def disputes_table(disputes: Iterable[Dispute], title: str = "Disputes") -> Tabl
 
 
 def export_statement(
-    client: SettlementCalls,
+    client: ExchangeClient | OperatorClient,
     statement: Statement,
     doc: StatementDocument,
     out_dir: Path,

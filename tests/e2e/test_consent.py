@@ -64,7 +64,7 @@ def test_a_read_returns_only_what_a_live_consent_covers_and_says_why_the_rest_is
         purpose="PERSONALISED_OFFERS",
         expires_at=_in_a_day(),
     )
-    assert consent.verify_receipt(member.hub.hub_public_key)
+    assert consent.verify_receipt(member.hub.hub_public_key) == consent.receipt
     assert b"grantee=voltline" in consent.receipt and b"purpose=PERSONALISED_OFFERS" in consent.receipt
     read = member.voltline.read_attributes(
         member.volt_pairwise,

@@ -16,6 +16,7 @@ from partner_sdk import (
     generate_private_key,
 )
 from partner_sdk.donations import DonationTerms, verify_receipt
+from partner_sdk.errors import ReceiptVerificationError
 from partner_sdk.settlement import verify_statement
 from tests.conftest import RunningHub
 from tests.e2e.money import terms as conversion_terms
@@ -70,12 +71,14 @@ def giving(hub: RunningHub) -> Giving:
 def test_a_donation_comes_with_a_signed_receipt_and_settles_as_money_owed_to_the_charity(giving: Giving) -> None:
     donation = giving.stride.donate("oceans", member_ref="stride-member-1", points=1000)
     assert (donation.points, donation.amount_minor, donation.currency) == (1000, 333, "EUR")
-    assert verify_receipt(donation, giving.hub.hub_public_key)
+    assert verify_receipt(donation, giving.hub.hub_public_key) == donation.receipt
     receipt = json.loads(donation.receipt)
     assert (receipt["charity_partner_id"], receipt["points"], receipt["amount_minor"]) == ("oceans", 1000, 333)
     assert receipt["identity_shared_with_charity"] is False and "stride-member-1" not in donation.receipt.decode()
     tampered = replace(donation, receipt=donation.receipt.replace(b"1000", b"9000"))
-    assert not verify_receipt(tampered, giving.hub.hub_public_key)
+    with pytest.raises(ReceiptVerificationError) as refused:
+        verify_receipt(tampered, giving.hub.hub_public_key)
+    assert refused.value.reason == "BAD_SIGNATURE"
     operator = giving.hub.operator()
     closed, _, _ = operator.close_period(operator.get_period().period_id)
     statement = giving.charity.get_statement(f"stm-{closed.period_id[4:]}-oceans")

@@ -18,8 +18,16 @@ from pathlib import Path
 import pytest
 
 from exchange.store.database import Database
-from partner_sdk import ExchangeClient, Instruction, InstructionLoop, RetryPolicy, SqliteLoopState, UnavailableError
-from partner_sdk.loop_state import LoopState, MemoryLoopState
+from partner_sdk import (
+    ExchangeClient,
+    Instruction,
+    InstructionLoop,
+    LoopState,
+    MemoryLoopState,
+    RetryPolicy,
+    SqliteLoopState,
+    UnavailableError,
+)
 from tests.conftest import RunningHub
 from tests.e2e.money import accepted_pair
 

@@ -6,9 +6,16 @@ import dataclasses
 import threading
 from pathlib import Path
 
-from partner_sdk import FailedPreconditionError, InstructionLoop, RetryPolicy, UnavailableError
-from partner_sdk.loop_state import MemoryLoopState, Outcome, SqliteLoopState
-from partner_sdk.models import Instruction
+from partner_sdk import (
+    FailedPreconditionError,
+    Instruction,
+    InstructionLoop,
+    LoopOutcome,
+    MemoryLoopState,
+    RetryPolicy,
+    SqliteLoopState,
+    UnavailableError,
+)
 from tests.unit.test_sdk_documents import FakeClient, Ledger, _instruction
 
 QUICK = RetryPolicy(initial_backoff_s=0.001, max_backoff_s=0.002)
@@ -98,8 +105,8 @@ def test_the_backoff_starts_over_once_the_hub_answers() -> None:
 
 def test_memory_state_never_forgets_an_owed_answer_to_make_room() -> None:
     state = MemoryLoopState(remember=2)
-    state.put(Outcome("owed", "CREDIT", "acknowledge", "r"))
+    state.put(LoopOutcome("owed", "CREDIT", "acknowledge", "r"))
     for n in range(5):
-        state.put(Outcome(f"done-{n}", "CREDIT", "acknowledge", "r", answered=True))
+        state.put(LoopOutcome(f"done-{n}", "CREDIT", "acknowledge", "r", answered=True))
     assert [o.instruction_id for o in state.unanswered(10)] == ["owed"]
     assert state.get("owed") is not None and len(state) == 2

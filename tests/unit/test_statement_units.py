@@ -20,7 +20,7 @@ import pytest
 from rich.console import Console
 
 from exchange.cli.settlement_view import breaks_table, counterparties_table, export_statement, periods_table
-from partner_sdk import settlement_csv
+from partner_sdk import ExchangeClient, MovementValues, Period, ReconciliationBreak, settlement_csv
 from partner_sdk.settlement import (
     Movement,
     Statement,
@@ -28,7 +28,6 @@ from partner_sdk.settlement import (
     StatementVerificationError,
     verify_statement,
 )
-from partner_sdk.settlement_client import MovementValues, Period, ReconciliationBreak, SettlementCalls
 from partner_sdk.settlement_csv import (
     COLUMNS,
     CurrencyTotals,
@@ -386,7 +385,7 @@ def test_the_exported_page_shows_the_flows_from_a_single_pass_when_it_can(
 ) -> None:
     statement, doc = _statement()
     hub = _Hub(MOVEMENTS)
-    paths = export_statement(cast(SettlementCalls, hub), statement, doc, tmp_path, formats, Console(file=io.StringIO()))
+    paths = export_statement(cast(ExchangeClient, hub), statement, doc, tmp_path, formats, Console(file=io.StringIO()))
     assert [p.suffix[1:] for p in paths] == list(formats)
     assert len(hub.listed) == passes
     page = (tmp_path / f"{statement.statement_id}.html").read_text(encoding="utf-8").replace("<wbr>", "")

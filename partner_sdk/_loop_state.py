@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-__all__ = ["LoopState", "MemoryLoopState", "Outcome", "SqliteLoopState"]
+__all__ = ["LoopState", "MemoryLoopState", "LoopOutcome", "SqliteLoopState"]
 
 Action = Literal["acknowledge", "reject", "drop"]
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class LoopOutcome:
     """What the loop did with one instruction, and whether the hub has taken the answer."""
 
     instruction_id: str
@@ -43,15 +43,15 @@ class Outcome:
 class LoopState(Protocol):
     """Where an InstructionLoop keeps its outcomes; implement it to keep them in your own database."""
 
-    def get(self, instruction_id: str) -> Outcome | None:
+    def get(self, instruction_id: str) -> LoopOutcome | None:
         """The outcome recorded for an instruction, or None."""
         ...
 
-    def put(self, outcome: Outcome) -> None:
+    def put(self, outcome: LoopOutcome) -> None:
         """Record (or replace) an instruction's outcome; durable before it returns."""
         ...
 
-    def unanswered(self, limit: int) -> list[Outcome]:
+    def unanswered(self, limit: int) -> list[LoopOutcome]:
         """Up to limit outcomes whose answer the hub has not taken yet, oldest first."""
         ...
 
@@ -67,19 +67,19 @@ class MemoryLoopState:
         if remember < 1:
             raise ValueError("remember must be at least 1")
         self._limit = remember
-        self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
+        self._outcomes: OrderedDict[str, LoopOutcome] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._outcomes)
 
-    def get(self, instruction_id: str) -> Outcome | None:
+    def get(self, instruction_id: str) -> LoopOutcome | None:
         """The outcome recorded for an instruction, or None (marks it recently seen)."""
         outcome = self._outcomes.get(instruction_id)
         if outcome is not None:
             self._outcomes.move_to_end(instruction_id)
         return outcome
 
-    def put(self, outcome: Outcome) -> None:
+    def put(self, outcome: LoopOutcome) -> None:
         """Record an outcome, forgetting the least recently seen answered ones past the limit."""
         self._outcomes[outcome.instruction_id] = outcome
         self._outcomes.move_to_end(outcome.instruction_id)
@@ -95,7 +95,7 @@ class MemoryLoopState:
         for instruction_id in forget:
             del self._outcomes[instruction_id]
 
-    def unanswered(self, limit: int) -> list[Outcome]:
+    def unanswered(self, limit: int) -> list[LoopOutcome]:
         """Up to limit outcomes the hub has not taken, oldest first."""
         return [o for o in self._outcomes.values() if not o.answered][:limit]
 
@@ -127,7 +127,7 @@ class SqliteLoopState:
         """Close the file."""
         self._db.close()
 
-    def get(self, instruction_id: str) -> Outcome | None:
+    def get(self, instruction_id: str) -> LoopOutcome | None:
         """The outcome recorded for an instruction, or None."""
         with self._lock:
             row = self._db.execute(
@@ -136,7 +136,7 @@ class SqliteLoopState:
             ).fetchone()
         return _outcome(row) if row else None
 
-    def put(self, outcome: Outcome) -> None:
+    def put(self, outcome: LoopOutcome) -> None:
         """Record (or replace) an outcome; committed and synced before it returns."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -156,7 +156,7 @@ class SqliteLoopState:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def unanswered(self, limit: int) -> list[Outcome]:
+    def unanswered(self, limit: int) -> list[LoopOutcome]:
         """Up to limit outcomes the hub has not taken, oldest first."""
         with self._lock:
             rows = self._db.execute(
@@ -167,9 +167,9 @@ class SqliteLoopState:
         return [_outcome(row) for row in rows]
 
 
-def _outcome(row: tuple[str, str, str, str, int]) -> Outcome:
+def _outcome(row: tuple[str, str, str, str, int]) -> LoopOutcome:
     actions: dict[str, Action] = {"acknowledge": "acknowledge", "reject": "reject", "drop": "drop"}
     action = actions.get(row[2])
     if action is None:
         raise ValueError(f"the loop state holds an unknown action {row[2]!r}")
-    return Outcome(row[0], row[1], action, row[3], bool(row[4]))
+    return LoopOutcome(row[0], row[1], action, row[3], bool(row[4]))

@@ -1,4 +1,9 @@
-"""What the SDK returns: small frozen dataclasses, never protobuf messages."""
+"""What the SDK returns: small frozen dataclasses, never protobuf messages, and the names of their states.
+
+Every state, status and kind is a Literal of plain names (the protobuf enum's name without its
+prefix), checked when an answer is converted. UNKNOWN is what a value reads as when this SDK
+does not know it (a hub newer than the SDK): handle it as "not for this version".
+"""
 
 from __future__ import annotations
 
@@ -6,35 +11,63 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeAlias, TypeVar
 
-from partner_sdk import signing
+from partner_sdk._receipts import check_receipt
 
 T = TypeVar("T")
 
 __all__ = [
+    "AccessEvent",
     "AccessLogEntry",
+    "Agreement",
+    "AgreementStatus",
+    "AgreementTerms",
     "AttributeDeclaration",
     "AttributeRead",
-    "Consent",
-    "Erasure",
-    "LinkCode",
-    "MemberLink",
+    "AttributeType",
     "Capture",
-    "Hold",
-    "Agreement",
-    "AgreementTerms",
+    "Consent",
+    "ConsentEndReason",
     "Conversion",
     "ConversionAmounts",
     "ConversionEvent",
     "ConversionReversal",
+    "ConversionState",
+    "Erasure",
+    "Hold",
+    "HoldState",
     "HubInfo",
     "Instruction",
+    "InstructionKind",
+    "InstructionState",
+    "KeyState",
+    "LinkCode",
+    "MemberLink",
     "Page",
     "Partner",
     "PartnerKey",
+    "PartnerKind",
+    "PartnerStatus",
+    "Purpose",
     "Quote",
+    "WithheldReason",
 ]
+
+PartnerStatus: TypeAlias = Literal["PENDING", "ACTIVE", "SUSPENDED", "UNKNOWN"]
+PartnerKind: TypeAlias = Literal["BRAND", "CHARITY"]
+KeyState: TypeAlias = Literal["ACTIVE", "EXPIRING", "EXPIRED", "REVOKED", "UNKNOWN"]
+AgreementStatus: TypeAlias = Literal["PROPOSED", "ACTIVE", "SUSPENDED", "TERMINATED", "SUPERSEDED", "UNKNOWN"]
+ConversionState: TypeAlias = Literal["PENDING_CREDIT", "COMPLETED", "REJECTED", "EXPIRED", "REFUNDED", "UNKNOWN"]
+InstructionKind: TypeAlias = Literal["CREDIT", "REFUND", "RELEASE", "CREDIT_CANCELLED", "UNKNOWN"]
+InstructionState: TypeAlias = Literal["PENDING", "ACKNOWLEDGED", "REJECTED", "CANCELLED", "UNKNOWN"]
+HoldState: TypeAlias = Literal["OPEN", "CAPTURED", "VOIDED", "EXPIRED", "UNKNOWN"]
+AttributeType: TypeAlias = Literal["TEXT", "INTEGER", "BOOLEAN", "DATE", "UNKNOWN"]
+Purpose: TypeAlias = Literal["PERSONALISED_OFFERS", "FRAUD_PREVENTION", "SERVICE", "UNKNOWN"]
+ConsentEndReason: TypeAlias = Literal["", "REVOKED", "UNLINKED", "ERASED", "UNKNOWN"]
+"""Why a consent ended before it lapsed; empty while it stands or once it lapsed."""
+WithheldReason: TypeAlias = Literal["NO_CONSENT", "NOT_DECLARED", "NO_VALUE", "UNKNOWN"]
+AccessEvent: TypeAlias = Literal["READ", "READ_REFUSED", "CONSENT_ENDED", "UNKNOWN"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +77,7 @@ class PartnerKey:
     key_id: str
     public_key: bytes
     fingerprint: str
-    state: str
+    state: KeyState
     created_at: datetime
     not_after: datetime | None
     revoked_at: datetime | None
@@ -63,12 +96,12 @@ class Partner:
     point_currency: str
     settlement_currency: str
     point_value_minor: Fraction
-    status: str
+    status: PartnerStatus
     keys: tuple[PartnerKey, ...]
     created_at: datetime
     status_changed_at: datetime
     status_reason: str
-    kind: str = "BRAND"  # or CHARITY (no points of its own; point_currency is empty)
+    kind: PartnerKind = "BRAND"  # or CHARITY (no points of its own; point_currency is empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +185,7 @@ class Agreement:
 
     agreement_id: str
     terms: AgreementTerms
-    status: str
+    status: AgreementStatus
     document: bytes
     proposer_key_id: str
     proposer_signature: bytes
@@ -209,8 +242,8 @@ class ConversionEvent:
 
     at: datetime
     actor: str
-    from_state: str | None
-    to_state: str
+    from_state: ConversionState | None
+    to_state: ConversionState
     note: str
 
 
@@ -243,7 +276,7 @@ class Conversion:
     source_member_ref: str
     target_member_ref: str
     amounts: ConversionAmounts
-    state: str
+    state: ConversionState
     history: tuple[ConversionEvent, ...]
     credit_deadline: datetime
     created_at: datetime
@@ -263,8 +296,8 @@ class Instruction:
     """
 
     instruction_id: str
-    kind: str
-    state: str
+    kind: InstructionKind
+    state: InstructionState
     member_ref: str
     points: int
     point_currency: str
@@ -308,7 +341,7 @@ class Hold:
     authorized_points: int
     captured_points: int
     released_points: int
-    state: str
+    state: HoldState
     created_at: datetime
     expires_at: datetime
     rate: Fraction
@@ -356,7 +389,7 @@ class AttributeDeclaration:
 
     partner_id: str
     key: str
-    type: str
+    type: AttributeType
     description: str
 
 
@@ -374,7 +407,7 @@ class Consent:
     source_partner_id: str
     grantee_partner_id: str
     attribute_keys: tuple[str, ...]
-    purpose: str
+    purpose: Purpose
     granted_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
@@ -382,19 +415,24 @@ class Consent:
     receipt: bytes
     receipt_signature: bytes
     receipt_key_id: str
-    end_reason: str = ""  # REVOKED, UNLINKED (a brand's link with the member ended) or ERASED; "" otherwise
+    end_reason: ConsentEndReason = ""  # REVOKED, UNLINKED (a brand's link with the member ended) or ERASED
 
-    def verify_receipt(self, hub_public_key: bytes) -> bool:
-        """Return whether receipt_signature is the hub's valid Ed25519 signature over receipt.
+    def verify_receipt(self, hub_public_key: bytes) -> bytes:
+        """Check that receipt_signature is the hub's Ed25519 signature over receipt, and return the receipt.
 
         Args:
             hub_public_key: the raw 32-byte public key of the hub key receipt_key_id
                 (HubInfo.hub_public_key for the current key).
 
         Returns:
-            True if the signature verifies, False otherwise.
+            The receipt, exactly the bytes the hub signed.
+
+        Raises:
+            ReceiptVerificationError: reason BAD_SIGNATURE (another key, or an altered receipt)
+                or BAD_HUB_KEY (not a 32-byte key).
         """
-        return signing.verify(hub_public_key, self.receipt_signature, self.receipt)
+        check_receipt(hub_public_key, self.receipt_signature, self.receipt, what=f"consent {self.consent_id}")
+        return self.receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +445,7 @@ class AttributeRead:
     """
 
     values: Mapping[str, str | int | bool | date]
-    withheld: Mapping[str, str]
+    withheld: Mapping[str, WithheldReason]
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,10 +460,10 @@ class AccessLogEntry:
     at: datetime
     reader_partner_id: str
     source_partner_id: str
-    purpose: str
+    purpose: Purpose
     returned_keys: tuple[str, ...]
     withheld_keys: tuple[str, ...]
-    event: str = "READ"
+    event: AccessEvent = "READ"
     reason: str = ""
     consent_id: str = ""
 

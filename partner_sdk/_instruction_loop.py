@@ -50,6 +50,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from partner_sdk._loop_state import LoopOutcome, LoopState, MemoryLoopState
+from partner_sdk._models import Instruction
 from partner_sdk.errors import (
     AbortedError,
     DeadlineExceededError,
@@ -57,8 +59,6 @@ from partner_sdk.errors import (
     FailedPreconditionError,
     UnavailableError,
 )
-from partner_sdk.loop_state import LoopState, MemoryLoopState, Outcome
-from partner_sdk.models import Instruction
 from partner_sdk.retry import RetryPolicy
 
 __all__ = [
@@ -85,7 +85,7 @@ _TRANSIENT = (UnavailableError, DeadlineExceededError, AbortedError)
 _MAX_BACKOFF_STEP = 32  # failures beyond this don't grow the pause bound (and can't overflow it)
 _IDLE_PAUSE_S = 1.0  # between empty pulls when the loop does not long-poll (wait_s=0)
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("partner_sdk.instructions")  # its name since 0.1: brands configure it
 
 
 _HANDLER_METHODS = {"CREDIT": "credit", "REFUND": "refund", "RELEASE": "release", "CREDIT_CANCELLED": "cancel_credit"}
@@ -179,7 +179,7 @@ class InstructionLoop:
             (least recently seen first out), so a redelivery doesn't call the handler again.
         backoff: the pause policy after a transient failure of a pull or of a resent answer.
         logger: where to log; partner_sdk.instructions by default.
-        state: where outcomes are kept (partner_sdk.loop_state); a MemoryLoopState by default.
+        state: where outcomes are kept (a LoopState); a MemoryLoopState by default.
     """
 
     def __init__(
@@ -307,7 +307,7 @@ class InstructionLoop:
             self._log.info("instruction %s delivered again; answering as before", instruction_id)
         return self._send(outcome, instruction)
 
-    def _apply(self, instruction: Instruction) -> Outcome | None:
+    def _apply(self, instruction: Instruction) -> LoopOutcome | None:
         """Run the handler; return the answer to give, or None to leave it unacknowledged."""
         method: Callable[[Instruction], str] | None = getattr(
             self._handler, _HANDLER_METHODS.get(instruction.kind, ""), None
@@ -330,7 +330,7 @@ class InstructionLoop:
                     instruction.kind,
                 )
                 return None
-            return Outcome(instruction.instruction_id, instruction.kind, "reject", refusal.reason)
+            return LoopOutcome(instruction.instruction_id, instruction.kind, "reject", refusal.reason)
         except Exception:
             self._log.exception(
                 "the handler failed on instruction %s; it will be delivered again after its lease",
@@ -344,9 +344,9 @@ class InstructionLoop:
                 instruction.instruction_id,
             )
             return None
-        return Outcome(instruction.instruction_id, instruction.kind, "acknowledge", reference)
+        return LoopOutcome(instruction.instruction_id, instruction.kind, "acknowledge", reference)
 
-    def _send(self, outcome: Outcome, instruction: Instruction | None = None) -> bool:
+    def _send(self, outcome: LoopOutcome, instruction: Instruction | None = None) -> bool:
         """Send an acknowledgement or rejection; return whether the instruction is settled.
 
         A transient failure propagates and leaves the answer owed; any definite answer from the
@@ -364,7 +364,7 @@ class InstructionLoop:
         except _TRANSIENT:
             raise
         except FailedPreconditionError as error:
-            self._state.put(Outcome(instruction_id, outcome.kind, "drop", error.reason, answered=True))
+            self._state.put(LoopOutcome(instruction_id, outcome.kind, "drop", error.reason, answered=True))
             if outcome.action == "acknowledge" and error.reason != ALREADY_ACKNOWLEDGED:
                 self._cancelled(outcome, instruction, error)
             else:
@@ -373,7 +373,7 @@ class InstructionLoop:
                 )
             return True
         except ExchangeError as error:
-            self._state.put(Outcome(instruction_id, outcome.kind, outcome.action, outcome.text, answered=True))
+            self._state.put(LoopOutcome(instruction_id, outcome.kind, outcome.action, outcome.text, answered=True))
             self._log.error(
                 "the hub refused to %s instruction %s: %s; will answer again when it is redelivered",
                 outcome.action,
@@ -381,10 +381,10 @@ class InstructionLoop:
                 error,
             )
             return False
-        self._state.put(Outcome(instruction_id, outcome.kind, outcome.action, outcome.text, answered=True))
+        self._state.put(LoopOutcome(instruction_id, outcome.kind, outcome.action, outcome.text, answered=True))
         return True
 
-    def _cancelled(self, outcome: Outcome, instruction: Instruction | None, error: FailedPreconditionError) -> None:
+    def _cancelled(self, outcome: LoopOutcome, instruction: Instruction | None, error: FailedPreconditionError) -> None:
         if hasattr(self._handler, "cancel_credit"):
             self._log.warning(
                 "the hub refused the acknowledgement of instruction %s (%s); its CREDIT_CANCELLED "
