@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -124,14 +125,15 @@ def test_every_command_has_its_bad_input_cases() -> None:
     assert _leaf_commands() == set(CASES)
 
 
-@pytest.mark.parametrize("case", [line for lines in CASES.values() for line in lines])
-def test_a_mistake_is_one_line_and_a_non_zero_exit(case: str, tmp_path: Path) -> None:
-    key = tmp_path / "key.pem"
+def _mistake(case: str, folder: Path) -> str | None:
+    """Run one case in its own folder; return what is wrong with its answer, or None."""
+    folder.mkdir()
+    key = folder / "key.pem"
     save_private_key(key, generate_private_key())
-    text = tmp_path / "notes.txt"
+    text = folder / "notes.txt"
     text.write_text("not a key, not JSON, not a CSV in the export layout\n")
     values = {
-        "dir": str(tmp_path),
+        "dir": str(folder),
         "key": str(key),
         "text": str(text),
         "hub": f"127.0.0.1:{_free_port()}",
@@ -140,16 +142,25 @@ def test_a_mistake_is_one_line_and_a_non_zero_exit(case: str, tmp_path: Path) ->
     argv = [COALITION, *case.format(**values).split()]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("COALITION_")}
     result = subprocess.run(
-        argv, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        argv, cwd=folder, env=environment, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
     )
     said = result.stdout + result.stderr
-    assert result.returncode in (1, 2), said
-    assert "Traceback" not in said
     # health's answer is its output (SERVING / NOT SERVING: UNAVAILABLE), which probes read on stdout.
-    answer = result.stdout if case.startswith("health --target") else result.stderr
-    lines = answer.strip().splitlines()
-    assert len(lines) == 1, said
-    assert lines[0].startswith(("coalition", "NOT SERVING")), said
+    lines = (result.stdout if case.startswith("health --target") else result.stderr).strip().splitlines()
+    if result.returncode not in (1, 2) or "Traceback" in said or len(lines) != 1:
+        return f"`coalition {case}` exited {result.returncode} with:\n{said}"
+    if not lines[0].startswith(("coalition", "NOT SERVING")):
+        return f"`coalition {case}` said: {lines[0]}"
+    return None
+
+
+@pytest.mark.parametrize("command", sorted(CASES))
+def test_a_mistake_is_one_line_and_a_non_zero_exit(command: str, tmp_path: Path) -> None:
+    """Each command's cases, run side by side (each is a whole interpreter starting): every answer one line."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = pool.map(lambda numbered: _mistake(numbered[1], tmp_path / str(numbered[0])), enumerate(CASES[command]))
+        wrong = [problem for problem in found if problem is not None]
+    assert wrong == [], "\n\n".join(wrong)
 
 
 def test_a_key_the_hub_does_not_know_is_one_line(hub: RunningHub, tmp_path: Path) -> None:

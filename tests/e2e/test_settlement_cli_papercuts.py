@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -60,7 +61,13 @@ class Desk:
 
 
 @pytest.fixture
-def desk(hub: RunningHub, tmp_path: Path) -> Desk:
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    """On SQLite only: these are the command line's behaviours; the hub's are tested on both databases."""
+    with RunningHub() as hub:
+        yield _closed_period(hub, tmp_path)
+
+
+def _closed_period(hub: RunningHub, tmp_path: Path) -> Desk:
     stride, stride_key = hub.active_partner("stride", currency="GBP")
     voltline, _ = hub.active_partner("voltline", currency="GBP")
     voltline.accept_agreement(stride.propose_agreement(terms()).agreement_id)
