@@ -17,7 +17,6 @@ from exchange.domain.errors import InvalidArgument
 from exchange.service import conversions, instructions, outcomes
 from exchange.service.authentication import Caller
 from exchange.service.pipeline import PARTNERS, READ_COMMITTED, command
-from exchange.store.unit_of_work import SqlConversionWork
 
 CONVERSION_SERVICE = conversions_pb2.DESCRIPTOR.services_by_name["ConversionService"].full_name
 INSTRUCTION_SERVICE = instructions_pb2.DESCRIPTOR.services_by_name["InstructionService"].full_name
@@ -30,7 +29,7 @@ def _quote(
     call: Invocation, request: conversions_pb2.QuoteConversionRequest
 ) -> conversions_pb2.QuoteConversionResponse:
     offer = conversions.quote(
-        SqlConversionWork(call.connection),
+        call.work,
         call.caller,
         request.target_partner_id,
         request.source_points,
@@ -60,7 +59,7 @@ def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conve
             call.connection, call.caller, request.quote_id, request.pairwise_member_id
         )
     conversion = conversions.convert(
-        SqlConversionWork(call.connection),
+        call.work,
         call.caller,
         quote_id=request.quote_id,
         source_member_ref=request.source_member_ref,
@@ -73,7 +72,7 @@ def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conve
 
 @command(conversions_pb2.GetConversionRequest, callers=PARTNERS)
 def _get(call: Invocation, request: conversions_pb2.GetConversionRequest) -> conversions_pb2.GetConversionResponse:
-    conversion = conversions.get(call.connection, call.caller, request.conversion_id)
+    conversion = conversions.get(call.work, call.caller, request.conversion_id)
     return conversions_pb2.GetConversionResponse(conversion=conversion_message(conversion, call.caller.principal))
 
 
@@ -105,7 +104,7 @@ def _reverse(
     call: Invocation, request: conversions_pb2.ReverseConversionRequest
 ) -> conversions_pb2.ReverseConversionResponse:
     conversion = conversions.reverse(
-        call.connection,
+        call.work,
         call.caller,
         conversion_id=request.conversion_id,
         target_points=request.target_points,
@@ -148,7 +147,7 @@ def _acknowledge(
     call: Invocation, request: instructions_pb2.AcknowledgeInstructionRequest
 ) -> instructions_pb2.AcknowledgeInstructionResponse:
     instruction = outcomes.acknowledge(
-        call.connection, call.caller, request.instruction_id, request.partner_reference, call.now_ms
+        call.work, call.caller, request.instruction_id, request.partner_reference, call.now_ms
     )
     return instructions_pb2.AcknowledgeInstructionResponse(instruction=instruction_message(instruction))
 
@@ -157,7 +156,7 @@ def _acknowledge(
 def _reject(
     call: Invocation, request: instructions_pb2.RejectInstructionRequest
 ) -> instructions_pb2.RejectInstructionResponse:
-    instruction = outcomes.reject(call.connection, call.caller, request.instruction_id, request.reason, call.now_ms)
+    instruction = outcomes.reject(call.work, call.caller, request.instruction_id, request.reason, call.now_ms)
     return instructions_pb2.RejectInstructionResponse(instruction=instruction_message(instruction))
 
 

@@ -40,6 +40,7 @@ from exchange.service.clock import Clock
 from exchange.service.conversions import ConversionPolicy
 from exchange.service.pipeline import Command, Pipeline
 from exchange.store.database import Database, one_line
+from exchange.store.unit_of_work import SqlUnitOfWork
 from partner_sdk import signing
 
 log = logging.getLogger("exchange.api")
@@ -111,6 +112,7 @@ def generic_handler(service: str, methods: SignedMethods, hub: HubContext) -> gr
         wire=WIRE,
         keyring=hub.keyring,
         group_commit=hub.group_commit,
+        unit_of_work=SqlUnitOfWork,
     )
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(_unary(f"/{service}/{name}", command, signed_calls, hub))

@@ -16,7 +16,7 @@ def _authorize(
     call: Invocation, request: redemptions_pb2.AuthorizeHoldRequest
 ) -> redemptions_pb2.AuthorizeHoldResponse:
     hold = redemptions.authorize(
-        call.connection,
+        call.work,
         call.caller,
         target_partner_id=request.target_partner_id,
         source_points=request.source_points,
@@ -30,7 +30,7 @@ def _authorize(
 @command(redemptions_pb2.CaptureHoldRequest, callers=PARTNERS, idempotency_key=lambda r: r.idempotency_key)
 def _capture(call: Invocation, request: redemptions_pb2.CaptureHoldRequest) -> redemptions_pb2.CaptureHoldResponse:
     hold = redemptions.capture(
-        call.connection,
+        call.work,
         call.caller,
         hold_id=request.hold_id,
         source_points=request.source_points,
@@ -42,15 +42,13 @@ def _capture(call: Invocation, request: redemptions_pb2.CaptureHoldRequest) -> r
 
 @command(redemptions_pb2.VoidHoldRequest, callers=PARTNERS)
 def _void(call: Invocation, request: redemptions_pb2.VoidHoldRequest) -> redemptions_pb2.VoidHoldResponse:
-    hold = redemptions.void(
-        call.connection, call.caller, hold_id=request.hold_id, reason=request.reason, now_ms=call.now_ms
-    )
+    hold = redemptions.void(call.work, call.caller, hold_id=request.hold_id, reason=request.reason, now_ms=call.now_ms)
     return redemptions_pb2.VoidHoldResponse(hold=hold_message(hold, call.caller.principal))
 
 
 @command(redemptions_pb2.GetHoldRequest, callers=PARTNERS)
 def _get(call: Invocation, request: redemptions_pb2.GetHoldRequest) -> redemptions_pb2.GetHoldResponse:
-    hold = redemptions.get(call.connection, call.caller, request.hold_id)
+    hold = redemptions.get(call.work, call.caller, request.hold_id)
     return redemptions_pb2.GetHoldResponse(hold=hold_message(hold, call.caller.principal))
 
 

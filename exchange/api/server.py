@@ -52,12 +52,14 @@ from exchange.service import accruals, audit, conversions, erasure, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
+from exchange.service.ports import UnitOfWork
 from exchange.store.accruals_repo import AccrualRepository
 from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.database import Database
 from exchange.store.holds_repo import HoldRepository
 from exchange.store.members_repo import prune_failed_guesses
 from exchange.store.nonces_repo import NonceRepository
+from exchange.store.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger("exchange.server")
 
@@ -355,8 +357,8 @@ class HubServer:
             log.exception("%s failed; will try again", what)
 
 
-Expire = Callable[[Connection, str, int], bool]
+Expire = Callable[[UnitOfWork, str, int], bool]
 
 
 def _expire_one(expire: Expire, item_id: str, now_ms: int, connection: Connection) -> int:
-    return int(expire(connection, item_id, now_ms))
+    return int(expire(SqlUnitOfWork(connection), item_id, now_ms))

@@ -18,10 +18,10 @@ from exchange.service import audit, members, settlement
 from exchange.service.agreements import check_document_signature
 from exchange.service.authentication import Caller
 from exchange.service.instructions import withdraw_credit
+from exchange.service.ports import UnitOfWork
 from exchange.store.accruals_repo import AccrualRepository
 from exchange.store.ids import new_id
 from exchange.store.instructions_repo import InstructionRepository
-from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.partners_repo import PartnerRepository
 from partner_sdk.accruals import render_accrual_document
 
@@ -190,17 +190,17 @@ def get_award(connection: Connection, caller: Caller, award_id: str) -> Award:
     return found
 
 
-def complete(connection: Connection, award_id: str, now_ms: int) -> None:
+def complete(work: UnitOfWork, award_id: str, now_ms: int) -> None:
     """The issuer credited its member: the award settles (movement and ledger) in this transaction."""
-    repository = AccrualRepository(connection)
+    repository = work.awards
     before = repository.get_award(award_id)
     assert before is not None, "an instruction's award exists"
     done = rules.complete(before)
     repository.save_award(before, done)
-    issuer = PartnerRepository(connection).get(done.issuer_partner_id)
+    issuer = work.partners.get(done.issuer_partner_id)
     assert issuer is not None
     settlement.record_movement(
-        connection,
+        work.movements,
         Movement(
             movement_id=done.award_id,
             kind=MovementKind.ACCRUAL,
@@ -213,7 +213,7 @@ def complete(connection: Connection, award_id: str, now_ms: int) -> None:
             final_at_ms=now_ms,
         ),
     )
-    LedgerRepository(connection).post(
+    work.ledger.post(
         accrual_transaction(
             done.award_id,
             awarder=done.awarder_partner_id,
@@ -227,20 +227,20 @@ def complete(connection: Connection, award_id: str, now_ms: int) -> None:
     )
 
 
-def void(connection: Connection, award_id: str, reason: str) -> None:
+def void(work: UnitOfWork, award_id: str, reason: str) -> None:
     """The issuer refused the credit or missed the deadline: nothing is owed, the budget is back."""
-    repository = AccrualRepository(connection)
+    repository = work.awards
     before = repository.get_award(award_id)
     assert before is not None, "an instruction's award exists"
     repository.save_award(before, rules.void(before, reason))
 
 
-def expire_overdue(connection: Connection, award_id: str, now_ms: int) -> bool:
+def expire_overdue(work: UnitOfWork, award_id: str, now_ms: int) -> bool:
     """Void one overdue award if it is still waiting for its credit; return whether it did."""
-    found = AccrualRepository(connection).get_award(award_id)
+    found = work.awards.get_award(award_id)
     if found is None or found.state is not AwardState.PENDING_CREDIT or found.credit_deadline_ms > now_ms:
         return False
-    withdraw_credit(connection, Origin.award(award_id), reason="credit deadline passed", now_ms=now_ms)
-    void(connection, award_id, "the issuer did not credit it before the deadline")
-    audit.record(connection, actor=HUB_ACTOR, action="hub/VoidAward", subject=award_id, now_ms=now_ms)
+    withdraw_credit(work.instructions, Origin.award(award_id), reason="credit deadline passed", now_ms=now_ms)
+    void(work, award_id, "the issuer did not credit it before the deadline")
+    audit.record(work.audit, actor=HUB_ACTOR, action="hub/VoidAward", subject=award_id, now_ms=now_ms)
     return True

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 
 from exchange.domain import audit as rules
 from exchange.domain.audit import AuditEvent, Break, Checkpoint
+from exchange.service.ports import AuditLog
 from exchange.store.audit_repo import AuditRepository
 from exchange.store.database import Database
 from partner_sdk import signing
@@ -62,9 +63,9 @@ def record_call(
         )
 
 
-def record(connection: Connection, *, actor: str, action: str, subject: str, now_ms: int) -> None:
+def record(log: AuditLog, *, actor: str, action: str, subject: str, now_ms: int) -> None:
     """Append the event of a change the hub made by itself (an expiry)."""
-    AuditRepository(connection).append(at_ms=now_ms, actor=actor, action=action, subject=subject)
+    log.append(at_ms=now_ms, actor=actor, action=action, subject=subject)
 
 
 def seal(database: Database, signer: AuditSigner, now_ms: int, *, delay_ms: int = SEAL_DELAY_MS) -> int:

@@ -27,12 +27,9 @@ from exchange.service import audit, members, settlement
 from exchange.service.authentication import Caller
 from exchange.service.instructions import withdraw_credit
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
-from exchange.service.ports import ConversionWork
+from exchange.service.ports import PartnerReader, UnitOfWork
 from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.ids import new_id
-from exchange.store.instructions_repo import InstructionRepository
-from exchange.store.ledger_repo import LedgerRepository
-from exchange.store.partners_repo import PartnerRepository
 
 DEFAULT_MEMBER_CONVERSIONS_PER_HOUR = 60
 DEFAULT_EXPOSURE_LIMIT_MINOR = 100_000_000  # net unsettled money a partner may owe, per settlement currency
@@ -57,7 +54,7 @@ class ConversionPolicy:
 
 
 def quote(
-    work: ConversionWork,
+    work: UnitOfWork,
     caller: Caller,
     target_partner_id: str,
     source_points: int,
@@ -82,7 +79,7 @@ def quote(
 
 
 def convert(
-    work: ConversionWork,
+    work: UnitOfWork,
     caller: Caller,
     *,
     quote_id: str,
@@ -176,9 +173,9 @@ def linked_target_ref(connection: Connection, caller: Caller, quote_id: str, pai
     return members.linked_target_ref(connection, caller, offer.target_partner_id, pairwise_member_id)
 
 
-def get(connection: Connection, caller: Caller, conversion_id: str) -> Conversion:
+def get(work: UnitOfWork, caller: Caller, conversion_id: str) -> Conversion:
     """Return a conversion the caller is a party to."""
-    conversion = ConversionRepository(connection).get(conversion_id)
+    conversion = work.conversions.get(conversion_id)
     if conversion is None or not conversion.is_party(caller.principal):
         raise NotFound("CONVERSION_NOT_FOUND", f"no conversion {conversion_id!r}", field="conversion_id")
     return conversion
@@ -212,20 +209,20 @@ def list_page(
 
 
 def reverse(
-    connection: Connection, caller: Caller, *, conversion_id: str, target_points: int, reason: str, now_ms: int
+    work: UnitOfWork, caller: Caller, *, conversion_id: str, target_points: int, reason: str, now_ms: int
 ) -> Conversion:
     """The target partner reverses part of a completed conversion; the source partner refunds its member."""
-    conversion = get(connection, caller, conversion_id)
+    conversion = get(work, caller, conversion_id)
     rules.require_reversible(conversion, caller.principal)
     reason = parse_text(reason, field="reason", max_length=REASON_MAX)
     amounts = price_reversal(
         conversion.amounts, target_points=target_points, reversed_before=conversion.reversed_so_far()
     )
     reversal = Reversal(new_id("rev"), amounts, reason, now_ms)
-    ConversionRepository(connection).add_reversal(conversion_id, reversal)
-    settlement.record_movement(connection, reversal_movement(conversion, reversal))
-    source, target = partners_of(connection, conversion.source_partner_id, conversion.target_partner_id)
-    LedgerRepository(connection).post(
+    work.conversions.add_reversal(conversion_id, reversal)
+    settlement.record_movement(work.movements, reversal_movement(conversion, reversal))
+    source, target = partners_of(work.partners, conversion.source_partner_id, conversion.target_partner_id)
+    work.ledger.post(
         reversal_transaction(
             reversal.reversal_id,
             source=source.partner_id,
@@ -239,46 +236,44 @@ def reverse(
     )
     if amounts.source_points > 0:
         refunded = Origin.reversal(reversal.reversal_id, of_conversion=conversion_id)
-        _refund(connection, conversion, source, amounts.source_points, now_ms, refunded)
-    return ConversionRepository(connection).get(conversion_id) or conversion
+        _refund(work, conversion, source, amounts.source_points, now_ms, refunded)
+    return work.conversions.get(conversion_id) or conversion
 
 
 def fail_credit(
-    connection: Connection, conversion: Conversion, to_state: ConversionState, *, actor: str, note: str, now_ms: int
+    work: UnitOfWork, conversion: Conversion, to_state: ConversionState, *, actor: str, note: str, now_ms: int
 ) -> Conversion:
     """A credit was refused or timed out: unwind the ledger and instruct the source partner to refund."""
     failed = rules.move(conversion, to_state, actor=actor, at_ms=now_ms, note=note)
-    ConversionRepository(connection).save_state(conversion, failed)
+    work.conversions.save_state(conversion, failed)
     source, target = partners_of(
-        connection, conversion.source_partner_id, conversion.target_partner_id, require_active=False
+        work.partners, conversion.source_partner_id, conversion.target_partner_id, require_active=False
     )
-    LedgerRepository(connection).post(
+    work.ledger.post(
         reversing_transaction(_ledger_of(conversion, source, target), "REFUND", conversion.conversion_id), now_ms
     )
     debited = conversion.amounts.source_points_debited
-    _refund(connection, conversion, source, debited, now_ms, Origin.conversion(conversion.conversion_id))
+    _refund(work, conversion, source, debited, now_ms, Origin.conversion(conversion.conversion_id))
     return failed
 
 
-def expire_overdue(connection: Connection, conversion_id: str, now_ms: int) -> bool:
+def expire_overdue(work: UnitOfWork, conversion_id: str, now_ms: int) -> bool:
     """Expire one overdue conversion if it is still waiting for its credit; return whether it did."""
-    conversion = ConversionRepository(connection).get(conversion_id)
+    conversion = work.conversions.get(conversion_id)
     if conversion is None or conversion.state is not ConversionState.PENDING_CREDIT:
         return False
     if conversion.credit_deadline_ms > now_ms:
         return False
-    withdraw_credit(connection, Origin.conversion(conversion_id), reason="credit deadline passed", now_ms=now_ms)
-    fail_credit(
-        connection, conversion, ConversionState.EXPIRED, actor=HUB_ACTOR, note="no acknowledgement", now_ms=now_ms
-    )
-    audit.record(connection, actor=HUB_ACTOR, action="hub/ExpireConversion", subject=conversion_id, now_ms=now_ms)
+    withdraw_credit(work.instructions, Origin.conversion(conversion_id), reason="credit deadline passed", now_ms=now_ms)
+    fail_credit(work, conversion, ConversionState.EXPIRED, actor=HUB_ACTOR, note="no acknowledgement", now_ms=now_ms)
+    audit.record(work.audit, actor=HUB_ACTOR, action="hub/ExpireConversion", subject=conversion_id, now_ms=now_ms)
     return True
 
 
 def _refund(
-    connection: Connection, conversion: Conversion, source: Partner, points: int, now_ms: int, origin: Origin
+    work: UnitOfWork, conversion: Conversion, source: Partner, points: int, now_ms: int, origin: Origin
 ) -> None:
-    InstructionRepository(connection).add(
+    work.instructions.add(
         Instruction(
             instruction_id=new_id("ins"),
             partner_id=source.partner_id,
@@ -305,10 +300,10 @@ def _ledger_of(conversion: Conversion, source: Partner, target: Partner) -> Ledg
 
 
 def partners_of(
-    connection: Connection, source_id: str, target_id: str, *, require_active: bool = True
+    partners: PartnerReader, source_id: str, target_id: str, *, require_active: bool = True
 ) -> tuple[Partner, Partner]:
     """Return both partners of a movement; the target must be ACTIVE to receive anything new."""
-    source, target = PartnerRepository(connection).get_pair(source_id, target_id)
+    source, target = partners.get_pair(source_id, target_id)
     if source is None:  # no request field names the source: it is the caller, or the movement's
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {source_id!r}")
     return source, _active(target, target_id) if require_active else _found(target, target_id)

@@ -107,7 +107,7 @@ def _finish(connection: Connection, before: Dispute, after: Dispute, now_ms: int
         rules.adjustment(after, now_ms) if after.state in (DisputeState.ACCEPTED, DisputeState.RESOLVED) else None
     )
     if movement is not None:
-        period_id = settlement.record_movement(connection, movement)
+        period_id = settlement.record_movement(SettlementRepository(connection), movement)
         LedgerRepository(connection).post(
             adjustment_transaction(
                 movement.movement_id,

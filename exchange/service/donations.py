@@ -23,6 +23,7 @@ from exchange.store.ids import new_id
 from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.members_repo import MemberRepository
 from exchange.store.partners_repo import PartnerRepository
+from exchange.store.settlement_repo import SettlementRepository
 from partner_sdk.donations import RECEIPT_PREFIX, render_donation_document
 from partner_sdk.settlement import canonical_json
 
@@ -145,7 +146,7 @@ def donate(
     brand = PartnerRepository(connection).get(caller.principal)
     assert brand is not None
     settlement.record_movement(
-        connection,
+        SettlementRepository(connection),
         Movement(
             movement_id=donation_id,
             kind=MovementKind.DONATION,

@@ -13,6 +13,7 @@ from exchange.domain import instructions as rules
 from exchange.domain.errors import InvalidArgument
 from exchange.domain.instructions import Instruction, Origin
 from exchange.service.authentication import Caller
+from exchange.service.ports import InstructionStore
 from exchange.store.ids import new_id
 from exchange.store.instructions_repo import InstructionRepository
 
@@ -45,9 +46,8 @@ def has_pending(connection: Connection, partner_id: str, now_ms: int) -> bool:
     return bool(InstructionRepository(connection).lease_candidates(partner_id, now_ms=now_ms))
 
 
-def withdraw_credit(connection: Connection, origin: Origin, *, reason: str, now_ms: int) -> None:
+def withdraw_credit(repository: InstructionStore, origin: Origin, *, reason: str, now_ms: int) -> None:
     """Withdraw an origin's pending credit instruction (and tell the partner to take it back, if delivered)."""
-    repository = InstructionRepository(connection)
     pending = repository.pending_credit_of(origin)
     if pending is None:
         return

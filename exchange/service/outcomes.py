@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from sqlalchemy import Connection
-
 from exchange.domain import instructions as rules
 from exchange.domain.conversions import Conversion, ConversionState, move
 from exchange.domain.errors import InvariantViolation, require
@@ -25,8 +23,7 @@ from exchange.domain.instructions import Instruction, InstructionKind, OriginKin
 from exchange.domain.settlement import conversion_movement
 from exchange.service import accruals, conversions, settlement
 from exchange.service.authentication import Caller
-from exchange.store.conversions_repo import ConversionRepository
-from exchange.store.instructions_repo import InstructionRepository
+from exchange.service.ports import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +35,8 @@ class Answer:
     now_ms: int
 
 
-Handler = Callable[[Connection, Instruction, Answer], None]
-Expiry = Callable[[Connection, str, int], bool]
+Handler = Callable[[UnitOfWork, Instruction, Answer], None]
+Expiry = Callable[[UnitOfWork, str, int], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,36 +52,34 @@ class OriginOutcomes:
     overdue: Expiry | None = None
 
 
-def acknowledge(
-    connection: Connection, caller: Caller, instruction_id: str, reference: str, now_ms: int
-) -> Instruction:
+def acknowledge(work: UnitOfWork, caller: Caller, instruction_id: str, reference: str, now_ms: int) -> Instruction:
     """The partner applied an instruction; its origin takes the outcome (a credit completes a conversion...)."""
-    repository = InstructionRepository(connection)
+    repository = work.instructions
     instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
-    _expire_if_late(connection, instruction, now_ms)
+    _expire_if_late(work, instruction, now_ms)
     acknowledged = rules.acknowledge(instruction, reference=reference)
     if acknowledged == instruction:
         return instruction
     repository.save(acknowledged)
-    outcomes_of(instruction.origin.kind).applied(connection, acknowledged, Answer(caller.principal, reference, now_ms))
+    outcomes_of(instruction.origin.kind).applied(work, acknowledged, Answer(caller.principal, reference, now_ms))
     return acknowledged
 
 
-def reject(connection: Connection, caller: Caller, instruction_id: str, reason: str, now_ms: int) -> Instruction:
+def reject(work: UnitOfWork, caller: Caller, instruction_id: str, reason: str, now_ms: int) -> Instruction:
     """The partner refuses a credit; its origin takes the outcome (a conversion is refunded, an award voided)."""
-    repository = InstructionRepository(connection)
+    repository = work.instructions
     instruction = rules.require_own(repository.get(instruction_id), caller.principal, instruction_id)
-    _expire_if_late(connection, instruction, now_ms)
+    _expire_if_late(work, instruction, now_ms)
     rejected = rules.reject(instruction, reason=reason)
     repository.save(rejected)
     refused = outcomes_of(instruction.origin.kind).refused
     require(refused is not None, f"a {instruction.origin.kind.value} origin takes the refusal of its credit")
     assert refused is not None
-    refused(connection, rejected, Answer(caller.principal, rejected.reason, now_ms))
+    refused(work, rejected, Answer(caller.principal, rejected.reason, now_ms))
     return rejected
 
 
-def _expire_if_late(connection: Connection, instruction: Instruction, now_ms: int) -> None:
+def _expire_if_late(work: UnitOfWork, instruction: Instruction, now_ms: int) -> None:
     """Past its deadline, expire the credit here, as the sweep would, and refuse the answer for good.
 
     The expiry commits with the refusal (a final refusal; see exchange.domain.errors), so this
@@ -97,7 +92,7 @@ def _expire_if_late(connection: Connection, instruction: Instruction, now_ms: in
     overdue = outcomes_of(instruction.origin.kind).overdue
     require(overdue is not None, f"a {instruction.origin.kind.value} origin expires its overdue credit")
     assert overdue is not None
-    overdue(connection, instruction.origin.id, now_ms)
+    overdue(work, instruction.origin.id, now_ms)
     rules.require_in_time(instruction, now_ms)
 
 
@@ -109,44 +104,44 @@ def outcomes_of(kind: OriginKind, table: Mapping[OriginKind, OriginOutcomes] | N
     return found
 
 
-def _conversion(connection: Connection, instruction: Instruction) -> Conversion:
-    found = ConversionRepository(connection).get(instruction.origin.id)
+def _conversion(work: UnitOfWork, instruction: Instruction) -> Conversion:
+    found = work.conversions.get(instruction.origin.id)
     require(found is not None, f"instruction {instruction.instruction_id!r}'s conversion exists")
     assert found is not None
     return found
 
 
-def _conversion_applied(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+def _conversion_applied(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
     """A credit applied completes the conversion, the refund of a failed one closes it; a take-back changes nothing."""
     if instruction.kind is InstructionKind.CREDIT_CANCELLED:
         return
-    conversion = _conversion(connection, instruction)
+    conversion = _conversion(work, instruction)
     to_state = ConversionState.COMPLETED if instruction.kind is InstructionKind.CREDIT else ConversionState.REFUNDED
     done = move(conversion, to_state, actor=answer.actor, at_ms=answer.now_ms, note=answer.note)
-    ConversionRepository(connection).save_state(conversion, done)
+    work.conversions.save_state(conversion, done)
     if to_state is ConversionState.COMPLETED:
-        settlement.record_movement(connection, conversion_movement(done, answer.now_ms))
+        settlement.record_movement(work.movements, conversion_movement(done, answer.now_ms))
 
 
-def _conversion_refused(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+def _conversion_refused(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
     """The target refused the credit: the conversion is REJECTED and the source refunds its member."""
-    conversion = _conversion(connection, instruction)
+    conversion = _conversion(work, instruction)
     conversions.fail_credit(
-        connection, conversion, ConversionState.REJECTED, actor=answer.actor, note=answer.note, now_ms=answer.now_ms
+        work, conversion, ConversionState.REJECTED, actor=answer.actor, note=answer.note, now_ms=answer.now_ms
     )
 
 
-def _award_applied(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+def _award_applied(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
     """The issuer credited its member: the award settles. A take-back changes nothing."""
     if instruction.kind is InstructionKind.CREDIT:
-        accruals.complete(connection, instruction.origin.id, answer.now_ms)
+        accruals.complete(work, instruction.origin.id, answer.now_ms)
 
 
-def _award_refused(connection: Connection, instruction: Instruction, answer: Answer) -> None:
-    accruals.void(connection, instruction.origin.id, f"the issuer rejected the credit: {answer.note}")
+def _award_refused(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
+    accruals.void(work, instruction.origin.id, f"the issuer rejected the credit: {answer.note}")
 
 
-def _nothing_more(connection: Connection, instruction: Instruction, answer: Answer) -> None:
+def _nothing_more(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
     """A reversal's refund or a hold's release: the origin recorded everything when it made the instruction."""
 
 

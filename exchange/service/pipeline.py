@@ -54,6 +54,7 @@ from exchange.service.authentication import Authenticator, Caller, IncomingCall
 from exchange.service.calls import execute_once
 from exchange.service.clock import Clock
 from exchange.service.idempotency import run_once
+from exchange.service.ports import UnitOfWork
 from exchange.service.stored_answers import Answer, answer_of
 from exchange.store.database import Database
 
@@ -83,6 +84,7 @@ class Invocation(Generic[H]):
     """What a command handler gets besides its request: who called, when, on which hub."""
 
     connection: Connection
+    work: UnitOfWork  # the money path's repositories, on connection (exchange.service.ports)
     caller: Caller
     now_ms: int
     hub: H
@@ -162,7 +164,7 @@ class Deadline(Protocol):
 class Pipeline(Generic[H]):
     """Runs signed calls on one hub: built once, at start; run() is the per-call path."""
 
-    __slots__ = ("authenticator", "clock", "database", "group_commit", "hub", "keyring", "wire")
+    __slots__ = ("authenticator", "clock", "database", "group_commit", "hub", "keyring", "unit_of_work", "wire")
 
     def __init__(
         self,
@@ -174,8 +176,10 @@ class Pipeline(Generic[H]):
         wire: Wire,
         keyring: Keyring | None,
         group_commit: bool,
+        unit_of_work: Callable[[Connection], UnitOfWork],
     ) -> None:
         self.database = database
+        self.unit_of_work = unit_of_work  # the store's adapter of the port, on the call's connection
         self.authenticator = authenticator
         self.clock = clock
         self.hub = hub  # what handlers get as Invocation.hub
@@ -258,7 +262,7 @@ class Pipeline(Generic[H]):
         self, connection: Connection, caller: Caller, command: Command[Any], request: Any, now_ms: int
     ) -> Answer:
         """Steps 6 and 7: run the handler, and decide what of its answer is kept and what the audit names."""
-        message = command.run(Invocation(connection, caller, now_ms, self.hub), request)
+        message = command.run(Invocation(connection, self.unit_of_work(connection), caller, now_ms, self.hub), request)
         wire = self.wire
         refs = wire.member_refs(message)
         secret = self.keyring.pairwise_secret if self.keyring is not None else None

@@ -1,10 +1,12 @@
 """What the money path's services need from storage, as Protocols: the seam under the services.
 
-A service command takes a `ConversionWork`: one unit of work (one transaction) exposing the
-repositories it reads and writes. The SQL adapter is exchange.store.unit_of_work.SqlConversionWork
-over a connection the api's call pipeline opened (isolation, group commit and retries stay
-there); tests/unit/fakes.py holds an in-memory one, so every rule and refusal of the money path
-runs in a unit test without a database.
+A money-path command (quote, convert, reverse, expire, a partner's answer to an instruction,
+holds, the settling of an award) takes a `UnitOfWork`: one transaction, exposing the
+repositories it reads and writes. The SQL adapter is exchange.store.unit_of_work.SqlUnitOfWork,
+built by the call pipeline on the connection of the call's transaction (exchange.store.database
+owns the transaction: isolation, group commit, held writes and retries). tests/unit/fakes.py
+holds an in-memory one, so every rule and refusal of the money path runs in a unit test without
+a database.
 
 The Protocols name only what the services call; a repository may offer more.
 """
@@ -13,18 +15,26 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from exchange.domain.accruals import Award
 from exchange.domain.agreements import Agreement
-from exchange.domain.conversions import Conversion, ConversionParties, Quote
-from exchange.domain.instructions import Instruction
+from exchange.domain.conversions import Conversion, ConversionParties, Quote, Reversal
+from exchange.domain.instructions import Instruction, Origin
 from exchange.domain.ledger import LedgerTransaction
 from exchange.domain.limits import LimitReading
+from exchange.domain.partners import Partner
+from exchange.domain.redemptions import Hold
+from exchange.domain.settlement import Movement, Period
 
 
-class QuoteAndConversionStore(Protocol):
-    """Quotes and conversions."""
+class ConversionStore(Protocol):
+    """Quotes, conversions and their reversals."""
 
     def add_quote(self, quote: Quote) -> None:
         """Keep a new quote."""
+        ...
+
+    def get_quote(self, quote_id: str) -> Quote | None:
+        """The quote, if any."""
         ...
 
     def lock_for_conversion(self, source: str, quote_id: str) -> ConversionParties:
@@ -45,12 +55,36 @@ class QuoteAndConversionStore(Protocol):
         """Keep a new conversion with its first event."""
         ...
 
+    def get(self, conversion_id: str) -> Conversion | None:
+        """The conversion with its history and reversals, if any."""
+        ...
+
+    def save_state(self, before: Conversion, after: Conversion) -> None:
+        """Move a conversion from the state read to the next (refused if another moved it meanwhile)."""
+        ...
+
+    def add_reversal(self, conversion_id: str, reversal: Reversal) -> None:
+        """Keep a reversal of part of a completed conversion."""
+        ...
+
 
 class AgreementReader(Protocol):
     """Agreements in force."""
 
     def active_for(self, source: str, target: str) -> Agreement | None:
         """The agreement in force from source to target, if any."""
+        ...
+
+
+class PartnerReader(Protocol):
+    """The registry of brands."""
+
+    def get(self, partner_id: str) -> Partner | None:
+        """The brand, if registered."""
+        ...
+
+    def get_pair(self, first: str, second: str) -> tuple[Partner | None, Partner | None]:
+        """Both brands of a movement, in one read."""
         ...
 
 
@@ -62,20 +96,89 @@ class LedgerWriter(Protocol):
         ...
 
 
-class InstructionWriter(Protocol):
+class InstructionStore(Protocol):
     """Instructions to brands."""
 
     def add(self, instruction: Instruction) -> None:
         """Queue a new instruction for its brand."""
         ...
 
+    def get(self, instruction_id: str) -> Instruction | None:
+        """The instruction, if any."""
+        ...
 
-class ConversionWork(Protocol):
-    """One transaction of the conversion commands: the repositories they use, all on it."""
+    def save(self, instruction: Instruction) -> None:
+        """Keep an instruction's new state."""
+        ...
+
+    def pending_credit_of(self, origin: Origin) -> Instruction | None:
+        """The origin's credit still waiting for its answer, if any."""
+        ...
+
+
+class HoldStore(Protocol):
+    """Holds on points spent at a partner."""
+
+    def add(self, hold: Hold) -> None:
+        """Keep a new hold."""
+        ...
+
+    def get(self, hold_id: str) -> Hold | None:
+        """The hold with its captures, if any."""
+        ...
+
+    def save(self, before: Hold, after: Hold) -> None:
+        """Move a hold from the state read to the next (refused if another moved it meanwhile)."""
+        ...
+
+
+class AwardStore(Protocol):
+    """Awards of points one brand buys from another for its members."""
+
+    def get_award(self, award_id: str) -> Award | None:
+        """The award, if any."""
+        ...
+
+    def save_award(self, before: Award, after: Award) -> None:
+        """Move an award from the state read to the next."""
+        ...
+
+
+class MovementBook(Protocol):
+    """Settlement periods and the completed movements they hold."""
+
+    def open_period(self) -> Period:
+        """The period movements are recorded in now."""
+        ...
+
+    def add_movement(self, movement: Movement, period_id: str) -> None:
+        """Append a completed movement to a period."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The audit log."""
+
+    def append(
+        self,
+        *,
+        at_ms: int,
+        actor: str,
+        action: str,
+        subject: str = "",
+        request_sha256: str = "",
+        response_sha256: str = "",
+    ) -> None:
+        """Append one event."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction of a money-path command: the repositories it uses, all on that transaction."""
 
     @property
-    def conversions(self) -> QuoteAndConversionStore:
-        """Quotes and conversions."""
+    def conversions(self) -> ConversionStore:
+        """Quotes, conversions and reversals."""
         ...
 
     @property
@@ -84,11 +187,36 @@ class ConversionWork(Protocol):
         ...
 
     @property
+    def partners(self) -> PartnerReader:
+        """Brands."""
+        ...
+
+    @property
     def ledger(self) -> LedgerWriter:
         """The ledger."""
         ...
 
     @property
-    def instructions(self) -> InstructionWriter:
+    def instructions(self) -> InstructionStore:
         """Instructions."""
+        ...
+
+    @property
+    def holds(self) -> HoldStore:
+        """Holds."""
+        ...
+
+    @property
+    def awards(self) -> AwardStore:
+        """Awards."""
+        ...
+
+    @property
+    def movements(self) -> MovementBook:
+        """Settlement periods' movements."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log."""
         ...

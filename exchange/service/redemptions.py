@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
 from exchange.domain import redemptions as rules
 from exchange.domain.agreements import require_usable
 from exchange.domain.conversions import HUB_ACTOR
@@ -16,15 +14,12 @@ from exchange.domain.settlement import capture_movement
 from exchange.service import audit, settlement
 from exchange.service.authentication import Caller
 from exchange.service.conversions import partners_of
-from exchange.store.agreements_repo import AgreementRepository
-from exchange.store.holds_repo import HoldRepository
+from exchange.service.ports import UnitOfWork
 from exchange.store.ids import new_id
-from exchange.store.instructions_repo import InstructionRepository
-from exchange.store.ledger_repo import LedgerRepository
 
 
 def authorize(
-    connection: Connection,
+    work: UnitOfWork,
     caller: Caller,
     *,
     target_partner_id: str,
@@ -36,9 +31,9 @@ def authorize(
     """The source partner authorises a hold on points it has reserved for its member."""
     member = parse_member_ref(source_member_ref, field="source_member_ref")
     lifetime_ms = rules.hold_lifetime_ms(expires_in_s)
-    agreement = require_usable(AgreementRepository(connection).active_for(caller.principal, target_partner_id), now_ms)
+    agreement = require_usable(work.agreements.active_for(caller.principal, target_partner_id), now_ms)
     points = rules.check_hold_amount(agreement.terms, source_points)
-    partners_of(connection, caller.principal, target_partner_id)
+    partners_of(work.partners, caller.principal, target_partner_id)
     hold = Hold(
         hold_id=new_id("hold"),
         agreement_id=agreement.agreement_id,
@@ -55,22 +50,20 @@ def authorize(
         settlement_price_minor=agreement.terms.settlement_price_minor,
         settlement_currency=agreement.terms.settlement_currency,
     )
-    HoldRepository(connection).add(hold)
+    work.holds.add(hold)
     return hold
 
 
-def get(connection: Connection, caller: Caller, hold_id: str) -> Hold:
+def get(work: UnitOfWork, caller: Caller, hold_id: str) -> Hold:
     """Return a hold the caller is a partner of."""
-    return rules.require_visible(HoldRepository(connection).get(hold_id), caller.principal, hold_id)
+    return rules.require_visible(work.holds.get(hold_id), caller.principal, hold_id)
 
 
-def capture(
-    connection: Connection, caller: Caller, *, hold_id: str, source_points: int, reference: str, now_ms: int
-) -> Hold:
+def capture(work: UnitOfWork, caller: Caller, *, hold_id: str, source_points: int, reference: str, now_ms: int) -> Hold:
     """The target partner captures part of a hold; the capture is posted like a conversion."""
     reference = parse_text(reference, field="target_reference", max_length=REFERENCE_MAX)
-    hold = get(connection, caller, hold_id)
-    _expire_if_due(connection, hold, now_ms)
+    hold = get(work, caller, hold_id)
+    _expire_if_due(work, hold, now_ms)
     captured, taken = rules.capture(
         hold,
         caller=caller.principal,
@@ -79,10 +72,10 @@ def capture(
         reference=reference,
         now_ms=now_ms,
     )
-    HoldRepository(connection).save(hold, captured)
-    settlement.record_movement(connection, capture_movement(hold, taken))
-    source, _ = partners_of(connection, hold.source_partner_id, hold.target_partner_id)
-    LedgerRepository(connection).post(
+    work.holds.save(hold, captured)
+    settlement.record_movement(work.movements, capture_movement(hold, taken))
+    source, _ = partners_of(work.partners, hold.source_partner_id, hold.target_partner_id)
+    work.ledger.post(
         capture_transaction(
             taken.capture_id,
             source=hold.source_partner_id,
@@ -97,23 +90,23 @@ def capture(
     return captured
 
 
-def void(connection: Connection, caller: Caller, *, hold_id: str, reason: str, now_ms: int) -> Hold:
+def void(work: UnitOfWork, caller: Caller, *, hold_id: str, reason: str, now_ms: int) -> Hold:
     """Either partner ends a hold; what is left goes back to the source partner."""
     parse_text(reason, field="reason", max_length=REASON_MAX)
-    hold = get(connection, caller, hold_id)
-    _expire_if_due(connection, hold, now_ms)
+    hold = get(work, caller, hold_id)
+    _expire_if_due(work, hold, now_ms)
     voided = rules.void(hold, now_ms)
-    _release(connection, hold, voided, now_ms)
+    _release(work, hold, voided, now_ms)
     return voided
 
 
-def expire_overdue(connection: Connection, hold_id: str, now_ms: int) -> bool:
+def expire_overdue(work: UnitOfWork, hold_id: str, now_ms: int) -> bool:
     """Expire one overdue hold if it is still open; return whether it did."""
-    hold = HoldRepository(connection).get(hold_id)
-    return hold is not None and _expire_if_due(connection, hold, now_ms)
+    hold = work.holds.get(hold_id)
+    return hold is not None and _expire_if_due(work, hold, now_ms)
 
 
-def _expire_if_due(connection: Connection, hold: Hold, now_ms: int) -> bool:
+def _expire_if_due(work: UnitOfWork, hold: Hold, now_ms: int) -> bool:
     """Expire an open hold past its expiry, releasing what is left; return whether it did.
 
     Capture and void call it with the hold they read, so a late call expires the hold as the
@@ -124,17 +117,17 @@ def _expire_if_due(connection: Connection, hold: Hold, now_ms: int) -> bool:
     expired = rules.expire(hold, now_ms)
     if expired is None:
         return False
-    _release(connection, hold, expired, now_ms)
-    audit.record(connection, actor=HUB_ACTOR, action="hub/ExpireHold", subject=hold.hold_id, now_ms=now_ms)
+    _release(work, hold, expired, now_ms)
+    audit.record(work.audit, actor=HUB_ACTOR, action="hub/ExpireHold", subject=hold.hold_id, now_ms=now_ms)
     return True
 
 
-def _release(connection: Connection, before: Hold, after: Hold, now_ms: int) -> None:
-    HoldRepository(connection).save(before, after)
+def _release(work: UnitOfWork, before: Hold, after: Hold, now_ms: int) -> None:
+    work.holds.save(before, after)
     released = after.released_points - before.released_points
     if released > 0:
-        source = partners_of(connection, before.source_partner_id, before.target_partner_id, require_active=False)[0]
-        InstructionRepository(connection).add(
+        source = partners_of(work.partners, before.source_partner_id, before.target_partner_id, require_active=False)[0]
+        work.instructions.add(
             Instruction(
                 instruction_id=new_id("ins"),
                 partner_id=before.source_partner_id,

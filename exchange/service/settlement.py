@@ -26,6 +26,7 @@ from exchange.domain.settlement import (
 )
 from exchange.service.authentication import Caller
 from exchange.service.paging import decode_key_cursor, encode_key_cursor, page_limit, token_int
+from exchange.service.ports import MovementBook
 from exchange.store.ids import new_id
 from exchange.store.ledger_repo import LedgerRepository
 from exchange.store.partners_repo import PartnerRepository
@@ -60,15 +61,14 @@ class Closing:
     closed_now: bool
 
 
-def record_movement(connection: Connection, movement: Movement) -> str:
+def record_movement(book: MovementBook, movement: Movement) -> str:
     """Append a completed movement to the open period, in the caller's transaction; return the period id.
 
     Reading the open period here is what makes a close and a movement serialise: either the
     movement commits first and the close sees it, or it lands in the next period.
     """
-    repository = SettlementRepository(connection)
-    period = repository.open_period()
-    repository.add_movement(movement, period.period_id)
+    period = book.open_period()
+    book.add_movement(movement, period.period_id)
     return period.period_id
 
 

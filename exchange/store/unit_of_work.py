@@ -1,28 +1,49 @@
-"""The SQL adapters of the service ports (exchange.service.ports): repositories on one connection.
+"""The SQL adapter of the service layer's port (exchange.service.ports.UnitOfWork): repositories on one connection.
 
-The api's call pipeline opens the transaction (isolation, group commit, retries) and hands the
-service a unit of work built on its connection; everything the command reads and writes goes
-through these repositories, in that one transaction.
+The call pipeline opens the call's transaction through exchange.store.database.Database.run
+(isolation, group commit, held writes, retries) and builds a SqlUnitOfWork on its connection;
+everything the command reads and writes goes through these repositories, in that transaction.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from exchange.store.accruals_repo import AccrualRepository
 from exchange.store.agreements_repo import AgreementRepository
+from exchange.store.audit_repo import AuditRepository
 from exchange.store.conversions_repo import ConversionRepository
+from exchange.store.holds_repo import HoldRepository
 from exchange.store.instructions_repo import InstructionRepository
 from exchange.store.ledger_repo import LedgerRepository
+from exchange.store.partners_repo import PartnerRepository
+from exchange.store.settlement_repo import SettlementRepository
 
 
-class SqlConversionWork:
-    """The conversion commands' unit of work (exchange.service.ports.ConversionWork) on a connection."""
+class SqlUnitOfWork:
+    """A money-path command's unit of work (exchange.service.ports.UnitOfWork) on a connection."""
 
-    __slots__ = ("agreements", "connection", "conversions", "instructions", "ledger")
+    __slots__ = (
+        "agreements",
+        "audit",
+        "awards",
+        "connection",
+        "conversions",
+        "holds",
+        "instructions",
+        "ledger",
+        "movements",
+        "partners",
+    )
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.conversions = ConversionRepository(connection)
         self.agreements = AgreementRepository(connection)
+        self.partners = PartnerRepository(connection)
         self.ledger = LedgerRepository(connection)
         self.instructions = InstructionRepository(connection)
+        self.holds = HoldRepository(connection)
+        self.awards = AccrualRepository(connection)
+        self.movements = SettlementRepository(connection)
+        self.audit = AuditRepository(connection)

@@ -38,7 +38,7 @@ def _add(database: Database, *partners: Partner) -> None:
 def test_a_missing_source_partner_is_named_as_the_source_not_the_target(database: Database) -> None:
     _add(database, _partner("voltline"))
     with pytest.raises(NotFound) as refused:
-        database.run(lambda connection: partners_of(connection, "stride", "voltline"))
+        database.run(lambda connection: partners_of(PartnerRepository(connection), "stride", "voltline"))
     assert refused.value.reason == "PARTNER_NOT_FOUND"
     assert "'stride'" in refused.value.message
     assert "voltline" not in refused.value.message
@@ -49,7 +49,7 @@ def test_a_missing_source_partner_is_named_as_the_source_not_the_target(database
 def test_a_missing_target_partner_is_named_as_the_target(database: Database, require_active: bool) -> None:
     _add(database, _partner("stride"))
     with pytest.raises(NotFound) as refused:
-        database.run(lambda c: partners_of(c, "stride", "voltline", require_active=require_active))
+        database.run(lambda c: partners_of(PartnerRepository(c), "stride", "voltline", require_active=require_active))
     assert "'voltline'" in refused.value.message
     assert refused.value.field == "target_partner_id"
 
@@ -57,6 +57,6 @@ def test_a_missing_target_partner_is_named_as_the_target(database: Database, req
 def test_a_target_that_is_not_active_receives_nothing_new_but_is_found_for_an_unwinding(database: Database) -> None:
     _add(database, _partner("stride"), _partner("voltline", PartnerStatus.SUSPENDED))
     with pytest.raises(FailedPrecondition, match="'voltline' is SUSPENDED"):
-        database.run(lambda connection: partners_of(connection, "stride", "voltline"))
-    source, target = database.run(lambda c: partners_of(c, "stride", "voltline", require_active=False))
+        database.run(lambda connection: partners_of(PartnerRepository(connection), "stride", "voltline"))
+    source, target = database.run(lambda c: partners_of(PartnerRepository(c), "stride", "voltline", require_active=False))
     assert (source.partner_id, target.partner_id) == ("stride", "voltline")

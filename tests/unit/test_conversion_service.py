@@ -21,7 +21,7 @@ from exchange.domain.partners import Partner, PartnerStatus
 from exchange.service import conversions
 from exchange.service.authentication import Caller
 from exchange.service.conversions import ConversionPolicy
-from tests.unit.fakes import FakeBooks, FakeConversionWork
+from tests.unit.fakes import FakeBooks, FakeUnitOfWork
 
 NOW = 1_800_000_000_000
 DAY_MS = 86_400_000
@@ -81,12 +81,12 @@ def books() -> FakeBooks:
 
 
 def _quote(books: FakeBooks, points: int = 1_000, at_ms: int = NOW) -> str:
-    return conversions.quote(FakeConversionWork(books), STRIDE, "volt", points, at_ms, POLICY).quote_id
+    return conversions.quote(FakeUnitOfWork(books), STRIDE, "volt", points, at_ms, POLICY).quote_id
 
 
 def _convert(books: FakeBooks, quote_id: str, member: str = "m-1", at_ms: int = NOW, policy: ConversionPolicy = POLICY):
     return conversions.convert(
-        FakeConversionWork(books),
+        FakeUnitOfWork(books),
         STRIDE,
         quote_id=quote_id,
         source_member_ref=member,
@@ -110,7 +110,7 @@ def test_a_conversion_debits_the_member_posts_a_balanced_ledger_and_instructs_th
     conversion = _convert(books, _quote(books))
     assert conversion.state is ConversionState.PENDING_CREDIT
     assert conversion.credit_deadline_ms == NOW + POLICY.credit_deadline_ms
-    (credit,) = books.instructions
+    (credit,) = books.instructions.values()
     assert (credit.partner_id, credit.kind, credit.member_ref) == ("volt", InstructionKind.CREDIT, "v-1")
     assert credit.points == conversion.amounts.target_points
     postings = [posting for transaction in books.ledger for posting in transaction.postings]

@@ -168,6 +168,7 @@ def pipeline(journal: Journal, *, group_commit: bool = True) -> Pipeline[str]:
         wire=FakeWire(journal),
         keyring=None,
         group_commit=group_commit,
+        unit_of_work=lambda connection: ("work on", connection),
     )
 
 
