@@ -38,7 +38,6 @@ from exchange.service.authentication import Caller, IncomingCall
 from exchange.service.stored_answers import Answer, replayed
 from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
-from exchange.store.precompiled import writes_together
 
 Authenticate = Callable[[Connection], Caller]
 Handler = Callable[[Connection, Caller], Answer]
@@ -74,8 +73,7 @@ def execute_once(
         refused.clear()
         caller = authenticate(connection)
         authenticated[:] = [caller]
-        with writes_together(connection):
-            return _run_authenticated(connection, caller)
+        return _run_authenticated(connection, caller)
 
     def _run_authenticated(connection: Connection, caller: Caller) -> bytes:
         nonces = NonceRepository(connection)
@@ -118,7 +116,7 @@ def execute_once(
         return answer.body
 
     try:
-        body = database.run(attempt, read_committed=read_committed, group=group)
+        body = database.run(attempt, read_committed=read_committed, group=group, hold_writes=True)
     except (Unauthenticated, Aborted, Unavailable):
         raise  # not the caller's answer to keep: an unproven caller, a transient conflict, no database
     except ExchangeError as exc:

@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,7 +47,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQL
 
 from exchange.domain.errors import Aborted, Unavailable
 from exchange.store.group_commit import GroupCommit
-from exchange.store.precompiled import send_held_writes_first
+from exchange.store.precompiled import send_held_writes_first, writes_together
 from exchange.store.sqlite_writers import OneWriterAtATime
 
 T = TypeVar("T")
@@ -232,7 +233,14 @@ class Database:
         """The engines calls run on (with the statement and lock time limits); ``engine`` is for tools."""
         return tuple({self._serializable_engine, self._read_committed_engine})
 
-    def run(self, work: Callable[[Connection], T], *, read_committed: bool = False, group: str | None = None) -> T:
+    def run(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        read_committed: bool = False,
+        group: str | None = None,
+        hold_writes: bool = False,
+    ) -> T:
         """Run work(connection) in one transaction, committing on return, retrying on conflicts.
 
         read_committed runs it at READ COMMITTED on PostgreSQL instead of SERIALIZABLE: for
@@ -244,6 +252,10 @@ class Database:
         calls waiting at the same moment (exchange.store.group_commit), at READ COMMITTED on
         PostgreSQL; if its group can't commit it, it runs in a transaction of its own, as without.
 
+        hold_writes lets the writes whose outcome the work does not read go to the server together
+        (exchange.store.precompiled.writes_together, on PostgreSQL with psycopg): one round trip for
+        a call's last writes. Their errors are raised inside the work's attempt, as its own.
+
         Raises:
             Aborted: the transaction still conflicted after MAX_TRANSACTION_ATTEMPTS tries, or
                 waited for a lock past the lock timeout (LOCK_TIMEOUT).
@@ -252,6 +264,8 @@ class Database:
             DBAPIError: any other database error (a CHECK, NOT NULL or foreign key violation), after
                 one attempt, as SQLAlchemy gave it: a bug, not a conflict (see is_retryable).
         """
+        if hold_writes:
+            work = partial(_holding_writes, work)
         if group is not None:
             grouped = self.group_commit.run(work, group)
             if grouped.committed:
@@ -416,6 +430,11 @@ class Database:
         def _on_close(dbapi_connection: Any, _record: Any) -> None:
             with self._in_use_lock:
                 self._in_use.discard(dbapi_connection)
+
+
+def _holding_writes(work: Callable[[Connection], T], connection: Connection) -> T:
+    with writes_together(connection):
+        return work(connection)
 
 
 def one_line(exc: BaseException, *, max_chars: int | None = MAX_PROBE_REASON_CHARS) -> str:

@@ -91,7 +91,9 @@ def test_withdrawing_a_credit_finds_it_by_its_origin_and_leaves_other_origins_al
     with database.engine.begin() as connection:
         InstructionRepository(connection).add(conversion_credit)
         InstructionRepository(connection).add(award_credit)
-        withdraw_credit(InstructionRepository(connection), Origin.award("same-id"), reason="credit deadline passed", now_ms=11)
+        withdraw_credit(
+            InstructionRepository(connection), Origin.award("same-id"), reason="credit deadline passed", now_ms=11
+        )
     with database.engine.connect() as connection:
         repository = InstructionRepository(connection)
         states = {i: found.state for i in ("ins-conversion", "ins-award") if (found := repository.get(i))}

@@ -58,5 +58,7 @@ def test_a_target_that_is_not_active_receives_nothing_new_but_is_found_for_an_un
     _add(database, _partner("stride"), _partner("voltline", PartnerStatus.SUSPENDED))
     with pytest.raises(FailedPrecondition, match="'voltline' is SUSPENDED"):
         database.run(lambda connection: partners_of(PartnerRepository(connection), "stride", "voltline"))
-    source, target = database.run(lambda c: partners_of(PartnerRepository(c), "stride", "voltline", require_active=False))
+    source, target = database.run(
+        lambda c: partners_of(PartnerRepository(c), "stride", "voltline", require_active=False)
+    )
     assert (source.partner_id, target.partner_id) == ("stride", "voltline")

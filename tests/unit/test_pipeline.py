@@ -7,7 +7,7 @@ exchange.service.idempotency run as they do in the hub.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,8 +57,17 @@ class FakeDatabase:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
 
-    def run(self, work: Callable[[object], Any], *, read_committed: bool = False, group: str | None = None) -> Any:
-        self.journal(f"begin read_committed={read_committed} group={group}")
+    def run(
+        self,
+        work: Callable[[object], Any],
+        *,
+        read_committed: bool = False,
+        group: str | None = None,
+        hold_writes: bool = False,
+    ) -> Any:
+        self.journal(
+            f"begin read_committed={read_committed} group={group}" + ("" if hold_writes else " writes not held")
+        )
         return work(object())
 
 
@@ -145,14 +154,10 @@ def journal(monkeypatch: pytest.MonkeyPatch) -> Journal:
     FakeNonces.journal = FakeKeys.journal = journal
 
     @contextmanager
-    def together(connection: object) -> Iterator[None]:
-        yield
-
     def record_call(connection: object, *, actor: str, method: str, subject: str = "", **fields: Any) -> None:
         journal(f"audit {actor} {subject}")
 
     monkeypatch.setattr(calls, "NonceRepository", FakeNonces)
-    monkeypatch.setattr(calls, "writes_together", together)
     monkeypatch.setattr(audit, "record_call", record_call)
     monkeypatch.setattr(idempotency, "IdempotencyRepository", FakeKeys)
     return journal
@@ -275,7 +280,7 @@ def test_a_malformed_request_of_a_proven_caller_is_refused_after_the_nonce_and_r
         "begin read_committed=False group=None",
         f"authenticate at {NOW}",
         "parse",
-        "begin read_committed=False group=None",  # the refusal, recorded in a transaction of its own
+        "begin read_committed=False group=None writes not held",  # the refusal, recorded in a transaction of its own
         "find the nonce",
         "record the nonce: InvalidArgument",
     ]
@@ -311,7 +316,7 @@ def test_a_long_poll_authenticates_waits_outside_any_transaction_then_runs_with_
     pipeline(journal).run(signed_call(), pull, NOW, Deadline())
 
     assert journal.events == [
-        "begin read_committed=False group=None",
+        "begin read_committed=False group=None writes not held",  # the long poll's authentication
         f"authenticate at {NOW}",
         "parse",
         "wait for stride on the hub, 7.5s left",
