@@ -35,8 +35,8 @@ from exchange.domain.errors import (
 from exchange.domain.request_auth import NonceVerdict, judge_nonce, nonce_replayed
 from exchange.service import audit
 from exchange.service.authentication import Caller, IncomingCall
+from exchange.service.ports import Transactions
 from exchange.service.stored_answers import Answer, replayed
-from exchange.store.database import Database
 from exchange.store.nonces_repo import NonceRepository, RecordedAnswer
 
 Authenticate = Callable[[Connection], Caller]
@@ -44,7 +44,7 @@ Handler = Callable[[Connection, Caller], Answer]
 
 
 def execute_once(
-    database: Database,
+    database: Transactions,
     call: IncomingCall,
     authenticate: Authenticate,
     handler: Handler,
@@ -168,7 +168,9 @@ def _record(nonces: NonceRepository, call: IncomingCall, caller: Caller, exc: Ex
     )
 
 
-def _record_refusal(database: Database, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int) -> bytes:
+def _record_refusal(
+    database: Transactions, call: IncomingCall, caller: Caller, exc: ExchangeError, now_ms: int
+) -> bytes:
     """Record the refusal under the call's nonce and raise it, or answer as the attempt that recorded first.
 
     A resend (same nonce, same bytes) may race its original: both run, the original commits its

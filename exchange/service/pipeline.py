@@ -54,9 +54,8 @@ from exchange.service.authentication import Authenticator, Caller, IncomingCall
 from exchange.service.calls import execute_once
 from exchange.service.clock import Clock
 from exchange.service.idempotency import run_once
-from exchange.service.ports import UnitOfWork
+from exchange.service.ports import Transactions, UnitOfWork
 from exchange.service.stored_answers import Answer, answer_of
-from exchange.store.database import Database
 
 Req = TypeVar("Req")
 H = TypeVar("H")
@@ -169,7 +168,7 @@ class Pipeline(Generic[H]):
     def __init__(
         self,
         *,
-        database: Database,
+        database: Transactions,
         authenticator: Authenticator,
         clock: Clock,
         hub: H,

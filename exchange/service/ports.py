@@ -13,7 +13,10 @@ The Protocols name only what the services call; a repository may offer more.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Connection
 
 from exchange.domain.accruals import Award
 from exchange.domain.agreements import Agreement
@@ -24,6 +27,27 @@ from exchange.domain.limits import LimitReading
 from exchange.domain.partners import Partner
 from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period
+
+T = TypeVar("T")
+
+
+class Transactions(Protocol):
+    """Runs a call's work in one transaction (exchange.store.database.Database is the one there is).
+
+    It owns the transaction's policy: the isolation asked for, sharing a commit with concurrent
+    calls (group), holding writes for one round trip, and retrying a conflict with a fresh attempt.
+    """
+
+    def run(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        read_committed: bool = False,
+        group: str | None = None,
+        hold_writes: bool = False,
+    ) -> T:
+        """Run work(connection) in one transaction, committing on return."""
+        ...
 
 
 class ConversionStore(Protocol):
