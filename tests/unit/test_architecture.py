@@ -186,3 +186,37 @@ def test_the_import_graph_sees_imports_inside_functions_and_relative_ones(tmp_pa
     graph = _import_graph(tmp_path, "pkg")
     assert graph["pkg.d"] == {"pkg", "pkg.a"}
     assert _cycles(graph) == {frozenset({"pkg.a", "pkg.sub.b", "pkg.c"}): ["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]}
+
+
+MONEY_PATH_COMMANDS = {
+    "exchange.service.conversions": ("quote", "convert", "get", "reverse", "fail_credit", "expire_overdue"),
+    "exchange.service.outcomes": ("acknowledge", "reject"),
+    "exchange.service.redemptions": ("authorize", "get", "capture", "void", "expire_overdue"),
+    "exchange.service.accruals": ("complete", "void", "expire_overdue"),
+}
+
+
+def test_the_money_paths_commands_take_a_unit_of_work_not_a_connection() -> None:
+    import importlib
+    import inspect
+
+    from exchange.service.ports import UnitOfWork
+
+    for module_name, names in MONEY_PATH_COMMANDS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            first = next(iter(inspect.signature(getattr(module, name), eval_str=True).parameters.values()))
+            assert first.annotation is UnitOfWork, f"{module_name}.{name} takes {first.annotation}, not a UnitOfWork"
+
+
+def test_the_service_modules_of_holds_and_instruction_answers_know_no_sql() -> None:
+    for module_name in ("exchange.service.redemptions", "exchange.service.outcomes"):
+        tree = ast.parse((ROOT / (module_name.replace(".", "/") + ".py")).read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        sql = {
+            name
+            for name in imported
+            if name.startswith(("sqlalchemy", "exchange.store")) and name != "exchange.store.ids"
+        }
+        assert not sql, f"{module_name} imports {sorted(sql)}: it should reach storage through exchange.service.ports"
