@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from fractions import Fraction
 
 from partner_sdk import AgreementTerms, ExchangeClient, OperatorClient, generate_private_key
 from partner_sdk.keys import Ed25519PrivateKey
+from partner_sdk.testing import default_terms
 
 TARGET_BRAND = "bench-target"
 SOURCE_POINTS = 1_000  # per conversion: fee 10, 990 converted, 1 485 target points, 742 minor units
@@ -20,22 +21,9 @@ class Brand:
 
 
 def agreement_terms(source: str) -> AgreementTerms:
-    now = datetime.now(UTC)
-    return AgreementTerms(
-        source_partner_id=source,
-        target_partner_id=TARGET_BRAND,
-        version=1,
-        rate=Fraction(3, 2),
-        min_source_points=10,
-        max_source_points=100_000,
-        source_increment=1,
-        member_daily_cap_source_points=1_000_000_000,
-        fee_basis_points=100,
-        fee_fixed_points=None,
-        valid_from=now - timedelta(hours=1),
-        valid_until=now + timedelta(days=30),
-        settlement_price_minor=Fraction(1, 2),
-        settlement_currency="EUR",
+    """The testing helper's terms (partner_sdk.testing.default_terms), with no daily cap to speak of."""
+    return default_terms(
+        source, TARGET_BRAND, settlement_currency="EUR", now=datetime.now(UTC), member_daily_cap_source_points=10**9
     )
 
 
