@@ -1,5 +1,6 @@
 import datetime
 
+from coalition.exchange.v1 import memberships_pb2 as _memberships_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -17,6 +18,8 @@ class InstructionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTRUCTION_KIND_REFUND: _ClassVar[InstructionKind]
     INSTRUCTION_KIND_RELEASE: _ClassVar[InstructionKind]
     INSTRUCTION_KIND_CREDIT_CANCELLED: _ClassVar[InstructionKind]
+    INSTRUCTION_KIND_BENEFIT_GRANT: _ClassVar[InstructionKind]
+    INSTRUCTION_KIND_BENEFIT_REVOKE: _ClassVar[InstructionKind]
 
 class InstructionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -30,6 +33,8 @@ INSTRUCTION_KIND_CREDIT: InstructionKind
 INSTRUCTION_KIND_REFUND: InstructionKind
 INSTRUCTION_KIND_RELEASE: InstructionKind
 INSTRUCTION_KIND_CREDIT_CANCELLED: InstructionKind
+INSTRUCTION_KIND_BENEFIT_GRANT: InstructionKind
+INSTRUCTION_KIND_BENEFIT_REVOKE: InstructionKind
 INSTRUCTION_STATE_UNSPECIFIED: InstructionState
 INSTRUCTION_STATE_PENDING: InstructionState
 INSTRUCTION_STATE_ACKNOWLEDGED: InstructionState
@@ -37,7 +42,7 @@ INSTRUCTION_STATE_REJECTED: InstructionState
 INSTRUCTION_STATE_CANCELLED: InstructionState
 
 class Instruction(_message.Message):
-    __slots__ = ("instruction_id", "kind", "state", "member_ref", "points", "point_currency", "conversion_id", "created_at", "deadline", "delivery_count", "partner_reference", "reason", "reversal_id", "hold_id", "award_id", "cancels_instruction_id")
+    __slots__ = ("instruction_id", "kind", "state", "member_ref", "points", "point_currency", "conversion_id", "created_at", "deadline", "delivery_count", "partner_reference", "reason", "reversal_id", "hold_id", "award_id", "cancels_instruction_id", "membership_id", "programme_id", "benefits", "honoured_from", "honoured_until")
     INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +59,11 @@ class Instruction(_message.Message):
     HOLD_ID_FIELD_NUMBER: _ClassVar[int]
     AWARD_ID_FIELD_NUMBER: _ClassVar[int]
     CANCELS_INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBERSHIP_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    BENEFITS_FIELD_NUMBER: _ClassVar[int]
+    HONOURED_FROM_FIELD_NUMBER: _ClassVar[int]
+    HONOURED_UNTIL_FIELD_NUMBER: _ClassVar[int]
     instruction_id: str
     kind: InstructionKind
     state: InstructionState
@@ -70,7 +80,12 @@ class Instruction(_message.Message):
     hold_id: str
     award_id: str
     cancels_instruction_id: str
-    def __init__(self, instruction_id: _Optional[str] = ..., kind: _Optional[_Union[InstructionKind, str]] = ..., state: _Optional[_Union[InstructionState, str]] = ..., member_ref: _Optional[str] = ..., points: _Optional[int] = ..., point_currency: _Optional[str] = ..., conversion_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_count: _Optional[int] = ..., partner_reference: _Optional[str] = ..., reason: _Optional[str] = ..., reversal_id: _Optional[str] = ..., hold_id: _Optional[str] = ..., award_id: _Optional[str] = ..., cancels_instruction_id: _Optional[str] = ...) -> None: ...
+    membership_id: str
+    programme_id: str
+    benefits: _containers.RepeatedCompositeFieldContainer[_memberships_pb2.Benefit]
+    honoured_from: _timestamp_pb2.Timestamp
+    honoured_until: _timestamp_pb2.Timestamp
+    def __init__(self, instruction_id: _Optional[str] = ..., kind: _Optional[_Union[InstructionKind, str]] = ..., state: _Optional[_Union[InstructionState, str]] = ..., member_ref: _Optional[str] = ..., points: _Optional[int] = ..., point_currency: _Optional[str] = ..., conversion_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_count: _Optional[int] = ..., partner_reference: _Optional[str] = ..., reason: _Optional[str] = ..., reversal_id: _Optional[str] = ..., hold_id: _Optional[str] = ..., award_id: _Optional[str] = ..., cancels_instruction_id: _Optional[str] = ..., membership_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., benefits: _Optional[_Iterable[_Union[_memberships_pb2.Benefit, _Mapping]]] = ..., honoured_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., honoured_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PullInstructionsRequest(_message.Message):
     __slots__ = ("max_instructions", "wait_seconds", "lease_seconds")

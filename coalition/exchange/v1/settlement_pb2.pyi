@@ -25,6 +25,8 @@ class MovementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MOVEMENT_KIND_ADJUSTMENT: _ClassVar[MovementKind]
     MOVEMENT_KIND_ACCRUAL: _ClassVar[MovementKind]
     MOVEMENT_KIND_DONATION: _ClassVar[MovementKind]
+    MOVEMENT_KIND_MEMBERSHIP_FEE_SHARE: _ClassVar[MovementKind]
+    MOVEMENT_KIND_MEMBERSHIP_FEE_REFUND: _ClassVar[MovementKind]
 
 class PaymentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -59,6 +61,8 @@ MOVEMENT_KIND_REVERSAL: MovementKind
 MOVEMENT_KIND_ADJUSTMENT: MovementKind
 MOVEMENT_KIND_ACCRUAL: MovementKind
 MOVEMENT_KIND_DONATION: MovementKind
+MOVEMENT_KIND_MEMBERSHIP_FEE_SHARE: MovementKind
+MOVEMENT_KIND_MEMBERSHIP_FEE_REFUND: MovementKind
 PAYMENT_STATE_UNSPECIFIED: PaymentState
 PAYMENT_STATE_OUTSTANDING: PaymentState
 PAYMENT_STATE_PART_PAID: PaymentState
