@@ -61,7 +61,8 @@ def acknowledge(work: UnitOfWork, caller: Caller, instruction_id: str, reference
     if acknowledged == instruction:
         return instruction
     repository.save(acknowledged)
-    outcomes_of(instruction.origin.kind).applied(work, acknowledged, Answer(caller.principal, reference, now_ms))
+    answer = Answer(caller.principal, acknowledged.partner_reference, now_ms)  # the reference as kept: stripped
+    outcomes_of(instruction.origin.kind).applied(work, acknowledged, answer)
     return acknowledged
 
 

@@ -9,16 +9,19 @@ tested against.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from exchange.domain.accruals import Award
-from exchange.domain.agreements import Agreement
+from exchange.domain import agreements as agreement_rules
+from exchange.domain.accruals import Award, AwardState
+from exchange.domain.agreements import Agreement, AgreementStatus
 from exchange.domain.audit import AuditEvent
 from exchange.domain.conversions import Conversion, ConversionParties, Quote, Reversal
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin
-from exchange.domain.ledger import LedgerTransaction, money_positions
+from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin, OriginKind
+from exchange.domain.ledger import LedgerTransaction, Posting, money_positions, totals_by_currency
 from exchange.domain.limits import LimitFigures, LimitReading, conversions_since, converted_today
-from exchange.domain.partners import Partner
+from exchange.domain.money import Ratio
+from exchange.domain.partners import Partner, PartnerStatus
 from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period, PeriodState
 
@@ -54,6 +57,49 @@ class FakeBooks:
     def instructions_for(self, partner_id: str) -> list[Instruction]:
         """The partner's instructions, oldest first."""
         return [i for i in self.instructions.values() if i.partner_id == partner_id]
+
+    def postings(self) -> list[Posting]:
+        """Every posting of the ledger, in order."""
+        return [posting for transaction in self.ledger for posting in transaction.postings]
+
+
+def assert_consistent(books: FakeBooks) -> None:
+    """The invariants every command keeps, whatever it did.
+
+    The ledger balances in every currency and so do the money positions (what one brand is owed,
+    another owes); every instruction's origin names a record in the books, and the instruction
+    went to the brand that origin gives that kind of work to.
+    """
+    postings = books.postings()
+    assert all(total == 0 for total in totals_by_currency(postings).values()), totals_by_currency(postings)
+    money: dict[str, int] = defaultdict(int)
+    for (_, currency), position in money_positions(postings).items():
+        money[currency] += position
+    assert all(total == 0 for total in money.values()), dict(money)
+    for instruction in books.instructions.values():
+        assert _addressee_of(books, instruction) == instruction.partner_id, instruction
+
+
+def _addressee_of(books: FakeBooks, instruction: Instruction) -> str | None:
+    """The brand the instruction's origin gives it to, or None when the origin is not in the books."""
+    origin = instruction.origin
+    if origin.kind is OriginKind.REVERSAL:
+        reversed_ = books.conversions.get(origin.reversed_conversion_id)
+        found = reversed_ is not None and any(r.reversal_id == origin.id for r in reversed_.reversals)
+        return reversed_.source_partner_id if reversed_ is not None and found else None
+    if origin.kind is OriginKind.CONVERSION:
+        conversion = books.conversions.get(origin.id)
+        if conversion is None:
+            return None
+        refunds = instruction.kind is InstructionKind.REFUND
+        return conversion.source_partner_id if refunds else conversion.target_partner_id
+    if origin.kind is OriginKind.HOLD:
+        hold = books.holds.get(origin.id)
+        return hold.source_partner_id if hold is not None else None
+    if origin.kind is OriginKind.AWARD:
+        award = books.awards.get(origin.id)
+        return award.issuer_partner_id if award is not None else None
+    return None  # an origin FakeBooks does not hold
 
 
 class FakeConversionStore:
@@ -257,3 +303,95 @@ class FakeUnitOfWork:
         self.awards = FakeAwards(books)
         self.movements = FakeMovementBook(books)
         self.audit = FakeAuditLog(books)
+
+
+# --- records to fill FakeBooks with ------------------------------------------------------------------------
+
+BOOKS_NOW = 1_800_000_000_000
+BOOKS_DAY_MS = 86_400_000
+
+
+def brand(partner_id: str, currency: str, status: PartnerStatus = PartnerStatus.ACTIVE) -> Partner:
+    """An active brand whose points are worth half a minor unit; its point currency is its id's first 4 letters."""
+    return Partner(
+        partner_id=partner_id,
+        display_name=partner_id.title(),
+        point_currency=partner_id[:4].upper(),
+        settlement_currency=currency,
+        point_value_minor=Ratio(1, 2),
+        status=status,
+        keys=(),
+        created_at_ms=BOOKS_NOW - BOOKS_DAY_MS,
+        status_changed_at_ms=BOOKS_NOW - BOOKS_DAY_MS,
+    )
+
+
+def stride_to_volt_agreement(**changes: object) -> Agreement:
+    """stride -> volt at 3/2, 100 to 10,000 points by 10, 1% fee, half a penny per volt point, in force 30 days."""
+    terms = agreement_rules.validate_terms(
+        source_partner_id="stride",
+        target_partner_id="volt",
+        version=1,
+        rate=(3, 2),
+        min_source_points=100,
+        max_source_points=10_000,
+        source_increment=10,
+        member_daily_cap_source_points=5_000,
+        fee_basis_points=100,
+        fee_fixed_points=None,
+        valid_from_ms=BOOKS_NOW - BOOKS_DAY_MS,
+        valid_until_ms=BOOKS_NOW + 30 * BOOKS_DAY_MS,
+        settlement_price_minor=(1, 2),
+        settlement_currency="GBP",
+    )
+    agreement = Agreement(
+        agreement_id="agr-1",
+        terms=terms,
+        status=AgreementStatus.ACTIVE,
+        document=b"",
+        proposer_key_id="k1",
+        proposer_signature=b"",
+        proposed_at_ms=BOOKS_NOW - BOOKS_DAY_MS,
+        status_changed_at_ms=BOOKS_NOW - BOOKS_DAY_MS,
+    )
+    return replace(agreement, **changes)  # type: ignore[arg-type]
+
+
+def pending_award(books: FakeBooks, award_id: str = "awd-1", *, deadline_ms: int, delivered: int = 0) -> Award:
+    """Put a PENDING_CREDIT award of volt (awarder) for 300 stride points (150 minor GBP) and its credit in the books.
+
+    Awards are made on a connection (exchange.service.accruals.award), not a unit of work: a unit
+    test builds the records that command would have written.
+    """
+    award = Award(
+        award_id=award_id,
+        agreement_id="acc-1",
+        awarder_partner_id="volt",
+        issuer_partner_id="stride",
+        awarder_pairwise_id="pw-1",
+        issuer_member_ref="s-1",
+        activity_type="ride",
+        activity_reference=f"ride-{award_id}",
+        points=300,
+        settlement_amount_minor=150,
+        settlement_currency="GBP",
+        state=AwardState.PENDING_CREDIT,
+        created_at_ms=deadline_ms - 900_000,
+        credit_deadline_ms=deadline_ms,
+    )
+    books.awards[award_id] = award
+    credit = Instruction(
+        instruction_id=f"ins-{award_id}",
+        partner_id="stride",
+        kind=InstructionKind.CREDIT,
+        state=InstructionState.PENDING,
+        member_ref="s-1",
+        points=300,
+        point_currency="STRI",
+        origin=Origin.award(award_id),
+        created_at_ms=award.created_at_ms,
+        deadline_ms=deadline_ms,
+        delivery_count=delivered,
+    )
+    books.instructions[credit.instruction_id] = credit
+    return award
