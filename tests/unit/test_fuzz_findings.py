@@ -147,7 +147,7 @@ def test_only_the_awarder_proposes_an_accrual_agreement() -> None:
 class _DatabaseRefusingNul:
     """A database whose driver refuses a string parameter holding NUL, as psycopg does."""
 
-    def run(self, work: object, *, read_committed: bool = False, group: str | None = None) -> NoReturn:
+    def run(self, work: object, *, read_committed: bool = False, group: str | None = None, **_: bool) -> NoReturn:
         raise sqlalchemy.exc.DataError(
             "SELECT ... WHERE agreement_id = %(id)s",
             {"id": "a\x00b"},
@@ -177,7 +177,7 @@ def test_a_string_with_nul_the_database_refuses_is_invalid_text() -> None:
 
 def test_other_data_errors_still_surface() -> None:
     class Other:
-        def run(self, work: object, *, read_committed: bool = False, group: str | None = None) -> NoReturn:
+        def run(self, work: object, *, read_committed: bool = False, group: str | None = None, **_: bool) -> NoReturn:
             raise sqlalchemy.exc.DataError("INSERT ...", {}, ValueError("value too long for type character varying(3)"))
 
     database: Any = Other()
