@@ -7,13 +7,14 @@ from exchange.api.consent_service import CONSENT_METHODS
 from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.translate import timestamp
 from exchange.domain.members import Link
-from exchange.service import members
+from exchange.service import members, memberships
 from exchange.service.pipeline import PARTNERS, command
 
 MEMBER_SERVICE = members_pb2.DESCRIPTOR.services_by_name["MemberService"].full_name
 
 
-def _secret(call: Invocation) -> bytes:
+def pairwise_secret(call: Invocation) -> bytes:
+    """The hub's pairwise secret (member ids per brand, answer tags)."""
     keyring = call.hub.keyring
     assert keyring is not None, "a hub serving members has a keyring"
     return keyring.pairwise_secret
@@ -36,7 +37,9 @@ def link_message(link: Link, viewer: str, secret: bytes) -> members_pb2.Link:
 
 @command(members_pb2.CreateLinkCodeRequest, callers=PARTNERS, keep_answer=False)
 def _create(call: Invocation, request: members_pb2.CreateLinkCodeRequest) -> members_pb2.CreateLinkCodeResponse:
-    issued = members.create_link_code(call.connection, call.caller, request.member_ref, _secret(call), call.now_ms)
+    issued = members.create_link_code(
+        call.connection, call.caller, request.member_ref, pairwise_secret(call), call.now_ms
+    )
     return members_pb2.CreateLinkCodeResponse(
         code=issued.code, expires_at=timestamp(issued.expires_at_ms), pairwise_member_id=issued.pairwise_member_id
     )
@@ -44,21 +47,22 @@ def _create(call: Invocation, request: members_pb2.CreateLinkCodeRequest) -> mem
 
 @command(members_pb2.RedeemLinkCodeRequest, callers=PARTNERS)
 def _redeem(call: Invocation, request: members_pb2.RedeemLinkCodeRequest) -> members_pb2.RedeemLinkCodeResponse:
-    secret = _secret(call)
+    secret = pairwise_secret(call)
     link = members.redeem_link_code(call.connection, call.caller, request.code, request.member_ref, secret, call.now_ms)
+    memberships.deliver_awaiting_grants(call.work, link.member_id, call.now_ms)  # benefits that waited for a link
     return members_pb2.RedeemLinkCodeResponse(link=link_message(link, call.caller.principal, secret))
 
 
 @command(members_pb2.UnlinkRequest, callers=PARTNERS)
 def _unlink(call: Invocation, request: members_pb2.UnlinkRequest) -> members_pb2.UnlinkResponse:
     link = members.unlink(call.connection, call.caller, request.link_id, request.reason, call.now_ms)
-    return members_pb2.UnlinkResponse(link=link_message(link, call.caller.principal, _secret(call)))
+    return members_pb2.UnlinkResponse(link=link_message(link, call.caller.principal, pairwise_secret(call)))
 
 
 @command(members_pb2.ListLinksRequest, callers=PARTNERS, keep_answer=False)
 def _list(call: Invocation, request: members_pb2.ListLinksRequest) -> members_pb2.ListLinksResponse:
     _, found = members.links(call.connection, call.caller, request.member_ref)
-    secret = _secret(call)
+    secret = pairwise_secret(call)
     return members_pb2.ListLinksResponse(links=[link_message(link, call.caller.principal, secret) for link in found])
 
 

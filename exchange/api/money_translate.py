@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coalition.exchange.v1 import agreements_pb2, common_pb2, conversions_pb2, instructions_pb2, redemptions_pb2
+from exchange.api.membership_translate import benefit_message
 from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.agreements import Agreement, AgreementStatus, AgreementTerms, validate_terms
 from exchange.domain.conversions import Conversion, ConversionState, Quote
@@ -33,6 +34,8 @@ INSTRUCTION_KIND_TO_PROTO = {
     InstructionKind.REFUND: instructions_pb2.INSTRUCTION_KIND_REFUND,
     InstructionKind.RELEASE: instructions_pb2.INSTRUCTION_KIND_RELEASE,
     InstructionKind.CREDIT_CANCELLED: instructions_pb2.INSTRUCTION_KIND_CREDIT_CANCELLED,
+    InstructionKind.BENEFIT_GRANT: instructions_pb2.INSTRUCTION_KIND_BENEFIT_GRANT,
+    InstructionKind.BENEFIT_REVOKE: instructions_pb2.INSTRUCTION_KIND_BENEFIT_REVOKE,
 }
 HOLD_STATE_TO_PROTO = {
     HoldState.OPEN: redemptions_pb2.HOLD_STATE_OPEN,
@@ -212,6 +215,14 @@ def instruction_message(instruction: Instruction) -> instructions_pb2.Instructio
     )
     if instruction.deadline_ms is not None:
         message.deadline.CopyFrom(timestamp(instruction.deadline_ms))
+    notice = instruction.benefit
+    if notice is not None:
+        message.membership_id = instruction.membership_id
+        message.programme_id = notice.programme_id
+        message.benefits.extend(benefit_message(b) for b in notice.benefits)
+        if notice.honoured_from_ms is not None:
+            message.honoured_from.CopyFrom(timestamp(notice.honoured_from_ms))
+        message.honoured_until.CopyFrom(timestamp(notice.honoured_until_ms))
     return message
 
 

@@ -38,6 +38,7 @@ from exchange.api.dispatch import HubContext, generic_handler
 from exchange.api.donation_service import DONATION_METHODS, DONATION_SERVICE
 from exchange.api.hub_service import HUB_SERVICE, hub_info_handler
 from exchange.api.member_service import MEMBER_METHODS, MEMBER_SERVICE
+from exchange.api.membership_service import MEMBERSHIP_METHODS, MEMBERSHIP_SERVICE
 from exchange.api.metrics import HubMetrics
 from exchange.api.readiness import RateLimitedWarning, Readiness
 from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
@@ -48,7 +49,7 @@ from exchange.domain.errors import ExchangeError
 from exchange.domain.members import FAILED_REDEMPTION_WINDOW_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
-from exchange.service import accruals, audit, conversions, erasure, redemptions
+from exchange.service import accruals, audit, conversions, erasure, memberships, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
@@ -58,6 +59,7 @@ from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.database import Database
 from exchange.store.holds_repo import HoldRepository
 from exchange.store.members_repo import prune_failed_guesses
+from exchange.store.memberships_repo import MembershipRepository
 from exchange.store.nonces_repo import NonceRepository
 from exchange.store.unit_of_work import SqlUnitOfWork
 
@@ -180,7 +182,13 @@ class HubServer:
             )
         )
         if config.keyring is not None:
-            self._server.add_generic_rpc_handlers((generic_handler(MEMBER_SERVICE, MEMBER_METHODS, self.context),))
+            # Members and memberships name members by the hub's pairwise ids: both need the keyring.
+            self._server.add_generic_rpc_handlers(
+                (
+                    generic_handler(MEMBER_SERVICE, MEMBER_METHODS, self.context),
+                    generic_handler(MEMBERSHIP_SERVICE, MEMBERSHIP_METHODS, self.context),
+                )
+            )
         self._health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         self.services = (
@@ -194,7 +202,7 @@ class HubServer:
             SETTLEMENT_SERVICE,
             ACCRUAL_SERVICE,
             DONATION_SERVICE,
-            *((MEMBER_SERVICE,) if config.keyring is not None else ()),
+            *((MEMBER_SERVICE, MEMBERSHIP_SERVICE) if config.keyring is not None else ()),
         )
         reflection.enable_server_reflection(
             (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
@@ -315,6 +323,7 @@ class HubServer:
             (lambda c: ConversionRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), conversions.expire_overdue),
             (lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), redemptions.expire_overdue),
             (lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), accruals.expire_overdue),
+            (lambda c: MembershipRepository(c).due_to_lapse(now_ms, EXPIRY_SWEEP_BATCH), memberships.lapse_overdue),
         )
         for find, expire_one in sweeps:
             for item_id in database.run(find):

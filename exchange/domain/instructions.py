@@ -1,6 +1,6 @@
 """Instructions: work the hub hands a partner (credit or refund a member) and its answer.
 
-Every instruction has an origin: the conversion, reversal, hold or award it is part of. The
+Every instruction has an origin: the conversion, reversal, hold, award or membership it is part of. The
 origin's kind is a closed set, and what an answer means (a credit applied completes a
 conversion, a credit refused voids an award...) is decided by the origin, in one table
 (exchange.service.outcomes).
@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from exchange.domain.errors import FailedPrecondition, NotFound, require
+from exchange.domain.membership_terms import Benefit
 from exchange.domain.partners import REASON_MAX, parse_text
 
 MAX_PULL = 200
@@ -34,6 +35,10 @@ class InstructionKind(enum.Enum):
     # Take back a credit the hub cancelled after delivering it (its deadline passed unacknowledged):
     # the target may have applied it. Names the credit in cancels_instruction_id.
     CREDIT_CANCELLED = "CREDIT_CANCELLED"
+    # Honour a joint membership's benefits for the member (BenefitNotice says which, from when to when).
+    BENEFIT_GRANT = "BENEFIT_GRANT"
+    # Stop honouring them (BenefitNotice.honoured_until says from when).
+    BENEFIT_REVOKE = "BENEFIT_REVOKE"
 
 
 class OriginKind(enum.Enum):
@@ -43,6 +48,7 @@ class OriginKind(enum.Enum):
     REVERSAL = "REVERSAL"  # the refund to the source's member when the target reverses part of a conversion
     HOLD = "HOLD"  # the release of what a hold did not capture
     AWARD = "AWARD"  # its credit, the take-back of a cancelled credit
+    MEMBERSHIP = "MEMBERSHIP"  # a partner's grant of a joint membership's benefits, and their revocation
 
 
 # The kinds of instruction each origin gives: only conversions and awards credit a member, so only
@@ -55,6 +61,7 @@ KINDS_OF_ORIGIN: Mapping[OriginKind, frozenset[InstructionKind]] = MappingProxyT
         OriginKind.REVERSAL: frozenset({InstructionKind.REFUND}),
         OriginKind.HOLD: frozenset({InstructionKind.RELEASE}),
         OriginKind.AWARD: frozenset({InstructionKind.CREDIT, InstructionKind.CREDIT_CANCELLED}),
+        OriginKind.MEMBERSHIP: frozenset({InstructionKind.BENEFIT_GRANT, InstructionKind.BENEFIT_REVOKE}),
     }
 )
 
@@ -98,6 +105,11 @@ class Origin:
         """An award's credit or take-back."""
         return cls(OriginKind.AWARD, award_id)
 
+    @classmethod
+    def membership(cls, membership_id: str) -> Origin:
+        """A membership's grant of benefits to a partner, or their revocation."""
+        return cls(OriginKind.MEMBERSHIP, membership_id)
+
     def id_if(self, kind: OriginKind) -> str:
         """Return the origin's id if it is of that kind, else the empty string (the wire's optional ids)."""
         return self.id if self.kind is kind else ""
@@ -106,6 +118,24 @@ class Origin:
     def conversion_id(self) -> str:
         """The conversion this belongs to: itself, the one a reversal reverses, or none (empty)."""
         return self.id_if(OriginKind.CONVERSION) or self.reversed_conversion_id
+
+
+BENEFIT_KINDS = frozenset({InstructionKind.BENEFIT_GRANT, InstructionKind.BENEFIT_REVOKE})
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitNotice:
+    """What a BENEFIT_GRANT or BENEFIT_REVOKE tells the partner (no points move).
+
+    benefits are the partner's own under the programme, in the order members are shown them;
+    a revocation names none. honoured_from_ms is the grant's start (None on a revocation);
+    honoured_until_ms is when the benefits end.
+    """
+
+    programme_id: str
+    benefits: tuple[Benefit, ...]
+    honoured_from_ms: int | None
+    honoured_until_ms: int
 
 
 class InstructionState(enum.Enum):
@@ -136,12 +166,23 @@ class Instruction:
     partner_reference: str = ""
     reason: str = ""
     cancels_instruction_id: str = ""
+    benefit: BenefitNotice | None = None  # BENEFIT_GRANT and BENEFIT_REVOKE only
 
     def __post_init__(self) -> None:
         require(
             self.kind in KINDS_OF_ORIGIN[self.origin.kind],
             f"a {self.origin.kind.value} origin gives no {self.kind.value} instruction ({self.instruction_id})",
         )
+        require(
+            (self.kind in BENEFIT_KINDS) == (self.benefit is not None)
+            and (self.points == 0) == (self.benefit is not None),
+            f"a benefit instruction, and only one, carries a notice and no points ({self.instruction_id})",
+        )
+
+    @property
+    def membership_id(self) -> str:
+        """The membership whose benefits it grants or revokes; empty otherwise."""
+        return self.origin.id_if(OriginKind.MEMBERSHIP)
 
     @property
     def conversion_id(self) -> str:
@@ -202,8 +243,8 @@ def reject(instruction: Instruction, *, reason: str) -> Instruction:
     if instruction.kind is not InstructionKind.CREDIT:
         raise FailedPrecondition(
             "ONLY_CREDITS_REJECTABLE",
-            "a refund or release gives the member's own points back, and a cancelled credit takes back "
-            "points that were never owed: apply it",
+            "a refund or release gives the member's own points back, a cancelled credit takes back "
+            "points that were never owed, and a benefit grant or revocation is the programme's terms: apply it",
         )
     _require_pending(instruction)
     return replace(instruction, state=InstructionState.REJECTED, reason=reason)

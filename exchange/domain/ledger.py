@@ -201,6 +201,13 @@ def adjustment_transaction(reference: str, *, payer: str, payee: str, currency: 
     return LedgerTransaction("ADJUSTMENT", reference, _money_owed(payer, payee, currency, amount))
 
 
+def membership_fee_transaction(
+    kind: str, reference: str, *, seller: str, partner: str, currency: str, amount: int
+) -> LedgerTransaction:
+    """Post a partner's share of a membership fee (the seller owes it more) or of a refund (less: amount < 0)."""
+    return LedgerTransaction(kind, reference, _money_owed(seller, partner, currency, amount))
+
+
 def payment_transaction(reference: str, *, payer: str, payee: str, currency: str, amount: int) -> LedgerTransaction:
     """Post a settlement payment: the payer's debt and the payee's claim both shrink by the amount."""
     owed = _money_owed(payer, payee, currency, amount)

@@ -455,7 +455,7 @@ def document_of(terms: MembershipTerms) -> bytes:
         "partners": [
             {
                 "partner_id": p.partner_id,
-                "benefits": [_benefit_value(b) for b in p.benefits],
+                "benefits": [benefit_value(b) for b in p.benefits],
                 "shares": [{"term": term.value, **_share_value(share)} for term, share in p.shares],
             }
             for p in terms.partners
@@ -469,7 +469,8 @@ def document_of(terms: MembershipTerms) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
-def _benefit_value(benefit: Benefit) -> dict[str, Any]:
+def benefit_value(benefit: Benefit) -> dict[str, Any]:
+    """A benefit as the document writes it (instructions carry benefits in the same form)."""
     if isinstance(benefit, PartnerMembership):
         return {"kind": "PARTNER_MEMBERSHIP", "name": benefit.name}
     if isinstance(benefit, PercentageDiscount):

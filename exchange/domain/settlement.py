@@ -35,6 +35,8 @@ class MovementKind(enum.Enum):
     ADJUSTMENT = "ADJUSTMENT"
     ACCRUAL = "ACCRUAL"
     DONATION = "DONATION"
+    MEMBERSHIP_FEE_SHARE = "MEMBERSHIP_FEE_SHARE"  # the seller owes a partner its share of a fee; money only
+    MEMBERSHIP_FEE_REFUND = "MEMBERSHIP_FEE_REFUND"  # a partner gives back its share of a refund; negative
 
 
 class PeriodState(enum.Enum):

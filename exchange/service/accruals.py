@@ -67,7 +67,7 @@ def propose(
     if terms.version != expected:
         raise FailedPrecondition("WRONG_VERSION", f"the next version of this pair is {expected}", field="terms.version")
     document = document_of(terms)
-    check_document_signature(connection, caller, document, signature, "proposer_signature")
+    check_document_signature(PartnerRepository(connection), caller, document, signature, "proposer_signature")
     agreement = AccrualAgreement(
         agreement_id=new_id("acr"),
         terms=terms,
@@ -93,7 +93,7 @@ def accept(
     accepted = rules.accept(
         agreement, caller=caller.principal, key_id=caller.key_id, signature=signature, now_ms=now_ms
     )
-    check_document_signature(connection, caller, agreement.document, signature, "acceptor_signature")
+    check_document_signature(PartnerRepository(connection), caller, agreement.document, signature, "acceptor_signature")
     terms = agreement.terms
     current = repository.active_for(terms.awarder_partner_id, terms.issuer_partner_id)
     if current is not None:

@@ -12,6 +12,7 @@ from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from exchange.domain.partners import PartnerKind, PartnerStatus
 from exchange.service.authentication import Caller
 from exchange.service.paging import decode_cursor, encode_cursor, page_limit
+from exchange.service.ports import PartnerReader
 from exchange.store.agreements_repo import AgreementRepository
 from exchange.store.ids import new_id
 from exchange.store.partners_repo import PartnerRepository
@@ -50,10 +51,10 @@ def document_of(terms: AgreementTerms) -> bytes:
 
 
 def check_document_signature(
-    connection: Connection, caller: Caller, document: bytes, signature: bytes, field: str
+    partners: PartnerReader, caller: Caller, document: bytes, signature: bytes, field: str
 ) -> None:
     """Refuse a document signature that is not by the key that signed the call."""
-    partner = PartnerRepository(connection).get(caller.principal)
+    partner = partners.get(caller.principal)
     key = partner.key(caller.key_id) if partner else None
     require(key is not None, "an authenticated caller's key exists")
     assert key is not None
@@ -82,7 +83,7 @@ def propose(connection: Connection, caller: Caller, terms: AgreementTerms, signa
         target.settlement_currency,
     )
     document = document_of(terms)
-    check_document_signature(connection, caller, document, signature, "proposer_signature")
+    check_document_signature(PartnerRepository(connection), caller, document, signature, "proposer_signature")
     agreement = Agreement(
         agreement_id=new_id("agr"),
         terms=terms,
@@ -104,7 +105,7 @@ def accept(connection: Connection, caller: Caller, agreement_id: str, signature:
     accepted = rules.accept(
         agreement, caller=caller.principal, key_id=caller.key_id, signature=signature, now_ms=now_ms
     )
-    check_document_signature(connection, caller, agreement.document, signature, "acceptor_signature")
+    check_document_signature(PartnerRepository(connection), caller, agreement.document, signature, "acceptor_signature")
     terms = agreement.terms
     current = repository.current_for(terms.source_partner_id, terms.target_partner_id)
     if current is not None:

@@ -63,7 +63,7 @@ def propose(
     repository = DonationRepository(connection)
     rules.validate_terms(terms, caller.principal, repository.latest_version(caller.principal, terms.charity_partner_id))
     document = document_of(terms)
-    check_document_signature(connection, caller, document, signature, "proposer_signature")
+    check_document_signature(PartnerRepository(connection), caller, document, signature, "proposer_signature")
     agreement = DonationAgreement(new_id("dna"), terms, AgreementState.PROPOSED, document, signature, b"", now_ms, None)
     repository.add_agreement(agreement)
     return agreement
@@ -78,7 +78,7 @@ def accept(
     if agreement is None or not agreement.is_party(caller.principal):
         raise NotFound("DONATION_AGREEMENT_NOT_FOUND", f"no donation agreement {agreement_id!r}", field="agreement_id")
     accepted = rules.accept(agreement, caller=caller.principal, signature=signature, now_ms=now_ms)
-    check_document_signature(connection, caller, agreement.document, signature, "acceptor_signature")
+    check_document_signature(PartnerRepository(connection), caller, agreement.document, signature, "acceptor_signature")
     current = repository.active_for(agreement.terms.brand_partner_id, agreement.terms.charity_partner_id)
     if current is not None:
         repository.save_agreement(current, replace(current, status=AgreementState.SUPERSEDED))

@@ -11,6 +11,7 @@ from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from exchange.domain.members import Link, LinkCode
 from exchange.secrets.pairwise import code_digest, link_code, normalize_link_code, pairwise_member_id
 from exchange.service.authentication import Caller
+from exchange.service.ports import MemberDirectory
 from exchange.service.standing import end_consents_without_standing
 from exchange.store.ids import new_id
 from exchange.store.members_repo import MemberRepository
@@ -32,13 +33,17 @@ def pairwise_id(secret: bytes, partner_id: str, member_id: str) -> str:
 
 def member_for(connection: Connection, partner_id: str, member_ref: str, secret: bytes, now_ms: int) -> str:
     """Return the member behind a brand's account, creating both on first sight."""
-    repository = MemberRepository(connection)
-    member_id = repository.member_of(partner_id, member_ref)
+    return member_in(MemberRepository(connection), partner_id, member_ref, secret, now_ms)
+
+
+def member_in(directory: MemberDirectory, partner_id: str, member_ref: str, secret: bytes, now_ms: int) -> str:
+    """member_for on a unit of work's member directory (exchange.service.ports)."""
+    member_id = directory.member_of(partner_id, member_ref)
     if member_id is None:
         member_id = new_id("mbr")
-        repository.add_member(member_id, now_ms)
-        repository.add_account(partner_id, member_ref, member_id, pairwise_id(secret, partner_id, member_id), now_ms)
-    elif repository.is_erased(member_id):
+        directory.add_member(member_id, now_ms)
+        directory.add_account(partner_id, member_ref, member_id, pairwise_id(secret, partner_id, member_id), now_ms)
+    elif directory.is_erased(member_id):
         raise NotFound("MEMBER_ERASED", "this member was erased", field="member_ref")
     return member_id
 

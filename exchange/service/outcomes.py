@@ -1,6 +1,6 @@
 """A partner's answer to an instruction, routed to what the instruction is part of (its origin).
 
-    exchange.api --acknowledge / reject--> outcomes --OUTCOMES[origin kind]--> conversions, accruals
+    exchange.api --acknowledge / reject--> outcomes --OUTCOMES[origin kind]--> conversions, accruals, memberships
                                                |
                                            the instruction's own state (exchange.domain.instructions)
 
@@ -21,7 +21,7 @@ from exchange.domain.conversions import Conversion, ConversionState, move
 from exchange.domain.errors import InvariantViolation, require
 from exchange.domain.instructions import Instruction, InstructionKind, OriginKind
 from exchange.domain.settlement import conversion_movement
-from exchange.service import accruals, conversions, settlement
+from exchange.service import accruals, conversions, memberships, settlement
 from exchange.service.authentication import Caller
 from exchange.service.ports import UnitOfWork
 
@@ -142,6 +142,11 @@ def _award_refused(work: UnitOfWork, instruction: Instruction, answer: Answer) -
     accruals.void(work, instruction.origin.id, f"the issuer rejected the credit: {answer.note}")
 
 
+def _benefit_applied(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
+    """The partner honours the benefits it was granted (a revocation acknowledged changes nothing more)."""
+    memberships.grant_acknowledged(work, instruction)
+
+
 def _nothing_more(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
     """A reversal's refund or a hold's release: the origin recorded everything when it made the instruction."""
 
@@ -156,6 +161,7 @@ OUTCOMES: Mapping[OriginKind, OriginOutcomes] = MappingProxyType(
         OriginKind.AWARD: OriginOutcomes(
             applied=_award_applied, refused=_award_refused, overdue=accruals.expire_overdue
         ),
+        OriginKind.MEMBERSHIP: OriginOutcomes(applied=_benefit_applied),
     }
 )
 require(set(OUTCOMES) == set(OriginKind), f"every origin kind has an outcome handler: {sorted(OUTCOMES, key=str)}")

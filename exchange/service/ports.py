@@ -24,6 +24,9 @@ from exchange.domain.conversions import Conversion, ConversionParties, Quote, Re
 from exchange.domain.instructions import Instruction, Origin
 from exchange.domain.ledger import LedgerTransaction
 from exchange.domain.limits import LimitReading
+from exchange.domain.members import Link
+from exchange.domain.membership_agreements import Grant, MembershipAgreement
+from exchange.domain.memberships import Membership
 from exchange.domain.partners import Partner
 from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period
@@ -197,6 +200,102 @@ class AuditLog(Protocol):
         ...
 
 
+class MembershipStore(Protocol):
+    """Joint memberships: programmes' agreements, memberships, partners' grants (exchange.store.memberships_repo)."""
+
+    def latest_version(self, programme_id: str) -> int | None:
+        """The programme's latest version number, if any."""
+        ...
+
+    def add_agreement(self, agreement: MembershipAgreement) -> None:
+        """Keep a new version with its seller's signature."""
+        ...
+
+    def get_agreement(self, agreement_id: str) -> MembershipAgreement | None:
+        """The version with its signatures, if any."""
+        ...
+
+    def agreement_version(self, programme_id: str, version: int) -> MembershipAgreement | None:
+        """One version of a programme's terms, if any."""
+        ...
+
+    def active_agreement(self, programme_id: str) -> MembershipAgreement | None:
+        """The programme's ACTIVE version, if any."""
+        ...
+
+    def save_agreement(self, before: MembershipAgreement, after: MembershipAgreement, now_ms: int) -> None:
+        """Write a version's new signatures and status."""
+        ...
+
+    def supersede_active(self, programme_id: str, *, except_id: str, now_ms: int) -> None:
+        """The programme's other ACTIVE version, if any, becomes SUPERSEDED."""
+        ...
+
+    def lock_seller(self, seller_partner_id: str) -> None:
+        """Queue the seller's enrolments one behind another."""
+        ...
+
+    def add(self, membership: Membership, member_id: str) -> None:
+        """Keep a new membership of the member (the hub's id of them)."""
+        ...
+
+    def get(self, membership_id: str) -> tuple[Membership, str] | None:
+        """The membership and its member's hub id, if any."""
+        ...
+
+    def of_member(self, seller_partner_id: str, programme_id: str, member_ref: str) -> list[Membership]:
+        """Every membership the seller sold the member in the programme."""
+        ...
+
+    def save(self, before: Membership, after: Membership) -> None:
+        """Write a membership's new state and terms (refused if it moved meanwhile)."""
+        ...
+
+    def add_grant(self, grant: Grant, member_id: str) -> None:
+        """Keep a partner's grant on a membership."""
+        ...
+
+    def grants_of(self, membership_id: str) -> list[Grant]:
+        """The partners' grants on a membership, by partner."""
+        ...
+
+    def awaiting_link(self, member_id: str) -> list[Grant]:
+        """The member's grants waiting for a link at their partner."""
+        ...
+
+    def save_grant(self, grant: Grant) -> None:
+        """Write a grant's state and the time the partner was last told."""
+        ...
+
+
+class MemberDirectory(Protocol):
+    """Members, brands' accounts of them and their links (exchange.store.members_repo)."""
+
+    def member_of(self, partner_id: str, member_ref: str) -> str | None:
+        """The member behind a brand's account, if any."""
+        ...
+
+    def add_member(self, member_id: str, now_ms: int) -> None:
+        """Create a member."""
+        ...
+
+    def add_account(self, partner_id: str, member_ref: str, member_id: str, pairwise_id: str, now_ms: int) -> None:
+        """Attach a brand's account to a member."""
+        ...
+
+    def account_ref(self, partner_id: str, member_id: str) -> str | None:
+        """The brand's own reference for a member, if it has an account."""
+        ...
+
+    def is_erased(self, member_id: str) -> bool:
+        """Whether the member was erased."""
+        ...
+
+    def links_of(self, member_id: str) -> list[Link]:
+        """The member's links, live and ended."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction of a money-path command: the repositories it uses, all on that transaction."""
 
@@ -243,4 +342,14 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditLog:
         """The audit log."""
+        ...
+
+    @property
+    def memberships(self) -> MembershipStore:
+        """Joint memberships."""
+        ...
+
+    @property
+    def members(self) -> MemberDirectory:
+        """Members and their links."""
         ...

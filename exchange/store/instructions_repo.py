@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import Column, Connection, select, update
 
 from exchange.domain.errors import require
-from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin, OriginKind
+from exchange.domain.instructions import (
+    BenefitNotice,
+    Instruction,
+    InstructionKind,
+    InstructionState,
+    Origin,
+    OriginKind,
+)
+from exchange.domain.membership_agreements import benefits_json, benefits_of_json
 from exchange.store.precompiled import inserting
 from exchange.store.tables import instructions
 
@@ -99,6 +107,7 @@ _ID_COLUMN: dict[OriginKind, Column[str]] = {
     OriginKind.REVERSAL: instructions.c.reversal_id,
     OriginKind.HOLD: instructions.c.hold_id,
     OriginKind.AWARD: instructions.c.award_id,
+    OriginKind.MEMBERSHIP: instructions.c.membership_id,
 }
 
 
@@ -120,7 +129,30 @@ def _columns(i: Instruction) -> dict[str, Any]:
         "leased_until_ms": i.leased_until_ms,
         "partner_reference": i.partner_reference,
         "reason": i.reason,
+        **_notice_columns(i.benefit),
     }
+
+
+def _notice_columns(notice: BenefitNotice | None) -> dict[str, Any]:
+    if notice is None:
+        return {"programme_id": "", "benefits": "", "honoured_from_ms": None, "honoured_until_ms": None}
+    return {
+        "programme_id": notice.programme_id,
+        "benefits": benefits_json(notice.benefits),
+        "honoured_from_ms": notice.honoured_from_ms,
+        "honoured_until_ms": notice.honoured_until_ms,
+    }
+
+
+def _notice(m: Any) -> BenefitNotice | None:
+    if m["origin_kind"] != OriginKind.MEMBERSHIP.value:
+        return None
+    return BenefitNotice(
+        programme_id=m["programme_id"],
+        benefits=benefits_of_json(m["benefits"]),
+        honoured_from_ms=m["honoured_from_ms"],
+        honoured_until_ms=m["honoured_until_ms"],
+    )
 
 
 def _ids_of(origin: Origin) -> dict[str, str]:
@@ -157,4 +189,5 @@ def _instruction(m: Any) -> Instruction:
         partner_reference=m["partner_reference"],
         reason=m["reason"],
         cancels_instruction_id=m["cancels_instruction_id"],
+        benefit=_notice(m),
     )

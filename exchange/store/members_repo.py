@@ -208,11 +208,12 @@ def _link(m: Any) -> Link:
 def scrub_member_refs(connection: Connection, member_id: str, pseudonym_of: Callable[[str], str]) -> int:
     """Replace an erased member's references everywhere they are kept by the brand's pseudonym for them.
 
-    Conversions, holds, instructions, awards and donations stay (settlement must remain whole) but no longer name the
-    member; the accounts keep their pseudonyms so a later sign-up with the same reference is a new member.
+    Conversions, holds, instructions, awards, donations and memberships stay (settlement must remain whole)
+    but no longer name the member; the accounts keep their pseudonyms so a later sign-up with the same
+    reference is a new member.
     Returns how many rows changed.
     """
-    from exchange.store.tables import awards, conversions, donations, holds, instructions
+    from exchange.store.tables import awards, conversions, donations, holds, instructions, memberships
 
     accounts = connection.execute(
         select(member_accounts.c.partner_id, member_accounts.c.member_ref).where(
@@ -229,6 +230,7 @@ def scrub_member_refs(connection: Connection, member_id: str, pseudonym_of: Call
             (instructions, instructions.c.partner_id, instructions.c.member_ref),
             (awards, awards.c.issuer_partner_id, awards.c.issuer_member_ref),
             (donations, donations.c.brand_partner_id, donations.c.member_ref),
+            (memberships, memberships.c.seller_partner_id, memberships.c.member_ref),
             (member_accounts, member_accounts.c.partner_id, member_accounts.c.member_ref),
         ):
             result = connection.execute(

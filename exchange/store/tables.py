@@ -246,11 +246,19 @@ money_positions = Table(
 # An instruction names its origin's id and no other: a conversion's, a reversal's (with the
 # conversion it reverses), a hold's or an award's. Migration 0015 writes the same text.
 ORIGIN_IDS = (
-    "(origin_kind = 'CONVERSION' AND conversion_id <> '' AND reversal_id = '' AND hold_id = '' AND award_id = '')"
-    " OR (origin_kind = 'REVERSAL' AND conversion_id <> '' AND reversal_id <> '' AND hold_id = '' AND award_id = '')"
-    " OR (origin_kind = 'HOLD' AND conversion_id = '' AND reversal_id = '' AND hold_id <> '' AND award_id = '')"
-    " OR (origin_kind = 'AWARD' AND conversion_id = '' AND reversal_id = '' AND hold_id = '' AND award_id <> '')"
+    "(origin_kind = 'CONVERSION' AND conversion_id <> '' AND reversal_id = '' AND hold_id = '' AND award_id = ''"
+    " AND membership_id = '')"
+    " OR (origin_kind = 'REVERSAL' AND conversion_id <> '' AND reversal_id <> '' AND hold_id = '' AND award_id = ''"
+    " AND membership_id = '')"
+    " OR (origin_kind = 'HOLD' AND conversion_id = '' AND reversal_id = '' AND hold_id <> '' AND award_id = ''"
+    " AND membership_id = '')"
+    " OR (origin_kind = 'AWARD' AND conversion_id = '' AND reversal_id = '' AND hold_id = '' AND award_id <> ''"
+    " AND membership_id = '')"
+    " OR (origin_kind = 'MEMBERSHIP' AND conversion_id = '' AND reversal_id = '' AND hold_id = '' AND award_id = ''"
+    " AND membership_id <> '')"
 )
+# Points move on every instruction but a membership's benefit grant or revocation, which moves none.
+POINTS_UNLESS_BENEFIT = "(origin_kind = 'MEMBERSHIP' AND points = 0) OR (origin_kind <> 'MEMBERSHIP' AND points > 0)"
 
 instructions = Table(
     "instructions",
@@ -269,6 +277,13 @@ instructions = Table(
     Column("reversal_id", String(40), nullable=False, server_default=""),
     Column("hold_id", String(40), nullable=False, server_default=""),
     Column("award_id", String(40), nullable=False, server_default=""),
+    Column("membership_id", String(40), nullable=False, server_default=""),
+    # For a BENEFIT_GRANT or BENEFIT_REVOKE (exchange.domain.instructions.BenefitNotice): the programme,
+    # the benefits (JSON, as the agreement document writes them; a grant only) and their time.
+    Column("programme_id", String(64), nullable=False, server_default=""),
+    Column("benefits", Text, nullable=False, server_default=""),
+    Column("honoured_from_ms", BigInteger, nullable=True),
+    Column("honoured_until_ms", BigInteger, nullable=True),
     # For a CREDIT_CANCELLED: the delivered credit the hub cancelled, which the partner takes back.
     Column("cancels_instruction_id", String(40), nullable=False, server_default=""),
     Column("created_at_ms", BigInteger, nullable=False),
@@ -277,7 +292,7 @@ instructions = Table(
     Column("leased_until_ms", BigInteger, nullable=False, server_default="0"),
     Column("partner_reference", String(128), nullable=False, server_default=""),
     Column("reason", String(500), nullable=False, server_default=""),
-    CheckConstraint("points > 0", name="points_positive"),
+    CheckConstraint(POINTS_UNLESS_BENEFIT, name="points_unless_benefit"),
     CheckConstraint(ORIGIN_IDS, name="origin_names_its_ids"),
     Index("ix_instructions_partner_state", "partner_id", "state", "leased_until_ms"),
     Index("ix_instructions_conversion_id", "conversion_id"),
@@ -752,6 +767,75 @@ donations = Table(
     Index("ix_donations_brand", "brand_partner_id", "donated_at_ms"),
     Index("ix_donations_charity", "charity_partner_id", "donated_at_ms"),
 )
+
+# --- joint memberships --------------------------------------------------------------------------
+
+# One version of a programme's terms: the canonical document everyone signs is the record of the
+# terms (exchange.domain.membership_agreements.terms_of_document reads it back); the columns
+# beside it are what queries need.
+membership_agreements = Table(
+    "membership_agreements",
+    metadata,
+    Column("agreement_id", String(40), primary_key=True),
+    Column("programme_id", String(64), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("seller_partner_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("proposed_at_ms", BigInteger, nullable=False),
+    Column("status_changed_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("programme_id", "version"),
+)
+
+# Every signature over a version's document, the seller's first (seq 0).
+membership_agreement_signatures = Table(
+    "membership_agreement_signatures",
+    metadata,
+    Column("agreement_id", String(40), primary_key=True),
+    Column("partner_id", String(32), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("signed_at_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(["agreement_id"], ["membership_agreements.agreement_id"]),
+)
+
+# A member's membership of a programme. member_ref is the seller's reference (scrubbed on
+# erasure, like every member reference); paid_terms is the list of paid terms (JSON, integers only).
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("membership_id", String(40), primary_key=True),
+    Column("programme_id", String(64), nullable=False),
+    Column("seller_partner_id", String(32), nullable=False),
+    Column("member_ref", String(128), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("refund_rule", String(16), nullable=False),
+    Column("grace_days", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("paid_terms", Text, nullable=False),
+    Column("state_changed_at_ms", BigInteger, nullable=False),
+    Column("grace_until_ms", BigInteger, nullable=True),
+    Column("ended_at_ms", BigInteger, nullable=True),
+    Column("honoured_until_ms", BigInteger, nullable=False),  # covered_until: the sweep lapses past it
+    Index("ix_memberships_member", "seller_partner_id", "programme_id", "member_ref"),
+    Index("ix_memberships_state_until", "state", "honoured_until_ms"),
+)
+
+# Each partner's benefits on a membership (exchange.domain.membership_agreements.GrantState).
+membership_grants = Table(
+    "membership_grants",
+    metadata,
+    Column("membership_id", String(40), primary_key=True),
+    Column("partner_id", String(32), primary_key=True),
+    Column("member_id", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("honoured_until_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(["membership_id"], ["memberships.membership_id"]),
+    Index("ix_membership_grants_member_state", "member_id", "state"),
+)
+
 
 # --- audit log ----------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.holds_repo import HoldRepository
 from exchange.store.instructions_repo import InstructionRepository
 from exchange.store.ledger_repo import LedgerRepository
+from exchange.store.members_repo import MemberRepository
+from exchange.store.memberships_repo import MembershipRepository
 from exchange.store.partners_repo import PartnerRepository
 from exchange.store.settlement_repo import SettlementRepository
 
@@ -32,6 +34,8 @@ class SqlUnitOfWork:
         "holds",
         "instructions",
         "ledger",
+        "members",
+        "memberships",
         "movements",
         "partners",
     )
@@ -47,3 +51,5 @@ class SqlUnitOfWork:
         self.awards = AccrualRepository(connection)
         self.movements = SettlementRepository(connection)
         self.audit = AuditRepository(connection)
+        self.memberships = MembershipRepository(connection)
+        self.members = MemberRepository(connection)

@@ -9,7 +9,9 @@ import pytest
 
 from exchange.domain.errors import InvariantViolation
 from exchange.domain.instructions import (
+    BENEFIT_KINDS,
     KINDS_OF_ORIGIN,
+    BenefitNotice,
     Instruction,
     InstructionKind,
     InstructionState,
@@ -18,6 +20,7 @@ from exchange.domain.instructions import (
     cancel,
     take_back,
 )
+from exchange.domain.membership_terms import FreeDelivery
 from exchange.service.outcomes import OUTCOMES, OriginOutcomes, outcomes_of
 
 ORIGINS = {
@@ -25,17 +28,20 @@ ORIGINS = {
     OriginKind.REVERSAL: Origin.reversal("rev-1", of_conversion="cnv-1"),
     OriginKind.HOLD: Origin.hold("hold-1"),
     OriginKind.AWARD: Origin.award("awd-1"),
+    OriginKind.MEMBERSHIP: Origin.membership("mbs-1"),
 }
 
 
 def _instruction(kind: InstructionKind, origin: Origin, *, delivered: int = 0) -> Instruction:
+    benefit = kind in BENEFIT_KINDS
     return Instruction(
         instruction_id="ins-1",
         partner_id="voltline",
         kind=kind,
         state=InstructionState.PENDING,
         member_ref="v-1",
-        points=150,
+        points=0 if benefit else 150,
+        benefit=BenefitNotice("plus", (FreeDelivery(),), 0, 10) if benefit else None,
         point_currency="VOLT",
         origin=origin,
         created_at_ms=0,
