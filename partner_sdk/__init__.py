@@ -17,6 +17,7 @@ Besides this package, these modules are public namespaces (everything else is pr
     partner_sdk.documents         the agreement document
     partner_sdk.accruals          the accrual document (and its models)
     partner_sdk.donations         the donation document and receipts (and its models)
+    partner_sdk.memberships       joint paid membership: the terms' document (and its models)
     partner_sdk.settlement        statements: the document, offline verification
     partner_sdk.settlement_csv    the CSV of a statement's movements, written and read
     partner_sdk.settlement_html   a statement's JSON export and printable page
@@ -120,6 +121,36 @@ from partner_sdk.keys import (
     load_public_key,
     public_key_bytes,
     save_private_key,
+)
+from partner_sdk.memberships import (
+    Benefit,
+    FixedShare,
+    FreeDelivery,
+    GrantState,
+    Membership,
+    MembershipAgreement,
+    MembershipAgreementStatus,
+    MembershipSignature,
+    MembershipState,
+    MembershipTerms,
+    PaidTerm,
+    PartnerGrant,
+    PartnerMembership,
+    PartnerTerms,
+    PercentageDiscount,
+    PriceTier,
+    RatioShare,
+    RefundRule,
+    Share,
+    TermLength,
+    TermOffer,
+    TextBenefit,
+    UnknownBenefit,
+    UnknownShare,
+    VoucherFunding,
+    VoucherPeriod,
+    Vouchers,
+    membership_document,
 )
 from partner_sdk.operator import OperatorClient
 from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
@@ -231,6 +262,35 @@ __all__ = [
     "accrual_document",
     "donation_document",
     "verify_receipt",
+    # joint paid membership
+    "Benefit",
+    "FixedShare",
+    "FreeDelivery",
+    "GrantState",
+    "Membership",
+    "MembershipAgreement",
+    "MembershipAgreementStatus",
+    "MembershipSignature",
+    "MembershipState",
+    "MembershipTerms",
+    "PaidTerm",
+    "PartnerGrant",
+    "PartnerMembership",
+    "PartnerTerms",
+    "PercentageDiscount",
+    "PriceTier",
+    "RatioShare",
+    "RefundRule",
+    "Share",
+    "TermLength",
+    "TermOffer",
+    "TextBenefit",
+    "UnknownBenefit",
+    "UnknownShare",
+    "VoucherFunding",
+    "VoucherPeriod",
+    "Vouchers",
+    "membership_document",
     # settlement
     "BreakKind",
     "Dispute",

@@ -22,6 +22,7 @@ from coalition.exchange.v1 import (
     hub_pb2,
     instructions_pb2,
     members_pb2,
+    memberships_pb2,
     redemptions_pb2,
 )
 from partner_sdk._models import (
@@ -58,6 +59,17 @@ from partner_sdk._models import (
     WithheldReason,
 )
 from partner_sdk.documents import epoch_ms
+from partner_sdk.memberships import (
+    Benefit,
+    FreeDelivery,
+    PartnerMembership,
+    PercentageDiscount,
+    TextBenefit,
+    UnknownBenefit,
+    VoucherFunding,
+    VoucherPeriod,
+    Vouchers,
+)
 
 L = TypeVar("L", bound=str)
 UNKNOWN = "UNKNOWN"
@@ -106,6 +118,8 @@ PURPOSE: Names[Purpose] = Names(Purpose, members_pb2.Purpose, "PURPOSE_")
 CONSENT_END_REASON: Names[ConsentEndReason] = Names(ConsentEndReason)
 WITHHELD_REASON: Names[WithheldReason] = Names(WithheldReason)
 ACCESS_EVENT: Names[AccessEvent] = Names(AccessEvent)
+VOUCHER_PERIOD: Names[VoucherPeriod] = Names(VoucherPeriod, memberships_pb2.VoucherPeriod, "VOUCHER_PERIOD_")
+VOUCHER_FUNDING: Names[VoucherFunding] = Names(VoucherFunding, memberships_pb2.VoucherFunding, "VOUCHER_FUNDING_")
 
 
 def to_datetime(stamp: Timestamp) -> datetime:
@@ -362,7 +376,71 @@ def instruction(message: instructions_pb2.Instruction) -> Instruction:
         hold_id=message.hold_id,
         cancels_instruction_id=message.cancels_instruction_id,
         award_id=message.award_id,
+        membership_id=message.membership_id,
+        programme_id=message.programme_id,
+        benefits=tuple(benefit(b) for b in message.benefits),
+        honoured_from=_optional_time(message, "honoured_from"),
+        honoured_until=_optional_time(message, "honoured_until"),
     )
+
+
+def benefit(message: memberships_pb2.Benefit) -> Benefit:
+    """Convert a Benefit message (its oneof kind); a kind newer than this SDK is an UnknownBenefit."""
+    kind = message.WhichOneof("kind")
+    if kind == "partner_membership":
+        return PartnerMembership(message.partner_membership.name)
+    if kind == "discount":
+        cap = message.discount.cap_minor
+        return PercentageDiscount(message.discount.basis_points, cap if cap else None)
+    if kind == "vouchers":
+        v = message.vouchers
+        return Vouchers(
+            per_period=v.per_period,
+            period=VOUCHER_PERIOD.of(v.period),
+            value_minor=v.value_minor,
+            validity_days=v.validity_days,
+            funded_by=VOUCHER_FUNDING.of(v.funded_by),
+        )
+    if kind == "free_delivery":
+        return FreeDelivery()
+    if kind == "text":
+        return TextBenefit(message.text.text)
+    return UnknownBenefit()
+
+
+def benefit_to_proto(value: Benefit) -> memberships_pb2.Benefit:
+    """Return the Benefit message for a benefit (a discount's cap None is 0 on the wire).
+
+    Raises:
+        ValueError: the benefit, or one of its names, is UNKNOWN (newer than this SDK).
+    """
+    if isinstance(value, PartnerMembership):
+        return memberships_pb2.Benefit(partner_membership=memberships_pb2.PartnerMembershipBenefit(name=value.name))
+    if isinstance(value, PercentageDiscount):
+        return memberships_pb2.Benefit(
+            discount=memberships_pb2.DiscountBenefit(basis_points=value.basis_points, cap_minor=value.cap_minor or 0)
+        )
+    if isinstance(value, Vouchers):
+        return memberships_pb2.Benefit(
+            vouchers=memberships_pb2.VouchersBenefit(
+                per_period=value.per_period,
+                period=cast(
+                    memberships_pb2.VoucherPeriod,
+                    _enum_value(memberships_pb2.VoucherPeriod, "VOUCHER_PERIOD_", value.period),
+                ),
+                value_minor=value.value_minor,
+                validity_days=value.validity_days,
+                funded_by=cast(
+                    memberships_pb2.VoucherFunding,
+                    _enum_value(memberships_pb2.VoucherFunding, "VOUCHER_FUNDING_", value.funded_by),
+                ),
+            )
+        )
+    if isinstance(value, FreeDelivery):
+        return memberships_pb2.Benefit(free_delivery=memberships_pb2.FreeDeliveryBenefit())
+    if isinstance(value, TextBenefit):
+        return memberships_pb2.Benefit(text=memberships_pb2.TextBenefit(text=value.text))
+    raise ValueError("a benefit of a kind newer than this SDK (UnknownBenefit) can't be sent")
 
 
 def hold(message: redemptions_pb2.Hold) -> Hold:

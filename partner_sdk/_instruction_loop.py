@@ -1,4 +1,4 @@
-"""InstructionLoop: apply the hub's credit, refund, release and cancellation instructions with a handler of your own.
+"""InstructionLoop: apply the hub's credit, refund, release, cancellation and benefit instructions with your handler.
 
 The hub delivers each instruction at least once: until it is acknowledged or rejected it comes
 back on a later pull, after its lease. The loop runs your handler, then acknowledges with the
@@ -41,6 +41,19 @@ applying an instruction and recording that it did.
 If a credit's answer still has not reached the hub by the credit's deadline, the hub cancels
 the credit, refunds the source brand, and sends a CREDIT_CANCELLED instruction naming the
 credit, so the target takes the points back (``cancel_credit``) and the member is not paid twice.
+
+A partner of a joint paid membership (partner_sdk.memberships) also gives its handler
+``grant_benefit`` and ``revoke_benefit``: BENEFIT_GRANT says to honour instruction.benefits for
+instruction.member_ref from honoured_from until honoured_until (a renewal sends another grant
+with the new end), BENEFIT_REVOKE to stop honouring instruction.membership_id's benefits from
+honoured_until::
+
+        def grant_benefit(self, instruction: Instruction) -> str:
+            return perks.honour_once(instruction.instruction_id, instruction.member_ref,
+                                     instruction.membership_id, instruction.benefits, instruction.honoured_until)
+
+        def revoke_benefit(self, instruction: Instruction) -> str:
+            return perks.end_once(instruction.instruction_id, instruction.membership_id, instruction.honoured_until)
 """
 
 from __future__ import annotations
@@ -88,7 +101,14 @@ _IDLE_PAUSE_S = 1.0  # between empty pulls when the loop does not long-poll (wai
 _log = logging.getLogger("partner_sdk.instructions")  # its name since 0.1: brands configure it
 
 
-_HANDLER_METHODS = {"CREDIT": "credit", "REFUND": "refund", "RELEASE": "release", "CREDIT_CANCELLED": "cancel_credit"}
+_HANDLER_METHODS = {
+    "CREDIT": "credit",
+    "REFUND": "refund",
+    "RELEASE": "release",
+    "CREDIT_CANCELLED": "cancel_credit",
+    "BENEFIT_GRANT": "grant_benefit",
+    "BENEFIT_REVOKE": "revoke_benefit",
+}
 RESEND_BATCH = 100
 """How many owed answers the loop resends before each pull."""
 
@@ -117,6 +137,13 @@ class InstructionHandler(Protocol):
     delivering it (CREDIT_CANCELLED, naming the credit in instruction.cancels_instruction_id):
     reverse it if it was applied, do nothing if it was not, and return a reference. A handler
     without it leaves such instructions unacknowledged (they are logged as errors and come back).
+
+    A partner of a joint paid membership also defines ``grant_benefit(instruction) -> str``
+    (honour instruction.benefits for the member until instruction.honoured_until; a renewal's
+    grant extends it) and ``revoke_benefit(instruction) -> str`` (stop honouring
+    instruction.membership_id's benefits from instruction.honoured_until). Like refunds, neither
+    can be refused (RejectInstruction leaves them unacknowledged and logged); a handler without
+    them leaves such instructions unacknowledged, logged as errors, and they come back.
 
     A handler may also define ``on_cancelled(instruction, error) -> None``: the loop calls it
     when the hub refuses an acknowledgement with FailedPreconditionError, meaning the hub does

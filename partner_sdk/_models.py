@@ -11,9 +11,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Generic, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeAlias, TypeVar
 
 from partner_sdk._receipts import check_receipt
+
+if TYPE_CHECKING:  # partner_sdk.memberships imports partner_sdk.documents, which imports this module
+    from partner_sdk.memberships import Benefit
 
 T = TypeVar("T")
 
@@ -59,7 +62,9 @@ PartnerKind: TypeAlias = Literal["BRAND", "CHARITY"]
 KeyState: TypeAlias = Literal["ACTIVE", "EXPIRING", "EXPIRED", "REVOKED", "UNKNOWN"]
 AgreementStatus: TypeAlias = Literal["PROPOSED", "ACTIVE", "SUSPENDED", "TERMINATED", "SUPERSEDED", "UNKNOWN"]
 ConversionState: TypeAlias = Literal["PENDING_CREDIT", "COMPLETED", "REJECTED", "EXPIRED", "REFUNDED", "UNKNOWN"]
-InstructionKind: TypeAlias = Literal["CREDIT", "REFUND", "RELEASE", "CREDIT_CANCELLED", "UNKNOWN"]
+InstructionKind: TypeAlias = Literal[
+    "CREDIT", "REFUND", "RELEASE", "CREDIT_CANCELLED", "BENEFIT_GRANT", "BENEFIT_REVOKE", "UNKNOWN"
+]
 InstructionState: TypeAlias = Literal["PENDING", "ACKNOWLEDGED", "REJECTED", "CANCELLED", "UNKNOWN"]
 HoldState: TypeAlias = Literal["OPEN", "CAPTURED", "VOIDED", "EXPIRED", "UNKNOWN"]
 AttributeType: TypeAlias = Literal["TEXT", "INTEGER", "BOOLEAN", "DATE", "UNKNOWN"]
@@ -285,14 +290,17 @@ class Conversion:
 
 @dataclass(frozen=True, slots=True)
 class Instruction:
-    """Work the hub gives this partner: credit, refund or release points of one of its members.
+    """Work the hub gives this partner: credit, refund or release points of a member, or honour a membership.
 
-    kind is CREDIT, REFUND, RELEASE (points reserved for hold_id that were not captured) or
-    CREDIT_CANCELLED (take back the delivered credit cancels_instruction_id, if it was applied);
-    state is PENDING, ACKNOWLEDGED, REJECTED or CANCELLED. points
-    are in the partner's own point currency. deadline is set for credits only: after it the
-    hub cancels the credit and refuses a late acknowledgement. instruction_id is the key to
-    dedupe on: the same instruction may be delivered more than once.
+    kind is CREDIT, REFUND, RELEASE (points reserved for hold_id that were not captured),
+    CREDIT_CANCELLED (take back the delivered credit cancels_instruction_id, if it was applied),
+    BENEFIT_GRANT (honour benefits for member_ref from honoured_from until honoured_until, for the
+    joint membership membership_id of programme_id; a renewal sends another with the new end) or
+    BENEFIT_REVOKE (stop honouring membership_id's benefits from honoured_until); state is
+    PENDING, ACKNOWLEDGED, REJECTED or CANCELLED. points are in the partner's own point currency.
+    deadline is set for credits only: after it the hub cancels the credit and refuses a late
+    acknowledgement. instruction_id is the key to dedupe on: the same instruction may be
+    delivered more than once.
     """
 
     instruction_id: str
@@ -311,6 +319,11 @@ class Instruction:
     hold_id: str = ""
     award_id: str = ""  # a CREDIT of points another brand awarded (accrual); conversion_id is then empty
     cancels_instruction_id: str = ""  # a CREDIT_CANCELLED: the delivered credit to take back
+    membership_id: str = ""  # a BENEFIT_GRANT or BENEFIT_REVOKE: the membership
+    programme_id: str = ""  # a BENEFIT_GRANT or BENEFIT_REVOKE: its programme
+    benefits: tuple[Benefit, ...] = ()  # a BENEFIT_GRANT: what to honour, in the order members see them
+    honoured_from: datetime | None = None  # a BENEFIT_GRANT: from when
+    honoured_until: datetime | None = None  # a BENEFIT_GRANT: until when; a BENEFIT_REVOKE: when they end
 
 
 @dataclass(frozen=True, slots=True)

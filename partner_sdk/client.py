@@ -2,7 +2,7 @@
 
 The class names every call it offers, service by service; each call lives in the module of its
 service under partner_sdk/_client/ (registry, agreements, conversions, redemptions, members,
-instructions, accruals, donations, settlement).
+instructions, accruals, donations, memberships, settlement).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from partner_sdk._client import (
     donations,
     instructions,
     members,
+    memberships,
     redemptions,
     registry,
     settlement,
@@ -133,6 +134,16 @@ class ExchangeClient(PartnerConnection):
     accept_donation_agreement = donations.accept_donation_agreement
     donate = donations.donate
     list_donations = donations.list_donations
+
+    # MembershipService: partner_sdk/_client/memberships.py
+    propose_membership_agreement = memberships.propose_membership_agreement
+    sign_membership_agreement = memberships.sign_membership_agreement
+    get_membership_agreement = memberships.get_membership_agreement
+    enrol = memberships.enrol
+    renew_membership = memberships.renew_membership
+    report_renewal_failure = memberships.report_renewal_failure
+    cancel_membership = memberships.cancel_membership
+    get_membership = memberships.get_membership
 
     # SettlementService: partner_sdk/_client/settlement.py
     close_period = settlement.close_period

@@ -68,7 +68,17 @@ __all__ = [
 SIGNING_PREFIX = b"coalition-statement-v1\n"
 GENESIS_SHA256 = "0" * 64
 DOCUMENT_FORMAT = "coalition-statement/1"
-MovementKind: TypeAlias = Literal["CONVERSION", "CAPTURE", "REVERSAL", "ADJUSTMENT", "ACCRUAL", "DONATION", "UNKNOWN"]
+MovementKind: TypeAlias = Literal[
+    "CONVERSION",
+    "CAPTURE",
+    "REVERSAL",
+    "ADJUSTMENT",
+    "ACCRUAL",
+    "DONATION",
+    "MEMBERSHIP_FEE_SHARE",
+    "MEMBERSHIP_FEE_REFUND",
+    "UNKNOWN",
+]
 """What a movement is; UNKNOWN is a kind from a hub newer than this SDK (never valid in a file)."""
 MOVEMENT_KINDS: frozenset[str] = frozenset(get_args(MovementKind)) - {"UNKNOWN"}
 PaymentState: TypeAlias = Literal["OUTSTANDING", "PART_PAID", "PAID", "UNKNOWN"]
@@ -147,6 +157,9 @@ class Movement:
     into a Movement before its kind is checked). source_partner_id owes target_partner_id
     amount_minor (minor units of currency; negative when money flows back, as for a reversal).
     Points are signed too: negative for a reversal, target_points 0 for a capture or adjustment.
+    A joint membership's MEMBERSHIP_FEE_SHARE (the seller owes a partner its share of a fee) and
+    MEMBERSHIP_FEE_REFUND (that share given back when the fee is refunded: amount_minor negative)
+    move money only: both points are 0.
     """
 
     movement_id: str

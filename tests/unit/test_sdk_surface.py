@@ -31,6 +31,7 @@ from coalition.exchange.v1 import (
     conversions_pb2,
     instructions_pb2,
     members_pb2,
+    memberships_pb2,
     redemptions_pb2,
     settlement_pb2,
 )
@@ -53,6 +54,7 @@ PUBLIC_MODULES = frozenset(
         "donations",
         "errors",
         "keys",
+        "memberships",
         "operator",
         "retry",
         "settlement",
@@ -295,6 +297,13 @@ LITERALS: list[tuple[str, EnumTypeWrapper, str]] = [
     ("AccrualAgreementStatus", accruals_pb2.AccrualAgreementStatus, "ACCRUAL_AGREEMENT_STATUS_"),
     ("AwardState", accruals_pb2.AwardState, "AWARD_STATE_"),
     ("DonationAgreementStatus", accruals_pb2.AccrualAgreementStatus, "ACCRUAL_AGREEMENT_STATUS_"),  # same states
+    ("TermLength", memberships_pb2.TermLength, "TERM_LENGTH_"),
+    ("RefundRule", memberships_pb2.RefundRule, "REFUND_RULE_"),
+    ("VoucherPeriod", memberships_pb2.VoucherPeriod, "VOUCHER_PERIOD_"),
+    ("VoucherFunding", memberships_pb2.VoucherFunding, "VOUCHER_FUNDING_"),
+    ("MembershipAgreementStatus", memberships_pb2.MembershipAgreementStatus, "MEMBERSHIP_AGREEMENT_STATUS_"),
+    ("MembershipState", memberships_pb2.MembershipState, "MEMBERSHIP_STATE_"),
+    ("GrantState", memberships_pb2.GrantState, "GRANT_STATE_"),
 ]
 
 
@@ -366,6 +375,14 @@ EXCHANGE_CLIENT_CALLS = [
     "accept_donation_agreement",
     "donate",
     "list_donations",
+    "propose_membership_agreement",
+    "sign_membership_agreement",
+    "get_membership_agreement",
+    "enrol",
+    "renew_membership",
+    "report_renewal_failure",
+    "cancel_membership",
+    "get_membership",
     "close_period",
     "get_period",
     "list_periods",

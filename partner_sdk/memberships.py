@@ -1,0 +1,392 @@
+"""Joint paid membership: the terms a seller and its partners sign, their document, and what the calls return.
+
+A selling brand sells one paid membership made with partner brands (like 88VIP or JD Plus). The
+seller proposes a version of a programme's terms, signing its document; every partner signs the
+same bytes; once all have signed, the version is ACTIVE. The seller then enrols members, renews,
+reports a failed renewal and cancels; each partner receives BENEFIT_GRANT and BENEFIT_REVOKE
+instructions (InstructionLoop's ``grant_benefit`` and ``revoke_benefit``) and is paid its share
+of every fee (MEMBERSHIP_FEE_SHARE movements; MEMBERSHIP_FEE_REFUND when a fee is refunded). The
+calls are ExchangeClient's (propose_membership_agreement, sign_membership_agreement, enrol, ...).
+
+The document is canonical JSON: sorted keys, no spaces, ASCII only (other characters escaped),
+integers only, never a float::
+
+    {"currency":"CNY","format":"coalition-membership/1","grace_days":7,"name":"88VIP",
+     "offers":[{"fee_minor":88800,"term":"YEARLY","tiers":[{"fee_minor":8800,"min_score":1000}]}],
+     "partners":[{"benefits":[{"kind":"PARTNER_MEMBERSHIP","name":"Youku VIP"}],"partner_id":"youku",
+                  "shares":[{"amount_minor":10000,"kind":"FIXED","term":"YEARLY"}]}],
+     "programme_id":"88vip","refund_rule":"PRO_RATA","seller_partner_id":"tmall",
+     "valid_from_ms":1767225600000,"valid_until_ms":1798761600000,"version":1}
+
+(shown wrapped; the document is one line). Partners are sorted by id, offers and each partner's
+shares by term; tiers and benefits keep their order (the hub refuses tiers out of ascending
+min_score; benefits are shown to members in that order). A ratio share is its numerator and
+denominator in lowest terms; a discount without a cap has ``"cap_minor":null``. Times are whole
+milliseconds since the epoch (rounded down). Text (the name, a partner membership's name, a
+text benefit) is rendered stripped of surrounding whitespace, as the hub keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Any, Literal, TypeAlias
+
+from partner_sdk.documents import _fraction, _integer, _text, epoch_ms
+
+__all__ = [
+    "MEMBERSHIP_FORMAT",
+    "Benefit",
+    "FixedShare",
+    "FreeDelivery",
+    "GrantState",
+    "Membership",
+    "MembershipAgreement",
+    "MembershipAgreementStatus",
+    "MembershipSignature",
+    "MembershipState",
+    "MembershipTerms",
+    "PaidTerm",
+    "PartnerGrant",
+    "PartnerMembership",
+    "PartnerTerms",
+    "PercentageDiscount",
+    "PriceTier",
+    "RatioShare",
+    "RefundRule",
+    "Share",
+    "TermLength",
+    "TermOffer",
+    "TextBenefit",
+    "UnknownBenefit",
+    "UnknownShare",
+    "VoucherFunding",
+    "VoucherPeriod",
+    "Vouchers",
+    "membership_document",
+]
+
+MEMBERSHIP_FORMAT = "coalition-membership/1"
+
+TermLength: TypeAlias = Literal["MONTHLY", "YEARLY", "UNKNOWN"]
+"""How long one paid term lasts: a calendar month or a calendar year, in UTC."""
+RefundRule: TypeAlias = Literal["NONE", "PRO_RATA", "UNKNOWN"]
+"""What a member gets back on cancelling: nothing, or the unused whole days' part of each fee."""
+VoucherPeriod: TypeAlias = Literal["WEEKLY", "MONTHLY", "UNKNOWN"]
+"""How often a vouchers benefit issues its vouchers."""
+VoucherFunding: TypeAlias = Literal["PARTNER", "SELLER", "UNKNOWN"]
+"""Who pays a redeemed voucher's value: the honouring partner (no money moves) or the seller."""
+MembershipAgreementStatus: TypeAlias = Literal["PROPOSED", "ACTIVE", "SUPERSEDED", "UNKNOWN"]
+"""Where a version of a programme's terms stands."""
+MembershipState: TypeAlias = Literal["ACTIVE", "IN_GRACE", "LAPSED", "CANCELLED", "UNKNOWN"]
+"""Where a membership stands."""
+GrantState: TypeAlias = Literal["AWAITING_LINK", "PENDING", "HONOURED", "REVOKED", "UNKNOWN"]
+"""Where one partner's benefits stand for a membership."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerMembership:
+    """The member is also a member of the partner's own programme (e.g. "Youku VIP"), 1 to 100 characters."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PercentageDiscount:
+    """A discount at the partner in basis points (1 to 10000), capped per purchase in minor units (None: no cap)."""
+
+    basis_points: int
+    cap_minor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Vouchers:
+    """per_period vouchers (1 to 31) of value_minor each period, each valid for validity_days (1 to 366)."""
+
+    per_period: int
+    period: VoucherPeriod
+    value_minor: int
+    validity_days: int
+    funded_by: VoucherFunding = "PARTNER"
+
+
+@dataclass(frozen=True, slots=True)
+class FreeDelivery:
+    """Deliveries from the partner are free."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextBenefit:
+    """Any other benefit, in words, 1 to 500 characters (honoured by the partner, not computed by the hub)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownBenefit:
+    """A kind of benefit newer than this SDK: read from the hub, never signed or sent by it."""
+
+
+Benefit: TypeAlias = PartnerMembership | PercentageDiscount | Vouchers | FreeDelivery | TextBenefit | UnknownBenefit
+"""One benefit a partner gives members."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixedShare:
+    """A fixed amount of each fee, in minor units (0 allowed: a partner may be paid nothing)."""
+
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class RatioShare:
+    """An exact part of each fee (more than 0, at most 1), rounded down: Fraction(15, 100) is 15%."""
+
+    ratio: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownShare:
+    """A kind of share newer than this SDK: read from the hub, never signed or sent by it."""
+
+
+Share: TypeAlias = FixedShare | RatioShare | UnknownShare
+"""A partner's share of one term's fee."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTier:
+    """The fee for members whose attested score is at least min_score (0 to 10**9)."""
+
+    min_score: int
+    fee_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class TermOffer:
+    """One term length on sale: its base fee and up to 10 price tiers in strictly ascending min_score.
+
+    The fee a member pays is the tier with the highest min_score the attested score reaches, or
+    fee_minor when no tier applies (or no score is attested).
+    """
+
+    term: TermLength
+    fee_minor: int
+    tiers: tuple[PriceTier, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerTerms:
+    """What one partner gives members (1 to 10 benefits, in the order members see them) and is paid.
+
+    shares holds one (term, share) per offered term; for every term and price tier the
+    partners' shares sum to at most the fee, and the seller keeps the rest.
+    """
+
+    partner_id: str
+    benefits: tuple[Benefit, ...]
+    shares: tuple[tuple[TermLength, Share], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipTerms:
+    """What the seller and every partner sign: one version of a programme's terms.
+
+    programme_id is 3 to 64 of a-z, 0-9 and '-', starting with a letter; version is 1 for the
+    programme's first, then the latest plus one. seller_partner_id is the selling brand (the
+    caller that proposes); partners are 1 to 20 brands, not the seller. currency is the ISO 4217
+    code of every fee, share and voucher. grace_days (0 to 30) is how long a membership stays
+    honoured after a failed renewal. valid_from and valid_until are timezone-aware; every term
+    sold must end by valid_until.
+    """
+
+    programme_id: str
+    version: int
+    name: str
+    seller_partner_id: str
+    currency: str
+    offers: tuple[TermOffer, ...]
+    partners: tuple[PartnerTerms, ...]
+    refund_rule: RefundRule
+    grace_days: int
+    valid_from: datetime
+    valid_until: datetime
+
+    @property
+    def partner_ids(self) -> tuple[str, ...]:
+        """The partners' ids, sorted."""
+        return tuple(sorted(p.partner_id for p in self.partners))
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipSignature:
+    """One signature over a membership agreement's document: who signed, with which key, and when."""
+
+    partner_id: str
+    key_id: str
+    signature: bytes
+    signed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipAgreement:
+    """One version of a programme's terms with every signature; status is PROPOSED, ACTIVE or SUPERSEDED.
+
+    signatures holds the seller's first, then the partners' in the order they signed;
+    awaiting_partner_ids names the partners that have not signed yet. document is the exact
+    bytes everyone signs (membership_document(terms)).
+    """
+
+    agreement_id: str
+    terms: MembershipTerms
+    status: MembershipAgreementStatus
+    document: bytes
+    signatures: tuple[MembershipSignature, ...]
+    awaiting_partner_ids: tuple[str, ...]
+    proposed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaidTerm:
+    """One paid term: its length and dates, the fee paid, the attested score (None: none), the refund."""
+
+    term: TermLength
+    starts_at: datetime
+    ends_at: datetime
+    fee_minor: int
+    score: int | None
+    terms_version: int
+    refund_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerGrant:
+    """Where one partner's benefits stand for a membership (AWAITING_LINK, PENDING, HONOURED, REVOKED)."""
+
+    partner_id: str
+    state: GrantState
+    benefits: tuple[Benefit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A member's membership of a programme; state is ACTIVE, IN_GRACE, LAPSED or CANCELLED.
+
+    member_ref is the caller's own reference for the member (empty for a partner the member is
+    not linked to yet). terms are the paid terms, oldest first. grace_until is set while
+    IN_GRACE; ended_at once cancelled or lapsed; honoured_until (the current term's end, or
+    grace_until) while benefits are honoured. A partner sees only its own grant.
+    """
+
+    membership_id: str
+    programme_id: str
+    programme_name: str
+    seller_partner_id: str
+    member_ref: str
+    state: MembershipState
+    terms: tuple[PaidTerm, ...]
+    grace_until: datetime | None
+    ended_at: datetime | None
+    currency: str
+    grants: tuple[PartnerGrant, ...]
+    honoured_until: datetime | None
+
+
+def membership_document(terms: MembershipTerms) -> bytes:
+    """Return the exact bytes the seller and every partner sign for these terms.
+
+    Args:
+        terms: the terms; the hub checks them when they are proposed.
+
+    Returns:
+        The canonical JSON document (see this module's docstring), ASCII.
+
+    Raises:
+        TypeError: a number is a float or bool, or a text is not a str.
+        ValueError: a datetime is naive, a text has control characters, or a value is UNKNOWN
+            (newer than this SDK: it can't be signed).
+    """
+    value = {
+        "format": MEMBERSHIP_FORMAT,
+        "programme_id": _text("programme_id", terms.programme_id),
+        "version": _integer("version", terms.version),
+        "name": _text("name", terms.name).strip(),
+        "seller_partner_id": _text("seller_partner_id", terms.seller_partner_id),
+        "currency": _text("currency", terms.currency),
+        "offers": [_offer_value(o) for o in sorted(terms.offers, key=lambda o: _known("term", o.term))],
+        "partners": [_partner_value(p) for p in sorted(terms.partners, key=lambda p: p.partner_id)],
+        "refund_rule": _known("refund_rule", terms.refund_rule),
+        "grace_days": _integer("grace_days", terms.grace_days),
+        "valid_from_ms": epoch_ms(terms.valid_from),
+        "valid_until_ms": epoch_ms(terms.valid_until),
+    }
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+def _known(name: str, value: str) -> str:
+    if value == "UNKNOWN":
+        raise ValueError(f"{name} is a value newer than this SDK (UNKNOWN): it can't be signed")
+    return _text(name, value)
+
+
+def _offer_value(offer: TermOffer) -> dict[str, Any]:
+    return {
+        "term": _known("term", offer.term),
+        "fee_minor": _integer("fee_minor", offer.fee_minor),
+        "tiers": [
+            {"min_score": _integer("min_score", t.min_score), "fee_minor": _integer("fee_minor", t.fee_minor)}
+            for t in offer.tiers
+        ],
+    }
+
+
+def _partner_value(partner: PartnerTerms) -> dict[str, Any]:
+    return {
+        "partner_id": _text("partner_id", partner.partner_id),
+        "benefits": [_benefit_value(b) for b in partner.benefits],
+        "shares": [
+            {"term": _known("term", term), **_share_value(share)}
+            for term, share in sorted(partner.shares, key=lambda item: _known("term", item[0]))
+        ],
+    }
+
+
+def _benefit_value(benefit: Benefit) -> dict[str, Any]:
+    if isinstance(benefit, PartnerMembership):
+        return {"kind": "PARTNER_MEMBERSHIP", "name": _text("name", benefit.name).strip()}
+    if isinstance(benefit, PercentageDiscount):
+        cap = None if benefit.cap_minor is None else _integer("cap_minor", benefit.cap_minor)
+        return {
+            "kind": "PERCENTAGE_DISCOUNT",
+            "basis_points": _integer("basis_points", benefit.basis_points),
+            "cap_minor": cap or None,  # 0 is no cap, as on the wire
+        }
+    if isinstance(benefit, Vouchers):
+        return {
+            "kind": "VOUCHERS",
+            "per_period": _integer("per_period", benefit.per_period),
+            "period": _known("period", benefit.period),
+            "value_minor": _integer("value_minor", benefit.value_minor),
+            "validity_days": _integer("validity_days", benefit.validity_days),
+            "funded_by": _known("funded_by", benefit.funded_by),
+        }
+    if isinstance(benefit, FreeDelivery):
+        return {"kind": "FREE_DELIVERY"}
+    if isinstance(benefit, TextBenefit):
+        return {"kind": "TEXT", "text": _text("text", benefit.text).strip()}
+    if isinstance(benefit, UnknownBenefit):
+        raise ValueError("a benefit is of a kind newer than this SDK (UnknownBenefit): it can't be signed")
+    raise TypeError(f"not a benefit: {type(benefit).__name__}")
+
+
+def _share_value(share: Share) -> dict[str, Any]:
+    if isinstance(share, FixedShare):
+        return {"kind": "FIXED", "amount_minor": _integer("amount_minor", share.amount_minor)}
+    if isinstance(share, RatioShare):
+        ratio = _fraction("ratio", share.ratio)
+        return {"kind": "RATIO", "numerator": ratio.numerator, "denominator": ratio.denominator}
+    if isinstance(share, UnknownShare):
+        raise ValueError("a share is of a kind newer than this SDK (UnknownShare): it can't be signed")
+    raise TypeError(f"not a share: {type(share).__name__}")
