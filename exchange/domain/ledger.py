@@ -204,7 +204,12 @@ def adjustment_transaction(reference: str, *, payer: str, payee: str, currency: 
 def membership_fee_transaction(
     kind: str, reference: str, *, seller: str, partner: str, currency: str, amount: int
 ) -> LedgerTransaction:
-    """Post a partner's share of a membership fee (the seller owes it more) or of a refund (less: amount < 0)."""
+    """Post a partner's share of a membership fee (the seller owes it more) or of a refund (less: amount < 0).
+
+    Giving back part of a share is the partner owing the seller, as a reversal is the target owing the source.
+    """
+    if amount < 0:
+        return LedgerTransaction(kind, reference, _money_owed(partner, seller, currency, -amount))
     return LedgerTransaction(kind, reference, _money_owed(seller, partner, currency, amount))
 
 

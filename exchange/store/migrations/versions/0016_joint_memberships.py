@@ -40,7 +40,20 @@ ORIGIN_IDS = (
 POINTS_UNLESS_BENEFIT = "(origin_kind = 'MEMBERSHIP' AND points = 0) OR (origin_kind <> 'MEMBERSHIP' AND points > 0)"
 
 
+WIDENED = (  # (table, column, nullable)
+    ('ledger_entries', 'transaction_kind', False),
+    ('movements', 'kind', False),
+    ('reconciliation_lines', 'kind', False),
+    ('reconciliation_breaks', 'hub_kind', True),
+)
+
+
 def upgrade() -> None:
+    for table, column, nullable in WIDENED:
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(
+                column, existing_type=sa.String(length=16), type_=sa.String(length=32), existing_nullable=nullable
+            )
     op.create_table('membership_agreements',
     sa.Column('agreement_id', sa.String(length=40), nullable=False),
     sa.Column('programme_id', sa.String(length=64), nullable=False),
@@ -123,3 +136,8 @@ def downgrade() -> None:
     op.drop_table('memberships')
     op.drop_table('membership_agreement_signatures')
     op.drop_table('membership_agreements')
+    for table, column, nullable in WIDENED:
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(
+                column, existing_type=sa.String(length=32), type_=sa.String(length=16), existing_nullable=nullable
+            )
