@@ -57,6 +57,13 @@ class GrantState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GRANT_STATE_PENDING: _ClassVar[GrantState]
     GRANT_STATE_HONOURED: _ClassVar[GrantState]
     GRANT_STATE_REVOKED: _ClassVar[GrantState]
+
+class VoucherState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOUCHER_STATE_UNSPECIFIED: _ClassVar[VoucherState]
+    VOUCHER_STATE_ISSUED: _ClassVar[VoucherState]
+    VOUCHER_STATE_REDEEMED: _ClassVar[VoucherState]
+    VOUCHER_STATE_EXPIRED: _ClassVar[VoucherState]
 TERM_LENGTH_UNSPECIFIED: TermLength
 TERM_LENGTH_MONTHLY: TermLength
 TERM_LENGTH_YEARLY: TermLength
@@ -83,6 +90,10 @@ GRANT_STATE_AWAITING_LINK: GrantState
 GRANT_STATE_PENDING: GrantState
 GRANT_STATE_HONOURED: GrantState
 GRANT_STATE_REVOKED: GrantState
+VOUCHER_STATE_UNSPECIFIED: VoucherState
+VOUCHER_STATE_ISSUED: VoucherState
+VOUCHER_STATE_REDEEMED: VoucherState
+VOUCHER_STATE_EXPIRED: VoucherState
 
 class PartnerMembershipBenefit(_message.Message):
     __slots__ = ("name",)
@@ -405,3 +416,87 @@ class GetMembershipResponse(_message.Message):
     MEMBERSHIP_FIELD_NUMBER: _ClassVar[int]
     membership: Membership
     def __init__(self, membership: _Optional[_Union[Membership, _Mapping]] = ...) -> None: ...
+
+class IssueMembershipPassRequest(_message.Message):
+    __slots__ = ("membership_id",)
+    MEMBERSHIP_ID_FIELD_NUMBER: _ClassVar[int]
+    membership_id: str
+    def __init__(self, membership_id: _Optional[str] = ...) -> None: ...
+
+class MembershipPass(_message.Message):
+    __slots__ = ("payload", "hub_key_id", "signature")
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    HUB_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    payload: bytes
+    hub_key_id: str
+    signature: bytes
+    def __init__(self, payload: _Optional[bytes] = ..., hub_key_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class IssueMembershipPassResponse(_message.Message):
+    __slots__ = ("membership_pass",)
+    MEMBERSHIP_PASS_FIELD_NUMBER: _ClassVar[int]
+    membership_pass: MembershipPass
+    def __init__(self, membership_pass: _Optional[_Union[MembershipPass, _Mapping]] = ...) -> None: ...
+
+class Voucher(_message.Message):
+    __slots__ = ("voucher_id", "membership_id", "funder_partner_id", "honouring_partner_id", "member_ref", "value_minor", "currency", "valid_from", "expires_at", "state", "redeemed_at", "reference")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBERSHIP_ID_FIELD_NUMBER: _ClassVar[int]
+    FUNDER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    HONOURING_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_REF_FIELD_NUMBER: _ClassVar[int]
+    VALUE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REDEEMED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    membership_id: str
+    funder_partner_id: str
+    honouring_partner_id: str
+    member_ref: str
+    value_minor: int
+    currency: str
+    valid_from: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    state: VoucherState
+    redeemed_at: _timestamp_pb2.Timestamp
+    reference: str
+    def __init__(self, voucher_id: _Optional[str] = ..., membership_id: _Optional[str] = ..., funder_partner_id: _Optional[str] = ..., honouring_partner_id: _Optional[str] = ..., member_ref: _Optional[str] = ..., value_minor: _Optional[int] = ..., currency: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[VoucherState, str]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class ListVouchersRequest(_message.Message):
+    __slots__ = ("membership_id", "page_size", "page_token")
+    MEMBERSHIP_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    membership_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, membership_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListVouchersResponse(_message.Message):
+    __slots__ = ("vouchers", "next_page_token")
+    VOUCHERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    vouchers: _containers.RepeatedCompositeFieldContainer[Voucher]
+    next_page_token: str
+    def __init__(self, vouchers: _Optional[_Iterable[_Union[Voucher, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RedeemVoucherRequest(_message.Message):
+    __slots__ = ("voucher_id", "reference", "idempotency_key")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    reference: str
+    idempotency_key: str
+    def __init__(self, voucher_id: _Optional[str] = ..., reference: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RedeemVoucherResponse(_message.Message):
+    __slots__ = ("voucher",)
+    VOUCHER_FIELD_NUMBER: _ClassVar[int]
+    voucher: Voucher
+    def __init__(self, voucher: _Optional[_Union[Voucher, _Mapping]] = ...) -> None: ...

@@ -27,6 +27,7 @@ class MovementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MOVEMENT_KIND_DONATION: _ClassVar[MovementKind]
     MOVEMENT_KIND_MEMBERSHIP_FEE_SHARE: _ClassVar[MovementKind]
     MOVEMENT_KIND_MEMBERSHIP_FEE_REFUND: _ClassVar[MovementKind]
+    MOVEMENT_KIND_VOUCHER_REDEMPTION: _ClassVar[MovementKind]
 
 class PaymentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -63,6 +64,7 @@ MOVEMENT_KIND_ACCRUAL: MovementKind
 MOVEMENT_KIND_DONATION: MovementKind
 MOVEMENT_KIND_MEMBERSHIP_FEE_SHARE: MovementKind
 MOVEMENT_KIND_MEMBERSHIP_FEE_REFUND: MovementKind
+MOVEMENT_KIND_VOUCHER_REDEMPTION: MovementKind
 PAYMENT_STATE_UNSPECIFIED: PaymentState
 PAYMENT_STATE_OUTSTANDING: PaymentState
 PAYMENT_STATE_PART_PAID: PaymentState
