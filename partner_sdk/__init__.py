@@ -17,7 +17,7 @@ Besides this package, these modules are public namespaces (everything else is pr
     partner_sdk.documents         the agreement document
     partner_sdk.accruals          the accrual document (and its models)
     partner_sdk.donations         the donation document and receipts (and its models)
-    partner_sdk.memberships       joint paid membership: the terms' document (and its models)
+    partner_sdk.memberships       joint paid membership: the terms' document, passes (and its models)
     partner_sdk.settlement        statements: the document, offline verification
     partner_sdk.settlement_csv    the CSV of a statement's movements, written and read
     partner_sdk.settlement_html   a statement's JSON export and printable page
@@ -104,6 +104,7 @@ from partner_sdk.errors import (
     FailedPreconditionError,
     InternalError,
     InvalidArgumentError,
+    MembershipPassVerificationError,
     NotFoundError,
     PermissionDeniedError,
     ReceiptVerificationError,
@@ -130,6 +131,8 @@ from partner_sdk.memberships import (
     Membership,
     MembershipAgreement,
     MembershipAgreementStatus,
+    MembershipPass,
+    MembershipPassDocument,
     MembershipSignature,
     MembershipState,
     MembershipTerms,
@@ -147,10 +150,13 @@ from partner_sdk.memberships import (
     TextBenefit,
     UnknownBenefit,
     UnknownShare,
+    Voucher,
     VoucherFunding,
     VoucherPeriod,
     Vouchers,
+    VoucherState,
     membership_document,
+    verify_membership_pass,
 )
 from partner_sdk.operator import OperatorClient
 from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
@@ -192,6 +198,7 @@ __all__ = [
     "FailedPreconditionError",
     "InternalError",
     "InvalidArgumentError",
+    "MembershipPassVerificationError",
     "NotFoundError",
     "PermissionDeniedError",
     "ReceiptVerificationError",
@@ -270,6 +277,8 @@ __all__ = [
     "Membership",
     "MembershipAgreement",
     "MembershipAgreementStatus",
+    "MembershipPass",
+    "MembershipPassDocument",
     "MembershipSignature",
     "MembershipState",
     "MembershipTerms",
@@ -287,10 +296,13 @@ __all__ = [
     "TextBenefit",
     "UnknownBenefit",
     "UnknownShare",
+    "Voucher",
     "VoucherFunding",
     "VoucherPeriod",
+    "VoucherState",
     "Vouchers",
     "membership_document",
+    "verify_membership_pass",
     # settlement
     "BreakKind",
     "Dispute",

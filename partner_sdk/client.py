@@ -144,6 +144,10 @@ class ExchangeClient(PartnerConnection):
     report_renewal_failure = memberships.report_renewal_failure
     cancel_membership = memberships.cancel_membership
     get_membership = memberships.get_membership
+    issue_membership_pass = memberships.issue_membership_pass
+    list_vouchers = memberships.list_vouchers
+    iter_vouchers = memberships.iter_vouchers
+    redeem_voucher = memberships.redeem_voucher
 
     # SettlementService: partner_sdk/_client/settlement.py
     close_period = settlement.close_period

@@ -16,6 +16,7 @@
      |    |                          the document of an agreement to accept
      |    +-- StatementVerificationError   a statement or chain (verify_statement, verify_chain)
      |    +-- ReceiptVerificationError     a consent's or donation's receipt (verify_receipt)
+     |    +-- MembershipPassVerificationError  a membership pass (verify_membership_pass)
      +-- StatementFormatError        a statement document is not coalition-statement/1 (also a ValueError)
 
 ``reason`` is a stable machine-readable code: the hub's (for example ``KEY_REVOKED``), or the
@@ -39,6 +40,7 @@ __all__ = [
     "FailedPreconditionError",
     "InternalError",
     "InvalidArgumentError",
+    "MembershipPassVerificationError",
     "NotFoundError",
     "PermissionDeniedError",
     "ResourceExhaustedError",
@@ -176,6 +178,18 @@ class ReceiptVerificationError(ResponseVerificationError):
     """
 
     code = "RECEIPT_NOT_VERIFIED"
+
+
+class MembershipPassVerificationError(ResponseVerificationError):
+    """A membership pass must not be honoured: not the hub's, not for this partner, or not valid now.
+
+    verify_membership_pass raises it. reason is BAD_HUB_KEY (not a 32-byte key), BAD_SIGNATURE
+    (another key, or an altered pass), MALFORMED_PASS (not JSON, or a field missing, unknown or
+    of the wrong type), NOT_CANONICAL, WRONG_FORMAT (not coalition-membership-pass/1),
+    WRONG_PARTNER (issued to another partner), PASS_EXPIRED or PASS_NOT_YET_VALID.
+    """
+
+    code = "MEMBERSHIP_PASS_NOT_VERIFIED"
 
 
 class StatementFormatError(ExchangeError, ValueError):

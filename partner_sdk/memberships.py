@@ -24,20 +24,41 @@ min_score; benefits are shown to members in that order). A ratio share is its nu
 denominator in lowest terms; a discount without a cap has ``"cap_minor":null``. Times are whole
 milliseconds since the epoch (rounded down). Text (the name, a partner membership's name, a
 text benefit) is rendered stripped of surrounding whitespace, as the hub keeps it.
+
+A partner's checkout checks a member's benefits offline with a membership pass (the call is
+issue_membership_pass): canonical JSON the hub signs with Ed25519 over MEMBERSHIP_PASS_PREFIX
+followed by it (membership_pass_message), valid for at most 15 minutes::
+
+    {"benefits":[{"kind":"PARTNER_MEMBERSHIP","name":"Youku VIP"}],"format":"coalition-membership-pass/1",
+     "issued_at_ms":1772323200000,"membership_id":"mbs-1","pairwise_member_id":"pw-7f3a",
+     "partner_id":"youku","programme_id":"88vip","programme_name":"88VIP","valid_until_ms":1772324100000}
+
+(shown wrapped; one line). partner_id is the partner it was issued to, pairwise_member_id the
+member's id at that partner, benefits that partner's, written as the document writes them.
+verify_membership_pass checks it and returns what it says; the hub renders it with
+render_membership_pass_payload, so it is written in one place. Vouchers a vouchers benefit
+issues are listed (list_vouchers) and redeemed once at the honouring partner (redeem_voucher);
+one the seller funds is owed by the seller to that partner (a VOUCHER_REDEMPTION movement).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast, get_args
 
+from partner_sdk import signing
 from partner_sdk.documents import _fraction, _integer, _text, epoch_ms
+from partner_sdk.errors import MembershipPassVerificationError
+from partner_sdk.settlement import canonical_json
 
 __all__ = [
     "MEMBERSHIP_FORMAT",
+    "MEMBERSHIP_PASS_FORMAT",
+    "MEMBERSHIP_PASS_PREFIX",
+    "PASS_CLOCK_SKEW_MS",
     "Benefit",
     "FixedShare",
     "FreeDelivery",
@@ -45,6 +66,9 @@ __all__ = [
     "Membership",
     "MembershipAgreement",
     "MembershipAgreementStatus",
+    "MembershipPass",
+    "MembershipPassDocument",
+    "MembershipPassVerificationError",
     "MembershipSignature",
     "MembershipState",
     "MembershipTerms",
@@ -62,13 +86,22 @@ __all__ = [
     "TextBenefit",
     "UnknownBenefit",
     "UnknownShare",
+    "Voucher",
     "VoucherFunding",
     "VoucherPeriod",
+    "VoucherState",
     "Vouchers",
     "membership_document",
+    "membership_pass_message",
+    "render_membership_pass_payload",
+    "verify_membership_pass",
 ]
 
 MEMBERSHIP_FORMAT = "coalition-membership/1"
+MEMBERSHIP_PASS_FORMAT = "coalition-membership-pass/1"  # noqa: S105 - a format name, not a password
+MEMBERSHIP_PASS_PREFIX = b"COALITION-MEMBERSHIP-PASS-V1\n"
+PASS_CLOCK_SKEW_MS = 5 * 60 * 1000
+"""How far ahead of this host's clock a pass's issued_at may be: the hub's and the checkout's clocks differ."""
 
 TermLength: TypeAlias = Literal["MONTHLY", "YEARLY", "UNKNOWN"]
 """How long one paid term lasts: a calendar month or a calendar year, in UTC."""
@@ -84,6 +117,8 @@ MembershipState: TypeAlias = Literal["ACTIVE", "IN_GRACE", "LAPSED", "CANCELLED"
 """Where a membership stands."""
 GrantState: TypeAlias = Literal["AWAITING_LINK", "PENDING", "HONOURED", "REVOKED", "UNKNOWN"]
 """Where one partner's benefits stand for a membership."""
+VoucherState: TypeAlias = Literal["ISSUED", "REDEEMED", "EXPIRED", "UNKNOWN"]
+"""Where a voucher stands: redeemable, used once, or expired unused (kept by its funder)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +329,62 @@ class Membership:
     honoured_until: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Voucher:
+    """One voucher a membership's vouchers benefit gave a member: the code shown at checkout is voucher_id.
+
+    funder_partner_id pays its value when it is redeemed (the seller, or honouring_partner_id
+    itself); member_ref is the caller's own reference for the member (empty for a partner not
+    linked to the member). It is redeemable from valid_from until expires_at while ISSUED;
+    redeemed_at and reference (the honouring partner's, given on redemption) are set once
+    REDEEMED. An EXPIRED voucher's value is kept by its funder.
+    """
+
+    voucher_id: str
+    membership_id: str
+    funder_partner_id: str
+    honouring_partner_id: str
+    member_ref: str
+    value_minor: int
+    currency: str
+    valid_from: datetime
+    expires_at: datetime
+    state: VoucherState
+    redeemed_at: datetime | None
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipPass:
+    """A pass as the hub issued it: the payload, the hub key that signed it, and the signature.
+
+    Check it with verify_membership_pass before honouring it; keep payload as bytes (never
+    re-encode it: the signature covers these exact bytes).
+    """
+
+    payload: bytes
+    hub_key_id: str
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipPassDocument:
+    """What a verified pass says: honour benefits for pairwise_member_id at partner_id until valid_until.
+
+    benefits are the partner's, in the order members see them (a kind newer than this SDK is an
+    UnknownBenefit). issued_at and valid_until are aware UTC datetimes, whole milliseconds.
+    """
+
+    membership_id: str
+    programme_id: str
+    programme_name: str
+    partner_id: str
+    pairwise_member_id: str
+    benefits: tuple[Benefit, ...]
+    issued_at: datetime
+    valid_until: datetime
+
+
 def membership_document(terms: MembershipTerms) -> bytes:
     """Return the exact bytes the seller and every partner sign for these terms.
 
@@ -390,3 +481,237 @@ def _share_value(share: Share) -> dict[str, Any]:
     if isinstance(share, UnknownShare):
         raise ValueError("a share is of a kind newer than this SDK (UnknownShare): it can't be signed")
     raise TypeError(f"not a share: {type(share).__name__}")
+
+
+def _benefit_of(value: object) -> Benefit:
+    """Return the benefit a document's benefit object writes (_benefit_value's inverse).
+
+    A kind newer than this SDK is an UnknownBenefit, and a voucher period or funder it does not
+    name reads as UNKNOWN.
+
+    Raises:
+        ValueError: a known kind with a key missing or unknown, or a value of the wrong type.
+    """
+    if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
+        raise ValueError(f"a benefit must be an object with a kind, not {value!r}")
+    kind = value["kind"]
+    keys = _BENEFIT_KEYS.get(kind)
+    if keys is None:
+        return UnknownBenefit()
+    if set(value) != keys | {"kind"}:
+        raise ValueError(f"a {kind} benefit has the keys {sorted(value)}, not {sorted(keys | {'kind'})}")
+    if kind == "PARTNER_MEMBERSHIP":
+        return PartnerMembership(_str_of(value, "name"))
+    if kind == "PERCENTAGE_DISCOUNT":
+        cap = None if value["cap_minor"] is None else _int_of(value, "cap_minor")
+        return PercentageDiscount(_int_of(value, "basis_points"), cap)
+    if kind == "VOUCHERS":
+        period, funded_by = _str_of(value, "period"), _str_of(value, "funded_by")
+        return Vouchers(
+            per_period=_int_of(value, "per_period"),
+            period=cast(VoucherPeriod, period if period in get_args(VoucherPeriod) else "UNKNOWN"),
+            value_minor=_int_of(value, "value_minor"),
+            validity_days=_int_of(value, "validity_days"),
+            funded_by=cast(VoucherFunding, funded_by if funded_by in get_args(VoucherFunding) else "UNKNOWN"),
+        )
+    if kind == "FREE_DELIVERY":
+        return FreeDelivery()
+    return TextBenefit(_str_of(value, "text"))
+
+
+_BENEFIT_KEYS: dict[str, frozenset[str]] = {
+    "PARTNER_MEMBERSHIP": frozenset({"name"}),
+    "PERCENTAGE_DISCOUNT": frozenset({"basis_points", "cap_minor"}),
+    "VOUCHERS": frozenset({"per_period", "period", "value_minor", "validity_days", "funded_by"}),
+    "FREE_DELIVERY": frozenset(),
+    "TEXT": frozenset({"text"}),
+}
+
+
+def _int_of(obj: dict[str, Any], key: str) -> int:
+    value = obj[key]
+    if type(value) is not int:  # bool is an int subclass: true is not 1 here
+        raise ValueError(f"{key} must be an integer, not {value!r}")
+    return value
+
+
+def _str_of(obj: dict[str, Any], key: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} must be a non-empty string, not {value!r}")
+    return value
+
+
+# ------------------------------------------------------- the membership pass
+
+_PASS_KEYS = frozenset(
+    {
+        "format",
+        "membership_id",
+        "programme_id",
+        "programme_name",
+        "partner_id",
+        "pairwise_member_id",
+        "benefits",
+        "issued_at_ms",
+        "valid_until_ms",
+    }
+)
+_HUB_PUBLIC_KEY_BYTES = 32
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def membership_pass_message(payload: bytes) -> bytes:
+    """Return the exact bytes the hub signs for a pass: MEMBERSHIP_PASS_PREFIX, then the payload.
+
+    The prefix keeps a pass's signature from being valid for anything else the hub signs.
+    """
+    return MEMBERSHIP_PASS_PREFIX + payload
+
+
+def render_membership_pass_payload(
+    *,
+    membership_id: str,
+    programme_id: str,
+    programme_name: str,
+    partner_id: str,
+    pairwise_member_id: str,
+    benefit_values: list[dict[str, Any]],
+    issued_at_ms: int,
+    valid_until_ms: int,
+) -> bytes:
+    """Return a pass's payload for plain values: the canonical JSON the hub signs (it renders passes with this).
+
+    Args:
+        membership_id: the membership.
+        programme_id: its programme.
+        programme_name: the programme's name, as members see it.
+        partner_id: the partner the pass is issued to (it verifies with partner_id=this).
+        pairwise_member_id: the member's id at that partner.
+        benefit_values: that partner's benefits, each the object the agreement document writes
+            for it (for example {"kind": "FREE_DELIVERY"}), in the order members see them.
+        issued_at_ms: when it was issued, integer milliseconds since the epoch.
+        valid_until_ms: when it stops being valid (at most 15 minutes after issued_at_ms).
+
+    Returns:
+        The payload, ASCII (this module's docstring shows one).
+
+    Raises:
+        TypeError: a number is a float or bool, or a text is not a str.
+        ValueError: a text has control characters.
+    """
+    value = {
+        "format": MEMBERSHIP_PASS_FORMAT,
+        "membership_id": _text("membership_id", membership_id),
+        "programme_id": _text("programme_id", programme_id),
+        "programme_name": _text("programme_name", programme_name),
+        "partner_id": _text("partner_id", partner_id),
+        "pairwise_member_id": _text("pairwise_member_id", pairwise_member_id),
+        "benefits": list(benefit_values),
+        "issued_at_ms": _integer("issued_at_ms", issued_at_ms),
+        "valid_until_ms": _integer("valid_until_ms", valid_until_ms),
+    }
+    return canonical_json(value)
+
+
+def verify_membership_pass(
+    membership_pass: MembershipPass, hub_public_key: bytes, *, partner_id: str, now: datetime | None = None
+) -> MembershipPassDocument:
+    """Check a membership pass offline and return what it says; honour its benefits only if this returns.
+
+    Checks, in order: the hub's Ed25519 signature over membership_pass_message(payload); that
+    the payload is canonical JSON in the coalition-membership-pass/1 format with every field;
+    that it was issued to partner_id; and that now is before valid_until and no earlier than
+    issued_at less 5 minutes (PASS_CLOCK_SKEW_MS, for clocks that differ).
+
+    Args:
+        membership_pass: the pass, as issue_membership_pass returned it (or as the member showed it).
+        hub_public_key: the raw 32-byte public key of the hub key membership_pass.hub_key_id.
+        partner_id: your partner id: a pass issued to another partner is refused.
+        now: the time to check it at, timezone-aware; None: this host's clock.
+
+    Returns:
+        The pass's parsed payload.
+
+    Raises:
+        MembershipPassVerificationError: reason BAD_HUB_KEY, BAD_SIGNATURE, MALFORMED_PASS,
+            NOT_CANONICAL, WRONG_FORMAT, WRONG_PARTNER, PASS_EXPIRED or PASS_NOT_YET_VALID.
+        ValueError: now is naive.
+    """
+    now_ms = epoch_ms(now if now is not None else datetime.now(UTC))
+    payload = membership_pass.payload
+    if len(hub_public_key) != _HUB_PUBLIC_KEY_BYTES:
+        raise _refused("BAD_HUB_KEY", f"the hub public key must be 32 bytes, not {len(hub_public_key)}")
+    if not signing.verify(hub_public_key, membership_pass.signature, membership_pass_message(payload)):
+        raise _refused(
+            "BAD_SIGNATURE",
+            "the pass's signature does not verify with this hub public key: wrong key, or an altered pass",
+        )
+    value = _load_pass(payload)
+    if canonical_json(value) != payload:
+        raise _refused("NOT_CANONICAL", "the pass's payload is not canonical JSON")
+    if not isinstance(value, dict):
+        raise _refused("MALFORMED_PASS", "the pass's payload is not a JSON object")
+    if value.get("format") != MEMBERSHIP_PASS_FORMAT:
+        raise _refused("WRONG_FORMAT", f"the pass's format is {value.get('format')!r}, not {MEMBERSHIP_PASS_FORMAT!r}")
+    document = _pass_document(value)
+    if document.partner_id != partner_id:
+        raise _refused(
+            "WRONG_PARTNER", f"the pass was issued to {document.partner_id!r}, not to {partner_id!r}: never honour it"
+        )
+    issued_at_ms, valid_until_ms = value["issued_at_ms"], value["valid_until_ms"]
+    if now_ms >= valid_until_ms:
+        raise _refused("PASS_EXPIRED", f"the pass expired at {document.valid_until.isoformat()}: issue a new one")
+    if now_ms < issued_at_ms - PASS_CLOCK_SKEW_MS:
+        raise _refused(
+            "PASS_NOT_YET_VALID",
+            f"the pass was issued at {document.issued_at.isoformat()}, more than 5 minutes ahead of this clock",
+        )
+    return document
+
+
+def _refused(reason: str, message: str) -> MembershipPassVerificationError:
+    return MembershipPassVerificationError(message, reason=reason)
+
+
+def _load_pass(payload: bytes) -> object:
+    def duplicate_keys_refused(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        value = dict(pairs)
+        if len(value) != len(pairs):
+            raise _refused("MALFORMED_PASS", "the pass's payload repeats a key")
+        return value
+
+    def number_refused(text: str) -> object:
+        raise _refused("MALFORMED_PASS", f"the pass's payload holds a non-integer number {text}")
+
+    try:
+        return json.loads(
+            payload.decode("utf-8"),
+            object_pairs_hook=duplicate_keys_refused,
+            parse_float=number_refused,
+            parse_constant=number_refused,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _refused("MALFORMED_PASS", f"the pass's payload is not JSON: {error}") from error
+
+
+def _pass_document(value: dict[str, Any]) -> MembershipPassDocument:
+    if missing := sorted(_PASS_KEYS - value.keys()):
+        raise _refused("MALFORMED_PASS", f"the pass's payload is missing {', '.join(missing)}")
+    if unknown := sorted(value.keys() - _PASS_KEYS):
+        raise _refused("MALFORMED_PASS", f"the pass's payload has unknown key(s) {', '.join(unknown)}")
+    if not isinstance(value["benefits"], list):
+        raise _refused("MALFORMED_PASS", "the pass's benefits must be a list")
+    try:
+        return MembershipPassDocument(
+            membership_id=_str_of(value, "membership_id"),
+            programme_id=_str_of(value, "programme_id"),
+            programme_name=_str_of(value, "programme_name"),
+            partner_id=_str_of(value, "partner_id"),
+            pairwise_member_id=_str_of(value, "pairwise_member_id"),
+            benefits=tuple(_benefit_of(b) for b in value["benefits"]),
+            issued_at=_EPOCH + timedelta(milliseconds=_int_of(value, "issued_at_ms")),
+            valid_until=_EPOCH + timedelta(milliseconds=_int_of(value, "valid_until_ms")),
+        )
+    except (ValueError, OverflowError) as error:  # OverflowError: a time no datetime holds
+        raise _refused("MALFORMED_PASS", f"the pass's payload is malformed: {error}") from error

@@ -77,6 +77,7 @@ MovementKind: TypeAlias = Literal[
     "DONATION",
     "MEMBERSHIP_FEE_SHARE",
     "MEMBERSHIP_FEE_REFUND",
+    "VOUCHER_REDEMPTION",
     "UNKNOWN",
 ]
 """What a movement is; UNKNOWN is a kind from a hub newer than this SDK (never valid in a file)."""
@@ -159,7 +160,8 @@ class Movement:
     Points are signed too: negative for a reversal, target_points 0 for a capture or adjustment.
     A joint membership's MEMBERSHIP_FEE_SHARE (the seller owes a partner its share of a fee) and
     MEMBERSHIP_FEE_REFUND (that share given back when the fee is refunded: amount_minor negative)
-    move money only: both points are 0.
+    move money only: both points are 0, as for a VOUCHER_REDEMPTION (a voucher the seller funds,
+    redeemed at a partner: the seller owes that partner its value).
     """
 
     movement_id: str

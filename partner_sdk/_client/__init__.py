@@ -14,6 +14,6 @@ so a method's home is one line away: ``convert = conversions.convert``.
     instructions  InstructionService: pulling and answering instructions
     accruals      AccrualService: accrual agreements and awards
     donations     DonationService: donation agreements and donations
-    memberships   MembershipService: joint paid membership agreements and memberships
+    memberships   MembershipService: joint paid membership agreements, memberships, passes, vouchers
     settlement    SettlementService: periods, statements, payments, reconciliation, disputes
 """

@@ -1,4 +1,7 @@
-"""MembershipService: joint paid membership agreements (the seller proposes, every partner signs) and memberships."""
+"""MembershipService: joint paid membership agreements (the seller proposes, every partner signs) and memberships.
+
+Also a partner's membership passes (issue_membership_pass) and vouchers (list_vouchers, redeem_voucher).
+"""
 
 # Each call's first parameter, self, is the client it is bound to (partner_sdk/_client/__init__.py):
 # its docstring's Args name the caller's arguments only.
@@ -6,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from fractions import Fraction
 from typing import cast
@@ -18,6 +22,7 @@ from partner_sdk import signing
 from partner_sdk._client import registry
 from partner_sdk._client.connection import PartnerConnection, new_key, whole
 from partner_sdk._convert import Names, _enum_value, _optional_time, benefit, benefit_to_proto, to_datetime
+from partner_sdk._models import Page, every_page
 from partner_sdk.documents import _fraction, epoch_ms
 from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.memberships import (
@@ -26,6 +31,7 @@ from partner_sdk.memberships import (
     Membership,
     MembershipAgreement,
     MembershipAgreementStatus,
+    MembershipPass,
     MembershipSignature,
     MembershipState,
     MembershipTerms,
@@ -39,6 +45,8 @@ from partner_sdk.memberships import (
     TermLength,
     TermOffer,
     UnknownShare,
+    Voucher,
+    VoucherState,
     membership_document,
 )
 
@@ -50,6 +58,7 @@ AGREEMENT_STATUS: Names[MembershipAgreementStatus] = Names(
 )
 MEMBERSHIP_STATE: Names[MembershipState] = Names(MembershipState, pb.MembershipState, "MEMBERSHIP_STATE_")
 GRANT_STATE: Names[GrantState] = Names(GrantState, pb.GrantState, "GRANT_STATE_")
+VOUCHER_STATE: Names[VoucherState] = Names(VoucherState, pb.VoucherState, "VOUCHER_STATE_")
 
 
 def term_length(term: TermLength) -> pb.TermLength:
@@ -208,6 +217,29 @@ def membership(message: pb.Membership) -> Membership:
         ),
         honoured_until=_optional_time(message, "honoured_until"),
     )
+
+
+def voucher(message: pb.Voucher) -> Voucher:
+    """Convert a Voucher message (redeemed_at None until it is redeemed)."""
+    return Voucher(
+        voucher_id=message.voucher_id,
+        membership_id=message.membership_id,
+        funder_partner_id=message.funder_partner_id,
+        honouring_partner_id=message.honouring_partner_id,
+        member_ref=message.member_ref,
+        value_minor=message.value_minor,
+        currency=message.currency,
+        valid_from=to_datetime(message.valid_from),
+        expires_at=to_datetime(message.expires_at),
+        state=VOUCHER_STATE.of(message.state),
+        redeemed_at=_optional_time(message, "redeemed_at"),
+        reference=message.reference,
+    )
+
+
+def membership_pass(message: pb.MembershipPass) -> MembershipPass:
+    """Convert a MembershipPass message, its payload the exact bytes the hub signed."""
+    return MembershipPass(payload=message.payload, hub_key_id=message.hub_key_id, signature=message.signature)
 
 
 def propose_membership_agreement(
@@ -454,3 +486,100 @@ def get_membership(self: PartnerConnection, membership_id: str, *, timeout_s: fl
         timeout_s=timeout_s,
     )
     return membership(answer.membership)
+
+
+def issue_membership_pass(
+    self: PartnerConnection, membership_id: str, *, timeout_s: float | None = None
+) -> MembershipPass:
+    """As a partner: get a short-lived pass, signed by the hub, for a membership whose benefits you honour.
+
+    Your checkout checks it offline with verify_membership_pass (the hub's public key and your
+    partner id) and honours the benefits it names until it expires (at most 15 minutes), with no
+    call to the hub per purchase.
+
+    Args:
+        membership_id: the membership; the member must be linked to you.
+        timeout_s: this call's deadline in seconds.
+
+    Returns:
+        The pass, unverified: verify it before honouring it.
+
+    Raises:
+        ExchangeError: the hub refused it (NotFoundError, FailedPreconditionError, ...).
+    """
+    answer = self.transport.call(
+        _MEMBERSHIPS + "IssueMembershipPass",
+        pb.IssueMembershipPassRequest(membership_id=membership_id),
+        pb.IssueMembershipPassResponse,
+        timeout_s=timeout_s,
+    )
+    return membership_pass(answer.membership_pass)
+
+
+def list_vouchers(
+    self: PartnerConnection,
+    membership_id: str,
+    *,
+    page_size: int = 0,
+    page_token: str = "",
+    timeout_s: float | None = None,
+) -> Page[Voucher]:
+    """Return one page of a membership's vouchers, oldest first: every one to the seller, its own to a partner.
+
+    Args:
+        membership_id: the membership.
+        page_size: the most to return; 0 lets the hub choose (50); at most 200.
+        page_token: the previous page's next_page_token; empty for the first page.
+        timeout_s: this call's deadline in seconds.
+    """
+    answer = self.transport.call(
+        _MEMBERSHIPS + "ListVouchers",
+        pb.ListVouchersRequest(membership_id=membership_id, page_size=page_size, page_token=page_token),
+        pb.ListVouchersResponse,
+        timeout_s=timeout_s,
+    )
+    return Page(tuple(voucher(v) for v in answer.vouchers), answer.next_page_token)
+
+
+def iter_vouchers(self: PartnerConnection, membership_id: str, *, page_size: int = 0) -> Iterator[Voucher]:
+    """Yield every voucher list_vouchers would page through, fetching pages as needed."""
+    return every_page(lambda token: list_vouchers(self, membership_id, page_size=page_size, page_token=token))
+
+
+def redeem_voucher(
+    self: PartnerConnection,
+    voucher_id: str,
+    *,
+    reference: str,
+    idempotency_key: str | None = None,
+    timeout_s: float | None = None,
+) -> Voucher:
+    """As the honouring partner: redeem a voucher the member showed, once, whatever races it.
+
+    Args:
+        voucher_id: the voucher ("vch-...").
+        reference: your reference for the purchase it was used on (your order number), 1 to 128
+            characters.
+        idempotency_key: your key for this redemption; a retry with it gets the same answer
+            (a fresh one protects only this call's own retries).
+        timeout_s: this call's deadline in seconds.
+
+    Returns:
+        The voucher, REDEEMED.
+
+    Raises:
+        ExchangeError: the hub refused it: FailedPreconditionError VOUCHER_ALREADY_REDEEMED,
+            VOUCHER_EXPIRED or VOUCHER_NOT_YET_VALID, PermissionDeniedError NOT_HONOURING_PARTNER,
+            NotFoundError VOUCHER_NOT_FOUND, ...
+    """
+    answer = self.transport.call(
+        _MEMBERSHIPS + "RedeemVoucher",
+        pb.RedeemVoucherRequest(
+            voucher_id=voucher_id,
+            reference=reference,
+            idempotency_key=idempotency_key if idempotency_key is not None else new_key("sdk-redeem-voucher-"),
+        ),
+        pb.RedeemVoucherResponse,
+        timeout_s=timeout_s,
+    )
+    return voucher(answer.voucher)

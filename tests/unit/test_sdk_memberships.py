@@ -22,6 +22,9 @@ from partner_sdk import (
     FreeDelivery,
     Instruction,
     InstructionLoop,
+    MembershipPass,
+    MembershipPassDocument,
+    MembershipPassVerificationError,
     MembershipTerms,
     PartnerMembership,
     PartnerTerms,
@@ -38,11 +41,19 @@ from partner_sdk import (
     generate_private_key,
     membership_document,
     public_key_bytes,
+    verify_membership_pass,
 )
 from partner_sdk._client import memberships as convert
 from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.keys import Ed25519PrivateKey
-from partner_sdk.settlement import MOVEMENT_KINDS, Movement
+from partner_sdk.memberships import (
+    MEMBERSHIP_PASS_PREFIX,
+    _benefit_of,
+    _benefit_value,
+    membership_pass_message,
+    render_membership_pass_payload,
+)
+from partner_sdk.settlement import MOVEMENT_KINDS, Movement, canonical_json
 from partner_sdk.settlement_csv import MovementCsvReader, write_movements_csv
 from partner_sdk.signing import verify
 from tests.unit.test_sdk_documents import FakeClient, FakeTransport, _instruction
@@ -552,14 +563,284 @@ def test_a_handler_without_benefit_methods_leaves_benefit_instructions_unacknowl
     assert "can't apply" in caplog.text
 
 
+# ------------------------------------------------------- the membership pass
+
+HUB_KEY = generate_private_key()
+ISSUED_MS = 1_772_323_200_000  # NOW
+VALID_UNTIL_MS = ISSUED_MS + 15 * 60 * 1000
+PASS_BENEFITS = (
+    PartnerMembership("Youku VIP"),
+    PercentageDiscount(500),
+    PercentageDiscount(1000, cap_minor=2_000),
+    Vouchers(1, "WEEKLY", 300, 7, funded_by="SELLER"),
+    FreeDelivery(),
+    TextBenefit("Priority support"),
+)
+
+
+def _pass_value(**changes: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "format": "coalition-membership-pass/1",
+        "membership_id": "mbs-1",
+        "programme_id": "88vip",
+        "programme_name": "88VIP",
+        "partner_id": "youku",
+        "pairwise_member_id": "pw-7f3a",
+        "benefits": [_benefit_value(b) for b in PASS_BENEFITS],
+        "issued_at_ms": ISSUED_MS,
+        "valid_until_ms": VALID_UNTIL_MS,
+    }
+    value.update(changes)
+    return value
+
+
+def _signed(payload: bytes, key: Ed25519PrivateKey = HUB_KEY) -> MembershipPass:
+    return MembershipPass(payload=payload, hub_key_id="hub-k1", signature=key.sign(membership_pass_message(payload)))
+
+
+def _rendered(**changes: Any) -> bytes:
+    return render_membership_pass_payload(
+        **{
+            "membership_id": "mbs-1",
+            "programme_id": "88vip",
+            "programme_name": "88VIP",
+            "partner_id": "youku",
+            "pairwise_member_id": "pw-7f3a",
+            "benefit_values": [_benefit_value(b) for b in PASS_BENEFITS],
+            "issued_at_ms": ISSUED_MS,
+            "valid_until_ms": VALID_UNTIL_MS,
+            **changes,
+        }
+    )
+
+
+def _verify(
+    membership_pass: MembershipPass,
+    *,
+    at: datetime = NOW + timedelta(minutes=1),
+    hub_public_key: bytes = public_key_bytes(HUB_KEY),
+) -> MembershipPassDocument:
+    return verify_membership_pass(membership_pass, hub_public_key, partner_id="youku", now=at)
+
+
+def test_a_pass_the_hub_signed_verifies_and_reads_the_partners_benefits_member_and_dates() -> None:
+    document = _verify(_signed(_rendered()))
+    assert (document.membership_id, document.programme_id, document.programme_name) == ("mbs-1", "88vip", "88VIP")
+    assert (document.partner_id, document.pairwise_member_id) == ("youku", "pw-7f3a")
+    assert document.benefits == PASS_BENEFITS
+    assert (document.issued_at, document.valid_until) == (NOW, NOW + timedelta(minutes=15))
+
+
+def test_the_payload_the_hub_renders_is_canonical_json_with_exactly_the_passs_fields() -> None:
+    payload = _rendered()
+    assert payload == json.dumps(_pass_value(), sort_keys=True, separators=(",", ":")).encode("ascii")
+    assert membership_pass_message(payload) == b"COALITION-MEMBERSHIP-PASS-V1\n" + payload
+    assert MEMBERSHIP_PASS_PREFIX == b"COALITION-MEMBERSHIP-PASS-V1\n"
+    with pytest.raises(TypeError):
+        _rendered(valid_until_ms=float(VALID_UNTIL_MS))
+    with pytest.raises(TypeError):
+        _rendered(benefit_values=[{"kind": "PERCENTAGE_DISCOUNT", "basis_points": 5.0, "cap_minor": None}])
+
+
+@pytest.mark.parametrize(
+    "benefit",
+    [
+        *PASS_BENEFITS,
+        Vouchers(31, "MONTHLY", 1, 366, funded_by="PARTNER"),
+        PercentageDiscount(10_000, cap_minor=None),
+    ],
+)
+def test_each_benefit_kind_reads_back_from_the_object_the_document_writes(benefit: Any) -> None:
+    assert _benefit_of(_benefit_value(benefit)) == benefit
+
+
+def test_a_benefit_kind_or_voucher_name_newer_than_the_sdk_reads_unknown_in_a_pass() -> None:
+    newer = {"kind": "VOUCHERS", "per_period": 1, "period": "DAILY", "value_minor": 1, "validity_days": 1}
+    payload = _rendered(benefit_values=[{"kind": "CASHBACK", "basis_points": 100}, {**newer, "funded_by": "BANK"}])
+    assert _verify(_signed(payload)).benefits == (UnknownBenefit(), Vouchers(1, "UNKNOWN", 1, 1, "UNKNOWN"))
+
+
+def _non_canonical() -> bytes:
+    return json.dumps(_pass_value(), sort_keys=True, separators=(", ", ": ")).encode("ascii")
+
+
+BAD_PASSES: dict[str, tuple[Callable[[], Any], str]] = {
+    "a tampered payload": (
+        lambda: dataclasses.replace(
+            _signed(_rendered()), payload=_rendered().replace(b'"partner_id":"youku"', b'"partner_id":"eleme"')
+        ),
+        "BAD_SIGNATURE",
+    ),
+    "signed by another key": (lambda: _signed(_rendered(), generate_private_key()), "BAD_SIGNATURE"),
+    "signed without the prefix": (
+        lambda: dataclasses.replace(_signed(_rendered()), signature=HUB_KEY.sign(_rendered())),
+        "BAD_SIGNATURE",
+    ),
+    "issued to another partner": (lambda: _signed(_rendered(partner_id="eleme")), "WRONG_PARTNER"),
+    "a non-canonical payload": (lambda: _signed(_non_canonical()), "NOT_CANONICAL"),
+    "a payload escaping nothing": (
+        lambda: _signed(_rendered(programme_name="88VIP").replace(b"88VIP", "88VIP\u00e9".encode())),
+        "NOT_CANONICAL",
+    ),
+    "another format": (lambda: _signed(_rendered().replace(b"pass/1", b"pass/2")), "WRONG_FORMAT"),
+    "a membership document, not a pass": (lambda: _signed(membership_document(TERMS)), "WRONG_FORMAT"),
+    "a field missing": (
+        lambda: _signed(canonical_json({k: v for k, v in _pass_value().items() if k != "pairwise_member_id"})),
+        "MALFORMED_PASS",
+    ),
+    "a field unknown": (lambda: _signed(canonical_json(_pass_value(scope="all"))), "MALFORMED_PASS"),
+    "a time as text": (lambda: _signed(canonical_json(_pass_value(issued_at_ms=str(ISSUED_MS)))), "MALFORMED_PASS"),
+    "a time as a boolean": (lambda: _signed(canonical_json(_pass_value(valid_until_ms=True))), "MALFORMED_PASS"),
+    "an empty member id": (lambda: _signed(canonical_json(_pass_value(pairwise_member_id=""))), "MALFORMED_PASS"),
+    "a float": (lambda: _signed(_rendered().replace(b'"issued_at_ms":', b'"issued_at_ms":0.5,"x":')), "MALFORMED_PASS"),
+    "a benefit lacking a key": (
+        lambda: _signed(canonical_json(_pass_value(benefits=[{"kind": "PERCENTAGE_DISCOUNT", "basis_points": 5}]))),
+        "MALFORMED_PASS",
+    ),
+    "not JSON": (lambda: _signed(b"88VIP until midnight"), "MALFORMED_PASS"),
+    "a time no datetime holds": (
+        lambda: _signed(canonical_json(_pass_value(valid_until_ms=10**30))),
+        "MALFORMED_PASS",
+    ),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_PASSES, ids=list(BAD_PASSES))
+def test_a_pass_that_must_not_be_honoured_is_refused_with_its_reason(bad: str) -> None:
+    make, reason = BAD_PASSES[bad]
+    with pytest.raises(MembershipPassVerificationError) as caught:
+        _verify(make())
+    assert (caught.value.reason, caught.value.code) == (reason, "MEMBERSHIP_PASS_NOT_VERIFIED")
+    assert isinstance(caught.value, ResponseVerificationError)
+
+
+def test_a_pass_is_refused_from_its_valid_until_on() -> None:
+    membership_pass = _signed(_rendered())
+    assert _verify(membership_pass, at=NOW + timedelta(minutes=15) - timedelta(milliseconds=1)).membership_id
+    for late in (timedelta(minutes=15), timedelta(days=1)):
+        with pytest.raises(MembershipPassVerificationError) as caught:
+            _verify(membership_pass, at=NOW + late)
+        assert caught.value.reason == "PASS_EXPIRED"
+
+
+def test_a_pass_issued_up_to_five_minutes_ahead_of_this_clock_is_honoured_and_one_further_ahead_is_not() -> None:
+    membership_pass = _signed(_rendered())
+    assert _verify(membership_pass, at=NOW - timedelta(minutes=5)).membership_id == "mbs-1"
+    with pytest.raises(MembershipPassVerificationError) as caught:
+        _verify(membership_pass, at=NOW - timedelta(minutes=5, milliseconds=1))
+    assert caught.value.reason == "PASS_NOT_YET_VALID"
+
+
+def test_a_hub_key_of_the_wrong_size_or_a_naive_time_is_refused() -> None:
+    with pytest.raises(MembershipPassVerificationError) as caught:
+        _verify(_signed(_rendered()), hub_public_key=public_key_bytes(HUB_KEY)[:31])
+    assert caught.value.reason == "BAD_HUB_KEY"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _verify(_signed(_rendered()), at=datetime(2026, 3, 1, 0, 1))
+
+
+def test_without_a_time_a_pass_is_checked_against_this_hosts_clock() -> None:
+    stale = _signed(_rendered())  # issued on 2026-03-01, valid for 15 minutes
+    with pytest.raises(MembershipPassVerificationError) as caught:
+        verify_membership_pass(stale, public_key_bytes(HUB_KEY), partner_id="youku")
+    assert caught.value.reason == "PASS_EXPIRED"
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    fresh = _signed(_rendered(issued_at_ms=now_ms, valid_until_ms=now_ms + 60_000))
+    assert verify_membership_pass(fresh, public_key_bytes(HUB_KEY), partner_id="youku").membership_id == "mbs-1"
+
+
+# ------------------------------------------------------- vouchers and the partner's calls
+
+
+def _voucher_message(**changes: Any) -> Any:
+    message = pb.Voucher(
+        voucher_id="vch-1",
+        membership_id="mbs-1",
+        funder_partner_id="tmall",
+        honouring_partner_id="eleme",
+        member_ref="e-9",
+        value_minor=300,
+        currency="CNY",
+        valid_from=_stamp(NOW),
+        expires_at=_stamp(NOW + timedelta(days=7)),
+        state=pb.VOUCHER_STATE_ISSUED,
+    )
+    for name, value in changes.items():
+        if isinstance(value, Message):
+            getattr(message, name).CopyFrom(value)
+        else:
+            setattr(message, name, value)
+    return message
+
+
+def test_a_voucher_reads_its_parties_value_and_dates_and_is_not_redeemed_until_it_is() -> None:
+    issued = convert.voucher(_through_the_wire(_voucher_message()))
+    assert (issued.voucher_id, issued.membership_id, issued.funder_partner_id, issued.honouring_partner_id) == (
+        "vch-1",
+        "mbs-1",
+        "tmall",
+        "eleme",
+    )
+    assert (issued.member_ref, issued.value_minor, issued.currency) == ("e-9", 300, "CNY")
+    assert (issued.valid_from, issued.expires_at) == (NOW, NOW + timedelta(days=7))
+    assert (issued.state, issued.redeemed_at, issued.reference) == ("ISSUED", None, "")
+    redeemed = convert.voucher(
+        _voucher_message(state=pb.VOUCHER_STATE_REDEEMED, redeemed_at=_stamp(NOW + timedelta(days=1)), reference="o-1")
+    )
+    assert (redeemed.state, redeemed.redeemed_at, redeemed.reference) == ("REDEEMED", NOW + timedelta(days=1), "o-1")
+    assert convert.voucher(_voucher_message(state=pb.VOUCHER_STATE_EXPIRED)).state == "EXPIRED"
+
+
+def test_a_voucher_state_newer_than_the_sdk_or_unset_reads_unknown() -> None:
+    assert convert.voucher(_voucher_message(state=7)).state == "UNKNOWN"
+    assert convert.voucher(_voucher_message(state=pb.VOUCHER_STATE_UNSPECIFIED)).state == "UNKNOWN"
+
+
+def test_the_partners_calls_send_what_they_are_given_and_a_key_when_none_is_given() -> None:
+    payload = _rendered()
+    pages = {
+        "": pb.ListVouchersResponse(vouchers=[_voucher_message(voucher_id="vch-1")], next_page_token="p2"),
+        "p2": pb.ListVouchersResponse(vouchers=[_voucher_message(voucher_id="vch-2")]),
+    }
+    redeemed = _voucher_message(state=pb.VOUCHER_STATE_REDEEMED, reference="o-1", redeemed_at=_stamp(NOW))
+    client, transport = _client(
+        "eleme",
+        generate_private_key(),
+        {
+            "IssueMembershipPass": lambda _: pb.IssueMembershipPassResponse(
+                membership_pass=pb.MembershipPass(
+                    payload=payload, hub_key_id="hub-k1", signature=HUB_KEY.sign(membership_pass_message(payload))
+                )
+            ),
+            "ListVouchers": lambda request: pages[request.page_token],
+            "RedeemVoucher": lambda _: pb.RedeemVoucherResponse(voucher=redeemed),
+        },
+    )
+    membership_pass = client.issue_membership_pass("mbs-1")
+    assert membership_pass == _signed(payload)  # Ed25519 signatures are deterministic
+    page = client.list_vouchers("mbs-1", page_size=1)
+    assert ([v.voucher_id for v in page.items], page.next_page_token) == (["vch-1"], "p2")
+    assert [v.voucher_id for v in client.iter_vouchers("mbs-1", page_size=1)] == ["vch-1", "vch-2"]
+    assert client.redeem_voucher("vch-1", reference="o-1").state == "REDEEMED"
+    client.redeem_voucher("vch-1", reference="o-1", idempotency_key="redeem-o-1", timeout_s=2.0)
+    issue, listed, first, second, redeem, redeem_keyed = transport.calls
+    assert issue[1].membership_id == "mbs-1"
+    assert (listed[1].membership_id, listed[1].page_size, listed[1].page_token) == ("mbs-1", 1, "")
+    assert [request.page_token for _, request, _ in (first, second)] == ["", "p2"]
+    assert (redeem[1].voucher_id, redeem[1].reference) == ("vch-1", "o-1")
+    assert redeem[1].idempotency_key.startswith("sdk-redeem-voucher-")
+    assert (redeem_keyed[1].idempotency_key, redeem_keyed[2]) == ("redeem-o-1", 2.0)
+
+
 # ------------------------------------------------------- settlement
 
 
 def test_membership_movements_are_movement_kinds_a_statements_csv_writes_and_reads_back() -> None:
-    assert {"MEMBERSHIP_FEE_SHARE", "MEMBERSHIP_FEE_REFUND"} <= MOVEMENT_KINDS
+    assert {"MEMBERSHIP_FEE_SHARE", "MEMBERSHIP_FEE_REFUND", "VOUCHER_REDEMPTION"} <= MOVEMENT_KINDS
     movements = [
         Movement("mfs-1", "MEMBERSHIP_FEE_SHARE", "2026-03", "tmall", "youku", 0, 0, "CNY", 10_000, 1_772_323_200_000),
         Movement("mfr-1", "MEMBERSHIP_FEE_REFUND", "2026-03", "tmall", "youku", 0, 0, "CNY", -5_000, 1_772_323_200_001),
+        Movement("vr-1", "VOUCHER_REDEMPTION", "2026-03", "tmall", "eleme", 0, 0, "CNY", 300, 1_772_323_200_002),
     ]
     out = io.StringIO()
     write_movements_csv(out, period_id="2026-03", partner_id="tmall", statement_id="stm-1", movements=movements)

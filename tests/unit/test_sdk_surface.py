@@ -195,6 +195,7 @@ def test_every_exception_the_sdk_raises_is_in_the_one_tree() -> None:
     assert outside == {"RejectInstruction"}
     assert issubclass(partner_sdk.StatementVerificationError, ResponseVerificationError)
     assert issubclass(partner_sdk.ReceiptVerificationError, ResponseVerificationError)
+    assert issubclass(partner_sdk.MembershipPassVerificationError, ResponseVerificationError)
     assert issubclass(partner_sdk.StatementFormatError, ValueError)  # as it always was
     errors_tree = importlib.import_module("partner_sdk.errors")
     assert set(errors_tree.__all__) == {name for name, cls in exceptions.items() if issubclass(cls, ExchangeError)}
@@ -214,9 +215,12 @@ def _verify_callables() -> Iterator[tuple[str, Any]]:
 
 def test_no_verify_function_or_method_answers_with_a_bool() -> None:
     found = dict(_verify_callables())
-    assert {"partner_sdk.settlement.verify_statement", "Consent.verify_receipt", "Donation.verify_receipt"} <= set(
-        found
-    )
+    assert {
+        "partner_sdk.settlement.verify_statement",
+        "partner_sdk.memberships.verify_membership_pass",
+        "Consent.verify_receipt",
+        "Donation.verify_receipt",
+    } <= set(found)
     answers_bool = [name for name, fn in found.items() if inspect.signature(fn).return_annotation in (bool, "bool")]
     assert answers_bool == []
 
@@ -304,6 +308,7 @@ LITERALS: list[tuple[str, EnumTypeWrapper, str]] = [
     ("MembershipAgreementStatus", memberships_pb2.MembershipAgreementStatus, "MEMBERSHIP_AGREEMENT_STATUS_"),
     ("MembershipState", memberships_pb2.MembershipState, "MEMBERSHIP_STATE_"),
     ("GrantState", memberships_pb2.GrantState, "GRANT_STATE_"),
+    ("VoucherState", memberships_pb2.VoucherState, "VOUCHER_STATE_"),
 ]
 
 
@@ -383,6 +388,10 @@ EXCHANGE_CLIENT_CALLS = [
     "report_renewal_failure",
     "cancel_membership",
     "get_membership",
+    "issue_membership_pass",
+    "list_vouchers",
+    "iter_vouchers",
+    "redeem_voucher",
     "close_period",
     "get_period",
     "list_periods",
