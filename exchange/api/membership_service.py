@@ -5,8 +5,15 @@ from __future__ import annotations
 from coalition.exchange.v1 import memberships_pb2 as pb
 from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.member_service import pairwise_secret
-from exchange.api.membership_translate import agreement_message, membership_message, term_from_proto, terms_from_proto
-from exchange.service import memberships
+from exchange.api.membership_translate import (
+    agreement_message,
+    membership_message,
+    pass_message,
+    term_from_proto,
+    terms_from_proto,
+    voucher_message,
+)
+from exchange.service import membership_benefits, memberships
 from exchange.service.pipeline import PARTNERS, command
 
 MEMBERSHIP_SERVICE = pb.DESCRIPTOR.services_by_name["MembershipService"].full_name
@@ -45,6 +52,7 @@ def _enrol(call: Invocation, request: pb.EnrolRequest) -> pb.EnrolResponse:
         pairwise_secret=pairwise_secret(call),
         now_ms=call.now_ms,
     )
+    membership_benefits.issue_due_vouchers(call.work, found.membership.membership_id, call.now_ms)
     return pb.EnrolResponse(membership=membership_message(found))
 
 
@@ -59,6 +67,7 @@ def _renew(call: Invocation, request: pb.RenewMembershipRequest) -> pb.RenewMemb
         fee_minor=request.fee_minor,
         now_ms=call.now_ms,
     )
+    membership_benefits.issue_due_vouchers(call.work, found.membership.membership_id, call.now_ms)
     return pb.RenewMembershipResponse(membership=membership_message(found))
 
 
@@ -80,6 +89,37 @@ def _get(call: Invocation, request: pb.GetMembershipRequest) -> pb.GetMembership
     return pb.GetMembershipResponse(membership=membership_message(found))
 
 
+@command(pb.IssueMembershipPassRequest, callers=PARTNERS)
+def _issue_pass(call: Invocation, request: pb.IssueMembershipPassRequest) -> pb.IssueMembershipPassResponse:
+    signer = call.hub.signer
+    signed = membership_benefits.issue_pass(
+        call.work,
+        call.caller,
+        request.membership_id,
+        pairwise_secret=pairwise_secret(call),
+        key_id=signer.key_id,
+        sign=signer.private_key.sign,
+        now_ms=call.now_ms,
+    )
+    return pb.IssueMembershipPassResponse(membership_pass=pass_message(signed))
+
+
+@command(pb.ListVouchersRequest, callers=PARTNERS)
+def _list_vouchers(call: Invocation, request: pb.ListVouchersRequest) -> pb.ListVouchersResponse:
+    found, token = membership_benefits.list_vouchers(
+        call.work, call.caller, request.membership_id, page_size=request.page_size, page_token=request.page_token
+    )
+    return pb.ListVouchersResponse(vouchers=[voucher_message(v) for v in found], next_page_token=token)
+
+
+@command(pb.RedeemVoucherRequest, callers=PARTNERS, idempotency_key=lambda r: r.idempotency_key)
+def _redeem_voucher(call: Invocation, request: pb.RedeemVoucherRequest) -> pb.RedeemVoucherResponse:
+    redeemed = membership_benefits.redeem_voucher(
+        call.work, call.caller, request.voucher_id, request.reference, call.now_ms
+    )
+    return pb.RedeemVoucherResponse(voucher=voucher_message(redeemed))
+
+
 MEMBERSHIP_METHODS: SignedMethods = {
     "ProposeMembershipAgreement": _propose,
     "SignMembershipAgreement": _sign,
@@ -89,4 +129,7 @@ MEMBERSHIP_METHODS: SignedMethods = {
     "ReportRenewalFailure": _renewal_failed,
     "CancelMembership": _cancel,
     "GetMembership": _get,
+    "IssueMembershipPass": _issue_pass,
+    "ListVouchers": _list_vouchers,
+    "RedeemVoucher": _redeem_voucher,
 }

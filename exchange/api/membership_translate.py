@@ -29,6 +29,7 @@ from exchange.domain.membership_terms import (
 )
 from exchange.domain.memberships import PaidTerm
 from exchange.domain.money import Ratio
+from exchange.service.membership_benefits import SignedPass, VoucherView
 from exchange.service.memberships import MembershipView
 
 TERM_TO_PROTO = {TermLength.MONTHLY: pb.TERM_LENGTH_MONTHLY, TermLength.YEARLY: pb.TERM_LENGTH_YEARLY}
@@ -241,3 +242,29 @@ def membership_message(v: MembershipView) -> pb.Membership:
     else:
         message.honoured_until.CopyFrom(timestamp(m.covered_until_ms))
     return message
+
+
+def voucher_message(v: VoucherView) -> pb.Voucher:
+    """A voucher as its caller may see it."""
+    voucher = v.voucher
+    message = pb.Voucher(
+        voucher_id=voucher.voucher_id,
+        membership_id=voucher.membership_id,
+        funder_partner_id=voucher.funder_partner_id,
+        honouring_partner_id=voucher.honouring_partner_id,
+        member_ref=v.member_ref,
+        value_minor=voucher.value_minor,
+        currency=voucher.currency,
+        valid_from=timestamp(voucher.issued_at_ms),
+        expires_at=timestamp(voucher.expires_at_ms),
+        state=f"VOUCHER_STATE_{voucher.state.value}",  # type: ignore[arg-type]
+        reference=voucher.reference,
+    )
+    if voucher.redeemed_at_ms is not None:
+        message.redeemed_at.CopyFrom(timestamp(voucher.redeemed_at_ms))
+    return message
+
+
+def pass_message(signed: SignedPass) -> pb.MembershipPass:
+    """A membership pass as a message."""
+    return pb.MembershipPass(payload=signed.payload, hub_key_id=signed.hub_key_id, signature=signed.signature)

@@ -49,7 +49,7 @@ from exchange.domain.errors import ExchangeError
 from exchange.domain.members import FAILED_REDEMPTION_WINDOW_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
-from exchange.service import accruals, audit, conversions, erasure, memberships, redemptions
+from exchange.service import accruals, audit, conversions, erasure, membership_benefits, memberships, redemptions
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
@@ -62,6 +62,7 @@ from exchange.store.members_repo import prune_failed_guesses
 from exchange.store.memberships_repo import MembershipRepository
 from exchange.store.nonces_repo import NonceRepository
 from exchange.store.unit_of_work import SqlUnitOfWork
+from exchange.store.vouchers_repo import VoucherRepository
 
 log = logging.getLogger("exchange.server")
 
@@ -312,7 +313,11 @@ class HubServer:
         return self.config.database.run(prune)
 
     def expire_overdue_once(self) -> int:
-        """Expire overdue credits and holds; return how many (one transaction each, so replicas may race)."""
+        """Do the hub's timed work; return how many things changed (one transaction each, so replicas may race).
+
+        Expire overdue credits, holds, awards and vouchers, lapse memberships whose time is over,
+        and issue the vouchers whose period has begun.
+        """
         return self._job("expire_overdue", self._expire_overdue_now)
 
     def _expire_overdue_now(self) -> int:
@@ -324,6 +329,11 @@ class HubServer:
             (lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), redemptions.expire_overdue),
             (lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), accruals.expire_overdue),
             (lambda c: MembershipRepository(c).due_to_lapse(now_ms, EXPIRY_SWEEP_BATCH), memberships.lapse_overdue),
+            (
+                lambda c: VoucherRepository(c).due_memberships(now_ms, EXPIRY_SWEEP_BATCH),
+                membership_benefits.issue_due_vouchers,
+            ),
+            (lambda c: VoucherRepository(c).expired_by(now_ms, EXPIRY_SWEEP_BATCH), membership_benefits.expire_voucher),
         )
         for find, expire_one in sweeps:
             for item_id in database.run(find):
@@ -366,7 +376,7 @@ class HubServer:
             log.exception("%s failed; will try again", what)
 
 
-Expire = Callable[[UnitOfWork, str, int], bool]
+Expire = Callable[[UnitOfWork, str, int], int]  # how many it changed (a bool counts 0 or 1)
 
 
 def _expire_one(expire: Expire, item_id: str, now_ms: int, connection: Connection) -> int:

@@ -201,16 +201,18 @@ def adjustment_transaction(reference: str, *, payer: str, payee: str, currency: 
     return LedgerTransaction("ADJUSTMENT", reference, _money_owed(payer, payee, currency, amount))
 
 
-def membership_fee_transaction(
-    kind: str, reference: str, *, seller: str, partner: str, currency: str, amount: int
+def membership_money_transaction(
+    kind: str, reference: str, *, payer: str, payee: str, currency: str, amount: int
 ) -> LedgerTransaction:
-    """Post a partner's share of a membership fee (the seller owes it more) or of a refund (less: amount < 0).
+    """Post money a joint membership moves: a partner's share of a fee, a redeemed voucher, or a refund's share.
 
-    Giving back part of a share is the partner owing the seller, as a reversal is the target owing the source.
+    A positive amount is the payer (the seller, or a voucher's funder) owing the payee more; a
+    negative one, a share given back, is the payee owing the payer, as a reversal is the target
+    owing the source.
     """
     if amount < 0:
-        return LedgerTransaction(kind, reference, _money_owed(partner, seller, currency, -amount))
-    return LedgerTransaction(kind, reference, _money_owed(seller, partner, currency, amount))
+        return LedgerTransaction(kind, reference, _money_owed(payee, payer, currency, -amount))
+    return LedgerTransaction(kind, reference, _money_owed(payer, payee, currency, amount))
 
 
 def payment_transaction(reference: str, *, payer: str, payee: str, currency: str, amount: int) -> LedgerTransaction:

@@ -132,6 +132,11 @@ class Grant:
 def fee_movement(obligation: Obligation, *, movement_id: str, at_ms: int) -> Movement:
     """The settlement movement of a share owed (MEMBERSHIP_FEE_SHARE) or given back (MEMBERSHIP_FEE_REFUND)."""
     kind = MovementKind.MEMBERSHIP_FEE_SHARE if obligation.amount_minor > 0 else MovementKind.MEMBERSHIP_FEE_REFUND
+    return obligation_movement(obligation, kind, movement_id=movement_id, at_ms=at_ms)
+
+
+def obligation_movement(obligation: Obligation, kind: MovementKind, *, movement_id: str, at_ms: int) -> Movement:
+    """The settlement movement of money a membership moves between two brands (no points)."""
     return Movement(
         movement_id=movement_id,
         kind=kind,

@@ -37,6 +37,7 @@ class MovementKind(enum.Enum):
     DONATION = "DONATION"
     MEMBERSHIP_FEE_SHARE = "MEMBERSHIP_FEE_SHARE"  # the seller owes a partner its share of a fee; money only
     MEMBERSHIP_FEE_REFUND = "MEMBERSHIP_FEE_REFUND"  # a partner gives back its share of a refund; negative
+    VOUCHER_REDEMPTION = "VOUCHER_REDEMPTION"  # the funder owes the honouring partner a redeemed voucher's value
 
 
 class PeriodState(enum.Enum):

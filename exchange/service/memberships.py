@@ -22,7 +22,7 @@ from exchange.domain import membership_agreements as agreement_rules
 from exchange.domain import memberships as rules
 from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from exchange.domain.instructions import BenefitNotice, Instruction, InstructionKind, InstructionState, Origin
-from exchange.domain.ledger import membership_fee_transaction
+from exchange.domain.ledger import membership_money_transaction
 from exchange.domain.membership_agreements import (
     AgreementSignature,
     Grant,
@@ -33,7 +33,7 @@ from exchange.domain.membership_agreements import (
 from exchange.domain.membership_terms import Benefit, MembershipTerms, TermLength, document_of
 from exchange.domain.memberships import Membership, MembershipState, Obligation
 from exchange.domain.partners import PartnerKind, PartnerStatus
-from exchange.domain.settlement import MovementKind
+from exchange.domain.settlement import Movement
 from exchange.service import settlement
 from exchange.service.agreements import check_document_signature
 from exchange.service.authentication import Caller
@@ -190,7 +190,7 @@ def report_renewal_failure(work: UnitOfWork, caller: Caller, membership_id: str,
     after = rules.renewal_failed(before, caller=caller.principal, now_ms=now_ms)
     if after != before:
         work.memberships.save(before, after)
-        _follow(work, after, member_id, _terms_of(work, after), now_ms)
+        _follow(work, after, member_id, terms_of(work, after), now_ms)
     return view(work, caller, membership_id)
 
 
@@ -201,7 +201,7 @@ def cancel(work: UnitOfWork, caller: Caller, membership_id: str, now_ms: int) ->
     work.memberships.save(before, after)
     for obligation in rules.refund_obligations(after):
         _post(work, obligation, now_ms)
-    _follow(work, after, member_id, _terms_of(work, after), now_ms)
+    _follow(work, after, member_id, terms_of(work, after), now_ms)
     return view(work, caller, membership_id)
 
 
@@ -215,7 +215,7 @@ def lapse_overdue(work: UnitOfWork, membership_id: str, now_ms: int) -> bool:
     if after is None:
         return False
     work.memberships.save(before, after)
-    _follow(work, after, member_id, _terms_of(work, after), now_ms)
+    _follow(work, after, member_id, terms_of(work, after), now_ms)
     return True
 
 
@@ -228,7 +228,7 @@ def deliver_awaiting_grants(work: UnitOfWork, member_id: str, now_ms: int) -> in
         membership, _ = found
         if not rules.is_active_at(membership, now_ms):
             continue
-        benefits = _benefits_at(_terms_of(work, membership), grant.partner_id)
+        benefits = benefits_at(terms_of(work, membership), grant.partner_id)
         sent += _grant(work, membership, member_id, grant, benefits, now_ms)
     return sent
 
@@ -252,7 +252,7 @@ def view(work: UnitOfWork, caller: Caller, membership_id: str) -> MembershipView
     if found is None or caller.principal not in (found[0].seller_partner_id, *(g.partner_id for g in grants)):
         raise NotFound("MEMBERSHIP_NOT_FOUND", f"no membership {membership_id!r}", field="membership_id")
     membership, member_id = found
-    terms = _terms_of(work, membership)
+    terms = terms_of(work, membership)
     is_seller = caller.principal == membership.seller_partner_id
     member_ref = membership.member_ref if is_seller else (work.members.account_ref(caller.principal, member_id) or "")
     shown = [g for g in grants if is_seller or g.partner_id == caller.principal]
@@ -260,7 +260,7 @@ def view(work: UnitOfWork, caller: Caller, membership_id: str) -> MembershipView
         membership,
         member_ref,
         terms.name,
-        tuple((g, _benefits_at(terms, g.partner_id)) for g in shown),
+        tuple((g, benefits_at(terms, g.partner_id)) for g in shown),
     )
 
 
@@ -291,14 +291,15 @@ def _visible(work: UnitOfWork, membership: Membership, partner_id: str) -> bool:
     return any(g.partner_id == partner_id for g in work.memberships.grants_of(membership.membership_id))
 
 
-def _terms_of(work: UnitOfWork, membership: Membership) -> MembershipTerms:
+def terms_of(work: UnitOfWork, membership: Membership) -> MembershipTerms:
     """The terms the membership's latest paid term was sold under."""
     agreement = work.memberships.agreement_version(membership.programme_id, membership.terms[-1].terms_version)
     assert agreement is not None, "a membership's terms were signed"
     return agreement.terms
 
 
-def _benefits_at(terms: MembershipTerms, partner_id: str) -> tuple[Benefit, ...]:
+def benefits_at(terms: MembershipTerms, partner_id: str) -> tuple[Benefit, ...]:
+    """A partner's benefits under the terms (none for a brand that is not a partner)."""
     return next((p.benefits for p in terms.partners if p.partner_id == partner_id), ())
 
 
@@ -310,15 +311,19 @@ def _collect(work: UnitOfWork, membership: Membership, paid: rules.PaidTerm, now
 def _post(work: UnitOfWork, obligation: Obligation, now_ms: int) -> None:
     movement = agreement_rules.fee_movement(obligation, movement_id=new_id("mfs"), at_ms=now_ms)
     settlement.record_movement(work.movements, movement)
-    kind = "MEMBERSHIP_FEE_SHARE" if movement.kind is MovementKind.MEMBERSHIP_FEE_SHARE else "MEMBERSHIP_FEE_REFUND"
+    post_money(work, movement, now_ms)
+
+
+def post_money(work: UnitOfWork, movement: Movement, now_ms: int) -> None:
+    """Post a membership's money movement to the ledger (it is recorded in the open period already)."""
     work.ledger.post(
-        membership_fee_transaction(
-            kind,
+        membership_money_transaction(
+            movement.kind.value,
             movement.movement_id,
-            seller=obligation.payer,
-            partner=obligation.payee,
-            currency=obligation.currency,
-            amount=obligation.amount_minor,
+            payer=movement.source_partner_id,
+            payee=movement.target_partner_id,
+            currency=movement.currency,
+            amount=movement.amount_minor,
         ),
         now_ms,
     )
@@ -339,7 +344,7 @@ def _follow(work: UnitOfWork, membership: Membership, member_id: str, terms: Mem
             continue
         if partner_id in staying:
             if grant.state is not GrantState.AWAITING_LINK and grant.honoured_until_ms != membership.covered_until_ms:
-                _grant(work, membership, member_id, grant, _benefits_at(terms, partner_id), now_ms)
+                _grant(work, membership, member_id, grant, benefits_at(terms, partner_id), now_ms)
             continue
         _revoke(work, membership, member_id, grant, now_ms)
 

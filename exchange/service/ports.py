@@ -30,6 +30,7 @@ from exchange.domain.memberships import Membership
 from exchange.domain.partners import Partner
 from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period
+from exchange.domain.vouchers import Voucher
 
 T = TypeVar("T")
 
@@ -268,6 +269,30 @@ class MembershipStore(Protocol):
         ...
 
 
+class VoucherStore(Protocol):
+    """Membership vouchers (exchange.store.vouchers_repo)."""
+
+    def add_if_absent(self, voucher: Voucher, member_id: str) -> bool:
+        """Keep a voucher unless it was issued already; return whether it is new."""
+        ...
+
+    def get(self, voucher_id: str) -> Voucher | None:
+        """The voucher, if any."""
+        ...
+
+    def page(self, membership_id: str, *, honouring_partner_id: str | None, after: str, limit: int) -> list[Voucher]:
+        """A membership's vouchers (one partner's, or all) in id order, after a voucher id."""
+        ...
+
+    def save(self, before: Voucher, after: Voucher) -> bool:
+        """Move a voucher from the state read to the next; False if another transaction moved it first."""
+        ...
+
+    def set_due(self, membership_id: str, due_at_ms: int | None) -> None:
+        """When the membership's next vouchers are to be issued (None: no more)."""
+        ...
+
+
 class MemberDirectory(Protocol):
     """Members, brands' accounts of them and their links (exchange.store.members_repo)."""
 
@@ -352,4 +377,9 @@ class UnitOfWork(Protocol):
     @property
     def members(self) -> MemberDirectory:
         """Members and their links."""
+        ...
+
+    @property
+    def vouchers(self) -> VoucherStore:
+        """Membership vouchers."""
         ...

@@ -208,12 +208,12 @@ def _link(m: Any) -> Link:
 def scrub_member_refs(connection: Connection, member_id: str, pseudonym_of: Callable[[str], str]) -> int:
     """Replace an erased member's references everywhere they are kept by the brand's pseudonym for them.
 
-    Conversions, holds, instructions, awards, donations and memberships stay (settlement must remain whole)
+    Conversions, holds, instructions, awards, donations, memberships and vouchers stay (settlement must remain whole)
     but no longer name the member; the accounts keep their pseudonyms so a later sign-up with the same
     reference is a new member.
     Returns how many rows changed.
     """
-    from exchange.store.tables import awards, conversions, donations, holds, instructions, memberships
+    from exchange.store.tables import awards, conversions, donations, holds, instructions, memberships, vouchers
 
     accounts = connection.execute(
         select(member_accounts.c.partner_id, member_accounts.c.member_ref).where(
@@ -239,6 +239,13 @@ def scrub_member_refs(connection: Connection, member_id: str, pseudonym_of: Call
                 .values({ref_column.name: alias})
             )
             changed += result.rowcount
+        # A voucher names the member by the seller's reference; the seller is the membership's.
+        result = connection.execute(
+            update(vouchers)
+            .where(vouchers.c.member_id == member_id, vouchers.c.member_ref == member_ref)
+            .values(member_ref=alias)
+        )
+        changed += result.rowcount
     return changed
 
 

@@ -819,8 +819,10 @@ memberships = Table(
     Column("grace_until_ms", BigInteger, nullable=True),
     Column("ended_at_ms", BigInteger, nullable=True),
     Column("honoured_until_ms", BigInteger, nullable=False),  # covered_until: the sweep lapses past it
+    Column("vouchers_due_at_ms", BigInteger, nullable=True),  # the next period whose vouchers are to issue
     Index("ix_memberships_member", "seller_partner_id", "programme_id", "member_ref"),
     Index("ix_memberships_state_until", "state", "honoured_until_ms"),
+    Index("ix_memberships_vouchers_due", "vouchers_due_at_ms"),
 )
 
 # Each partner's benefits on a membership (exchange.domain.membership_agreements.GrantState).
@@ -834,6 +836,30 @@ membership_grants = Table(
     Column("honoured_until_ms", BigInteger, nullable=False),
     ForeignKeyConstraint(["membership_id"], ["memberships.membership_id"]),
     Index("ix_membership_grants_member_state", "member_id", "state"),
+)
+
+# Vouchers a membership's benefit gave its member (exchange.domain.vouchers); the id is the code
+# the member shows, made from the membership, partner, period and number, so issuing twice is one.
+vouchers = Table(
+    "vouchers",
+    metadata,
+    Column("voucher_id", String(128), primary_key=True),
+    Column("membership_id", String(40), nullable=False),
+    Column("funder_partner_id", String(32), nullable=False),
+    Column("honouring_partner_id", String(32), nullable=False),
+    Column("member_ref", String(128), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("value_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("issued_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("redeemed_at_ms", BigInteger, nullable=True),
+    Column("reference", String(128), nullable=False, server_default=""),
+    CheckConstraint("value_minor > 0", name="value_positive"),
+    ForeignKeyConstraint(["membership_id"], ["memberships.membership_id"]),
+    Index("ix_vouchers_membership_issued", "membership_id", "issued_at_ms"),
+    Index("ix_vouchers_state_expires", "state", "expires_at_ms"),
 )
 
 

@@ -20,6 +20,7 @@ from exchange.store.members_repo import MemberRepository
 from exchange.store.memberships_repo import MembershipRepository
 from exchange.store.partners_repo import PartnerRepository
 from exchange.store.settlement_repo import SettlementRepository
+from exchange.store.vouchers_repo import VoucherRepository
 
 
 class SqlUnitOfWork:
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         "memberships",
         "movements",
         "partners",
+        "vouchers",
     )
 
     def __init__(self, connection: Connection) -> None:
@@ -53,3 +55,4 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(connection)
         self.memberships = MembershipRepository(connection)
         self.members = MemberRepository(connection)
+        self.vouchers = VoucherRepository(connection)

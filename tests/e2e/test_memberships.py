@@ -1,14 +1,8 @@
-"""Joint paid membership, end to end through the SDK on both databases.
-
-Stride sells "Coalition Plus" with Voltline (5 % off and a monthly voucher) and Brewhaus (a free
-coffee a week): yearly at 888.00, or 88.00 for members Stride scores 1,000 or more, monthly at
-9.00. Voltline is paid a tenth of every fee, Brewhaus a fixed 5.00 of a yearly fee and 0.50 of
-a monthly one; Stride keeps the rest. Cancelling refunds the unused whole days.
-"""
+"""Joint paid membership, end to end through the SDK on both databases: Coalition Plus (tests/e2e/plus_programme.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 
@@ -24,126 +18,43 @@ from exchange.store.tables import (
 )
 from partner_sdk import (
     AlreadyExistsError,
-    ExchangeClient,
     FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
 )
-from partner_sdk.memberships import (
-    FixedShare,
-    FreeDelivery,
-    MembershipTerms,
-    PartnerTerms,
-    PercentageDiscount,
-    PriceTier,
-    RatioShare,
-    TermOffer,
-    TextBenefit,
-    Vouchers,
-)
+from partner_sdk.memberships import FixedShare, RatioShare
 from partner_sdk.settlement import verify_statement
-from tests.conftest import RunningHub
-
-DAY_MS = 86_400_000
-PLUS = "coalition-plus"
+from tests.e2e.plus_programme import DAY_MS, PLUS, Coalition, plus_terms
 
 
-def plus_terms(hub: RunningHub, **changes: object) -> MembershipTerms:
-    now = hub.clock.now()
-    terms = MembershipTerms(
-        programme_id=PLUS,
-        version=1,
-        name="Coalition Plus",
-        seller_partner_id="stride",
-        currency="EUR",
-        offers=(
-            TermOffer("MONTHLY", 900),
-            TermOffer("YEARLY", 88_800, tiers=(PriceTier(min_score=1_000, fee_minor=8_800),)),
-        ),
-        partners=(
-            PartnerTerms(
-                "voltline",
-                benefits=(
-                    PercentageDiscount(basis_points=500, cap_minor=2_000),
-                    Vouchers(1, "MONTHLY", 500, 30, "SELLER"),
-                ),
-                shares=(("MONTHLY", RatioShare(Fraction(1, 10))), ("YEARLY", RatioShare(Fraction(1, 10)))),
-            ),
-            PartnerTerms(
-                "brewhaus",
-                benefits=(TextBenefit("a free coffee every week"), FreeDelivery()),
-                shares=(("MONTHLY", FixedShare(50)), ("YEARLY", FixedShare(500))),
-            ),
-        ),
-        refund_rule="PRO_RATA",
-        grace_days=7,
-        valid_from=now - timedelta(days=1),
-        valid_until=now + timedelta(days=800),
-    )
-    return replace(terms, **changes)  # type: ignore[arg-type]
-
-
-@dataclass
-class Coalition:
-    hub: RunningHub
-    stride: ExchangeClient
-    voltline: ExchangeClient
-    brewhaus: ExchangeClient
-
-    def count(self, table: sqlalchemy.Table) -> int:
-        with self.hub.database.engine.connect() as connection:
-            return int(connection.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(table)).scalar_one())
-
-    def link(self, partner: ExchangeClient, stride_ref: str, partner_ref: str) -> None:
-        code = self.stride.create_link_code(stride_ref)
-        partner.redeem_link_code(code.code, member_ref=partner_ref)
-
-
-@pytest.fixture
-def coalition(hub: RunningHub) -> Coalition:
-    stride, _ = hub.active_partner("stride")
-    voltline, _ = hub.active_partner("voltline")
-    brewhaus, _ = hub.active_partner("brewhaus")
-    return Coalition(hub, stride, voltline, brewhaus)
-
-
-@pytest.fixture
-def plus(coalition: Coalition) -> Coalition:
-    proposed = coalition.stride.propose_membership_agreement(plus_terms(coalition.hub))
-    coalition.voltline.sign_membership_agreement(proposed.agreement_id)
-    active = coalition.brewhaus.sign_membership_agreement(proposed.agreement_id)
-    assert active.status == "ACTIVE"
-    return coalition
-
-
-def test_a_programme_is_active_once_every_partner_signed_the_document_the_seller_signed(coalition: Coalition) -> None:
-    proposed = coalition.stride.propose_membership_agreement(plus_terms(coalition.hub))
+def test_a_programme_is_active_once_every_partner_signed_the_document_the_seller_signed(plus_brands: Coalition) -> None:
+    proposed = plus_brands.stride.propose_membership_agreement(plus_terms(plus_brands.hub))
     assert (proposed.status, proposed.awaiting_partner_ids) == ("PROPOSED", ("brewhaus", "voltline"))
     with pytest.raises(NotFoundError):
-        coalition.stride.enrol(PLUS, member_ref="s-1", term="MONTHLY", fee_minor=900)  # not in force yet
-    half = coalition.voltline.sign_membership_agreement(proposed.agreement_id)
+        plus_brands.stride.enrol(PLUS, member_ref="s-1", term="MONTHLY", fee_minor=900)  # not in force yet
+    half = plus_brands.voltline.sign_membership_agreement(proposed.agreement_id)
     assert (half.status, half.awaiting_partner_ids) == ("PROPOSED", ("brewhaus",))
-    active = coalition.brewhaus.sign_membership_agreement(proposed.agreement_id)
+    active = plus_brands.brewhaus.sign_membership_agreement(proposed.agreement_id)
     assert (active.status, active.awaiting_partner_ids) == ("ACTIVE", ())
     assert [s.partner_id for s in active.signatures] == ["stride", "voltline", "brewhaus"]
     assert active.document == proposed.document
-    seen = coalition.voltline.get_membership_agreement(proposed.agreement_id)
+    seen = plus_brands.voltline.get_membership_agreement(proposed.agreement_id)
     assert (seen.status, seen.document, seen.terms) == ("ACTIVE", proposed.document, proposed.terms)
-    assert seen.terms.partners[0].benefits == plus_terms(coalition.hub).partners[1].benefits  # brewhaus sorts first
+    assert seen.terms.partners[0].benefits == plus_terms(plus_brands.hub).partners[1].benefits  # brewhaus sorts first
 
 
-def test_a_brand_outside_the_programme_neither_reads_nor_signs_it(coalition: Coalition) -> None:
-    outsider, _ = coalition.hub.active_partner("pacer")
-    proposed = coalition.stride.propose_membership_agreement(plus_terms(coalition.hub))
+def test_a_brand_outside_the_programme_neither_reads_nor_signs_it(plus_brands: Coalition) -> None:
+    outsider, _ = plus_brands.hub.active_partner("pacer")
+    proposed = plus_brands.stride.propose_membership_agreement(plus_terms(plus_brands.hub))
     with pytest.raises(NotFoundError):
         outsider.get_membership_agreement(proposed.agreement_id)
     with pytest.raises(NotFoundError):
         outsider.sign_membership_agreement(proposed.agreement_id)
 
 
-def test_terms_whose_shares_exceed_a_fee_are_refused_and_nothing_is_kept(coalition: Coalition) -> None:
-    greedy = plus_terms(coalition.hub)
+def test_terms_whose_shares_exceed_a_fee_are_refused_and_nothing_is_kept(plus_brands: Coalition) -> None:
+    greedy = plus_terms(plus_brands.hub)
     greedy = replace(
         greedy,
         partners=(
@@ -154,9 +65,9 @@ def test_terms_whose_shares_exceed_a_fee_are_refused_and_nothing_is_kept(coaliti
         ),
     )
     with pytest.raises(InvalidArgumentError) as refused:
-        coalition.stride.propose_membership_agreement(greedy)
+        plus_brands.stride.propose_membership_agreement(greedy)
     assert refused.value.reason == "SHARES_EXCEED_FEE"  # 85.00 + 5.00 of the 88.00 tier
-    assert coalition.count(membership_agreements) == 0
+    assert plus_brands.count(membership_agreements) == 0
 
 
 def test_a_member_enrolled_at_the_score_price_is_granted_at_a_linked_partner_and_waits_at_another(

@@ -1,4 +1,4 @@
-"""joint memberships: agreements and their signatures, memberships, partners' grants; benefit instructions
+"""joint memberships: agreements and their signatures, memberships, partners' grants, vouchers; benefit instructions
 
 Revision ID: 0016
 Revises: 0015
@@ -91,8 +91,10 @@ def upgrade() -> None:
     sa.Column('grace_until_ms', sa.BigInteger(), nullable=True),
     sa.Column('ended_at_ms', sa.BigInteger(), nullable=True),
     sa.Column('honoured_until_ms', sa.BigInteger(), nullable=False),
+    sa.Column('vouchers_due_at_ms', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('membership_id', name=op.f('pk_memberships'))
     )
+    op.create_index('ix_memberships_vouchers_due', 'memberships', ['vouchers_due_at_ms'], unique=False)
     op.create_index('ix_memberships_member', 'memberships', ['seller_partner_id', 'programme_id', 'member_ref'], unique=False)
     op.create_index('ix_memberships_state_until', 'memberships', ['state', 'honoured_until_ms'], unique=False)
     op.create_table('membership_grants',
@@ -105,6 +107,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('membership_id', 'partner_id', name=op.f('pk_membership_grants'))
     )
     op.create_index('ix_membership_grants_member_state', 'membership_grants', ['member_id', 'state'], unique=False)
+    op.create_table('vouchers',
+    sa.Column('voucher_id', sa.String(length=128), nullable=False),
+    sa.Column('membership_id', sa.String(length=40), nullable=False),
+    sa.Column('funder_partner_id', sa.String(length=32), nullable=False),
+    sa.Column('honouring_partner_id', sa.String(length=32), nullable=False),
+    sa.Column('member_ref', sa.String(length=128), nullable=False),
+    sa.Column('member_id', sa.String(length=40), nullable=False),
+    sa.Column('value_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('issued_at_ms', sa.BigInteger(), nullable=False),
+    sa.Column('expires_at_ms', sa.BigInteger(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('redeemed_at_ms', sa.BigInteger(), nullable=True),
+    sa.Column('reference', sa.String(length=128), server_default='', nullable=False),
+    sa.CheckConstraint('value_minor > 0', name=op.f('ck_vouchers_value_positive')),
+    sa.ForeignKeyConstraint(['membership_id'], ['memberships.membership_id'], name=op.f('fk_vouchers_membership_id_memberships')),
+    sa.PrimaryKeyConstraint('voucher_id', name=op.f('pk_vouchers'))
+    )
+    op.create_index('ix_vouchers_membership_issued', 'vouchers', ['membership_id', 'issued_at_ms'], unique=False)
+    op.create_index('ix_vouchers_state_expires', 'vouchers', ['state', 'expires_at_ms'], unique=False)
     # SQLite rebuilds the table here (it cannot change a constraint in place).
     with op.batch_alter_table('instructions') as batch:
         batch.add_column(sa.Column('membership_id', sa.String(length=40), server_default='', nullable=False))
@@ -129,8 +151,12 @@ def downgrade() -> None:
         batch.drop_column('benefits')
         batch.drop_column('programme_id')
         batch.drop_column('membership_id')
+    op.drop_index('ix_vouchers_state_expires', table_name='vouchers')
+    op.drop_index('ix_vouchers_membership_issued', table_name='vouchers')
+    op.drop_table('vouchers')
     op.drop_index('ix_membership_grants_member_state', table_name='membership_grants')
     op.drop_table('membership_grants')
+    op.drop_index('ix_memberships_vouchers_due', table_name='memberships')
     op.drop_index('ix_memberships_state_until', table_name='memberships')
     op.drop_index('ix_memberships_member', table_name='memberships')
     op.drop_table('memberships')
