@@ -380,7 +380,12 @@ def _grant(
 
 
 def _revoke(work: UnitOfWork, membership: Membership, member_id: str, grant: Grant, now_ms: int) -> None:
-    ended = membership.ended_at_ms if membership.ended_at_ms is not None else now_ms
+    """End a partner's benefits when the membership ended.
+
+    A partner that left the programme while the membership goes on honours it to the end of the
+    time it was told: the terms it signed for.
+    """
+    ended = membership.ended_at_ms if membership.ended_at_ms is not None else max(now_ms, grant.honoured_until_ms)
     if grant.state is not GrantState.AWAITING_LINK:
         partner_ref = work.members.account_ref(grant.partner_id, member_id) or ""
         notice = BenefitNotice(membership.programme_id, (), None, ended)

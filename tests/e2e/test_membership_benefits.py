@@ -6,6 +6,7 @@ Stride funds, valid 30 days; at Brewhaus, a free coffee (a text benefit) and fre
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from partner_sdk import (
     verify_membership_pass,
 )
 from partner_sdk.settlement import verify_statement
+from partner_sdk.settlement_csv import write_movements_csv
 from tests.e2e.plus_programme import DAY_MS, PLUS, Coalition, plus_terms
 
 
@@ -119,3 +121,35 @@ def test_a_partners_checkout_verifies_a_pass_offline_and_refuses_a_bad_one(plus:
     with pytest.raises(FailedPreconditionError) as ended:
         plus.voltline.issue_membership_pass(membership_id)
     assert ended.value.reason == "MEMBERSHIP_NOT_ACTIVE"
+
+
+def test_a_period_of_fees_refunds_and_vouchers_balances_and_each_brand_reconciles_it_with_no_break(
+    plus: Coalition,
+) -> None:
+    kept = _enrolled(plus, "s-14")
+    (voucher,) = plus.voltline.list_vouchers(kept).items
+    plus.voltline.redeem_voucher(voucher.voucher_id, reference="volt-order-14")
+    cancelled = _enrolled(plus, "s-15", term="MONTHLY")
+    plus.hub.clock.advance(3 * DAY_MS)
+    refund = plus.stride.cancel_membership(cancelled).terms[0].refund_minor
+    operator = plus.hub.operator()
+    closed, _, _ = operator.close_period(operator.get_period().period_id)
+    net: dict[str, int] = {}
+    for name, brand in (("stride", plus.stride), ("voltline", plus.voltline), ("brewhaus", plus.brewhaus)):
+        statement_id = f"stm-{closed.period_id[4:]}-{name}"
+        statement = brand.get_statement(statement_id)
+        document = verify_statement(statement, plus.hub.hub_public_key)
+        net[name] = sum(line.money_receivable_minor - line.money_payable_minor for line in document.counterparties)
+        moved = list(brand.iter_statement_movements(statement_id))
+        out = io.StringIO()
+        write_movements_csv(
+            out, period_id=closed.period_id, partner_id=name, statement_id=statement_id, movements=moved
+        )
+        report = brand.reconcile(closed.period_id, out.getvalue().splitlines())
+        assert (report.breaks, report.matched) == (0, len(moved)), name
+    assert sum(net.values()) == 0  # what one brand is owed, the others owe
+    assert 0 < refund < 900
+    # Each partner: its shares (a tenth of 88.00 and of 9.00; 5.00 and 0.50), less its part of the
+    # monthly refund rounded down, and Voltline the voucher Stride funds.
+    assert net["voltline"] == 8_880 + 90 - 90 * refund // 900 + 500
+    assert net["brewhaus"] == 500 + 50 - 50 * refund // 900

@@ -19,6 +19,8 @@ from exchange.store.tables import (
 from partner_sdk import (
     AlreadyExistsError,
     FailedPreconditionError,
+    Instruction,
+    InstructionLoop,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
@@ -209,3 +211,65 @@ def test_a_renewal_pays_the_shares_again_and_tells_each_partner_the_new_end(plus
         ).all()
     assert sorted(shares) == [("brewhaus", 50), ("brewhaus", 50), ("voltline", 90), ("voltline", 90)]
     assert plus.count(membership_grants) == 2
+
+
+class PerksDesk:
+    """A partner's benefits desk behind its InstructionLoop: what it honours, per membership, until when."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []  # (kind, instruction id), each time the loop calls the desk
+        self.honoured_until: dict[str, object] = {}
+
+    def credit(self, instruction: Instruction) -> str:
+        raise AssertionError("a benefits desk is given no points")
+
+    def refund(self, instruction: Instruction) -> str:
+        raise AssertionError("a benefits desk is given no points")
+
+    def release(self, instruction: Instruction) -> str:
+        raise AssertionError("a benefits desk is given no points")
+
+    def grant_benefit(self, instruction: Instruction) -> str:
+        self.calls.append(("grant", instruction.instruction_id))
+        self.honoured_until[instruction.membership_id] = instruction.honoured_until
+        return f"perk-{len(self.calls)}"
+
+    def revoke_benefit(self, instruction: Instruction) -> str:
+        self.calls.append(("revoke", instruction.instruction_id))
+        self.honoured_until[instruction.membership_id] = instruction.honoured_until
+        return f"perk-{len(self.calls)}"
+
+
+def test_a_partner_offline_while_grants_pile_up_catches_up_once_each_in_order(plus: Coalition) -> None:
+    plus.link(plus.voltline, "s-7", "v-7")
+    enrolled = plus.stride.enrol(PLUS, member_ref="s-7", term="MONTHLY", fee_minor=900)  # Voltline is not pulling
+    in_grace = plus.stride.report_renewal_failure(enrolled.membership_id)
+    renewed = plus.stride.renew_membership(enrolled.membership_id, term="MONTHLY", fee_minor=900)
+    desk = PerksDesk()
+    loop = InstructionLoop(plus.voltline, desk, wait_s=0)
+    assert loop.run_once() == 3
+    assert [kind for kind, _ in desk.calls] == ["grant", "grant", "grant"]
+    assert desk.honoured_until[enrolled.membership_id] == renewed.terms[-1].ends_at
+    assert in_grace.grace_until is not None and renewed.state == "ACTIVE"
+    assert loop.run_once() == 0 and len(desk.calls) == 3  # nothing twice
+    assert plus.stride.get_membership(enrolled.membership_id).grants[1].state == "HONOURED"  # the latest grant
+
+
+def test_a_partner_leaving_the_programme_honours_the_term_it_signed_for_then_its_benefits_end(plus: Coalition) -> None:
+    plus.link(plus.voltline, "s-8", "v-8")
+    plus.link(plus.brewhaus, "s-8", "b-8")
+    enrolled = plus.stride.enrol(PLUS, member_ref="s-8", term="MONTHLY", fee_minor=900)
+    for partner in (plus.voltline, plus.brewhaus):
+        (grant,) = partner.pull_instructions(wait_s=0)
+        partner.acknowledge_instruction(grant.instruction_id, partner_reference="plus-s-8")
+    without_brewhaus = plus_terms(plus.hub, version=2, partners=plus_terms(plus.hub).partners[:1])
+    proposed = plus.stride.propose_membership_agreement(without_brewhaus)
+    assert plus.voltline.sign_membership_agreement(proposed.agreement_id).status == "ACTIVE"
+    renewed = plus.stride.renew_membership(enrolled.membership_id, term="MONTHLY", fee_minor=900)
+    (revoke,) = plus.brewhaus.pull_instructions(wait_s=0)
+    assert (revoke.kind, revoke.honoured_until) == ("BENEFIT_REVOKE", enrolled.terms[0].ends_at)
+    (grant,) = plus.voltline.pull_instructions(wait_s=0)
+    assert (grant.kind, grant.honoured_until) == ("BENEFIT_GRANT", renewed.terms[1].ends_at)
+    assert [t.terms_version for t in renewed.terms] == [1, 2]
+    with pytest.raises(NotFoundError):
+        plus.brewhaus.get_membership_agreement(proposed.agreement_id)  # not a partner of version 2
