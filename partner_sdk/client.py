@@ -144,6 +144,7 @@ class ExchangeClient(PartnerConnection):
     report_renewal_failure = memberships.report_renewal_failure
     cancel_membership = memberships.cancel_membership
     get_membership = memberships.get_membership
+    list_memberships = memberships.list_memberships
     issue_membership_pass = memberships.issue_membership_pass
     list_vouchers = memberships.list_vouchers
     iter_vouchers = memberships.iter_vouchers

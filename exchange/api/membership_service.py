@@ -89,6 +89,12 @@ def _get(call: Invocation, request: pb.GetMembershipRequest) -> pb.GetMembership
     return pb.GetMembershipResponse(membership=membership_message(found))
 
 
+@command(pb.ListMembershipsRequest, callers=PARTNERS)
+def _list(call: Invocation, request: pb.ListMembershipsRequest) -> pb.ListMembershipsResponse:
+    found = memberships.of_member(call.work, call.caller, request.member_ref)
+    return pb.ListMembershipsResponse(memberships=[membership_message(v) for v in found])
+
+
 @command(pb.IssueMembershipPassRequest, callers=PARTNERS)
 def _issue_pass(call: Invocation, request: pb.IssueMembershipPassRequest) -> pb.IssueMembershipPassResponse:
     signer = call.hub.signer
@@ -129,6 +135,7 @@ MEMBERSHIP_METHODS: SignedMethods = {
     "ReportRenewalFailure": _renewal_failed,
     "CancelMembership": _cancel,
     "GetMembership": _get,
+    "ListMemberships": _list,
     "IssueMembershipPass": _issue_pass,
     "ListVouchers": _list_vouchers,
     "RedeemVoucher": _redeem_voucher,

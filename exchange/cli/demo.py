@@ -19,6 +19,7 @@ from coalition.exchange.v1 import operator_pb2, registry_pb2
 from exchange.cli.admin import partners_table
 from exchange.cli.demo_earning import tell_earning_story
 from exchange.cli.demo_members import tell_consent_story, tell_members_story
+from exchange.cli.demo_membership import tell_membership_story
 from exchange.cli.demo_money import tell_money_story
 from exchange.cli.demo_settlement import tell_settlement_story
 from exchange.secrets.keyring import Keyring
@@ -133,6 +134,7 @@ def run_demo(var_dir: Path, console: Console) -> None:
         operator.transport.clock_ms = clock.now_ms
         with operator:
             tell_earning_story(target, signer.public_key, operator, clients, checks, console)
+            tell_membership_story(server, clock, clients, signer.public_key, checks, console)
             tell_settlement_story(operator, clients, signer.public_key, var_dir / "statements", checks, console)
         with database.engine.connect() as connection:
             events = PartnerRepository(connection).events(limit=100)

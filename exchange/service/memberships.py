@@ -23,6 +23,7 @@ from exchange.domain import memberships as rules
 from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from exchange.domain.instructions import BenefitNotice, Instruction, InstructionKind, InstructionState, Origin
 from exchange.domain.ledger import membership_money_transaction
+from exchange.domain.members import parse_member_ref
 from exchange.domain.membership_agreements import (
     AgreementSignature,
     Grant,
@@ -41,7 +42,7 @@ from exchange.service.members import member_in
 from exchange.service.ports import UnitOfWork
 from exchange.store.ids import new_id
 
-LAPSE_SWEEP_BATCH = 200
+MAX_LISTED = 100  # memberships of one member listed at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +244,18 @@ def grant_acknowledged(work: UnitOfWork, instruction: Instruction) -> None:
         latest = grant.state is GrantState.PENDING and grant.honoured_until_ms == notice.honoured_until_ms
         if grant.partner_id == instruction.partner_id and latest:
             work.memberships.save_grant(replace(grant, state=GrantState.HONOURED))
+
+
+def of_member(work: UnitOfWork, caller: Caller, member_ref: str) -> list[MembershipView]:
+    """A member's memberships the caller sells or honours, newest first (at most MAX_LISTED)."""
+    member_id = work.members.member_of(caller.principal, parse_member_ref(member_ref))
+    if member_id is None or work.members.is_erased(member_id):
+        raise NotFound("MEMBER_NOT_FOUND", "no member of yours has this reference", field="member_ref")
+    shown = []
+    for membership in work.memberships.of_member_id(member_id, MAX_LISTED):
+        if _visible(work, membership, caller.principal):
+            shown.append(view(work, caller, membership.membership_id))
+    return shown
 
 
 def view(work: UnitOfWork, caller: Caller, membership_id: str) -> MembershipView:

@@ -248,6 +248,10 @@ class MembershipStore(Protocol):
         """Every membership the seller sold the member in the programme."""
         ...
 
+    def of_member_id(self, member_id: str, limit: int) -> list[Membership]:
+        """The member's memberships (the hub's id of them), newest first."""
+        ...
+
     def save(self, before: Membership, after: Membership) -> None:
         """Write a membership's new state and terms (refused if it moved meanwhile)."""
         ...

@@ -169,6 +169,16 @@ class MembershipRepository:
         ).all()
         return [_membership(r._mapping) for r in rows]
 
+    def of_member_id(self, member_id: str, limit: int) -> list[Membership]:
+        """The member's memberships (the hub's id of them), newest first."""
+        rows = self._db.execute(
+            select(memberships)
+            .where(memberships.c.member_id == member_id)
+            .order_by(memberships.c.state_changed_at_ms.desc(), memberships.c.membership_id)
+            .limit(limit)
+        ).all()
+        return [_membership(r._mapping) for r in rows]
+
     def save(self, before: Membership, after: Membership) -> None:
         """Write a membership's new state and terms; refuses if it moved meanwhile."""
         columns = _membership_columns(after)

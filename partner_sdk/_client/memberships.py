@@ -488,6 +488,19 @@ def get_membership(self: PartnerConnection, membership_id: str, *, timeout_s: fl
     return membership(answer.membership)
 
 
+def list_memberships(
+    self: PartnerConnection, member_ref: str, *, timeout_s: float | None = None
+) -> tuple[Membership, ...]:
+    """Return your member's memberships you sell or honour, newest first (at most 100): what your app shows them."""
+    answer = self.transport.call(
+        _MEMBERSHIPS + "ListMemberships",
+        pb.ListMembershipsRequest(member_ref=member_ref),
+        pb.ListMembershipsResponse,
+        timeout_s=timeout_s,
+    )
+    return tuple(membership(m) for m in answer.memberships)
+
+
 def issue_membership_pass(
     self: PartnerConnection, membership_id: str, *, timeout_s: float | None = None
 ) -> MembershipPass:

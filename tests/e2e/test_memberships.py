@@ -273,3 +273,20 @@ def test_a_partner_leaving_the_programme_honours_the_term_it_signed_for_then_its
     assert [t.terms_version for t in renewed.terms] == [1, 2]
     with pytest.raises(NotFoundError):
         plus.brewhaus.get_membership_agreement(proposed.agreement_id)  # not a partner of version 2
+
+
+def test_each_linked_brands_app_lists_the_members_membership_with_the_benefits_it_gives_there(plus: Coalition) -> None:
+    plus.link(plus.voltline, "s-9", "v-9")
+    outsider, _ = plus.hub.active_partner("pacer")
+    code = plus.stride.create_link_code("s-9")
+    outsider.redeem_link_code(code.code, member_ref="p-9")  # linked, but not in the programme
+    enrolled = plus.stride.enrol(PLUS, member_ref="s-9", term="MONTHLY", fee_minor=900)
+    (at_stride,) = plus.stride.list_memberships("s-9")
+    assert (at_stride.membership_id, at_stride.member_ref) == (enrolled.membership_id, "s-9")
+    assert {g.partner_id for g in at_stride.grants} == {"brewhaus", "voltline"}
+    (at_voltline,) = plus.voltline.list_memberships("v-9")
+    assert (at_voltline.member_ref, [g.partner_id for g in at_voltline.grants]) == ("v-9", ["voltline"])
+    assert at_voltline.grants[0].benefits == plus_terms(plus.hub).partners[0].benefits
+    assert outsider.list_memberships("p-9") == ()  # a brand outside the programme sees none of it
+    with pytest.raises(NotFoundError):
+        plus.brewhaus.list_memberships("b-unknown")

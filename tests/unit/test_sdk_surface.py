@@ -388,6 +388,7 @@ EXCHANGE_CLIENT_CALLS = [
     "report_renewal_failure",
     "cancel_membership",
     "get_membership",
+    "list_memberships",
     "issue_membership_pass",
     "list_vouchers",
     "iter_vouchers",

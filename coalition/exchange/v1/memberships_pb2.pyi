@@ -417,6 +417,18 @@ class GetMembershipResponse(_message.Message):
     membership: Membership
     def __init__(self, membership: _Optional[_Union[Membership, _Mapping]] = ...) -> None: ...
 
+class ListMembershipsRequest(_message.Message):
+    __slots__ = ("member_ref",)
+    MEMBER_REF_FIELD_NUMBER: _ClassVar[int]
+    member_ref: str
+    def __init__(self, member_ref: _Optional[str] = ...) -> None: ...
+
+class ListMembershipsResponse(_message.Message):
+    __slots__ = ("memberships",)
+    MEMBERSHIPS_FIELD_NUMBER: _ClassVar[int]
+    memberships: _containers.RepeatedCompositeFieldContainer[Membership]
+    def __init__(self, memberships: _Optional[_Iterable[_Union[Membership, _Mapping]]] = ...) -> None: ...
+
 class IssueMembershipPassRequest(_message.Message):
     __slots__ = ("membership_id",)
     MEMBERSHIP_ID_FIELD_NUMBER: _ClassVar[int]
