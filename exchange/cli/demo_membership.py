@@ -1,29 +1,28 @@
 """Joint paid membership in `coalition demo`: Coalition Plus, sold by Stride with Voltline and Brewhaus.
 
-Stride proposes the terms and both partners sign; a member linked at both enrols at the price
-their score earns; the partners' instruction loops honour the membership; Voltline's till checks
-a pass offline, takes 5 % off (capped) and redeems the voucher Stride funds; twenty days on
-Stride cancels, refunds the unused days and the partners give back their part of their shares.
-The settlement story that follows shows these movements in the statements.
+Both partners sign Stride's terms; a member enrols at the price their score earns; the partners'
+loops honour it; Voltline's till checks a pass offline, takes 5 % off and redeems the voucher
+Stride funds; Stride cancels mid-term and refunds. The settlement story shows the movements.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rich.console import Console
 from rich.table import Table
 
 from exchange.api.server import HubServer
-from exchange.cli.demo_money import DemoLedger
 from exchange.store.settlement_repo import SettlementRepository
 from partner_sdk import ExchangeClient, Instruction, InstructionLoop, verify_membership_pass
 from partner_sdk.memberships import (
     Benefit,
     FixedShare,
+    Membership,
     MembershipTerms,
     PartnerTerms,
     PercentageDiscount,
@@ -35,31 +34,51 @@ from partner_sdk.memberships import (
 )
 from partner_sdk.testing import HubClock
 
-if TYPE_CHECKING:
-    from exchange.cli.demo import Checks
-
 PLUS = "coalition-plus"
-DAY_MS = 86_400_000
 MEMBER = {"stride": "stride-member-4512", "voltline": "volt-member-88", "brewhaus": "brew-member-31"}
 MEMBERSHIP_KINDS = ("MEMBERSHIP_FEE_SHARE", "MEMBERSHIP_FEE_REFUND", "VOUCHER_REDEMPTION")
 
 
-@dataclass
-class PerksLedger(DemoLedger):
-    """A partner's instruction handler that also honours joint memberships (idempotent on the instruction id)."""
+class Checks(Protocol):
+    """What this story needs of the demonstration's checks (exchange.cli.demo.Checks, not imported: no cycle)."""
 
-    perks: dict[str, str] = field(default_factory=dict)  # membership id -> what the till honours
+    def expect(self, what: str, expected: str, got: str) -> None:
+        """Record one expectation and its outcome."""
+
+    def expect_outcome(self, what: str, expected: str, action: Callable[[], object]) -> object:
+        """Run action and record its outcome (OK or CODE/REASON) against expected."""
+
+
+@dataclass
+class Perks:
+    """A partner's instruction handler for memberships: what its till honours, idempotent on the instruction id."""
+
+    prefix: str
+    honoured: dict[str, str] = field(default_factory=dict)  # membership id -> what the till honours
+    applied: dict[str, str] = field(default_factory=dict)  # instruction id -> our reference
+    journal: list[str] = field(default_factory=list)
 
     def grant_benefit(self, instruction: Instruction) -> str:
         """Honour instruction.benefits for the member until instruction.honoured_until."""
         until = instruction.honoured_until
-        self.perks[instruction.membership_id] = f"{_benefits(instruction.benefits)} until {until:%Y-%m-%d}"
-        return self._apply(instruction, "BENEFIT_GRANT", 0)
+        self.honoured[instruction.membership_id] = f"{_benefits(instruction.benefits)} until {until:%Y-%m-%d}"
+        return self._once(instruction)
 
     def revoke_benefit(self, instruction: Instruction) -> str:
         """Stop honouring the membership's benefits."""
-        self.perks.pop(instruction.membership_id, None)
-        return self._apply(instruction, "BENEFIT_REVOKE", 0)
+        self.honoured.pop(instruction.membership_id, None)
+        return self._once(instruction)
+
+    def _once(self, instruction: Instruction) -> str:
+        if instruction.instruction_id not in self.applied:
+            reference = self.applied[instruction.instruction_id] = f"{self.prefix}-perk-{len(self.applied) + 1}"
+            self.journal.append(f"{instruction.kind} for {instruction.member_ref} -> {reference}")
+        return self.applied[instruction.instruction_id]
+
+    def _points(self, instruction: Instruction) -> str:
+        raise NotImplementedError("points instructions are the brand's ledger's (demo_money's loops apply them)")
+
+    credit = refund = release = cancel_credit = _points
 
 
 def _eur(minor: int) -> str:
@@ -71,16 +90,32 @@ def _benefits(benefits: tuple[Benefit, ...]) -> str:
     said = []
     for b in benefits:
         if isinstance(b, PercentageDiscount):
-            said.append(f"{b.basis_points} bp off, at most {_eur(b.cap_minor or 0)}")
+            said.append(f"{b.basis_points // 100}.{b.basis_points % 100:02d} % off, at most {_eur(b.cap_minor or 0)}")
         elif isinstance(b, Vouchers):
-            said.append(f"{b.per_period} {_eur(b.value_minor)} voucher {b.period.lower()} ({b.funded_by} funds)")
+            said.append(
+                f"{b.per_period} x {_eur(b.value_minor)} voucher {b.period.lower()}, {b.funded_by.lower()}-funded"
+            )
         elif isinstance(b, TextBenefit):
             said.append(b.text)
     return "; ".join(said)
 
 
 def plus_terms(clock: HubClock) -> MembershipTerms:
-    """Coalition Plus: yearly 888.00 (88.00 from a score of 1,000), monthly 9.00, pro-rata refunds."""
+    """Coalition Plus: yearly 888.00 (88.00 from a score of 1,000), monthly 9.00, pro-rata refunds, 7 grace days."""
+    offers = (
+        TermOffer("MONTHLY", 900),
+        TermOffer("YEARLY", 88_800, tiers=(PriceTier(min_score=1_000, fee_minor=8_800),)),
+    )
+    voltline = PartnerTerms(
+        "voltline",
+        benefits=(PercentageDiscount(basis_points=500, cap_minor=2_000), Vouchers(1, "MONTHLY", 500, 30, "SELLER")),
+        shares=(("MONTHLY", RatioShare(Fraction(1, 10))), ("YEARLY", RatioShare(Fraction(1, 10)))),
+    )
+    brewhaus = PartnerTerms(
+        "brewhaus",
+        benefits=(TextBenefit("a free coffee every week"),),
+        shares=(("MONTHLY", FixedShare(50)), ("YEARLY", FixedShare(500))),
+    )
     now = clock.now()
     return MembershipTerms(
         programme_id=PLUS,
@@ -88,19 +123,8 @@ def plus_terms(clock: HubClock) -> MembershipTerms:
         name="Coalition Plus",
         seller_partner_id="stride",
         currency="EUR",
-        offers=(TermOffer("MONTHLY", 900), TermOffer("YEARLY", 88_800, tiers=(PriceTier(1_000, 8_800),))),
-        partners=(
-            PartnerTerms(
-                "voltline",
-                benefits=(PercentageDiscount(500, cap_minor=2_000), Vouchers(1, "MONTHLY", 500, 30, "SELLER")),
-                shares=(("MONTHLY", RatioShare(Fraction(1, 10))), ("YEARLY", RatioShare(Fraction(1, 10)))),
-            ),
-            PartnerTerms(
-                "brewhaus",
-                benefits=(TextBenefit("a free coffee every week"),),
-                shares=(("MONTHLY", FixedShare(50)), ("YEARLY", FixedShare(500))),
-            ),
-        ),
+        offers=offers,
+        partners=(voltline, brewhaus),
         refund_rule="PRO_RATA",
         grace_days=7,
         valid_from=now - timedelta(minutes=1),
@@ -118,26 +142,25 @@ def tell_membership_story(
 ) -> None:
     """Sign the programme, enrol at the score price, honour it at a till, cancel, and show the money."""
     stride, voltline, brewhaus = clients["stride"], clients["voltline"], clients["brewhaus"]
-    ledgers = {p: PerksLedger(p[:4], "", {}) for p in ("voltline", "brewhaus")}
+    ledgers = {p: Perks(p[:4]) for p in ("voltline", "brewhaus")}
     loops = {p: InstructionLoop(clients[p], ledger, wait_s=0) for p, ledger in ledgers.items()}
 
     def honour(partner_id: str) -> str:
         before = len(ledgers[partner_id].journal)
         loops[partner_id].run_once()
         done = ledgers[partner_id].journal[before:]
-        for reference, kind, member, _ in done:
-            console.print(f"  {partner_id}'s loop: {kind} for {member} -> {reference}")
-        return ", ".join(kind for _, kind, _, _ in done)
+        for line in done:
+            console.print(f"  {partner_id}'s loop: {line}")
+        return ", ".join(line.split()[0] for line in done)
 
     console.rule("Plus 1. Stride proposes Coalition Plus; Voltline and Brewhaus sign")
     terms = plus_terms(clock)
-    table = Table(title="Coalition Plus, as Stride proposes it (minor units of EUR)")
+    table = Table(title="Coalition Plus: yearly 888.00 (88.00 from a score of 1,000), monthly 9.00, pro rata refunds")
     for column in ("partner", "benefits", "share of a yearly fee", "of a monthly fee"):
         table.add_column(column)
     table.add_row("voltline", _benefits(terms.partners[0].benefits), "a tenth", "a tenth")
-    table.add_row("brewhaus", _benefits(terms.partners[1].benefits), "500", "50")
+    table.add_row("brewhaus", _benefits(terms.partners[1].benefits), "5.00", "0.50")
     console.print(table)
-    console.print("yearly 888.00, or 88.00 for a member Stride scores 1,000 or more; monthly 9.00; pro-rata refunds")
     proposed = stride.propose_membership_agreement(terms)
     signed = [f"{proposed.status} awaiting {', '.join(proposed.awaiting_partner_ids)}"]
     for client in (voltline, brewhaus):
@@ -151,22 +174,20 @@ def tell_membership_story(
     )
 
     console.rule("Plus 2. A member linked at Voltline and Brewhaus enrols at the price their score earns")
-    for partner_id in ("voltline", "brewhaus"):
-        code = stride.create_link_code(MEMBER["stride"])
-        clients[partner_id].redeem_link_code(code.code, member_ref=MEMBER[partner_id])
-    checks.expect_outcome(
-        "Stride charges 888.00 to a member it scores 1,200",
-        "FAILED_PRECONDITION/FEE_MISMATCH",
-        lambda: stride.enrol(PLUS, member_ref=MEMBER["stride"], term="YEARLY", fee_minor=88_800, score=1_200),
-    )
-    checks.expect_outcome(
-        "Stride charges 88.00 without a score",
-        "FAILED_PRECONDITION/FEE_MISMATCH",
-        lambda: stride.enrol(PLUS, member_ref=MEMBER["stride"], term="YEARLY", fee_minor=8_800),
-    )
-    enrolled = stride.enrol(
-        PLUS, member_ref=MEMBER["stride"], term="YEARLY", fee_minor=8_800, score=1_200, idempotency_key="plus-4512"
-    )
+    links = {
+        p: clients[p].redeem_link_code(stride.create_link_code(MEMBER["stride"]).code, member_ref=MEMBER[p])
+        for p in ("voltline", "brewhaus")
+    }
+
+    def enrol(fee_minor: int, score: int | None, key: str | None = None) -> Membership:
+        return stride.enrol(
+            PLUS, member_ref=MEMBER["stride"], term="YEARLY", fee_minor=fee_minor, score=score, idempotency_key=key
+        )
+
+    mismatch = "FAILED_PRECONDITION/FEE_MISMATCH"
+    checks.expect_outcome("Stride charges 888.00 to a member it scores 1,200", mismatch, lambda: enrol(88_800, 1_200))
+    checks.expect_outcome("Stride charges 88.00 without a score", mismatch, lambda: enrol(8_800, None))
+    enrolled = enrol(8_800, 1_200, "plus-4512")
     paid = enrolled.terms[0]
     console.print(
         f"{MEMBER['stride']} (score 1,200) pays {_eur(paid.fee_minor)} instead of {_eur(88_800)}: "
@@ -180,7 +201,7 @@ def tell_membership_story(
     granted = [honour(p) for p in ledgers]
     states = ", ".join(f"{g.partner_id} {g.state}" for g in stride.get_membership(enrolled.membership_id).grants)
     for partner_id, ledger in ledgers.items():
-        console.print(f"{partner_id}'s till now honours: {ledger.perks.get(enrolled.membership_id, 'nothing')}")
+        console.print(f"{partner_id}'s till now honours: {ledger.honoured.get(enrolled.membership_id, 'nothing')}")
     checks.expect(
         "each partner's loop receives and acknowledges a grant",
         "BENEFIT_GRANT, BENEFIT_GRANT; brewhaus HONOURED, voltline HONOURED",
@@ -190,24 +211,21 @@ def tell_membership_story(
     console.rule("Plus 4. At Voltline's till: a pass checked offline, 5 % off, the voucher Stride funds")
     membership_pass = voltline.issue_membership_pass(enrolled.membership_id)
     document = verify_membership_pass(membership_pass, hub_key, partner_id="voltline", now=clock.now())
-    (link,) = voltline.list_links(MEMBER["voltline"])
     checks.expect(
         "Voltline verifies the pass with the hub's key, without a call",
-        f"{PLUS} for {link.pairwise_member_id}",
+        f"{PLUS} for {links['voltline'].pairwise_member_id}",
         f"{document.programme_id} for {document.pairwise_member_id}",
     )
     (discount,) = (b for b in document.benefits if isinstance(b, PercentageDiscount))
-    cap = discount.cap_minor if discount.cap_minor is not None else 1 << 62
-    baskets = Table(title="Two baskets at Voltline (integers: basis points, rounded down, then the cap)")
-    for column in ("basket", f"{discount.basis_points} bp of it", "discount", "to pay"):
+    bp, cap = discount.basis_points, discount.cap_minor
+    baskets = Table(title="Two baskets at Voltline (in integers: basis points, rounded down, then the cap)")
+    for column in ("basket", f"{bp} bp of it", "discount", "to pay"):
         baskets.add_column(column)
-    discounts = []
-    for basket in (24_999, 64_900):
-        off = min(basket * discount.basis_points // 10_000, cap)
-        discounts.append(off)
-        baskets.add_row(_eur(basket), _eur(basket * discount.basis_points // 10_000), _eur(off), _eur(basket - off))
+    offs = {basket: min(basket * bp // 10_000, basket if cap is None else cap) for basket in (24_999, 64_900)}
+    for basket, off in offs.items():
+        baskets.add_row(_eur(basket), _eur(basket * bp // 10_000), _eur(off), _eur(basket - off))
     console.print(baskets)
-    checks.expect("5 % off 249.99 and off 649.00 (capped at 20.00)", "1249, 2000", ", ".join(map(str, discounts)))
+    checks.expect("5 % off 249.99 and off 649.00 (capped at 20.00)", "1249, 2000", ", ".join(map(str, offs.values())))
     (voucher,) = voltline.list_vouchers(enrolled.membership_id).items
     used = voltline.redeem_voucher(voucher.voucher_id, reference="volt-order-9120", idempotency_key="volt-order-9120")
     console.print(f"the member shows voucher {voucher.voucher_id}; Voltline takes {_eur(used.value_minor)} off too")
@@ -223,7 +241,7 @@ def tell_membership_story(
     )
 
     console.rule("Plus 5. Twenty days on, Stride cancels: the unused days are refunded")
-    clock.advance(20 * DAY_MS + 3_600_000)
+    clock.advance((20 * 24 + 1) * 3_600_000)
     cancelled = stride.cancel_membership(enrolled.membership_id, idempotency_key="plus-4512-cancel")
     refund = cancelled.terms[0].refund_minor
     days = (paid.ends_at - paid.starts_at).days
@@ -251,12 +269,12 @@ def tell_membership_story(
         repository = SettlementRepository(connection)
         period = repository.open_period()
         stored = repository.partner_movements(period.period_id, "stride", after_seq=0, limit=10_000)
-    moved = [s.movement for s in stored if s.movement.kind in MEMBERSHIP_KINDS]
+    moved = [s.movement for s in stored if s.movement.kind.value in MEMBERSHIP_KINDS]
     table = Table(title=f"The membership's movements in {period.period_id} (minor units of EUR)")
     for column in ("movement", "kind", "owed by", "to", "amount"):
         table.add_column(column)
     for m in moved:
-        table.add_row(m.movement_id, m.kind, m.source_partner_id, m.target_partner_id, f"{m.amount_minor:+,}")
+        table.add_row(m.movement_id, m.kind.value, m.source_partner_id, m.target_partner_id, f"{m.amount_minor:+,}")
     for partner_id in shares:
         net = sum(m.amount_minor for m in moved if m.target_partner_id == partner_id)
         table.add_row("", "[bold]net[/bold]", "stride", partner_id, f"[bold]{net:+,}[/bold]")
