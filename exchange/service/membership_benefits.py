@@ -30,7 +30,7 @@ from exchange.secrets.pairwise import pairwise_member_id
 from exchange.service import settlement
 from exchange.service.authentication import Caller
 from exchange.service.memberships import benefits_at, post_money, terms_of, view
-from exchange.service.paging import page_limit
+from exchange.service.paging import decode_cursor, encode_cursor, page_limit
 from exchange.service.ports import UnitOfWork
 from exchange.store.ids import new_id
 from partner_sdk.memberships import membership_pass_message, render_membership_pass_payload
@@ -95,10 +95,13 @@ def list_vouchers(
     limit = page_limit(page_size)
     is_seller = caller.principal == shown.membership.seller_partner_id
     found = work.vouchers.page(
-        membership_id, honouring_partner_id=None if is_seller else caller.principal, after=page_token, limit=limit + 1
+        membership_id,
+        honouring_partner_id=None if is_seller else caller.principal,
+        after=decode_cursor(page_token),
+        limit=limit + 1,
     )
     page = found[:limit]
-    token = page[-1].voucher_id if len(found) > limit else ""
+    token = encode_cursor(page[-1].issued_at_ms, page[-1].voucher_id) if len(found) > limit else ""
     return [VoucherView(v, shown.member_ref) for v in page], token
 
 

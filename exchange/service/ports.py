@@ -284,8 +284,10 @@ class VoucherStore(Protocol):
         """The voucher, if any."""
         ...
 
-    def page(self, membership_id: str, *, honouring_partner_id: str | None, after: str, limit: int) -> list[Voucher]:
-        """A membership's vouchers (one partner's, or all) in id order, after a voucher id."""
+    def page(
+        self, membership_id: str, *, honouring_partner_id: str | None, after: tuple[int, str] | None, limit: int
+    ) -> list[Voucher]:
+        """A membership's vouchers (one partner's, or all), oldest first, after a (valid_from, voucher id)."""
         ...
 
     def save(self, before: Voucher, after: Voucher) -> bool:

@@ -32,12 +32,20 @@ class VoucherRepository:
         row = self._db.execute(select(vouchers).where(vouchers.c.voucher_id == voucher_id)).first()
         return _voucher(row._mapping) if row else None
 
-    def page(self, membership_id: str, *, honouring_partner_id: str | None, after: str, limit: int) -> list[Voucher]:
-        """A membership's vouchers (one partner's, or all) in id order, after a voucher id."""
-        query = select(vouchers).where(vouchers.c.membership_id == membership_id, vouchers.c.voucher_id > after)
+    def page(
+        self, membership_id: str, *, honouring_partner_id: str | None, after: tuple[int, str] | None, limit: int
+    ) -> list[Voucher]:
+        """A membership's vouchers (one partner's, or all), oldest first, after a (valid_from, voucher id)."""
+        query = select(vouchers).where(vouchers.c.membership_id == membership_id)
         if honouring_partner_id is not None:
             query = query.where(vouchers.c.honouring_partner_id == honouring_partner_id)
-        rows = self._db.execute(query.order_by(vouchers.c.voucher_id).limit(limit)).all()
+        if after is not None:
+            at_ms, voucher_id = after
+            query = query.where(
+                (vouchers.c.issued_at_ms > at_ms)
+                | ((vouchers.c.issued_at_ms == at_ms) & (vouchers.c.voucher_id > voucher_id))
+            )
+        rows = self._db.execute(query.order_by(vouchers.c.issued_at_ms, vouchers.c.voucher_id).limit(limit)).all()
         return [_voucher(r._mapping) for r in rows]
 
     def save(self, before: Voucher, after: Voucher) -> bool:
