@@ -26,7 +26,7 @@ from coalition.exchange.v1 import memberships_pb2 as coalition_dot_exchange_dot_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(coalition/exchange/v1/instructions.proto\x12\x15\x63oalition.exchange.v1\x1a\'coalition/exchange/v1/memberships.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x05\n\x0bInstruction\x12\x16\n\x0einstruction_id\x18\x01 \x01(\t\x12\x34\n\x04kind\x18\x02 \x01(\x0e\x32&.coalition.exchange.v1.InstructionKind\x12\x36\n\x05state\x18\x03 \x01(\x0e\x32\'.coalition.exchange.v1.InstructionState\x12\x12\n\nmember_ref\x18\x04 \x01(\t\x12\x0e\n\x06points\x18\x05 \x01(\x03\x12\x16\n\x0epoint_currency\x18\x06 \x01(\t\x12\x15\n\rconversion_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x64\x65livery_count\x18\n \x01(\x05\x12\x19\n\x11partner_reference\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x13\n\x0breversal_id\x18\r \x01(\t\x12\x0f\n\x07hold_id\x18\x0e \x01(\t\x12\x10\n\x08\x61ward_id\x18\x0f \x01(\t\x12\x1e\n\x16\x63\x61ncels_instruction_id\x18\x10 \x01(\t\x12\x15\n\rmembership_id\x18\x11 \x01(\t\x12\x14\n\x0cprogramme_id\x18\x12 \x01(\t\x12\x30\n\x08\x62\x65nefits\x18\x13 \x03(\x0b\x32\x1e.coalition.exchange.v1.Benefit\x12\x31\n\rhonoured_from\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0ehonoured_until\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x17PullInstructionsRequest\x12\x18\n\x10max_instructions\x18\x01 \x01(\x05\x12\x14\n\x0cwait_seconds\x18\x02 \x01(\x05\x12\x15\n\rlease_seconds\x18\x03 \x01(\x05\"T\n\x18PullInstructionsResponse\x12\x38\n\x0cinstructions\x18\x01 \x03(\x0b\x32\".coalition.exchange.v1.Instruction\"R\n\x1d\x41\x63knowledgeInstructionRequest\x12\x16\n\x0einstruction_id\x18\x01 \x01(\t\x12\x19\n\x11partner_reference\x18\x02 \x01(\t\"Y\n\x1e\x41\x63knowledgeInstructionResponse\x12\x37\n\x0binstruction\x18\x01 \x01(\x0b\x32\".coalition.exchange.v1.Instruction\"B\n\x18RejectInstructionRequest\x12\x16\n\x0einstruction_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"T\n\x19RejectInstructionResponse\x12\x37\n\x0binstruction\x18\x01 \x01(\x0b\x32\".coalition.exchange.v1.Instruction*\xfb\x01\n\x0fInstructionKind\x12 \n\x1cINSTRUCTION_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSTRUCTION_KIND_CREDIT\x10\x01\x12\x1b\n\x17INSTRUCTION_KIND_REFUND\x10\x02\x12\x1c\n\x18INSTRUCTION_KIND_RELEASE\x10\x03\x12%\n!INSTRUCTION_KIND_CREDIT_CANCELLED\x10\x04\x12\"\n\x1eINSTRUCTION_KIND_BENEFIT_GRANT\x10\x05\x12#\n\x1fINSTRUCTION_KIND_BENEFIT_REVOKE\x10\x06*\xb9\x01\n\x10InstructionState\x12!\n\x1dINSTRUCTION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19INSTRUCTION_STATE_PENDING\x10\x01\x12\"\n\x1eINSTRUCTION_STATE_ACKNOWLEDGED\x10\x02\x12\x1e\n\x1aINSTRUCTION_STATE_REJECTED\x10\x03\x12\x1f\n\x1bINSTRUCTION_STATE_CANCELLED\x10\x04\x32\x89\x03\n\x12InstructionService\x12s\n\x10PullInstructions\x12..coalition.exchange.v1.PullInstructionsRequest\x1a/.coalition.exchange.v1.PullInstructionsResponse\x12\x85\x01\n\x16\x41\x63knowledgeInstruction\x12\x34.coalition.exchange.v1.AcknowledgeInstructionRequest\x1a\x35.coalition.exchange.v1.AcknowledgeInstructionResponse\x12v\n\x11RejectInstruction\x12/.coalition.exchange.v1.RejectInstructionRequest\x1a\x30.coalition.exchange.v1.RejectInstructionResponseB\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(coalition/exchange/v1/instructions.proto\x12\x15\x63oalition.exchange.v1\x1a\'coalition/exchange/v1/memberships.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x06\n\x0bInstruction\x12\x16\n\x0einstruction_id\x18\x01 \x01(\t\x12\x34\n\x04kind\x18\x02 \x01(\x0e\x32&.coalition.exchange.v1.InstructionKind\x12\x36\n\x05state\x18\x03 \x01(\x0e\x32\'.coalition.exchange.v1.InstructionState\x12\x12\n\nmember_ref\x18\x04 \x01(\t\x12\x0e\n\x06points\x18\x05 \x01(\x03\x12\x16\n\x0epoint_currency\x18\x06 \x01(\t\x12\x15\n\rconversion_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x64\x65livery_count\x18\n \x01(\x05\x12\x19\n\x11partner_reference\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x13\n\x0breversal_id\x18\r \x01(\t\x12\x0f\n\x07hold_id\x18\x0e \x01(\t\x12\x10\n\x08\x61ward_id\x18\x0f \x01(\t\x12\x1e\n\x16\x63\x61ncels_instruction_id\x18\x10 \x01(\t\x12\x15\n\rmembership_id\x18\x11 \x01(\t\x12\x14\n\x0cprogramme_id\x18\x12 \x01(\t\x12\x30\n\x08\x62\x65nefits\x18\x13 \x03(\x0b\x32\x1e.coalition.exchange.v1.Benefit\x12\x31\n\rhonoured_from\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0ehonoured_until\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08match_id\x18\x16 \x01(\t\x12\x1b\n\x13\x61ttester_partner_id\x18\x17 \x01(\t\x12\x15\n\rattester_tier\x18\x18 \x01(\t\x12\x14\n\x0cmatched_tier\x18\x19 \x01(\t\x12\x31\n\rmatch_ends_at\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x17PullInstructionsRequest\x12\x18\n\x10max_instructions\x18\x01 \x01(\x05\x12\x14\n\x0cwait_seconds\x18\x02 \x01(\x05\x12\x15\n\rlease_seconds\x18\x03 \x01(\x05\"T\n\x18PullInstructionsResponse\x12\x38\n\x0cinstructions\x18\x01 \x03(\x0b\x32\".coalition.exchange.v1.Instruction\"R\n\x1d\x41\x63knowledgeInstructionRequest\x12\x16\n\x0einstruction_id\x18\x01 \x01(\t\x12\x19\n\x11partner_reference\x18\x02 \x01(\t\"Y\n\x1e\x41\x63knowledgeInstructionResponse\x12\x37\n\x0binstruction\x18\x01 \x01(\x0b\x32\".coalition.exchange.v1.Instruction\"B\n\x18RejectInstructionRequest\x12\x16\n\x0einstruction_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"T\n\x19RejectInstructionResponse\x12\x37\n\x0binstruction\x18\x01 \x01(\x0b\x32\".coalition.exchange.v1.Instruction*\xc5\x02\n\x0fInstructionKind\x12 \n\x1cINSTRUCTION_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSTRUCTION_KIND_CREDIT\x10\x01\x12\x1b\n\x17INSTRUCTION_KIND_REFUND\x10\x02\x12\x1c\n\x18INSTRUCTION_KIND_RELEASE\x10\x03\x12%\n!INSTRUCTION_KIND_CREDIT_CANCELLED\x10\x04\x12\"\n\x1eINSTRUCTION_KIND_BENEFIT_GRANT\x10\x05\x12#\n\x1fINSTRUCTION_KIND_BENEFIT_REVOKE\x10\x06\x12!\n\x1dINSTRUCTION_KIND_TIER_MATCHED\x10\x07\x12%\n!INSTRUCTION_KIND_TIER_MATCH_ENDED\x10\x08*\xb9\x01\n\x10InstructionState\x12!\n\x1dINSTRUCTION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19INSTRUCTION_STATE_PENDING\x10\x01\x12\"\n\x1eINSTRUCTION_STATE_ACKNOWLEDGED\x10\x02\x12\x1e\n\x1aINSTRUCTION_STATE_REJECTED\x10\x03\x12\x1f\n\x1bINSTRUCTION_STATE_CANCELLED\x10\x04\x32\x89\x03\n\x12InstructionService\x12s\n\x10PullInstructions\x12..coalition.exchange.v1.PullInstructionsRequest\x1a/.coalition.exchange.v1.PullInstructionsResponse\x12\x85\x01\n\x16\x41\x63knowledgeInstruction\x12\x34.coalition.exchange.v1.AcknowledgeInstructionRequest\x1a\x35.coalition.exchange.v1.AcknowledgeInstructionResponse\x12v\n\x11RejectInstruction\x12/.coalition.exchange.v1.RejectInstructionRequest\x1a\x30.coalition.exchange.v1.RejectInstructionResponseB\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,24 +34,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'coalition.exchange.v1.instr
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\031org.coalition.exchange.v1P\001'
-  _globals['_INSTRUCTIONKIND']._serialized_start=1335
-  _globals['_INSTRUCTIONKIND']._serialized_end=1586
-  _globals['_INSTRUCTIONSTATE']._serialized_start=1589
-  _globals['_INSTRUCTIONSTATE']._serialized_end=1774
+  _globals['_INSTRUCTIONKIND']._serialized_start=1478
+  _globals['_INSTRUCTIONKIND']._serialized_end=1803
+  _globals['_INSTRUCTIONSTATE']._serialized_start=1806
+  _globals['_INSTRUCTIONSTATE']._serialized_end=1991
   _globals['_INSTRUCTION']._serialized_start=142
-  _globals['_INSTRUCTION']._serialized_end=819
-  _globals['_PULLINSTRUCTIONSREQUEST']._serialized_start=821
-  _globals['_PULLINSTRUCTIONSREQUEST']._serialized_end=917
-  _globals['_PULLINSTRUCTIONSRESPONSE']._serialized_start=919
-  _globals['_PULLINSTRUCTIONSRESPONSE']._serialized_end=1003
-  _globals['_ACKNOWLEDGEINSTRUCTIONREQUEST']._serialized_start=1005
-  _globals['_ACKNOWLEDGEINSTRUCTIONREQUEST']._serialized_end=1087
-  _globals['_ACKNOWLEDGEINSTRUCTIONRESPONSE']._serialized_start=1089
-  _globals['_ACKNOWLEDGEINSTRUCTIONRESPONSE']._serialized_end=1178
-  _globals['_REJECTINSTRUCTIONREQUEST']._serialized_start=1180
-  _globals['_REJECTINSTRUCTIONREQUEST']._serialized_end=1246
-  _globals['_REJECTINSTRUCTIONRESPONSE']._serialized_start=1248
-  _globals['_REJECTINSTRUCTIONRESPONSE']._serialized_end=1332
-  _globals['_INSTRUCTIONSERVICE']._serialized_start=1777
-  _globals['_INSTRUCTIONSERVICE']._serialized_end=2170
+  _globals['_INSTRUCTION']._serialized_end=962
+  _globals['_PULLINSTRUCTIONSREQUEST']._serialized_start=964
+  _globals['_PULLINSTRUCTIONSREQUEST']._serialized_end=1060
+  _globals['_PULLINSTRUCTIONSRESPONSE']._serialized_start=1062
+  _globals['_PULLINSTRUCTIONSRESPONSE']._serialized_end=1146
+  _globals['_ACKNOWLEDGEINSTRUCTIONREQUEST']._serialized_start=1148
+  _globals['_ACKNOWLEDGEINSTRUCTIONREQUEST']._serialized_end=1230
+  _globals['_ACKNOWLEDGEINSTRUCTIONRESPONSE']._serialized_start=1232
+  _globals['_ACKNOWLEDGEINSTRUCTIONRESPONSE']._serialized_end=1321
+  _globals['_REJECTINSTRUCTIONREQUEST']._serialized_start=1323
+  _globals['_REJECTINSTRUCTIONREQUEST']._serialized_end=1389
+  _globals['_REJECTINSTRUCTIONRESPONSE']._serialized_start=1391
+  _globals['_REJECTINSTRUCTIONRESPONSE']._serialized_end=1475
+  _globals['_INSTRUCTIONSERVICE']._serialized_start=1994
+  _globals['_INSTRUCTIONSERVICE']._serialized_end=2387
 # @@protoc_insertion_point(module_scope)

@@ -20,6 +20,8 @@ class InstructionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTRUCTION_KIND_CREDIT_CANCELLED: _ClassVar[InstructionKind]
     INSTRUCTION_KIND_BENEFIT_GRANT: _ClassVar[InstructionKind]
     INSTRUCTION_KIND_BENEFIT_REVOKE: _ClassVar[InstructionKind]
+    INSTRUCTION_KIND_TIER_MATCHED: _ClassVar[InstructionKind]
+    INSTRUCTION_KIND_TIER_MATCH_ENDED: _ClassVar[InstructionKind]
 
 class InstructionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -35,6 +37,8 @@ INSTRUCTION_KIND_RELEASE: InstructionKind
 INSTRUCTION_KIND_CREDIT_CANCELLED: InstructionKind
 INSTRUCTION_KIND_BENEFIT_GRANT: InstructionKind
 INSTRUCTION_KIND_BENEFIT_REVOKE: InstructionKind
+INSTRUCTION_KIND_TIER_MATCHED: InstructionKind
+INSTRUCTION_KIND_TIER_MATCH_ENDED: InstructionKind
 INSTRUCTION_STATE_UNSPECIFIED: InstructionState
 INSTRUCTION_STATE_PENDING: InstructionState
 INSTRUCTION_STATE_ACKNOWLEDGED: InstructionState
@@ -42,7 +46,7 @@ INSTRUCTION_STATE_REJECTED: InstructionState
 INSTRUCTION_STATE_CANCELLED: InstructionState
 
 class Instruction(_message.Message):
-    __slots__ = ("instruction_id", "kind", "state", "member_ref", "points", "point_currency", "conversion_id", "created_at", "deadline", "delivery_count", "partner_reference", "reason", "reversal_id", "hold_id", "award_id", "cancels_instruction_id", "membership_id", "programme_id", "benefits", "honoured_from", "honoured_until")
+    __slots__ = ("instruction_id", "kind", "state", "member_ref", "points", "point_currency", "conversion_id", "created_at", "deadline", "delivery_count", "partner_reference", "reason", "reversal_id", "hold_id", "award_id", "cancels_instruction_id", "membership_id", "programme_id", "benefits", "honoured_from", "honoured_until", "match_id", "attester_partner_id", "attester_tier", "matched_tier", "match_ends_at")
     INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +68,11 @@ class Instruction(_message.Message):
     BENEFITS_FIELD_NUMBER: _ClassVar[int]
     HONOURED_FROM_FIELD_NUMBER: _ClassVar[int]
     HONOURED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    MATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTESTER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTESTER_TIER_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_TIER_FIELD_NUMBER: _ClassVar[int]
+    MATCH_ENDS_AT_FIELD_NUMBER: _ClassVar[int]
     instruction_id: str
     kind: InstructionKind
     state: InstructionState
@@ -85,7 +94,12 @@ class Instruction(_message.Message):
     benefits: _containers.RepeatedCompositeFieldContainer[_memberships_pb2.Benefit]
     honoured_from: _timestamp_pb2.Timestamp
     honoured_until: _timestamp_pb2.Timestamp
-    def __init__(self, instruction_id: _Optional[str] = ..., kind: _Optional[_Union[InstructionKind, str]] = ..., state: _Optional[_Union[InstructionState, str]] = ..., member_ref: _Optional[str] = ..., points: _Optional[int] = ..., point_currency: _Optional[str] = ..., conversion_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_count: _Optional[int] = ..., partner_reference: _Optional[str] = ..., reason: _Optional[str] = ..., reversal_id: _Optional[str] = ..., hold_id: _Optional[str] = ..., award_id: _Optional[str] = ..., cancels_instruction_id: _Optional[str] = ..., membership_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., benefits: _Optional[_Iterable[_Union[_memberships_pb2.Benefit, _Mapping]]] = ..., honoured_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., honoured_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    match_id: str
+    attester_partner_id: str
+    attester_tier: str
+    matched_tier: str
+    match_ends_at: _timestamp_pb2.Timestamp
+    def __init__(self, instruction_id: _Optional[str] = ..., kind: _Optional[_Union[InstructionKind, str]] = ..., state: _Optional[_Union[InstructionState, str]] = ..., member_ref: _Optional[str] = ..., points: _Optional[int] = ..., point_currency: _Optional[str] = ..., conversion_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_count: _Optional[int] = ..., partner_reference: _Optional[str] = ..., reason: _Optional[str] = ..., reversal_id: _Optional[str] = ..., hold_id: _Optional[str] = ..., award_id: _Optional[str] = ..., cancels_instruction_id: _Optional[str] = ..., membership_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., benefits: _Optional[_Iterable[_Union[_memberships_pb2.Benefit, _Mapping]]] = ..., honoured_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., honoured_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., match_id: _Optional[str] = ..., attester_partner_id: _Optional[str] = ..., attester_tier: _Optional[str] = ..., matched_tier: _Optional[str] = ..., match_ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PullInstructionsRequest(_message.Message):
     __slots__ = ("max_instructions", "wait_seconds", "lease_seconds")

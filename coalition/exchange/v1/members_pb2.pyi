@@ -24,6 +24,7 @@ class Purpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PURPOSE_PERSONALISED_OFFERS: _ClassVar[Purpose]
     PURPOSE_FRAUD_PREVENTION: _ClassVar[Purpose]
     PURPOSE_SERVICE: _ClassVar[Purpose]
+    PURPOSE_STATUS_MATCH: _ClassVar[Purpose]
 ATTRIBUTE_TYPE_UNSPECIFIED: AttributeType
 ATTRIBUTE_TYPE_TEXT: AttributeType
 ATTRIBUTE_TYPE_INTEGER: AttributeType
@@ -33,6 +34,7 @@ PURPOSE_UNSPECIFIED: Purpose
 PURPOSE_PERSONALISED_OFFERS: Purpose
 PURPOSE_FRAUD_PREVENTION: Purpose
 PURPOSE_SERVICE: Purpose
+PURPOSE_STATUS_MATCH: Purpose
 
 class DeclareAttributeRequest(_message.Message):
     __slots__ = ("key", "type", "description")
