@@ -28,8 +28,8 @@ The terms are in exchange.domain.membership_terms. The rules here, all integers:
 - Money between brands, as obligations the seller owes each partner: its share when a fee is
   collected (payer=seller, payee=partner, amount_minor > 0) and the reversal when a fee is
   refunded (the same payer and payee, amount_minor < 0: money flows back, as a settlement
-  REVERSAL movement does). The integrator maps them to MovementKinds MEMBERSHIP_FEE_SHARE and
-  MEMBERSHIP_FEE_REFUND (not in exchange.domain.settlement yet).
+  REVERSAL movement does): settlement movements MEMBERSHIP_FEE_SHARE and MEMBERSHIP_FEE_REFUND
+  (exchange.domain.membership_agreements.fee_movement).
 """
 
 from __future__ import annotations

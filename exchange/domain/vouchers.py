@@ -13,11 +13,11 @@ validity_days, whatever becomes of the membership afterwards: the member was giv
 Money, settled on redemption only (nothing is paid in advance):
 
 - a redeemed voucher funded by the seller: the seller owes the honouring partner value_minor
-  (redemption_obligation). The integrator adds MovementKind VOUCHER_REDEMPTION for it: source
-  the funder, target the honouring partner, amount_minor the value.
+  (redemption_obligation), a VOUCHER_REDEMPTION movement: source the funder, target the
+  honouring partner, amount_minor the value.
 - a voucher funded by its honouring partner moves no money (redemption_obligation is None).
 - breakage (an expired voucher) moves no money either: the funder keeps what it never paid
-  (breakage_minor reports the figure). No VOUCHER_BREAKAGE movement is needed.
+  (breakage_minor reports the figure); it is no settlement movement.
 
 Ids are deterministic (voucher_id_of), so issuing a period twice yields the same vouchers and
 the store's primary key makes the second issue a no-op.
@@ -94,7 +94,8 @@ def issue_for_period(
     Refused (FailedPrecondition MEMBERSHIP_NOT_ACTIVE) when the membership does not honour
     benefits at the period's start.
     """
-    require(honouring_partner_id in membership.partner_ids, "vouchers are a partner's of the membership")
+    partners = {partner for paid in membership.terms for partner, _ in paid.shares}
+    require(honouring_partner_id in partners, "vouchers are a partner's of the membership")
     if not is_active_at(membership, period_start_ms):
         raise FailedPrecondition(
             "MEMBERSHIP_NOT_ACTIVE",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from exchange.domain import vouchers as rules
 from exchange.domain.errors import FailedPrecondition, NotFound
 from exchange.domain.membership_agreements import GrantState, obligation_movement
-from exchange.domain.membership_terms import Vouchers, benefit_value
+from exchange.domain.membership_terms import MembershipTerms, Vouchers, benefit_value
 from exchange.domain.memberships import Membership, is_active_at
 from exchange.domain.settlement import MovementKind
 from exchange.domain.vouchers import Voucher
@@ -36,7 +36,6 @@ from exchange.store.ids import new_id
 from partner_sdk.memberships import membership_pass_message, render_membership_pass_payload
 
 PASS_LIFETIME_MS = 15 * 60_000
-VOUCHER_SWEEP_BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +64,13 @@ def issue_due_vouchers(work: UnitOfWork, membership_id: str, now_ms: int) -> int
     if found is None:
         return 0
     membership, member_id = found
-    terms = terms_of(work, membership)
     issued = 0
     next_due: int | None = None
-    for partner in terms.partners:
-        for benefit in partner.benefits:
-            if not isinstance(benefit, Vouchers):
-                continue
-            for paid in membership.terms:
+    for paid in membership.terms:  # each term gives what the terms it was sold under promise
+        for partner in terms_of(work, membership, paid.terms_version).partners:
+            for benefit in partner.benefits:
+                if not isinstance(benefit, Vouchers):
+                    continue
                 for start, _ in rules.periods_of(benefit, paid):
                     if not is_active_at(membership, start):
                         continue
@@ -135,6 +133,15 @@ def expire_voucher(work: UnitOfWork, voucher_id: str, now_ms: int) -> bool:
     return before is not None and expired is not None and work.vouchers.save(before, expired)
 
 
+def _terms_with(work: UnitOfWork, membership: Membership, partner_id: str) -> MembershipTerms:
+    """The latest terms of the membership's paid terms that name the partner (one that left: those it signed)."""
+    for paid in reversed(membership.terms):
+        terms = terms_of(work, membership, paid.terms_version)
+        if partner_id in terms.partner_ids:
+            return terms
+    return terms_of(work, membership)
+
+
 # the pass -----------------------------------------------------------------------------------------
 
 
@@ -154,13 +161,17 @@ def issue_pass(
     grant = next((g for g, _ in shown.grants if g.partner_id == caller.principal), None)
     if grant is None:
         raise NotFound("MEMBERSHIP_NOT_FOUND", f"no membership {membership_id!r}", field="membership_id")
-    if grant.state in (GrantState.AWAITING_LINK, GrantState.REVOKED) or not is_active_at(membership, now_ms):
+    # A partner that left the programme honours the term it signed for: its grant was revoked from then.
+    leaving = grant.state is GrantState.REVOKED and membership.ended_at_ms is None and now_ms < grant.honoured_until_ms
+    honoured = grant.state in (GrantState.PENDING, GrantState.HONOURED) or leaving
+    if not honoured or not is_active_at(membership, now_ms):
         raise FailedPrecondition(
             "MEMBERSHIP_NOT_ACTIVE", f"membership {membership_id!r} gives no benefits at {caller.principal!r} now"
         )
     found = work.memberships.get(membership_id)
     assert found is not None
-    terms = terms_of(work, membership)
+    terms = _terms_with(work, membership, caller.principal)
+    until = min(now_ms + PASS_LIFETIME_MS, membership.covered_until_ms)
     payload = render_membership_pass_payload(
         membership_id=membership_id,
         programme_id=membership.programme_id,
@@ -169,6 +180,6 @@ def issue_pass(
         pairwise_member_id=pairwise_member_id(pairwise_secret, partner_id=caller.principal, member_id=found[1]),
         benefit_values=[benefit_value(b) for b in benefits_at(terms, caller.principal)],
         issued_at_ms=now_ms,
-        valid_until_ms=min(now_ms + PASS_LIFETIME_MS, membership.covered_until_ms),
+        valid_until_ms=min(until, grant.honoured_until_ms) if leaving else until,
     )
     return SignedPass(payload, key_id, sign(membership_pass_message(payload)))

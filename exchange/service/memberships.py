@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from exchange.domain import membership_agreements as agreement_rules
 from exchange.domain import memberships as rules
-from exchange.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from exchange.domain.errors import FailedPrecondition, NotFound, PermissionDenied, require
 from exchange.domain.instructions import BenefitNotice, Instruction, InstructionKind, InstructionState, Origin
 from exchange.domain.ledger import membership_money_transaction
 from exchange.domain.members import parse_member_ref
@@ -43,6 +43,11 @@ from exchange.service.ports import UnitOfWork
 from exchange.store.ids import new_id
 
 MAX_LISTED = 100  # memberships of one member listed at once
+# Why a partner's benefits were revoked, as the BENEFIT_REVOKE's reason says (a live membership: the partner left).
+REVOKE_REASONS = {
+    MembershipState.CANCELLED: "the membership was cancelled",
+    MembershipState.LAPSED: "the membership lapsed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,17 @@ def sign_agreement(
     after = agreement_rules.sign(before, AgreementSignature(caller.principal, caller.key_id, signature, now_ms))
     if after == before:
         return before
+    active = work.memberships.active_agreement(after.terms.programme_id)
+    if (
+        after.status is MembershipAgreementStatus.ACTIVE
+        and active is not None
+        and active.terms.version > after.terms.version
+    ):
+        raise FailedPrecondition(
+            "AGREEMENT_SUPERSEDED",
+            f"version {active.terms.version} of {after.terms.programme_id!r} is in force; this older one can't be",
+            field="agreement_id",
+        )
     work.memberships.save_agreement(before, after, now_ms)
     if after.status is MembershipAgreementStatus.ACTIVE:
         work.memberships.supersede_active(after.terms.programme_id, except_id=after.agreement_id, now_ms=now_ms)
@@ -304,9 +320,10 @@ def _visible(work: UnitOfWork, membership: Membership, partner_id: str) -> bool:
     return any(g.partner_id == partner_id for g in work.memberships.grants_of(membership.membership_id))
 
 
-def terms_of(work: UnitOfWork, membership: Membership) -> MembershipTerms:
-    """The terms the membership's latest paid term was sold under."""
-    agreement = work.memberships.agreement_version(membership.programme_id, membership.terms[-1].terms_version)
+def terms_of(work: UnitOfWork, membership: Membership, version: int | None = None) -> MembershipTerms:
+    """The terms a paid term was sold under (version), by default the membership's latest."""
+    wanted = membership.terms[-1].terms_version if version is None else version
+    agreement = work.memberships.agreement_version(membership.programme_id, wanted)
     assert agreement is not None, "a membership's terms were signed"
     return agreement.terms
 
@@ -356,7 +373,8 @@ def _follow(work: UnitOfWork, membership: Membership, member_id: str, terms: Mem
         if grant.state is GrantState.REVOKED:
             continue
         if partner_id in staying:
-            if grant.state is not GrantState.AWAITING_LINK and grant.honoured_until_ms != membership.covered_until_ms:
+            # A grant still waiting is tried again: a partner new to the terms may know the member already.
+            if grant.state is GrantState.AWAITING_LINK or grant.honoured_until_ms != membership.covered_until_ms:
                 _grant(work, membership, member_id, grant, benefits_at(terms, partner_id), now_ms)
             continue
         _revoke(work, membership, member_id, grant, now_ms)
@@ -402,7 +420,10 @@ def _revoke(work: UnitOfWork, membership: Membership, member_id: str, grant: Gra
     if grant.state is not GrantState.AWAITING_LINK:
         partner_ref = work.members.account_ref(grant.partner_id, member_id) or ""
         notice = BenefitNotice(membership.programme_id, (), None, ended)
-        _instruct(work, membership, grant.partner_id, partner_ref, InstructionKind.BENEFIT_REVOKE, notice, now_ms)
+        why = REVOKE_REASONS.get(membership.state, "the partner left the programme")
+        _instruct(
+            work, membership, grant.partner_id, partner_ref, InstructionKind.BENEFIT_REVOKE, notice, now_ms, reason=why
+        )
     work.memberships.save_grant(replace(grant, state=GrantState.REVOKED, honoured_until_ms=ended))
 
 
@@ -414,10 +435,12 @@ def _instruct(
     kind: InstructionKind,
     notice: BenefitNotice,
     now_ms: int,
+    *,
+    reason: str = "",
 ) -> None:
     partner = work.partners.get(partner_id)
-    if partner is None:
-        raise InvalidArgument("PARTNER_NOT_FOUND", f"no partner {partner_id!r}")
+    require(partner is not None, f"a programme's partner {partner_id!r} is registered")
+    assert partner is not None
     work.instructions.add(
         Instruction(
             instruction_id=new_id("ins"),
@@ -429,6 +452,7 @@ def _instruct(
             point_currency=partner.point_currency,
             origin=Origin.membership(membership.membership_id),
             created_at_ms=now_ms,
+            reason=reason,
             benefit=notice,
         )
     )

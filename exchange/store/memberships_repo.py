@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from exchange.domain.errors import InvalidArgument, InvariantViolation
 from exchange.domain.membership_agreements import (
     AgreementSignature,
     Grant,
@@ -132,9 +133,13 @@ class MembershipRepository:
             .where(membership_agreement_signatures.c.agreement_id == m["agreement_id"])
             .order_by(membership_agreement_signatures.c.seq)
         ).all()
+        try:
+            terms = terms_of_document(m["document"])
+        except InvalidArgument as exc:  # the hub wrote it canonical: a row that reads otherwise is corrupt
+            raise InvariantViolation(f"membership agreement {m['agreement_id']!r}: {exc.message}") from exc
         return MembershipAgreement(
             agreement_id=m["agreement_id"],
-            terms=terms_of_document(m["document"]),
+            terms=terms,
             status=MembershipAgreementStatus(m["status"]),
             document=m["document"],
             signatures=tuple(AgreementSignature(r.partner_id, r.key_id, r.signature, r.signed_at_ms) for r in rows),

@@ -24,6 +24,7 @@ from partner_sdk import (
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
+    verify_membership_pass,
 )
 from partner_sdk.memberships import FixedShare, RatioShare
 from partner_sdk.settlement import verify_statement
@@ -268,11 +269,21 @@ def test_a_partner_leaving_the_programme_honours_the_term_it_signed_for_then_its
     renewed = plus.stride.renew_membership(enrolled.membership_id, term="MONTHLY", fee_minor=900)
     (revoke,) = plus.brewhaus.pull_instructions(wait_s=0)
     assert (revoke.kind, revoke.honoured_until) == ("BENEFIT_REVOKE", enrolled.terms[0].ends_at)
+    assert revoke.reason == "the partner left the programme"
+    still = verify_membership_pass(
+        plus.brewhaus.issue_membership_pass(enrolled.membership_id), plus.hub.hub_public_key, partner_id="brewhaus"
+    )  # the term it signed for still runs: its benefits are honoured to its end
+    assert (
+        still.benefits == plus_terms(plus.hub).partners[1].benefits and still.valid_until <= enrolled.terms[0].ends_at
+    )
     (grant,) = plus.voltline.pull_instructions(wait_s=0)
     assert (grant.kind, grant.honoured_until) == ("BENEFIT_GRANT", renewed.terms[1].ends_at)
     assert [t.terms_version for t in renewed.terms] == [1, 2]
     with pytest.raises(NotFoundError):
         plus.brewhaus.get_membership_agreement(proposed.agreement_id)  # not a partner of version 2
+    plus.hub.clock.advance(35 * DAY_MS)  # past the term Brewhaus signed for
+    with pytest.raises(FailedPreconditionError):
+        plus.brewhaus.issue_membership_pass(enrolled.membership_id)
 
 
 def test_each_linked_brands_app_lists_the_members_membership_with_the_benefits_it_gives_there(plus: Coalition) -> None:
