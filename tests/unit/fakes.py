@@ -2,9 +2,10 @@
 
 `FakeBooks` is what the store would hold; `FakeUnitOfWork(books)` is one unit of work on it. The
 fakes keep the store's own guards where a rule leans on them: a state change is refused (an
-AssertionError, as the SQL repositories raise) when the record moved meanwhile, and the limit
-figures are computed with the same definitions (exchange.domain.limits) the store's SQL read is
-tested against.
+AssertionError, as the SQL repositories raise) when the record moved meanwhile, a voucher's move
+answers False when another moved it first (the conditional UPDATE of exchange.store.vouchers_repo),
+and the limit figures are computed with the same definitions (exchange.domain.limits) the store's
+SQL read is tested against.
 """
 
 from __future__ import annotations
@@ -20,10 +21,39 @@ from exchange.domain.conversions import Conversion, ConversionParties, Quote, Re
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin, OriginKind
 from exchange.domain.ledger import LedgerTransaction, Posting, money_positions, totals_by_currency
 from exchange.domain.limits import LimitFigures, LimitReading, conversions_since, converted_today
+from exchange.domain.members import Link
+from exchange.domain.membership_agreements import (
+    AgreementSignature,
+    Grant,
+    GrantState,
+    MembershipAgreement,
+    MembershipAgreementStatus,
+)
+from exchange.domain.membership_terms import (
+    FixedShare,
+    FreeDelivery,
+    MembershipTerms,
+    PartnerTerms,
+    PercentageDiscount,
+    PriceTier,
+    RatioShare,
+    RefundRule,
+    TermLength,
+    TermOffer,
+    VoucherFunding,
+    VoucherPeriod,
+    Vouchers,
+    document_of,
+    validate_terms,
+)
+from exchange.domain.memberships import Membership
 from exchange.domain.money import Ratio
-from exchange.domain.partners import Partner, PartnerStatus
+from exchange.domain.partners import Partner, PartnerKey, PartnerStatus
 from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period, PeriodState
+from exchange.domain.vouchers import Voucher
+from exchange.store.ids import new_id
+from partner_sdk.keys import Ed25519PrivateKey, generate_private_key, public_key_bytes
 
 
 @dataclass
@@ -40,6 +70,15 @@ class FakeBooks:
     awards: dict[str, Award] = field(default_factory=dict)
     movements: list[tuple[str, Movement]] = field(default_factory=list)  # (period id, movement)
     audit: list[AuditEvent] = field(default_factory=list)
+    membership_agreements: dict[str, MembershipAgreement] = field(default_factory=dict)
+    memberships: dict[str, tuple[Membership, str]] = field(default_factory=dict)  # id -> (membership, member id)
+    grants: dict[tuple[str, str], tuple[Grant, str]] = field(default_factory=dict)  # (membership, partner) -> ..
+    members: dict[str, int] = field(default_factory=dict)  # member id -> created at
+    erased: set[str] = field(default_factory=set)  # member ids
+    accounts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (partner, ref) -> (member, pw)
+    links: list[Link] = field(default_factory=list)
+    vouchers: dict[str, tuple[Voucher, str]] = field(default_factory=dict)  # id -> (voucher, member id)
+    vouchers_due: dict[str, int | None] = field(default_factory=dict)  # membership id -> next issue
     period: Period = field(
         default_factory=lambda: Period(
             period_id="per-1",
@@ -61,6 +100,18 @@ class FakeBooks:
     def postings(self) -> list[Posting]:
         """Every posting of the ledger, in order."""
         return [posting for transaction in self.ledger for posting in transaction.postings]
+
+    def membership(self, membership_id: str) -> Membership:
+        """The membership as stored."""
+        return self.memberships[membership_id][0]
+
+    def grant(self, membership_id: str, partner_id: str) -> Grant:
+        """A partner's grant on a membership as stored."""
+        return self.grants[(membership_id, partner_id)][0]
+
+    def voucher(self, voucher_id: str) -> Voucher:
+        """The voucher as stored."""
+        return self.vouchers[voucher_id][0]
 
 
 def assert_consistent(books: FakeBooks) -> None:
@@ -99,6 +150,9 @@ def _addressee_of(books: FakeBooks, instruction: Instruction) -> str | None:
     if origin.kind is OriginKind.AWARD:
         award = books.awards.get(origin.id)
         return award.issuer_partner_id if award is not None else None
+    if origin.kind is OriginKind.MEMBERSHIP:  # a grant or revocation goes to a partner with a grant on it
+        granted = (origin.id, instruction.partner_id) in books.grants
+        return instruction.partner_id if granted else None
     return None  # an origin FakeBooks does not hold
 
 
@@ -290,6 +344,187 @@ class FakeAuditLog:
         self.books.audit.append(AuditEvent(seq, at_ms, actor, action, subject, request_sha256, response_sha256))
 
 
+class FakeMemberships:
+    """Membership agreements, memberships and grants in FakeBooks (exchange.store.memberships_repo)."""
+
+    def __init__(self, books: FakeBooks) -> None:
+        self.books = books
+
+    def latest_version(self, programme_id: str) -> int | None:
+        agreements = self.books.membership_agreements.values()
+        return max((a.terms.version for a in agreements if a.terms.programme_id == programme_id), default=None)
+
+    def add_agreement(self, agreement: MembershipAgreement) -> None:
+        assert agreement.agreement_id not in self.books.membership_agreements
+        key = (agreement.terms.programme_id, agreement.terms.version)
+        assert self.agreement_version(*key) is None, "one agreement per programme and version"
+        self.books.membership_agreements[agreement.agreement_id] = agreement
+
+    def get_agreement(self, agreement_id: str) -> MembershipAgreement | None:
+        return self.books.membership_agreements.get(agreement_id)
+
+    def agreement_version(self, programme_id: str, version: int) -> MembershipAgreement | None:
+        return next(
+            (
+                a
+                for a in self.books.membership_agreements.values()
+                if (a.terms.programme_id, a.terms.version) == (programme_id, version)
+            ),
+            None,
+        )
+
+    def active_agreement(self, programme_id: str) -> MembershipAgreement | None:
+        return next(
+            (
+                a
+                for a in self.books.membership_agreements.values()
+                if a.terms.programme_id == programme_id and a.status is MembershipAgreementStatus.ACTIVE
+            ),
+            None,
+        )
+
+    def save_agreement(self, before: MembershipAgreement, after: MembershipAgreement, now_ms: int) -> None:
+        stored = self.books.membership_agreements[after.agreement_id]
+        assert stored.status is before.status, "the membership agreement changed under this transaction"
+        # the store writes the status and appends the signatures after the ones read
+        added = after.signatures[len(before.signatures) :]
+        signed = {s.partner_id for s in stored.signatures}
+        assert all(s.partner_id not in signed for s in added), "one signature per partner"
+        self.books.membership_agreements[after.agreement_id] = replace(
+            stored, status=after.status, signatures=(*stored.signatures, *added)
+        )
+
+    def supersede_active(self, programme_id: str, *, except_id: str, now_ms: int) -> None:
+        for agreement_id, a in list(self.books.membership_agreements.items()):
+            active = a.status is MembershipAgreementStatus.ACTIVE
+            if a.terms.programme_id == programme_id and active and agreement_id != except_id:
+                self.books.membership_agreements[agreement_id] = replace(a, status=MembershipAgreementStatus.SUPERSEDED)
+
+    def lock_seller(self, seller_partner_id: str) -> None:
+        pass  # one unit of work at a time: nothing to queue behind
+
+    def add(self, membership: Membership, member_id: str) -> None:
+        assert membership.membership_id not in self.books.memberships
+        self.books.memberships[membership.membership_id] = (membership, member_id)
+
+    def get(self, membership_id: str) -> tuple[Membership, str] | None:
+        return self.books.memberships.get(membership_id)
+
+    def of_member(self, seller_partner_id: str, programme_id: str, member_ref: str) -> list[Membership]:
+        return [
+            m
+            for m, _ in self.books.memberships.values()
+            if (m.seller_partner_id, m.programme_id, m.member_ref) == (seller_partner_id, programme_id, member_ref)
+        ]
+
+    def of_member_id(self, member_id: str, limit: int) -> list[Membership]:
+        mine = [m for m, owner in self.books.memberships.values() if owner == member_id]
+        mine.sort(key=lambda m: m.membership_id)
+        mine.sort(key=lambda m: m.state_changed_at_ms, reverse=True)  # newest first, then by id
+        return mine[:limit]
+
+    def save(self, before: Membership, after: Membership) -> None:
+        stored, member_id = self.books.memberships[after.membership_id]
+        moved = (stored.state, stored.state_changed_at_ms) != (before.state, before.state_changed_at_ms)
+        assert not moved, "the membership changed under this transaction"
+        self.books.memberships[after.membership_id] = (after, member_id)
+
+    def add_grant(self, grant: Grant, member_id: str) -> None:
+        key = (grant.membership_id, grant.partner_id)
+        assert grant.membership_id in self.books.memberships and key not in self.books.grants
+        self.books.grants[key] = (grant, member_id)
+
+    def grants_of(self, membership_id: str) -> list[Grant]:
+        return [g for (m, _), (g, _) in sorted(self.books.grants.items()) if m == membership_id]
+
+    def awaiting_link(self, member_id: str) -> list[Grant]:
+        return [
+            g for g, owner in self.books.grants.values() if owner == member_id and g.state is GrantState.AWAITING_LINK
+        ]
+
+    def save_grant(self, grant: Grant) -> None:
+        key = (grant.membership_id, grant.partner_id)
+        assert key in self.books.grants, "the grant exists"
+        self.books.grants[key] = (grant, self.books.grants[key][1])
+
+
+class FakeMembers:
+    """Members, their accounts at brands and their links in FakeBooks (exchange.store.members_repo)."""
+
+    def __init__(self, books: FakeBooks) -> None:
+        self.books = books
+
+    def member_of(self, partner_id: str, member_ref: str) -> str | None:
+        found = self.books.accounts.get((partner_id, member_ref))
+        return found[0] if found else None
+
+    def add_member(self, member_id: str, now_ms: int) -> None:
+        assert member_id not in self.books.members
+        self.books.members[member_id] = now_ms
+
+    def add_account(self, partner_id: str, member_ref: str, member_id: str, pairwise_id: str, now_ms: int) -> None:
+        assert (partner_id, member_ref) not in self.books.accounts
+        self.books.accounts[(partner_id, member_ref)] = (member_id, pairwise_id)
+
+    def account_ref(self, partner_id: str, member_id: str) -> str | None:
+        return next(
+            (
+                ref
+                for (partner, ref), (member, _) in self.books.accounts.items()
+                if (partner, member) == (partner_id, member_id)
+            ),
+            None,
+        )
+
+    def is_erased(self, member_id: str) -> bool:
+        return member_id in self.books.erased
+
+    def links_of(self, member_id: str) -> list[Link]:
+        return sorted((link for link in self.books.links if link.member_id == member_id), key=lambda k: k.linked_at_ms)
+
+
+class FakeVouchers:
+    """Membership vouchers in FakeBooks (exchange.store.vouchers_repo)."""
+
+    def __init__(self, books: FakeBooks) -> None:
+        self.books = books
+
+    def add_if_absent(self, voucher: Voucher, member_id: str) -> bool:
+        if voucher.voucher_id in self.books.vouchers:
+            return False
+        assert voucher.membership_id in self.books.memberships
+        self.books.vouchers[voucher.voucher_id] = (voucher, member_id)
+        return True
+
+    def get(self, voucher_id: str) -> Voucher | None:
+        found = self.books.vouchers.get(voucher_id)
+        return found[0] if found else None
+
+    def page(
+        self, membership_id: str, *, honouring_partner_id: str | None, after: tuple[int, str] | None, limit: int
+    ) -> list[Voucher]:
+        mine = [
+            v
+            for v, _ in self.books.vouchers.values()
+            if v.membership_id == membership_id
+            and honouring_partner_id in (None, v.honouring_partner_id)
+            and (after is None or (v.issued_at_ms, v.voucher_id) > after)
+        ]
+        return sorted(mine, key=lambda v: (v.issued_at_ms, v.voucher_id))[:limit]
+
+    def save(self, before: Voucher, after: Voucher) -> bool:
+        stored, member_id = self.books.vouchers[after.voucher_id]
+        if stored.state is not before.state:
+            return False
+        moved = replace(stored, state=after.state, redeemed_at_ms=after.redeemed_at_ms, reference=after.reference)
+        self.books.vouchers[after.voucher_id] = (moved, member_id)
+        return True
+
+    def set_due(self, membership_id: str, due_at_ms: int | None) -> None:
+        if membership_id in self.books.memberships:  # the store's UPDATE of no row changes nothing
+            self.books.vouchers_due[membership_id] = due_at_ms
+
+
 class FakeUnitOfWork:
     """One unit of work on FakeBooks (exchange.service.ports.UnitOfWork)."""
 
@@ -303,6 +538,9 @@ class FakeUnitOfWork:
         self.awards = FakeAwards(books)
         self.movements = FakeMovementBook(books)
         self.audit = FakeAuditLog(books)
+        self.memberships = FakeMemberships(books)
+        self.members = FakeMembers(books)
+        self.vouchers = FakeVouchers(books)
 
 
 # --- records to fill FakeBooks with ------------------------------------------------------------------------
@@ -395,3 +633,95 @@ def pending_award(books: FakeBooks, award_id: str = "awd-1", *, deadline_ms: int
     )
     books.instructions[credit.instruction_id] = credit
     return award
+
+
+# --- joint memberships -------------------------------------------------------------------------------------
+
+_BRAND_KEYS: dict[str, Ed25519PrivateKey] = {}
+
+
+def brand_key(partner_id: str) -> Ed25519PrivateKey:
+    """The brand's private Ed25519 key (key id "k1"), the same for the whole test run."""
+    if partner_id not in _BRAND_KEYS:
+        _BRAND_KEYS[partner_id] = generate_private_key()
+    return _BRAND_KEYS[partner_id]
+
+
+def keyed_brand(partner_id: str, currency: str, status: PartnerStatus = PartnerStatus.ACTIVE) -> Partner:
+    """brand(), with its key "k1" registered (brand_key signs for it)."""
+    key = PartnerKey("k1", public_key_bytes(brand_key(partner_id)), created_at_ms=BOOKS_NOW - BOOKS_DAY_MS)
+    return replace(brand(partner_id, currency, status), keys=(key,))
+
+
+def club_terms(**changes: object) -> MembershipTerms:
+    """stride sells "club" in GBP, volt and acme its partners, from a day ago for three years.
+
+    MONTHLY 1,000 (800 at a score of 500 or more): volt is paid 200 of it, acme 100. YEARLY
+    10,000: volt a quarter, acme a tenth. volt gives 2 seller-funded vouchers of 500 a month,
+    valid 30 days, and free delivery; acme 1 voucher of 300 a week it funds itself, valid 7
+    days, and 5% off. PRO_RATA refunds, 7 days of grace.
+    """
+    volt = PartnerTerms(
+        "volt",
+        (Vouchers(2, VoucherPeriod.MONTHLY, 500, 30, VoucherFunding.SELLER), FreeDelivery()),
+        ((TermLength.MONTHLY, FixedShare(200)), (TermLength.YEARLY, RatioShare(Ratio(1, 4)))),
+    )
+    acme = PartnerTerms(
+        "acme",
+        (Vouchers(1, VoucherPeriod.WEEKLY, 300, 7, VoucherFunding.PARTNER), PercentageDiscount(500, None)),
+        ((TermLength.MONTHLY, FixedShare(100)), (TermLength.YEARLY, RatioShare(Ratio(1, 10)))),
+    )
+    values: dict[str, object] = {
+        "programme_id": "club",
+        "version": 1,
+        "name": "Stride Club",
+        "seller_partner_id": "stride",
+        "currency": "GBP",
+        "offers": [
+            TermOffer(TermLength.MONTHLY, 1_000, (PriceTier(500, 800),)),
+            TermOffer(TermLength.YEARLY, 10_000),
+        ],
+        "partners": [volt, acme],
+        "refund_rule": RefundRule.PRO_RATA,
+        "grace_days": 7,
+        "valid_from_ms": BOOKS_NOW - BOOKS_DAY_MS,
+        "valid_until_ms": BOOKS_NOW + 3 * 365 * BOOKS_DAY_MS,
+    }
+    return validate_terms(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def active_membership_agreement(books: FakeBooks, terms: MembershipTerms) -> MembershipAgreement:
+    """Put an ACTIVE version of the terms, signed by the seller and every partner, in the books."""
+    document = document_of(terms)
+    signers = (terms.seller_partner_id, *terms.partner_ids)
+    agreement = MembershipAgreement(
+        agreement_id=new_id("mag"),
+        terms=terms,
+        status=MembershipAgreementStatus.ACTIVE,
+        document=document,
+        signatures=tuple(
+            AgreementSignature(p, "k1", brand_key(p).sign(document), BOOKS_NOW - BOOKS_DAY_MS) for p in signers
+        ),
+        proposed_at_ms=BOOKS_NOW - BOOKS_DAY_MS,
+    )
+    books.membership_agreements[agreement.agreement_id] = agreement
+    return agreement
+
+
+def member_with_accounts(books: FakeBooks, refs: dict[str, str], *, linked: tuple[str, ...] = ()) -> str:
+    """Put a member with an account at each brand of refs in the books; link the first brand to each of linked."""
+    member_id = new_id("mbr")
+    books.members[member_id] = BOOKS_NOW - BOOKS_DAY_MS
+    for partner_id, ref in refs.items():
+        books.accounts[(partner_id, ref)] = (member_id, f"pw-{partner_id}-{ref}")
+    first = next(iter(refs))
+    for partner_id in linked:
+        link_member(books, member_id, first, partner_id)
+    return member_id
+
+
+def link_member(books: FakeBooks, member_id: str, first: str, second: str, at_ms: int = BOOKS_NOW - 1) -> Link:
+    """Put a live link of the member's accounts at two brands in the books."""
+    link = Link(new_id("lnk"), member_id, first, second, at_ms)
+    books.links.append(link)
+    return link
