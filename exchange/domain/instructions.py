@@ -39,6 +39,10 @@ class InstructionKind(enum.Enum):
     BENEFIT_GRANT = "BENEFIT_GRANT"
     # Stop honouring them (BenefitNotice.honoured_until says from when).
     BENEFIT_REVOKE = "BENEFIT_REVOKE"
+    # Recognise the member's matched tier (a status match; what the match says is read with it).
+    TIER_MATCHED = "TIER_MATCHED"
+    # The status match ended (reason says why).
+    TIER_MATCH_ENDED = "TIER_MATCH_ENDED"
 
 
 class OriginKind(enum.Enum):
@@ -49,6 +53,7 @@ class OriginKind(enum.Enum):
     HOLD = "HOLD"  # the release of what a hold did not capture
     AWARD = "AWARD"  # its credit, the take-back of a cancelled credit
     MEMBERSHIP = "MEMBERSHIP"  # a partner's grant of a joint membership's benefits, and their revocation
+    MATCH = "MATCH"  # a status match recognised at the recogniser, and its end
 
 
 # The kinds of instruction each origin gives: only conversions and awards credit a member, so only
@@ -62,6 +67,7 @@ KINDS_OF_ORIGIN: Mapping[OriginKind, frozenset[InstructionKind]] = MappingProxyT
         OriginKind.HOLD: frozenset({InstructionKind.RELEASE}),
         OriginKind.AWARD: frozenset({InstructionKind.CREDIT, InstructionKind.CREDIT_CANCELLED}),
         OriginKind.MEMBERSHIP: frozenset({InstructionKind.BENEFIT_GRANT, InstructionKind.BENEFIT_REVOKE}),
+        OriginKind.MATCH: frozenset({InstructionKind.TIER_MATCHED, InstructionKind.TIER_MATCH_ENDED}),
     }
 )
 
@@ -110,6 +116,11 @@ class Origin:
         """A membership's grant of benefits to a partner, or their revocation."""
         return cls(OriginKind.MEMBERSHIP, membership_id)
 
+    @classmethod
+    def match(cls, match_id: str) -> Origin:
+        """A status match told to its recogniser, or its end."""
+        return cls(OriginKind.MATCH, match_id)
+
     def id_if(self, kind: OriginKind) -> str:
         """Return the origin's id if it is of that kind, else the empty string (the wire's optional ids)."""
         return self.id if self.kind is kind else ""
@@ -121,6 +132,8 @@ class Origin:
 
 
 BENEFIT_KINDS = frozenset({InstructionKind.BENEFIT_GRANT, InstructionKind.BENEFIT_REVOKE})
+MATCH_KINDS = frozenset({InstructionKind.TIER_MATCHED, InstructionKind.TIER_MATCH_ENDED})
+NO_POINTS_KINDS = BENEFIT_KINDS | MATCH_KINDS  # instructions that move no points
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,15 +187,23 @@ class Instruction:
             f"a {self.origin.kind.value} origin gives no {self.kind.value} instruction ({self.instruction_id})",
         )
         require(
-            (self.kind in BENEFIT_KINDS) == (self.benefit is not None)
-            and (self.points == 0) == (self.benefit is not None),
-            f"a benefit instruction, and only one, carries a notice and no points ({self.instruction_id})",
+            (self.kind in BENEFIT_KINDS) == (self.benefit is not None),
+            f"a benefit instruction, and only one, carries a notice ({self.instruction_id})",
+        )
+        require(
+            (self.kind in NO_POINTS_KINDS) == (self.points == 0),
+            f"a benefit or match instruction, and only one, moves no points ({self.instruction_id})",
         )
 
     @property
     def membership_id(self) -> str:
         """The membership whose benefits it grants or revokes; empty otherwise."""
         return self.origin.id_if(OriginKind.MEMBERSHIP)
+
+    @property
+    def match_id(self) -> str:
+        """The status match it tells of; empty otherwise."""
+        return self.origin.id_if(OriginKind.MATCH)
 
     @property
     def conversion_id(self) -> str:

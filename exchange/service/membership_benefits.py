@@ -106,9 +106,12 @@ def list_vouchers(
 def redeem_voucher(work: UnitOfWork, caller: Caller, voucher_id: str, reference: str, now_ms: int) -> VoucherView:
     """The honouring partner takes a voucher at checkout: once; a seller-funded one is owed to it by the seller."""
     before = rules.require_visible(work.vouchers.get(voucher_id), caller.principal, voucher_id)
-    expired = rules.expire(before, now_ms)
+    expired = rules.expire(before, now_ms) if caller.principal == before.honouring_partner_id else None
     if expired is not None:  # redeemed too late: expire it here, as the sweep would, and refuse for good
-        work.vouchers.save(before, expired)
+        if not work.vouchers.save(before, expired):  # another process moved it first: read what it did
+            latest = work.vouchers.get(voucher_id)
+            assert latest is not None
+            expired = latest
         before = expired
     after = rules.redeem(before, caller=caller.principal, now_ms=now_ms, reference=reference)
     if not work.vouchers.save(before, after):

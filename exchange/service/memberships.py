@@ -252,10 +252,10 @@ def deliver_awaiting_grants(work: UnitOfWork, member_id: str, now_ms: int) -> in
 
 def grant_acknowledged(work: UnitOfWork, instruction: Instruction) -> None:
     """A partner acknowledged a BENEFIT_GRANT: its grant is HONOURED, if that was the latest it was sent."""
-    notice = instruction.benefit
-    assert notice is not None, "a benefit instruction carries its notice"
     if instruction.kind is not InstructionKind.BENEFIT_GRANT:
         return
+    notice = instruction.benefit
+    assert notice is not None, "a benefit instruction carries its notice"
     for grant in work.memberships.grants_of(instruction.membership_id):
         latest = grant.state is GrantState.PENDING and grant.honoured_until_ms == notice.honoured_until_ms
         if grant.partner_id == instruction.partner_id and latest:

@@ -148,7 +148,7 @@ def _benefit_applied(work: UnitOfWork, instruction: Instruction, answer: Answer)
 
 
 def _nothing_more(work: UnitOfWork, instruction: Instruction, answer: Answer) -> None:
-    """A reversal's refund or a hold's release: the origin recorded everything when it made the instruction."""
+    """A reversal's refund, a hold's release, a status match told: the origin recorded everything when it made it."""
 
 
 OUTCOMES: Mapping[OriginKind, OriginOutcomes] = MappingProxyType(
@@ -162,6 +162,7 @@ OUTCOMES: Mapping[OriginKind, OriginOutcomes] = MappingProxyType(
             applied=_award_applied, refused=_award_refused, overdue=accruals.expire_overdue
         ),
         OriginKind.MEMBERSHIP: OriginOutcomes(applied=_benefit_applied),
+        OriginKind.MATCH: OriginOutcomes(applied=_nothing_more),
     }
 )
 require(set(OUTCOMES) == set(OriginKind), f"every origin kind has an outcome handler: {sorted(OUTCOMES, key=str)}")

@@ -108,6 +108,7 @@ _ID_COLUMN: dict[OriginKind, Column[str]] = {
     OriginKind.HOLD: instructions.c.hold_id,
     OriginKind.AWARD: instructions.c.award_id,
     OriginKind.MEMBERSHIP: instructions.c.membership_id,
+    OriginKind.MATCH: instructions.c.match_id,
 }
 
 

@@ -256,9 +256,16 @@ ORIGIN_IDS = (
     " AND membership_id = '')"
     " OR (origin_kind = 'MEMBERSHIP' AND conversion_id = '' AND reversal_id = '' AND hold_id = '' AND award_id = ''"
     " AND membership_id <> '')"
+    " OR (origin_kind = 'MATCH' AND conversion_id = '' AND reversal_id = '' AND hold_id = '' AND award_id = ''"
+    " AND membership_id = '')"
 )
-# Points move on every instruction but a membership's benefit grant or revocation, which moves none.
-POINTS_UNLESS_BENEFIT = "(origin_kind = 'MEMBERSHIP' AND points = 0) OR (origin_kind <> 'MEMBERSHIP' AND points > 0)"
+# A status match, and only one, names its match (and none of the ids above).
+NO_MATCH_ID = "(origin_kind = 'MATCH') = (match_id <> '')"
+# Points move on every instruction but a membership's benefits and a status match's, which move none.
+POINTS_UNLESS_BENEFIT = (
+    "(origin_kind IN ('MEMBERSHIP', 'MATCH') AND points = 0)"
+    " OR (origin_kind NOT IN ('MEMBERSHIP', 'MATCH') AND points > 0)"
+)
 
 instructions = Table(
     "instructions",
@@ -278,6 +285,7 @@ instructions = Table(
     Column("hold_id", String(40), nullable=False, server_default=""),
     Column("award_id", String(40), nullable=False, server_default=""),
     Column("membership_id", String(40), nullable=False, server_default=""),
+    Column("match_id", String(40), nullable=False, server_default=""),
     # For a BENEFIT_GRANT or BENEFIT_REVOKE (exchange.domain.instructions.BenefitNotice): the programme,
     # the benefits (JSON, as the agreement document writes them; a grant only) and their time.
     Column("programme_id", String(64), nullable=False, server_default=""),
@@ -294,6 +302,7 @@ instructions = Table(
     Column("reason", String(500), nullable=False, server_default=""),
     CheckConstraint(POINTS_UNLESS_BENEFIT, name="points_unless_benefit"),
     CheckConstraint(ORIGIN_IDS, name="origin_names_its_ids"),
+    CheckConstraint(NO_MATCH_ID, name="match_names_its_id"),
     Index("ix_instructions_partner_state", "partner_id", "state", "leased_until_ms"),
     Index("ix_instructions_conversion_id", "conversion_id"),
 )
@@ -860,6 +869,73 @@ vouchers = Table(
     ForeignKeyConstraint(["membership_id"], ["memberships.membership_id"]),
     Index("ix_vouchers_membership_issued", "membership_id", "issued_at_ms"),
     Index("ix_vouchers_state_expires", "state", "expires_at_ms"),
+)
+
+
+# --- status match -------------------------------------------------------------------------------
+
+# Each brand's tier ladder, lowest first (JSON: [{"code", "name"}, ...]).
+tier_ladders = Table(
+    "tier_ladders",
+    metadata,
+    Column("partner_id", String(32), primary_key=True),
+    Column("tiers", Text, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+# A member's tier at a brand: member data, sealed with the member's data key (its code and dates),
+# so an erasure (the key destroyed) leaves nothing readable.
+member_tiers = Table(
+    "member_tiers",
+    metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("partner_id", String(32), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("published_at_ms", BigInteger, nullable=False),
+)
+
+# One version of a pair's match agreement with both signatures; the canonical document is the record
+# of the terms (exchange.domain.status_match_terms.terms_of_document reads it back).
+match_agreements = Table(
+    "match_agreements",
+    metadata,
+    Column("agreement_id", String(40), primary_key=True),
+    Column("recogniser_partner_id", String(32), nullable=False),
+    Column("attester_partner_id", String(32), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("proposer_key_id", String(64), nullable=False),
+    Column("proposer_signature", LargeBinary, nullable=False),
+    Column("acceptor_key_id", String(64), nullable=False, server_default=""),
+    Column("acceptor_signature", LargeBinary, nullable=False, server_default=""),
+    Column("proposed_at_ms", BigInteger, nullable=False),
+    Column("accepted_at_ms", BigInteger, nullable=True),
+    Column("status_changed_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("recogniser_partner_id", "attester_partner_id", "version"),
+)
+
+# A member's status match. The tiers are member data: sealed (JSON {"attester_tier", "matched_tier"}).
+status_matches = Table(
+    "status_matches",
+    metadata,
+    Column("match_id", String(40), primary_key=True),
+    Column("member_id", String(40), nullable=False),
+    Column("recogniser_partner_id", String(32), nullable=False),
+    Column("attester_partner_id", String(32), nullable=False),
+    Column("agreement_version", BigInteger, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("challenge", Text, nullable=False, server_default=""),  # the terms' challenge (JSON), or empty
+    Column("state", String(16), nullable=False),
+    Column("started_at_ms", BigInteger, nullable=False),
+    Column("ends_at_ms", BigInteger, nullable=False),
+    Column("match_ends_at_ms", BigInteger, nullable=False),
+    Column("challenge_pending", Integer, nullable=False),
+    Column("ended_at_ms", BigInteger, nullable=True),
+    Column("end_reason", String(32), nullable=False, server_default=""),
+    Index("ix_status_matches_pair_member", "recogniser_partner_id", "attester_partner_id", "member_id"),
+    Index("ix_status_matches_member_state", "member_id", "state"),
+    Index("ix_status_matches_state_ends", "state", "ends_at_ms"),
 )
 
 

@@ -11,6 +11,7 @@ from exchange.domain.errors import InvariantViolation
 from exchange.domain.instructions import (
     BENEFIT_KINDS,
     KINDS_OF_ORIGIN,
+    NO_POINTS_KINDS,
     BenefitNotice,
     Instruction,
     InstructionKind,
@@ -29,6 +30,7 @@ ORIGINS = {
     OriginKind.HOLD: Origin.hold("hold-1"),
     OriginKind.AWARD: Origin.award("awd-1"),
     OriginKind.MEMBERSHIP: Origin.membership("mbs-1"),
+    OriginKind.MATCH: Origin.match("smt-1"),
 }
 
 
@@ -40,7 +42,7 @@ def _instruction(kind: InstructionKind, origin: Origin, *, delivered: int = 0) -
         kind=kind,
         state=InstructionState.PENDING,
         member_ref="v-1",
-        points=0 if benefit else 150,
+        points=0 if kind in NO_POINTS_KINDS else 150,
         benefit=BenefitNotice("plus", (FreeDelivery(),), 0, 10) if benefit else None,
         point_currency="VOLT",
         origin=origin,
