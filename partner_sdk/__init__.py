@@ -18,6 +18,7 @@ Besides this package, these modules are public namespaces (everything else is pr
     partner_sdk.accruals          the accrual document (and its models)
     partner_sdk.donations         the donation document and receipts (and its models)
     partner_sdk.memberships       joint paid membership: the terms' document, passes (and its models)
+    partner_sdk.status_match      status match: the terms' document, tier attestations (and its models)
     partner_sdk.settlement        statements: the document, offline verification
     partner_sdk.settlement_csv    the CSV of a statement's movements, written and read
     partner_sdk.settlement_html   a statement's JSON export and printable page
@@ -112,6 +113,7 @@ from partner_sdk.errors import (
     ResponseVerificationError,
     StatementFormatError,
     StatementVerificationError,
+    TierAttestationVerificationError,
     UnauthenticatedError,
     UnavailableError,
 )
@@ -171,6 +173,21 @@ from partner_sdk.settlement import (
     verify_chain,
     verify_statement,
 )
+from partner_sdk.status_match import (
+    Challenge,
+    MatchAgreement,
+    MatchAgreementStatus,
+    MatchEndReason,
+    MatchState,
+    MatchTerms,
+    StatusMatch,
+    Tier,
+    TierAttestation,
+    TierAttestationDocument,
+    TierLadder,
+    match_document,
+    verify_tier_attestation,
+)
 from partner_sdk.tls import TlsOptions
 
 __all__ = [
@@ -206,6 +223,7 @@ __all__ = [
     "ResponseVerificationError",
     "StatementFormatError",
     "StatementVerificationError",
+    "TierAttestationVerificationError",
     "UnauthenticatedError",
     "UnavailableError",
     # partners, agreements, conversions, holds, instructions
@@ -303,6 +321,20 @@ __all__ = [
     "Vouchers",
     "membership_document",
     "verify_membership_pass",
+    # status match
+    "Challenge",
+    "MatchAgreement",
+    "MatchAgreementStatus",
+    "MatchEndReason",
+    "MatchState",
+    "MatchTerms",
+    "StatusMatch",
+    "Tier",
+    "TierAttestation",
+    "TierAttestationDocument",
+    "TierLadder",
+    "match_document",
+    "verify_tier_attestation",
     # settlement
     "BreakKind",
     "Dispute",

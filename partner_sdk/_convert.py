@@ -381,6 +381,11 @@ def instruction(message: instructions_pb2.Instruction) -> Instruction:
         benefits=tuple(benefit(b) for b in message.benefits),
         honoured_from=_optional_time(message, "honoured_from"),
         honoured_until=_optional_time(message, "honoured_until"),
+        match_id=message.match_id,
+        attester_partner_id=message.attester_partner_id,
+        attester_tier=message.attester_tier,
+        matched_tier=message.matched_tier,
+        match_ends_at=_optional_time(message, "match_ends_at"),
     )
 
 
@@ -492,7 +497,7 @@ def attribute_type(name: str) -> members_pb2.AttributeType:
 
 
 def purpose(name: str) -> members_pb2.Purpose:
-    """Return the Purpose value for a name such as "PERSONALISED_OFFERS" (ValueError if unknown)."""
+    """Return the Purpose value for a name such as "PERSONALISED_OFFERS" or "STATUS_MATCH" (ValueError if unknown)."""
     return cast(members_pb2.Purpose, _enum_value(members_pb2.Purpose, "PURPOSE_", name))
 
 

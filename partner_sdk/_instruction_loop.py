@@ -1,4 +1,4 @@
-"""InstructionLoop: apply the hub's credit, refund, release, cancellation and benefit instructions with your handler.
+"""InstructionLoop: apply the hub's credit, refund, release, cancellation, benefit and tier instructions with a handler.
 
 The hub delivers each instruction at least once: until it is acknowledged or rejected it comes
 back on a later pull, after its lease. The loop runs your handler, then acknowledges with the
@@ -54,6 +54,19 @@ honoured_until::
 
         def revoke_benefit(self, instruction: Instruction) -> str:
             return perks.end_once(instruction.instruction_id, instruction.membership_id, instruction.honoured_until)
+
+A recogniser of status matches (partner_sdk.status_match) also gives its handler
+``tier_matched`` and ``tier_match_ended``: TIER_MATCHED says to recognise instruction.member_ref
+at instruction.matched_tier until instruction.match_ends_at (their instruction.attester_tier at
+instruction.attester_partner_id was matched), TIER_MATCH_ENDED that the match instruction.match_id
+ended at match_ends_at, for instruction.reason::
+
+        def tier_matched(self, instruction: Instruction) -> str:
+            return tiers.recognise_once(instruction.instruction_id, instruction.member_ref, instruction.match_id,
+                                        instruction.matched_tier, instruction.match_ends_at)
+
+        def tier_match_ended(self, instruction: Instruction) -> str:
+            return tiers.end_once(instruction.instruction_id, instruction.match_id, instruction.match_ends_at)
 """
 
 from __future__ import annotations
@@ -108,6 +121,8 @@ _HANDLER_METHODS = {
     "CREDIT_CANCELLED": "cancel_credit",
     "BENEFIT_GRANT": "grant_benefit",
     "BENEFIT_REVOKE": "revoke_benefit",
+    "TIER_MATCHED": "tier_matched",
+    "TIER_MATCH_ENDED": "tier_match_ended",
 }
 RESEND_BATCH = 100
 """How many owed answers the loop resends before each pull."""
@@ -144,6 +159,12 @@ class InstructionHandler(Protocol):
     instruction.membership_id's benefits from instruction.honoured_until). Like refunds, neither
     can be refused (RejectInstruction leaves them unacknowledged and logged); a handler without
     them leaves such instructions unacknowledged, logged as errors, and they come back.
+
+    A recogniser of status matches also defines ``tier_matched(instruction) -> str`` (recognise
+    instruction.member_ref at instruction.matched_tier until instruction.match_ends_at) and
+    ``tier_match_ended(instruction) -> str`` (stop recognising the match instruction.match_id
+    from instruction.match_ends_at; instruction.reason says why). Like the benefit methods,
+    neither can be refused, and a handler without them leaves such instructions unacknowledged.
 
     A handler may also define ``on_cancelled(instruction, error) -> None``: the loop calls it
     when the hub refuses an acknowledgement with FailedPreconditionError, meaning the hub does

@@ -63,12 +63,21 @@ KeyState: TypeAlias = Literal["ACTIVE", "EXPIRING", "EXPIRED", "REVOKED", "UNKNO
 AgreementStatus: TypeAlias = Literal["PROPOSED", "ACTIVE", "SUSPENDED", "TERMINATED", "SUPERSEDED", "UNKNOWN"]
 ConversionState: TypeAlias = Literal["PENDING_CREDIT", "COMPLETED", "REJECTED", "EXPIRED", "REFUNDED", "UNKNOWN"]
 InstructionKind: TypeAlias = Literal[
-    "CREDIT", "REFUND", "RELEASE", "CREDIT_CANCELLED", "BENEFIT_GRANT", "BENEFIT_REVOKE", "UNKNOWN"
+    "CREDIT",
+    "REFUND",
+    "RELEASE",
+    "CREDIT_CANCELLED",
+    "BENEFIT_GRANT",
+    "BENEFIT_REVOKE",
+    "TIER_MATCHED",
+    "TIER_MATCH_ENDED",
+    "UNKNOWN",
 ]
 InstructionState: TypeAlias = Literal["PENDING", "ACKNOWLEDGED", "REJECTED", "CANCELLED", "UNKNOWN"]
 HoldState: TypeAlias = Literal["OPEN", "CAPTURED", "VOIDED", "EXPIRED", "UNKNOWN"]
 AttributeType: TypeAlias = Literal["TEXT", "INTEGER", "BOOLEAN", "DATE", "UNKNOWN"]
-Purpose: TypeAlias = Literal["PERSONALISED_OFFERS", "FRAUD_PREVENTION", "SERVICE", "UNKNOWN"]
+Purpose: TypeAlias = Literal["PERSONALISED_OFFERS", "FRAUD_PREVENTION", "SERVICE", "STATUS_MATCH", "UNKNOWN"]
+"""Why a consent lets a brand read attributes; STATUS_MATCH: the attribute "status_tier", for a status match."""
 ConsentEndReason: TypeAlias = Literal["", "REVOKED", "UNLINKED", "ERASED", "UNKNOWN"]
 """Why a consent ended before it lapsed; empty while it stands or once it lapsed."""
 WithheldReason: TypeAlias = Literal["NO_CONSENT", "NOT_DECLARED", "NO_VALUE", "UNKNOWN"]
@@ -290,13 +299,17 @@ class Conversion:
 
 @dataclass(frozen=True, slots=True)
 class Instruction:
-    """Work the hub gives this partner: credit, refund or release points of a member, or honour a membership.
+    """Work the hub gives this partner: credit, refund or release points of a member, honour a membership or a tier.
 
     kind is CREDIT, REFUND, RELEASE (points reserved for hold_id that were not captured),
     CREDIT_CANCELLED (take back the delivered credit cancels_instruction_id, if it was applied),
     BENEFIT_GRANT (honour benefits for member_ref from honoured_from until honoured_until, for the
-    joint membership membership_id of programme_id; a renewal sends another with the new end) or
-    BENEFIT_REVOKE (stop honouring membership_id's benefits from honoured_until); state is
+    joint membership membership_id of programme_id; a renewal sends another with the new end),
+    BENEFIT_REVOKE (stop honouring membership_id's benefits from honoured_until), TIER_MATCHED
+    (recognise member_ref at matched_tier until match_ends_at: their attester_tier at
+    attester_partner_id was matched, match_id) or TIER_MATCH_ENDED (the match match_id ended at
+    match_ends_at; reason says why: DOWNGRADED, LAPSED, CONSENT_REVOKED, UNLINKED, ERASED,
+    CHALLENGE_FAILED or EXPIRED); state is
     PENDING, ACKNOWLEDGED, REJECTED or CANCELLED. points are in the partner's own point currency.
     deadline is set for credits only: after it the hub cancels the credit and refuses a late
     acknowledgement. instruction_id is the key to dedupe on: the same instruction may be
@@ -324,6 +337,11 @@ class Instruction:
     benefits: tuple[Benefit, ...] = ()  # a BENEFIT_GRANT: what to honour, in the order members see them
     honoured_from: datetime | None = None  # a BENEFIT_GRANT: from when
     honoured_until: datetime | None = None  # a BENEFIT_GRANT: until when; a BENEFIT_REVOKE: when they end
+    match_id: str = ""  # a TIER_MATCHED or TIER_MATCH_ENDED: the status match
+    attester_partner_id: str = ""  # a TIER_MATCHED: the brand whose tier was matched
+    attester_tier: str = ""  # a TIER_MATCHED: the member's tier there
+    matched_tier: str = ""  # a TIER_MATCHED: the tier to recognise here
+    match_ends_at: datetime | None = None  # a TIER_MATCHED: until when; a TIER_MATCH_ENDED: when it ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +428,7 @@ class AttributeDeclaration:
 class Consent:
     """A member's consent: grantee_partner_id may read attribute_keys of source_partner_id.
 
-    purpose is PERSONALISED_OFFERS, FRAUD_PREVENTION or SERVICE; the consent lapses at
+    purpose is PERSONALISED_OFFERS, FRAUD_PREVENTION, SERVICE or STATUS_MATCH; the consent lapses at
     expires_at and revoked_at is None unless it was revoked. granted_via is the brand through
     whose app it was given. receipt is the UTF-8 text the hub signed (receipt_signature, by
     the hub key receipt_key_id); check it with verify_receipt.

@@ -2,7 +2,7 @@
 
 The class names every call it offers, service by service; each call lives in the module of its
 service under partner_sdk/_client/ (registry, agreements, conversions, redemptions, members,
-instructions, accruals, donations, memberships, settlement).
+instructions, accruals, donations, memberships, status_match, settlement).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from partner_sdk._client import (
     redemptions,
     registry,
     settlement,
+    status_match,
 )
 from partner_sdk._client.connection import DEFAULT_TIMEOUT_S, MAX_MESSAGE_BYTES, PartnerConnection
 from partner_sdk.keys import Ed25519PrivateKey
@@ -149,6 +150,17 @@ class ExchangeClient(PartnerConnection):
     list_vouchers = memberships.list_vouchers
     iter_vouchers = memberships.iter_vouchers
     redeem_voucher = memberships.redeem_voucher
+
+    # StatusMatchService: partner_sdk/_client/status_match.py
+    publish_tier_ladder = status_match.publish_tier_ladder
+    publish_member_tier = status_match.publish_member_tier
+    propose_match_agreement = status_match.propose_match_agreement
+    accept_match_agreement = status_match.accept_match_agreement
+    get_match_agreement = status_match.get_match_agreement
+    request_status_match = status_match.request_status_match
+    get_status_match = status_match.get_status_match
+    get_tier_attestation = status_match.get_tier_attestation
+    report_challenge = status_match.report_challenge
 
     # SettlementService: partner_sdk/_client/settlement.py
     close_period = settlement.close_period

@@ -17,6 +17,7 @@
      |    +-- StatementVerificationError   a statement or chain (verify_statement, verify_chain)
      |    +-- ReceiptVerificationError     a consent's or donation's receipt (verify_receipt)
      |    +-- MembershipPassVerificationError  a membership pass (verify_membership_pass)
+     |    +-- TierAttestationVerificationError a tier attestation (verify_tier_attestation)
      +-- StatementFormatError        a statement document is not coalition-statement/1 (also a ValueError)
 
 ``reason`` is a stable machine-readable code: the hub's (for example ``KEY_REVOKED``), or the
@@ -48,6 +49,7 @@ __all__ = [
     "ResponseVerificationError",
     "StatementFormatError",
     "StatementVerificationError",
+    "TierAttestationVerificationError",
     "UnauthenticatedError",
     "UnavailableError",
 ]
@@ -190,6 +192,18 @@ class MembershipPassVerificationError(ResponseVerificationError):
     """
 
     code = "MEMBERSHIP_PASS_NOT_VERIFIED"
+
+
+class TierAttestationVerificationError(ResponseVerificationError):
+    """A tier attestation must not be recognised: not the hub's, not for this brand, or not valid now.
+
+    verify_tier_attestation raises it. reason is BAD_HUB_KEY (not a 32-byte key), BAD_SIGNATURE
+    (another key, or an altered attestation), MALFORMED_ATTESTATION (not JSON, or a field missing,
+    unknown or of the wrong type), NOT_CANONICAL, WRONG_FORMAT (not coalition-tier-attestation/1),
+    WRONG_RECOGNISER (issued to another brand), ATTESTATION_EXPIRED or ATTESTATION_NOT_YET_VALID.
+    """
+
+    code = "TIER_ATTESTATION_NOT_VERIFIED"
 
 
 class StatementFormatError(ExchangeError, ValueError):

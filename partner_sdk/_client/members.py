@@ -154,7 +154,7 @@ def grant_consent(
         grantee_partner_id: the brand that may read them; the member must be linked with it
             (or be its member).
         attribute_keys: declared attributes of the source brand (1 to 50).
-        purpose: "PERSONALISED_OFFERS", "FRAUD_PREVENTION" or "SERVICE".
+        purpose: "PERSONALISED_OFFERS", "FRAUD_PREVENTION", "SERVICE" or "STATUS_MATCH".
         expires_at: when it lapses, timezone-aware, in the future and at most 2 years ahead.
         timeout_s: this call's deadline in seconds (the client's default if None).
 
@@ -237,7 +237,7 @@ def read_attributes(
     Args:
         pairwise_member_id: your pairwise id for the member.
         source_partner_id: the brand whose attributes you read.
-        purpose: "PERSONALISED_OFFERS", "FRAUD_PREVENTION" or "SERVICE".
+        purpose: "PERSONALISED_OFFERS", "FRAUD_PREVENTION", "SERVICE" or "STATUS_MATCH".
         attribute_keys: the attributes wanted (1 to 50).
         timeout_s: this call's deadline in seconds (the client's default if None).
 

@@ -34,6 +34,7 @@ from coalition.exchange.v1 import (
     memberships_pb2,
     redemptions_pb2,
     settlement_pb2,
+    status_match_pb2,
 )
 from partner_sdk import _convert, keys
 from partner_sdk.errors import ExchangeError, ReceiptVerificationError, ResponseVerificationError
@@ -61,6 +62,7 @@ PUBLIC_MODULES = frozenset(
         "settlement_csv",
         "settlement_html",
         "signing",
+        "status_match",
         "testing",
         "tls",
         "transport",
@@ -196,6 +198,7 @@ def test_every_exception_the_sdk_raises_is_in_the_one_tree() -> None:
     assert issubclass(partner_sdk.StatementVerificationError, ResponseVerificationError)
     assert issubclass(partner_sdk.ReceiptVerificationError, ResponseVerificationError)
     assert issubclass(partner_sdk.MembershipPassVerificationError, ResponseVerificationError)
+    assert issubclass(partner_sdk.TierAttestationVerificationError, ResponseVerificationError)
     assert issubclass(partner_sdk.StatementFormatError, ValueError)  # as it always was
     errors_tree = importlib.import_module("partner_sdk.errors")
     assert set(errors_tree.__all__) == {name for name, cls in exceptions.items() if issubclass(cls, ExchangeError)}
@@ -218,6 +221,7 @@ def test_no_verify_function_or_method_answers_with_a_bool() -> None:
     assert {
         "partner_sdk.settlement.verify_statement",
         "partner_sdk.memberships.verify_membership_pass",
+        "partner_sdk.status_match.verify_tier_attestation",
         "Consent.verify_receipt",
         "Donation.verify_receipt",
     } <= set(found)
@@ -309,6 +313,8 @@ LITERALS: list[tuple[str, EnumTypeWrapper, str]] = [
     ("MembershipState", memberships_pb2.MembershipState, "MEMBERSHIP_STATE_"),
     ("GrantState", memberships_pb2.GrantState, "GRANT_STATE_"),
     ("VoucherState", memberships_pb2.VoucherState, "VOUCHER_STATE_"),
+    ("MatchAgreementStatus", status_match_pb2.MatchAgreementStatus, "MATCH_AGREEMENT_STATUS_"),
+    ("MatchState", status_match_pb2.MatchState, "MATCH_STATE_"),
 ]
 
 
@@ -393,6 +399,15 @@ EXCHANGE_CLIENT_CALLS = [
     "list_vouchers",
     "iter_vouchers",
     "redeem_voucher",
+    "publish_tier_ladder",
+    "publish_member_tier",
+    "propose_match_agreement",
+    "accept_match_agreement",
+    "get_match_agreement",
+    "request_status_match",
+    "get_status_match",
+    "get_tier_attestation",
+    "report_challenge",
     "close_period",
     "get_period",
     "list_periods",
