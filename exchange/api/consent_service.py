@@ -11,7 +11,7 @@ from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.consent import AttributeType, Purpose, Value
 from exchange.domain.errors import InvalidArgument
 from exchange.secrets.keyring import Keyring
-from exchange.service import consent
+from exchange.service import consent, status_match
 from exchange.service.consent import SignedConsent
 from exchange.service.pipeline import PARTNERS, command
 
@@ -26,6 +26,7 @@ PURPOSES = {
     members_pb2.PURPOSE_PERSONALISED_OFFERS: Purpose.PERSONALISED_OFFERS,
     members_pb2.PURPOSE_FRAUD_PREVENTION: Purpose.FRAUD_PREVENTION,
     members_pb2.PURPOSE_SERVICE: Purpose.SERVICE,
+    members_pb2.PURPOSE_STATUS_MATCH: Purpose.STATUS_MATCH,
 }
 PURPOSE_TO_PROTO = {v: k for k, v in PURPOSES.items()}
 
@@ -132,6 +133,7 @@ def _grant(call: Invocation, request: members_pb2.GrantConsentRequest) -> member
 @command(members_pb2.RevokeConsentRequest, callers=PARTNERS)
 def _revoke(call: Invocation, request: members_pb2.RevokeConsentRequest) -> members_pb2.RevokeConsentResponse:
     signed = consent.revoke(call.connection, call.caller, request.member_ref, request.consent_id, call.now_ms)
+    status_match.end_after_consent_change(call.work, signed.consent.member_id, call.now_ms)  # matches it allowed
     return members_pb2.RevokeConsentResponse(consent=_consent_message(signed))
 
 

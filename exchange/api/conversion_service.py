@@ -14,7 +14,7 @@ from exchange.api.money_translate import (
 )
 from exchange.api.translate import optional_ms
 from exchange.domain.errors import InvalidArgument
-from exchange.service import conversions, instructions, outcomes
+from exchange.service import conversions, instructions, outcomes, status_match
 from exchange.service.authentication import Caller
 from exchange.service.pipeline import PARTNERS, READ_COMMITTED, command
 
@@ -139,7 +139,11 @@ def _pull(
 ) -> instructions_pb2.PullInstructionsResponse:
     limit, _, lease_s = instructions.pull_limits(request.max_instructions, request.wait_seconds, request.lease_seconds)
     leased = instructions.lease(call.connection, call.caller, limit=limit, lease_s=lease_s, now_ms=call.now_ms)
-    return instructions_pb2.PullInstructionsResponse(instructions=[instruction_message(i) for i in leased])
+    return instructions_pb2.PullInstructionsResponse(
+        instructions=[
+            instruction_message(i, status_match.match_notice(call.work, i) if i.match_id else None) for i in leased
+        ]
+    )
 
 
 @command(instructions_pb2.AcknowledgeInstructionRequest, callers=PARTNERS)

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import grpc
@@ -112,7 +113,7 @@ def generic_handler(service: str, methods: SignedMethods, hub: HubContext) -> gr
         wire=WIRE,
         keyring=hub.keyring,
         group_commit=hub.group_commit,
-        unit_of_work=SqlUnitOfWork,
+        unit_of_work=partial(SqlUnitOfWork, keyring=hub.keyring),
     )
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(_unary(f"/{service}/{name}", command, signed_calls, hub))

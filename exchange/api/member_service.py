@@ -7,7 +7,7 @@ from exchange.api.consent_service import CONSENT_METHODS
 from exchange.api.dispatch import Invocation, SignedMethods
 from exchange.api.translate import timestamp
 from exchange.domain.members import Link
-from exchange.service import members, memberships
+from exchange.service import members, memberships, status_match
 from exchange.service.pipeline import PARTNERS, command
 
 MEMBER_SERVICE = members_pb2.DESCRIPTOR.services_by_name["MemberService"].full_name
@@ -56,6 +56,7 @@ def _redeem(call: Invocation, request: members_pb2.RedeemLinkCodeRequest) -> mem
 @command(members_pb2.UnlinkRequest, callers=PARTNERS)
 def _unlink(call: Invocation, request: members_pb2.UnlinkRequest) -> members_pb2.UnlinkResponse:
     link = members.unlink(call.connection, call.caller, request.link_id, request.reason, call.now_ms)
+    status_match.end_after_unlink(call.work, link.member_id, call.now_ms)  # matches a brand no longer stands in
     return members_pb2.UnlinkResponse(link=link_message(link, call.caller.principal, pairwise_secret(call)))
 
 

@@ -12,6 +12,7 @@ from exchange.domain.instructions import Instruction, InstructionKind, Instructi
 from exchange.domain.money import Ratio
 from exchange.domain.pricing import ConversionAmounts
 from exchange.domain.redemptions import Hold, HoldState
+from exchange.domain.status_match import Match
 
 AGREEMENT_STATUS_TO_PROTO = {
     AgreementStatus.PROPOSED: agreements_pb2.AGREEMENT_STATUS_PROPOSED,
@@ -196,8 +197,8 @@ def conversion_message(conversion: Conversion, viewer: str) -> conversions_pb2.C
     return message
 
 
-def instruction_message(instruction: Instruction) -> instructions_pb2.Instruction:
-    """Return an instruction as a message."""
+def instruction_message(instruction: Instruction, match: Match | None = None) -> instructions_pb2.Instruction:
+    """Return an instruction as a message; a status match's says what the match is (its tiers opened)."""
     message = instructions_pb2.Instruction(
         instruction_id=instruction.instruction_id,
         kind=INSTRUCTION_KIND_TO_PROTO[instruction.kind],
@@ -225,6 +226,14 @@ def instruction_message(instruction: Instruction) -> instructions_pb2.Instructio
         if notice.honoured_from_ms is not None:
             message.honoured_from.CopyFrom(timestamp(notice.honoured_from_ms))
         message.honoured_until.CopyFrom(timestamp(notice.honoured_until_ms))
+    if instruction.match_id:
+        message.match_id = instruction.match_id
+    if match is not None:
+        message.attester_partner_id = match.attester_partner_id
+        message.attester_tier = match.attester_tier
+        message.matched_tier = match.matched_tier
+        ended = match.ended_at_ms if instruction.kind is InstructionKind.TIER_MATCH_ENDED else None
+        message.match_ends_at.CopyFrom(timestamp(ended if ended is not None else match.ends_at_ms))
     return message
 
 

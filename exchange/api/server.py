@@ -45,11 +45,21 @@ from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVI
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
 from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
+from exchange.api.status_match_service import STATUS_MATCH_METHODS, STATUS_MATCH_SERVICE
 from exchange.domain.errors import ExchangeError
 from exchange.domain.members import FAILED_REDEMPTION_WINDOW_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.keyring import Keyring
-from exchange.service import accruals, audit, conversions, erasure, membership_benefits, memberships, redemptions
+from exchange.service import (
+    accruals,
+    audit,
+    conversions,
+    erasure,
+    membership_benefits,
+    memberships,
+    redemptions,
+    status_match,
+)
 from exchange.service.authentication import Authenticator, OperatorKey
 from exchange.service.clock import Clock, SystemClock
 from exchange.service.conversions import ConversionPolicy
@@ -61,6 +71,7 @@ from exchange.store.holds_repo import HoldRepository
 from exchange.store.members_repo import prune_failed_guesses
 from exchange.store.memberships_repo import MembershipRepository
 from exchange.store.nonces_repo import NonceRepository
+from exchange.store.status_match_repo import StatusMatchRepository
 from exchange.store.unit_of_work import SqlUnitOfWork
 from exchange.store.vouchers_repo import VoucherRepository
 
@@ -188,6 +199,7 @@ class HubServer:
                 (
                     generic_handler(MEMBER_SERVICE, MEMBER_METHODS, self.context),
                     generic_handler(MEMBERSHIP_SERVICE, MEMBERSHIP_METHODS, self.context),
+                    generic_handler(STATUS_MATCH_SERVICE, STATUS_MATCH_METHODS, self.context),
                 )
             )
         self._health = health.HealthServicer()
@@ -203,7 +215,7 @@ class HubServer:
             SETTLEMENT_SERVICE,
             ACCRUAL_SERVICE,
             DONATION_SERVICE,
-            *((MEMBER_SERVICE, MEMBERSHIP_SERVICE) if config.keyring is not None else ()),
+            *((MEMBER_SERVICE, MEMBERSHIP_SERVICE, STATUS_MATCH_SERVICE) if config.keyring is not None else ()),
         )
         reflection.enable_server_reflection(
             (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
@@ -329,6 +341,7 @@ class HubServer:
             (lambda c: HoldRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), redemptions.expire_overdue),
             (lambda c: AccrualRepository(c).overdue(now_ms, EXPIRY_SWEEP_BATCH), accruals.expire_overdue),
             (lambda c: MembershipRepository(c).due_to_lapse(now_ms, EXPIRY_SWEEP_BATCH), memberships.lapse_overdue),
+            (lambda c: StatusMatchRepository(c).due(now_ms, EXPIRY_SWEEP_BATCH), status_match.sweep_match),
             (
                 lambda c: VoucherRepository(c).due_memberships(now_ms, EXPIRY_SWEEP_BATCH),
                 membership_benefits.issue_due_vouchers,
@@ -338,7 +351,7 @@ class HubServer:
         for find, expire_one in sweeps:
             for item_id in database.run(find):
                 # Each expiry appends its own audit event, in its transaction.
-                expired += database.run(partial(_expire_one, expire_one, item_id, now_ms))
+                expired += database.run(partial(_expire_one, expire_one, item_id, now_ms, self.config.keyring))
         return expired
 
     def seal_audit_once(self, *, delay_ms: int = audit.SEAL_DELAY_MS) -> int:
@@ -379,5 +392,5 @@ class HubServer:
 Expire = Callable[[UnitOfWork, str, int], int]  # how many it changed (a bool counts 0 or 1)
 
 
-def _expire_one(expire: Expire, item_id: str, now_ms: int, connection: Connection) -> int:
-    return int(expire(SqlUnitOfWork(connection), item_id, now_ms))
+def _expire_one(expire: Expire, item_id: str, now_ms: int, keyring: Keyring | None, connection: Connection) -> int:
+    return int(expire(SqlUnitOfWork(connection, keyring), item_id, now_ms))

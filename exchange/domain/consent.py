@@ -55,6 +55,7 @@ class Purpose(enum.Enum):
     PERSONALISED_OFFERS = "PERSONALISED_OFFERS"
     FRAUD_PREVENTION = "FRAUD_PREVENTION"
     SERVICE = "SERVICE"
+    STATUS_MATCH = "STATUS_MATCH"  # recognising the member's tier at the source brand (exchange.service.status_match)
 
 
 Value = str | int | bool | dt.date
@@ -162,7 +163,9 @@ def grant(
     """Validate and return a new consent."""
     if purpose is None:
         raise InvalidArgument(
-            "UNKNOWN_PURPOSE", "purpose must be PERSONALISED_OFFERS, FRAUD_PREVENTION or SERVICE", field="purpose"
+            "UNKNOWN_PURPOSE",
+            "purpose must be PERSONALISED_OFFERS, FRAUD_PREVENTION, SERVICE or STATUS_MATCH",
+            field="purpose",
         )
     if expires_at_ms <= now_ms:
         raise InvalidArgument("EXPIRY_IN_PAST", "expires_at must be in the future", field="expires_at")

@@ -17,12 +17,15 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Connection
 
 from exchange.domain import consent as consent_rules
+from exchange.domain.status_match import EndReason
 from exchange.secrets.erasure_ledger import ErasureLedger
 from exchange.secrets.pairwise import member_tag, pairwise_member_id
+from exchange.service import status_match
 from exchange.store.consent_repo import ConsentRepository
 from exchange.store.database import Database
 from exchange.store.idempotency_repo import erase_answers
 from exchange.store.members_repo import MemberRepository, scrub_member_refs
+from exchange.store.unit_of_work import SqlUnitOfWork
 
 REAPPLY_BATCH = 500
 RESTORE_ACTOR = "hub:erasure-ledger"
@@ -39,6 +42,8 @@ class Erasure:
 
 def apply(connection: Connection, member_id: str, *, by: str, now_ms: int, secret: bytes) -> Erasure:
     """Erase one member inside the caller's transaction (idempotent: a second run changes nothing more)."""
+    # Their status matches end first, each recogniser told once (ERASED); no tier is readable after.
+    status_match.end_member_matches(SqlUnitOfWork(connection), member_id, EndReason.ERASED, now_ms)
     consents = ConsentRepository(connection)
     consents.destroy_key(member_id, now_ms)
     revoked = 0

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from exchange.domain.accruals import Award
 from exchange.domain.agreements import Agreement
+from exchange.domain.consent import Consent, Declaration, Purpose
 from exchange.domain.conversions import Conversion, ConversionParties, Quote, Reversal
 from exchange.domain.instructions import Instruction, Origin
 from exchange.domain.ledger import LedgerTransaction
@@ -30,6 +31,8 @@ from exchange.domain.memberships import Membership
 from exchange.domain.partners import Partner
 from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period
+from exchange.domain.status_match import Match, MatchAgreement
+from exchange.domain.status_match_terms import TierLadder
 from exchange.domain.vouchers import Voucher
 
 T = TypeVar("T")
@@ -299,6 +302,115 @@ class VoucherStore(Protocol):
         ...
 
 
+class StatusMatchStore(Protocol):
+    """Ladders, members' sealed tiers, match agreements and matches (exchange.store.status_match_repo)."""
+
+    def ladder(self, partner_id: str) -> TierLadder | None:
+        """The brand's ladder, if it published one."""
+        ...
+
+    def put_ladder(self, ladder: TierLadder, now_ms: int) -> None:
+        """Keep the brand's ladder."""
+        ...
+
+    def sealed_tier(self, member_id: str, partner_id: str) -> tuple[bytes, int] | None:
+        """The member's sealed tier at the brand and when it was published."""
+        ...
+
+    def put_sealed_tier(self, member_id: str, partner_id: str, sealed: bytes, published_at_ms: int) -> None:
+        """Keep the member's sealed tier at the brand."""
+        ...
+
+    def latest_version(self, recogniser: str, attester: str) -> int | None:
+        """The pair's latest version number."""
+        ...
+
+    def get_agreement(self, agreement_id: str) -> MatchAgreement | None:
+        """One version."""
+        ...
+
+    def active_agreement(self, recogniser: str, attester: str) -> MatchAgreement | None:
+        """The pair's ACTIVE version."""
+        ...
+
+    def add_agreement(self, agreement: MatchAgreement) -> None:
+        """Keep a new version."""
+        ...
+
+    def save_agreement(self, before: MatchAgreement, after: MatchAgreement) -> None:
+        """Write a version's new status and signature."""
+        ...
+
+    def lock_recogniser(self, recogniser: str) -> None:
+        """Make the recogniser's matches one at a time."""
+        ...
+
+    def add_match(self, match: Match, sealed: bytes, tier_holds_until_ms: int) -> None:
+        """Keep a new match, its tiers sealed."""
+        ...
+
+    def get_match(self, match_id: str) -> tuple[Match, bytes] | None:
+        """The match (tier codes empty) and its sealed tiers."""
+        ...
+
+    def matches_of_pair(self, recogniser: str, attester: str, member_id: str) -> list[tuple[Match, bytes]]:
+        """Every match of the member with the pair."""
+        ...
+
+    def live_matches_of(self, member_id: str) -> list[tuple[Match, bytes]]:
+        """The member's matches that have not ended."""
+        ...
+
+    def save_match(self, before: Match, after: Match, *, tier_holds_until_ms: int | None = None) -> None:
+        """Write a match's new state."""
+        ...
+
+
+class MemberVault(Protocol):
+    """Member data sealed with the member's own key (exchange.store.member_vault)."""
+
+    def seal(self, member_id: str, context: str, plaintext: bytes) -> bytes:
+        """Seal plaintext for the member."""
+        ...
+
+    def open(self, member_id: str, context: str, sealed: bytes) -> bytes | None:
+        """The plaintext, or None once the member was erased."""
+        ...
+
+
+class ConsentLedger(Protocol):
+    """Attribute declarations, consents and the member's access log (exchange.store.consent_repo)."""
+
+    def declaration(self, partner_id: str, key: str) -> Declaration | None:
+        """One declaration, if any."""
+        ...
+
+    def declare(self, declaration: Declaration) -> None:
+        """Insert or update a declaration."""
+        ...
+
+    def consents_of(self, member_id: str) -> list[tuple[Consent, bytes, bytes, str]]:
+        """The member's consents with their receipts."""
+        ...
+
+    def log_read(
+        self,
+        *,
+        member_id: str,
+        at_ms: int,
+        reader: str,
+        source: str,
+        purpose: Purpose | None,
+        returned: list[str],
+        withheld: list[str],
+        event: str = ...,
+        reason: str = "",
+        consent_id: str = "",
+    ) -> None:
+        """Append one event to the member's access log."""
+        ...
+
+
 class MemberDirectory(Protocol):
     """Members, brands' accounts of them and their links (exchange.store.members_repo)."""
 
@@ -324,6 +436,10 @@ class MemberDirectory(Protocol):
 
     def links_of(self, member_id: str) -> list[Link]:
         """The member's links, live and ended."""
+        ...
+
+    def first_partner(self, member_id: str) -> str | None:
+        """The brand the member was first known at."""
         ...
 
 
@@ -388,4 +504,19 @@ class UnitOfWork(Protocol):
     @property
     def vouchers(self) -> VoucherStore:
         """Membership vouchers."""
+        ...
+
+    @property
+    def status_match(self) -> StatusMatchStore:
+        """Ladders, tiers, match agreements, matches."""
+        ...
+
+    @property
+    def vault(self) -> MemberVault:
+        """Member data sealed with the member's key."""
+        ...
+
+    @property
+    def consents(self) -> ConsentLedger:
+        """Declarations, consents, the access log."""
         ...

@@ -930,6 +930,7 @@ status_matches = Table(
     Column("started_at_ms", BigInteger, nullable=False),
     Column("ends_at_ms", BigInteger, nullable=False),
     Column("match_ends_at_ms", BigInteger, nullable=False),
+    Column("tier_holds_until_ms", BigInteger, nullable=False),  # when the attested tier stops holding (the sweep)
     Column("challenge_pending", Integer, nullable=False),
     Column("ended_at_ms", BigInteger, nullable=True),
     Column("end_reason", String(32), nullable=False, server_default=""),

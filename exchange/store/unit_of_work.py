@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from exchange.secrets.keyring import Keyring
 from exchange.store.accruals_repo import AccrualRepository
 from exchange.store.agreements_repo import AgreementRepository
 from exchange.store.audit_repo import AuditRepository
+from exchange.store.consent_repo import ConsentRepository
 from exchange.store.conversions_repo import ConversionRepository
 from exchange.store.holds_repo import HoldRepository
 from exchange.store.instructions_repo import InstructionRepository
 from exchange.store.ledger_repo import LedgerRepository
+from exchange.store.member_vault import SqlMemberVault
 from exchange.store.members_repo import MemberRepository
 from exchange.store.memberships_repo import MembershipRepository
 from exchange.store.partners_repo import PartnerRepository
 from exchange.store.settlement_repo import SettlementRepository
+from exchange.store.status_match_repo import StatusMatchRepository
 from exchange.store.vouchers_repo import VoucherRepository
 
 
@@ -31,6 +35,7 @@ class SqlUnitOfWork:
         "audit",
         "awards",
         "connection",
+        "consents",
         "conversions",
         "holds",
         "instructions",
@@ -39,10 +44,12 @@ class SqlUnitOfWork:
         "memberships",
         "movements",
         "partners",
+        "status_match",
+        "vault",
         "vouchers",
     )
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, keyring: Keyring | None = None) -> None:
         self.connection = connection
         self.conversions = ConversionRepository(connection)
         self.agreements = AgreementRepository(connection)
@@ -56,3 +63,6 @@ class SqlUnitOfWork:
         self.memberships = MembershipRepository(connection)
         self.members = MemberRepository(connection)
         self.vouchers = VoucherRepository(connection)
+        self.status_match = StatusMatchRepository(connection)
+        self.vault = SqlMemberVault(connection, keyring)
+        self.consents = ConsentRepository(connection)

@@ -87,6 +87,7 @@ def upgrade() -> None:
     sa.Column('started_at_ms', sa.BigInteger(), nullable=False),
     sa.Column('ends_at_ms', sa.BigInteger(), nullable=False),
     sa.Column('match_ends_at_ms', sa.BigInteger(), nullable=False),
+    sa.Column('tier_holds_until_ms', sa.BigInteger(), nullable=False),
     sa.Column('challenge_pending', sa.Integer(), nullable=False),
     sa.Column('ended_at_ms', sa.BigInteger(), nullable=True),
     sa.Column('end_reason', sa.String(length=32), server_default='', nullable=False),
