@@ -1,4 +1,4 @@
-"""Joint memberships under races on PostgreSQL, two hub processes: a voucher redeemed once, a member enrolled once."""
+"""Races on PostgreSQL across two hub processes: a voucher redeemed once, a member enrolled once, matched once."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from exchange.store.tables import memberships, movements
+from exchange.store.tables import memberships, movements, status_matches
 from partner_sdk import ExchangeClient, ExchangeError, save_private_key
+from partner_sdk.status_match import Tier
 from tests import conftest
 from tests.conftest import RunningHub
 from tests.e2e.plus_programme import PLUS, Coalition, plus_terms
+from tests.e2e.status_match_pair import Pair, match_terms
 from tests.e2e.test_cli import _free_port, _wait_healthy
 
 RACERS = 8
@@ -88,7 +90,7 @@ def _race(action: Callable[[int], object]) -> Counter[str]:
         return Counter(pool.map(outcome, range(RACERS)))
 
 
-def _count(coalition: Coalition, table: sqlalchemy.Table, condition: sqlalchemy.ColumnElement[bool]) -> int:
+def _count(coalition: Coalition | Pair, table: sqlalchemy.Table, condition: sqlalchemy.ColumnElement[bool]) -> int:
     with coalition.hub.database.engine.connect() as connection:
         query = sqlalchemy.select(sqlalchemy.func.count()).select_from(table).where(condition)
         return int(connection.execute(query).scalar_one())
@@ -123,3 +125,35 @@ def _second_hub(hub: RunningHub, tmp_path: Path) -> tuple[subprocess.Popen[str],
     )
     _wait_healthy(f"127.0.0.1:{port}", process)
     return process, port
+
+
+def test_a_member_raced_into_a_status_match_at_two_hub_processes_is_matched_once(
+    postgres_hub: RunningHub, tmp_path: Path
+) -> None:
+    hub = postgres_hub
+    voltline, brewhaus = hub.brand("voltline"), hub.brand("brewhaus")
+    pair = Pair(hub, voltline.client, brewhaus.client)
+    voltline.client.publish_tier_ladder([Tier("silver", "Silver"), Tier("gold", "Gold")])
+    brewhaus.client.publish_tier_ladder([Tier("bronze", "Bronze"), Tier("silver", "Silver")])
+    proposed = brewhaus.client.propose_match_agreement(match_terms(hub, mapping=(("gold", "silver"),)))
+    voltline.client.accept_match_agreement(proposed.agreement_id)
+    pair.member("v-race")
+    process, port = _second_hub(hub, tmp_path)
+    try:
+        other = ExchangeClient(
+            f"127.0.0.1:{port}",
+            partner_id="brewhaus",
+            key_id=brewhaus.key_id,
+            private_key=brewhaus.key,
+            hub_public_key=hub.hub_public_key,
+        )
+        clients = [brewhaus.client, other] * (RACERS // 2)
+        outcomes = _race(lambda i: clients[i].request_status_match("b-v-race", counterparty_partner_id="voltline"))
+        other.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert outcomes == {"OK": 1, "ALREADY_MATCHED": RACERS - 1}
+    assert _count(pair, status_matches, status_matches.c.member_id != "") == 1
+    told = [i.kind for i in brewhaus.client.pull_instructions(wait_s=0)]
+    assert told == ["TIER_MATCHED"]
