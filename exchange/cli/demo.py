@@ -22,6 +22,7 @@ from exchange.cli.demo_members import tell_consent_story, tell_members_story
 from exchange.cli.demo_membership import tell_membership_story
 from exchange.cli.demo_money import tell_money_story
 from exchange.cli.demo_settlement import tell_settlement_story
+from exchange.cli.demo_status_match import tell_status_match_story
 from exchange.secrets.keyring import Keyring
 from exchange.store import migrate
 from exchange.store.database import Database, default_sqlite_url
@@ -135,6 +136,7 @@ def run_demo(var_dir: Path, console: Console) -> None:
         with operator:
             tell_earning_story(target, signer.public_key, operator, clients, checks, console)
             tell_membership_story(server, clock, clients, signer.public_key, checks, console)
+            tell_status_match_story(clock, clients, signer.public_key, checks, console)
             tell_settlement_story(operator, clients, signer.public_key, var_dir / "statements", checks, console)
         with database.engine.connect() as connection:
             events = PartnerRepository(connection).events(limit=100)
