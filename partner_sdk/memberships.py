@@ -45,14 +45,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any, Literal, TypeAlias, cast, get_args
 
-from partner_sdk import signing
+from partner_sdk._hub_signed import (
+    SignedKind,
+    check_recipient,
+    check_window,
+    int_of,
+    open_signed,
+    reading,
+    render_payload,
+    str_of,
+    time_of,
+)
 from partner_sdk.documents import _fraction, _integer, _text, epoch_ms
 from partner_sdk.errors import MembershipPassVerificationError
-from partner_sdk.settlement import canonical_json
 
 __all__ = [
     "MEMBERSHIP_FORMAT",
@@ -501,22 +510,22 @@ def _benefit_of(value: object) -> Benefit:
     if set(value) != keys | {"kind"}:
         raise ValueError(f"a {kind} benefit has the keys {sorted(value)}, not {sorted(keys | {'kind'})}")
     if kind == "PARTNER_MEMBERSHIP":
-        return PartnerMembership(_str_of(value, "name"))
+        return PartnerMembership(str_of(value, "name"))
     if kind == "PERCENTAGE_DISCOUNT":
-        cap = None if value["cap_minor"] is None else _int_of(value, "cap_minor")
-        return PercentageDiscount(_int_of(value, "basis_points"), cap)
+        cap = None if value["cap_minor"] is None else int_of(value, "cap_minor")
+        return PercentageDiscount(int_of(value, "basis_points"), cap)
     if kind == "VOUCHERS":
-        period, funded_by = _str_of(value, "period"), _str_of(value, "funded_by")
+        period, funded_by = str_of(value, "period"), str_of(value, "funded_by")
         return Vouchers(
-            per_period=_int_of(value, "per_period"),
+            per_period=int_of(value, "per_period"),
             period=cast(VoucherPeriod, period if period in get_args(VoucherPeriod) else "UNKNOWN"),
-            value_minor=_int_of(value, "value_minor"),
-            validity_days=_int_of(value, "validity_days"),
+            value_minor=int_of(value, "value_minor"),
+            validity_days=int_of(value, "validity_days"),
             funded_by=cast(VoucherFunding, funded_by if funded_by in get_args(VoucherFunding) else "UNKNOWN"),
         )
     if kind == "FREE_DELIVERY":
         return FreeDelivery()
-    return TextBenefit(_str_of(value, "text"))
+    return TextBenefit(str_of(value, "text"))
 
 
 _BENEFIT_KEYS: dict[str, frozenset[str]] = {
@@ -528,37 +537,34 @@ _BENEFIT_KEYS: dict[str, frozenset[str]] = {
 }
 
 
-def _int_of(obj: dict[str, Any], key: str) -> int:
-    value = obj[key]
-    if type(value) is not int:  # bool is an int subclass: true is not 1 here
-        raise ValueError(f"{key} must be an integer, not {value!r}")
-    return value
-
-
-def _str_of(obj: dict[str, Any], key: str) -> str:
-    value = obj[key]
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{key} must be a non-empty string, not {value!r}")
-    return value
-
-
 # ------------------------------------------------------- the membership pass
 
-_PASS_KEYS = frozenset(
-    {
-        "format",
-        "membership_id",
-        "programme_id",
-        "programme_name",
-        "partner_id",
-        "pairwise_member_id",
-        "benefits",
-        "issued_at_ms",
-        "valid_until_ms",
-    }
+_PASS = SignedKind(
+    noun="pass",
+    format=MEMBERSHIP_PASS_FORMAT,
+    prefix=MEMBERSHIP_PASS_PREFIX,
+    keys=frozenset(
+        {
+            "format",
+            "membership_id",
+            "programme_id",
+            "programme_name",
+            "partner_id",
+            "pairwise_member_id",
+            "benefits",
+            "issued_at_ms",
+            "valid_until_ms",
+        }
+    ),
+    error=MembershipPassVerificationError,
+    malformed="MALFORMED_PASS",
+    wrong_recipient="WRONG_PARTNER",
+    expired="PASS_EXPIRED",
+    not_yet_valid="PASS_NOT_YET_VALID",
+    skew_ms=PASS_CLOCK_SKEW_MS,
+    use="honour",
+    expired_hint="issue a new one",
 )
-_HUB_PUBLIC_KEY_BYTES = 32
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def membership_pass_message(payload: bytes) -> bytes:
@@ -600,18 +606,16 @@ def render_membership_pass_payload(
         TypeError: a number is a float or bool, or a text is not a str.
         ValueError: a text has control characters.
     """
-    value = {
-        "format": MEMBERSHIP_PASS_FORMAT,
-        "membership_id": _text("membership_id", membership_id),
-        "programme_id": _text("programme_id", programme_id),
-        "programme_name": _text("programme_name", programme_name),
-        "partner_id": _text("partner_id", partner_id),
-        "pairwise_member_id": _text("pairwise_member_id", pairwise_member_id),
-        "benefits": list(benefit_values),
-        "issued_at_ms": _integer("issued_at_ms", issued_at_ms),
-        "valid_until_ms": _integer("valid_until_ms", valid_until_ms),
+    texts = {
+        "membership_id": membership_id,
+        "programme_id": programme_id,
+        "programme_name": programme_name,
+        "partner_id": partner_id,
+        "pairwise_member_id": pairwise_member_id,
     }
-    return canonical_json(value)
+    return render_payload(
+        _PASS, texts, benefits=list(benefit_values), issued_at_ms=issued_at_ms, valid_until_ms=valid_until_ms
+    )
 
 
 def verify_membership_pass(
@@ -639,79 +643,24 @@ def verify_membership_pass(
         ValueError: now is naive.
     """
     now_ms = epoch_ms(now if now is not None else datetime.now(UTC))
-    payload = membership_pass.payload
-    if len(hub_public_key) != _HUB_PUBLIC_KEY_BYTES:
-        raise _refused("BAD_HUB_KEY", f"the hub public key must be 32 bytes, not {len(hub_public_key)}")
-    if not signing.verify(hub_public_key, membership_pass.signature, membership_pass_message(payload)):
-        raise _refused(
-            "BAD_SIGNATURE",
-            "the pass's signature does not verify with this hub public key: wrong key, or an altered pass",
-        )
-    value = _load_pass(payload)
-    if canonical_json(value) != payload:
-        raise _refused("NOT_CANONICAL", "the pass's payload is not canonical JSON")
-    if not isinstance(value, dict):
-        raise _refused("MALFORMED_PASS", "the pass's payload is not a JSON object")
-    if value.get("format") != MEMBERSHIP_PASS_FORMAT:
-        raise _refused("WRONG_FORMAT", f"the pass's format is {value.get('format')!r}, not {MEMBERSHIP_PASS_FORMAT!r}")
+    value = open_signed(_PASS, membership_pass.payload, membership_pass.signature, hub_public_key)
     document = _pass_document(value)
-    if document.partner_id != partner_id:
-        raise _refused(
-            "WRONG_PARTNER", f"the pass was issued to {document.partner_id!r}, not to {partner_id!r}: never honour it"
-        )
-    issued_at_ms, valid_until_ms = value["issued_at_ms"], value["valid_until_ms"]
-    if now_ms >= valid_until_ms:
-        raise _refused("PASS_EXPIRED", f"the pass expired at {document.valid_until.isoformat()}: issue a new one")
-    if now_ms < issued_at_ms - PASS_CLOCK_SKEW_MS:
-        raise _refused(
-            "PASS_NOT_YET_VALID",
-            f"the pass was issued at {document.issued_at.isoformat()}, more than 5 minutes ahead of this clock",
-        )
+    check_recipient(_PASS, document.partner_id, partner_id)
+    check_window(_PASS, now_ms, value["issued_at_ms"], value["valid_until_ms"])
     return document
 
 
-def _refused(reason: str, message: str) -> MembershipPassVerificationError:
-    return MembershipPassVerificationError(message, reason=reason)
-
-
-def _load_pass(payload: bytes) -> object:
-    def duplicate_keys_refused(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        value = dict(pairs)
-        if len(value) != len(pairs):
-            raise _refused("MALFORMED_PASS", "the pass's payload repeats a key")
-        return value
-
-    def number_refused(text: str) -> object:
-        raise _refused("MALFORMED_PASS", f"the pass's payload holds a non-integer number {text}")
-
-    try:
-        return json.loads(
-            payload.decode("utf-8"),
-            object_pairs_hook=duplicate_keys_refused,
-            parse_float=number_refused,
-            parse_constant=number_refused,
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _refused("MALFORMED_PASS", f"the pass's payload is not JSON: {error}") from error
-
-
 def _pass_document(value: dict[str, Any]) -> MembershipPassDocument:
-    if missing := sorted(_PASS_KEYS - value.keys()):
-        raise _refused("MALFORMED_PASS", f"the pass's payload is missing {', '.join(missing)}")
-    if unknown := sorted(value.keys() - _PASS_KEYS):
-        raise _refused("MALFORMED_PASS", f"the pass's payload has unknown key(s) {', '.join(unknown)}")
     if not isinstance(value["benefits"], list):
-        raise _refused("MALFORMED_PASS", "the pass's benefits must be a list")
-    try:
+        raise _PASS.refused("MALFORMED_PASS", "the pass's benefits must be a list")
+    with reading(_PASS):
         return MembershipPassDocument(
-            membership_id=_str_of(value, "membership_id"),
-            programme_id=_str_of(value, "programme_id"),
-            programme_name=_str_of(value, "programme_name"),
-            partner_id=_str_of(value, "partner_id"),
-            pairwise_member_id=_str_of(value, "pairwise_member_id"),
+            membership_id=str_of(value, "membership_id"),
+            programme_id=str_of(value, "programme_id"),
+            programme_name=str_of(value, "programme_name"),
+            partner_id=str_of(value, "partner_id"),
+            pairwise_member_id=str_of(value, "pairwise_member_id"),
             benefits=tuple(_benefit_of(b) for b in value["benefits"]),
-            issued_at=_EPOCH + timedelta(milliseconds=_int_of(value, "issued_at_ms")),
-            valid_until=_EPOCH + timedelta(milliseconds=_int_of(value, "valid_until_ms")),
+            issued_at=time_of(value, "issued_at_ms"),
+            valid_until=time_of(value, "valid_until_ms"),
         )
-    except (ValueError, OverflowError) as error:  # OverflowError: a time no datetime holds
-        raise _refused("MALFORMED_PASS", f"the pass's payload is malformed: {error}") from error

@@ -40,12 +40,20 @@ render_tier_attestation_payload, so it is written in one place.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
-from partner_sdk import signing
+from partner_sdk._hub_signed import (
+    SignedKind,
+    check_recipient,
+    check_window,
+    open_signed,
+    reading,
+    render_payload,
+    str_of,
+    time_of,
+)
 from partner_sdk.documents import _integer, _text, epoch_ms
 from partner_sdk.errors import TierAttestationVerificationError
 from partner_sdk.settlement import canonical_json
@@ -250,21 +258,32 @@ def match_document(terms: MatchTerms) -> bytes:
 
 # ------------------------------------------------------- the tier attestation
 
-_ATTESTATION_KEYS = frozenset(
-    {
-        "format",
-        "match_id",
-        "recogniser_partner_id",
-        "attester_partner_id",
-        "pairwise_member_id",
-        "attester_tier",
-        "matched_tier",
-        "issued_at_ms",
-        "valid_until_ms",
-    }
+_ATTESTATION = SignedKind(
+    noun="attestation",
+    format=TIER_ATTESTATION_FORMAT,
+    prefix=TIER_ATTESTATION_PREFIX,
+    keys=frozenset(
+        {
+            "format",
+            "match_id",
+            "recogniser_partner_id",
+            "attester_partner_id",
+            "pairwise_member_id",
+            "attester_tier",
+            "matched_tier",
+            "issued_at_ms",
+            "valid_until_ms",
+        }
+    ),
+    error=TierAttestationVerificationError,
+    malformed="MALFORMED_ATTESTATION",
+    wrong_recipient="WRONG_RECOGNISER",
+    expired="ATTESTATION_EXPIRED",
+    not_yet_valid="ATTESTATION_NOT_YET_VALID",
+    skew_ms=ATTESTATION_CLOCK_SKEW_MS,
+    use="recognise",
+    expired_hint="the match ended",
 )
-_HUB_PUBLIC_KEY_BYTES = 32
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def tier_attestation_message(payload: bytes) -> bytes:
@@ -305,18 +324,15 @@ def render_tier_attestation_payload(
         TypeError: a number is a float or bool, or a text is not a str.
         ValueError: a text has control characters.
     """
-    value = {
-        "format": TIER_ATTESTATION_FORMAT,
-        "match_id": _text("match_id", match_id),
-        "recogniser_partner_id": _text("recogniser_partner_id", recogniser_partner_id),
-        "attester_partner_id": _text("attester_partner_id", attester_partner_id),
-        "pairwise_member_id": _text("pairwise_member_id", pairwise_member_id),
-        "attester_tier": _text("attester_tier", attester_tier),
-        "matched_tier": _text("matched_tier", matched_tier),
-        "issued_at_ms": _integer("issued_at_ms", issued_at_ms),
-        "valid_until_ms": _integer("valid_until_ms", valid_until_ms),
+    texts = {
+        "match_id": match_id,
+        "recogniser_partner_id": recogniser_partner_id,
+        "attester_partner_id": attester_partner_id,
+        "pairwise_member_id": pairwise_member_id,
+        "attester_tier": attester_tier,
+        "matched_tier": matched_tier,
     }
-    return canonical_json(value)
+    return render_payload(_ATTESTATION, texts, issued_at_ms=issued_at_ms, valid_until_ms=valid_until_ms)
 
 
 def verify_tier_attestation(
@@ -345,96 +361,22 @@ def verify_tier_attestation(
         ValueError: now is naive.
     """
     now_ms = epoch_ms(now if now is not None else datetime.now(UTC))
-    payload = attestation.payload
-    if len(hub_public_key) != _HUB_PUBLIC_KEY_BYTES:
-        raise _refused("BAD_HUB_KEY", f"the hub public key must be 32 bytes, not {len(hub_public_key)}")
-    if not signing.verify(hub_public_key, attestation.signature, tier_attestation_message(payload)):
-        raise _refused(
-            "BAD_SIGNATURE",
-            "the attestation's signature does not verify with this hub public key: wrong key, or altered",
-        )
-    value = _load(payload)
-    if canonical_json(value) != payload:
-        raise _refused("NOT_CANONICAL", "the attestation's payload is not canonical JSON")
-    if not isinstance(value, dict):
-        raise _refused("MALFORMED_ATTESTATION", "the attestation's payload is not a JSON object")
-    if value.get("format") != TIER_ATTESTATION_FORMAT:
-        raise _refused(
-            "WRONG_FORMAT", f"the attestation's format is {value.get('format')!r}, not {TIER_ATTESTATION_FORMAT!r}"
-        )
+    value = open_signed(_ATTESTATION, attestation.payload, attestation.signature, hub_public_key)
     document = _document(value)
-    if document.recogniser_partner_id != recogniser_partner_id:
-        raise _refused(
-            "WRONG_RECOGNISER",
-            f"the attestation was issued to {document.recogniser_partner_id!r}, not to {recogniser_partner_id!r}: "
-            "never recognise it",
-        )
-    if now_ms >= value["valid_until_ms"]:
-        raise _refused(
-            "ATTESTATION_EXPIRED", f"the attestation expired at {document.valid_until.isoformat()}: the match ended"
-        )
-    if now_ms < value["issued_at_ms"] - ATTESTATION_CLOCK_SKEW_MS:
-        raise _refused(
-            "ATTESTATION_NOT_YET_VALID",
-            f"the attestation was issued at {document.issued_at.isoformat()}, more than 5 minutes ahead of this clock",
-        )
+    check_recipient(_ATTESTATION, document.recogniser_partner_id, recogniser_partner_id)
+    check_window(_ATTESTATION, now_ms, value["issued_at_ms"], value["valid_until_ms"])
     return document
 
 
-def _refused(reason: str, message: str) -> TierAttestationVerificationError:
-    return TierAttestationVerificationError(message, reason=reason)
-
-
-def _load(payload: bytes) -> object:
-    def duplicate_keys_refused(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        value = dict(pairs)
-        if len(value) != len(pairs):
-            raise _refused("MALFORMED_ATTESTATION", "the attestation's payload repeats a key")
-        return value
-
-    def number_refused(text: str) -> object:
-        raise _refused("MALFORMED_ATTESTATION", f"the attestation's payload holds a non-integer number {text}")
-
-    try:
-        return json.loads(
-            payload.decode("utf-8"),
-            object_pairs_hook=duplicate_keys_refused,
-            parse_float=number_refused,
-            parse_constant=number_refused,
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise _refused("MALFORMED_ATTESTATION", f"the attestation's payload is not JSON: {error}") from error
-
-
 def _document(value: dict[str, Any]) -> TierAttestationDocument:
-    if missing := sorted(_ATTESTATION_KEYS - value.keys()):
-        raise _refused("MALFORMED_ATTESTATION", f"the attestation's payload is missing {', '.join(missing)}")
-    if unknown := sorted(value.keys() - _ATTESTATION_KEYS):
-        raise _refused("MALFORMED_ATTESTATION", f"the attestation's payload has unknown key(s) {', '.join(unknown)}")
-    try:
+    with reading(_ATTESTATION):
         return TierAttestationDocument(
-            match_id=_str_of(value, "match_id"),
-            recogniser_partner_id=_str_of(value, "recogniser_partner_id"),
-            attester_partner_id=_str_of(value, "attester_partner_id"),
-            pairwise_member_id=_str_of(value, "pairwise_member_id"),
-            attester_tier=_str_of(value, "attester_tier"),
-            matched_tier=_str_of(value, "matched_tier"),
-            issued_at=_EPOCH + timedelta(milliseconds=_int_of(value, "issued_at_ms")),
-            valid_until=_EPOCH + timedelta(milliseconds=_int_of(value, "valid_until_ms")),
+            match_id=str_of(value, "match_id"),
+            recogniser_partner_id=str_of(value, "recogniser_partner_id"),
+            attester_partner_id=str_of(value, "attester_partner_id"),
+            pairwise_member_id=str_of(value, "pairwise_member_id"),
+            attester_tier=str_of(value, "attester_tier"),
+            matched_tier=str_of(value, "matched_tier"),
+            issued_at=time_of(value, "issued_at_ms"),
+            valid_until=time_of(value, "valid_until_ms"),
         )
-    except (ValueError, OverflowError) as error:  # OverflowError: a time no datetime holds
-        raise _refused("MALFORMED_ATTESTATION", f"the attestation's payload is malformed: {error}") from error
-
-
-def _int_of(obj: dict[str, Any], key: str) -> int:
-    value = obj[key]
-    if type(value) is not int:  # bool is an int subclass: true is not 1 here
-        raise ValueError(f"{key} must be an integer, not {value!r}")
-    return value
-
-
-def _str_of(obj: dict[str, Any], key: str) -> str:
-    value = obj[key]
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{key} must be a non-empty string, not {value!r}")
-    return value
