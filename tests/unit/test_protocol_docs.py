@@ -5,8 +5,8 @@ table of all RPCs is complete and says who may call each one and which take an i
 exactly as the hub's method tables do. Every metadata key it names is one the code sends or
 reads, and its two metadata tables list exactly what is signed and sent. Its error table is what
 exchange.api.status.rich_status builds for each status code the hub answers with. Every
-`Message.field` it names exists, and the signed-documents table's first lines and prefixes are
-the code's. tests/e2e/test_error_details.py checks the same on a real hub's wire.
+`Message.field` it names exists, and the signed-documents table's first lines, prefixes and
+formats are the code's. tests/e2e/test_error_details.py checks the same on a real hub's wire.
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ from coalition.exchange.v1 import (
     hub_pb2,
     instructions_pb2,
     members_pb2,
+    memberships_pb2,
     operator_pb2,
     redemptions_pb2,
     registry_pb2,
     settlement_pb2,
+    status_match_pb2,
 )
 from exchange.api import (
     accrual_service,
@@ -42,18 +44,24 @@ from exchange.api import (
     conversion_service,
     donation_service,
     member_service,
+    membership_service,
     redemption_service,
     registry_service,
     settlement_service,
+    status_match_service,
 )
 from exchange.api.dispatch import REQUEST_ID_PATTERN, _request_id
 from exchange.api.hub_service import GET_HUB_INFO
 from exchange.api.response_signing import HubSigner
 from exchange.api.status import ERROR_DOMAIN, RETRY_DELAY_S, STATUS_BY_ERROR, internal_message, rich_status
 from exchange.domain.consent import Consent, Purpose, receipt
+from exchange.domain.membership_terms import MEMBERSHIP_FORMAT
+from exchange.domain.status_match_terms import MATCH_FORMAT
 from exchange.service.pipeline import OPERATOR, PARTNERS, Command
 from partner_sdk import accruals, donations, generate_private_key, settlement, signing
 from partner_sdk.documents import AGREEMENT_SCHEME
+from partner_sdk.memberships import MEMBERSHIP_PASS_PREFIX
+from partner_sdk.status_match import TIER_ATTESTATION_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = (REPO_ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
@@ -66,10 +74,12 @@ PROTO_MODULES: tuple[ModuleType, ...] = (
     hub_pb2,
     instructions_pb2,
     members_pb2,
+    memberships_pb2,
     operator_pb2,
     redemptions_pb2,
     registry_pb2,
     settlement_pb2,
+    status_match_pb2,
 )
 RPC = re.compile(r"\b([A-Z][A-Za-z]*Service)/([A-Z][A-Za-z]*)\b")
 DETAIL_COLUMNS = ("ErrorInfo", "BadRequest", "RetryInfo", "QuotaFailure")
@@ -98,6 +108,8 @@ def signed_methods() -> dict[str, Command[Any]]:
         (settlement_service.SETTLEMENT_SERVICE, settlement_service.SETTLEMENT_METHODS),
         (accrual_service.ACCRUAL_SERVICE, accrual_service.ACCRUAL_METHODS),
         (donation_service.DONATION_SERVICE, donation_service.DONATION_METHODS),
+        (membership_service.MEMBERSHIP_SERVICE, membership_service.MEMBERSHIP_METHODS),
+        (status_match_service.STATUS_MATCH_SERVICE, status_match_service.STATUS_MATCH_METHODS),
     ]
     return {
         f"{service.rsplit('.', 1)[1]}/{name}": method for service, methods in tables for name, method in methods.items()
@@ -335,8 +347,17 @@ def test_the_signed_documents_are_the_codes() -> None:
         "Donation document": donations.DONATION_SCHEME,
         "Consent receipt": receipt(consent, pairwise_member_id="pm-x").split(b"\n")[0].decode(),
     }
-    prefixes = {"Settlement statement": settlement.SIGNING_PREFIX, "Donation receipt": donations.RECEIPT_PREFIX}
-    assert set(covered) == set(first_lines) | set(prefixes)
+    prefixes = {
+        "Settlement statement": settlement.SIGNING_PREFIX,
+        "Donation receipt": donations.RECEIPT_PREFIX,
+        "Membership pass": MEMBERSHIP_PASS_PREFIX,
+        "Tier attestation": TIER_ATTESTATION_PREFIX,
+    }
+    # Canonical JSON documents signed as they are, named by their "format" key.
+    formats = {"Membership agreement document": MEMBERSHIP_FORMAT, "Match agreement document": MATCH_FORMAT}
+    assert set(covered) == set(first_lines) | set(prefixes) | set(formats)
+    for document, format_name in formats.items():
+        assert covered[document] == f"the canonical JSON document itself, no prefix (`format` `{format_name}`)"
     for document, first_line in first_lines.items():
         assert f"starting `{first_line}`" in covered[document], document
     for document, prefix in prefixes.items():
