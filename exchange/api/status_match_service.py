@@ -90,8 +90,9 @@ def _publish_ladder(call: Invocation, request: pb.PublishTierLadderRequest) -> p
 
 @command(pb.PublishMemberTierRequest, callers=PARTNERS)
 def _publish_tier(call: Invocation, request: pb.PublishMemberTierRequest) -> pb.PublishMemberTierResponse:
-    if not request.HasField("reached_at") or not request.HasField("holds_until"):
-        raise InvalidArgument("MISSING_TIME", "reached_at and holds_until are required", field="reached_at")
+    for name in ("reached_at", "holds_until"):
+        if not request.HasField(name):
+            raise InvalidArgument("MISSING_TIME", "reached_at and holds_until are required", field=name)
     ended = status_match.publish_member_tier(
         call.work,
         call.caller,

@@ -175,15 +175,6 @@ def accept(
     return accepted, superseded
 
 
-def require_active(agreement: MatchAgreement | None, recogniser: str, attester: str) -> MatchAgreement:
-    """Return the pair's ACTIVE version, or raise FailedPrecondition NO_MATCH_AGREEMENT."""
-    if agreement is None or agreement.status is not MatchAgreementStatus.ACTIVE:
-        raise FailedPrecondition(
-            "NO_MATCH_AGREEMENT", f"no accepted status match agreement lets {recogniser!r} recognise {attester!r} tiers"
-        )
-    return agreement
-
-
 # Matches ----------------------------------------------------------------------------------------
 
 

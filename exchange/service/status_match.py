@@ -25,9 +25,10 @@ from dataclasses import dataclass, replace
 
 from exchange.domain import members as member_rules
 from exchange.domain import status_match as rules
-from exchange.domain.consent import EVENT_READ, AttributeType, Declaration, Purpose
+from exchange.domain.consent import EVENT_READ, AttributeType, Consent, Declaration, Purpose
 from exchange.domain.errors import FailedPrecondition, NotFound, PermissionDenied, require
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin
+from exchange.domain.partners import PartnerKind, PartnerStatus
 from exchange.domain.status_match import EndReason, Match, MatchAgreement
 from exchange.domain.status_match_terms import (
     Challenge,
@@ -114,7 +115,7 @@ def publish_member_tier(
         if reason is not None:
             ended += _end(work, opened, reason, now_ms)
         else:
-            work.status_match.save_match(match, match, tier_holds_until_ms=tier.holds_until_ms)
+            work.status_match.save_match(match, match, tier_holds_until_ms=_recheck_at(work, match, tier, now_ms))
     return ended
 
 
@@ -146,6 +147,12 @@ def propose_agreement(
     attester = work.partners.get(attester_partner_id)
     if attester is None:
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {attester_partner_id!r}", field="terms.attester_partner_id")
+    if attester.status is not PartnerStatus.ACTIVE:
+        raise FailedPrecondition(
+            "COUNTERPARTY_NOT_ACTIVE", f"partner {attester_partner_id!r} is {attester.status.value}"
+        )
+    if attester.kind is not PartnerKind.BRAND:
+        raise FailedPrecondition("NOT_A_BRAND", f"{attester_partner_id!r} is a charity: it has no tiers")
     terms = validate_match_terms(
         recogniser_partner_id=caller.principal,
         attester_partner_id=attester_partner_id,
@@ -242,7 +249,8 @@ def request_match(
         match_id=new_id("smt"),
         member_id=member_id,
     )
-    work.status_match.add_match(match, _seal_match(work, match), tier.holds_until_ms)
+    # The sweep looks at the match again when the tier stops holding or the consent expires, whichever is first.
+    work.status_match.add_match(match, _seal_match(work, match), min(tier.holds_until_ms, consent.expires_at_ms))
     work.consents.log_read(
         member_id=member_id,
         at_ms=now_ms,
@@ -252,7 +260,7 @@ def request_match(
         returned=[STATUS_TIER_KEY],
         withheld=[],
         event=EVENT_READ,
-        consent_id=consent,
+        consent_id=consent.consent_id,
     )
     _instruct(work, match, InstructionKind.TIER_MATCHED, now_ms)
     attestation = None
@@ -356,20 +364,34 @@ def sweep_match(work: UnitOfWork, match_id: str, now_ms: int) -> bool:
         return True
     tier = _member_tier_or_none(work, match.member_id, match.attester_partner_id)
     reason = rules.follows_tier_change(match, _ladder(work, match.attester_partner_id), tier, now_ms)
+    if reason is None:
+        try:
+            _consent(work, match.member_id, match.recogniser_partner_id, match.attester_partner_id, now_ms)
+        except FailedPrecondition:
+            reason = EndReason.CONSENT_REVOKED  # the consent expired
     if reason is not None:
         return _end(work, match, reason, now_ms) == 1
-    if tier is not None:
-        work.status_match.save_match(stored[0], stored[0], tier_holds_until_ms=tier.holds_until_ms)
+    assert tier is not None
+    work.status_match.save_match(stored[0], stored[0], tier_holds_until_ms=_recheck_at(work, match, tier, now_ms))
     return False
 
 
+def _recheck_at(work: UnitOfWork, match: Match, tier: MemberTier, now_ms: int) -> int:
+    """When the sweep looks at a live match again: its tier stops holding, or its consent expires."""
+    try:
+        consent = _consent(work, match.member_id, match.recogniser_partner_id, match.attester_partner_id, now_ms)
+    except FailedPrecondition:
+        return now_ms  # the consent expired: the next sweep ends the match
+    return min(tier.holds_until_ms, consent.expires_at_ms)
+
+
 def match_notice(work: UnitOfWork, instruction: Instruction) -> Match | None:
-    """The match a TIER_MATCHED or TIER_MATCH_ENDED tells of, its tiers opened (None once the member was erased)."""
+    """The match a TIER_MATCHED or TIER_MATCH_ENDED tells of, its tiers opened (empty once the member was erased)."""
     stored = work.status_match.get_match(instruction.match_id)
     if stored is None:
         return None
     opened = _tiers(work, stored[0], stored[1])
-    return None if opened is None else replace(stored[0], attester_tier=opened[0], matched_tier=opened[1])
+    return stored[0] if opened is None else replace(stored[0], attester_tier=opened[0], matched_tier=opened[1])
 
 
 # inside -------------------------------------------------------------------------------------------
@@ -406,12 +428,13 @@ def _agreement_between(work: UnitOfWork, caller: str, counterparty: str) -> Matc
     return agreement
 
 
-def _consent(work: UnitOfWork, member_id: str, recogniser: str, attester: str, now_ms: int) -> str:
+def _consent(work: UnitOfWork, member_id: str, recogniser: str, attester: str, now_ms: int) -> Consent:
+    """The live STATUS_MATCH consent letting the recogniser read the member's tier at the attester, or NO_CONSENT."""
     for consent, *_ in work.consents.consents_of(member_id):
         if consent.covers(
             reader=recogniser, source=attester, key=STATUS_TIER_KEY, purpose=Purpose.STATUS_MATCH, now_ms=now_ms
         ):
-            return consent.consent_id
+            return consent
     raise FailedPrecondition(
         "NO_CONSENT",
         f"the member has not consented, at {attester!r}, to {recogniser!r} reading their tier for a status match",

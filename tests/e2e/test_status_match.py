@@ -208,3 +208,38 @@ def test_tiers_are_never_in_clear_at_rest(pair: Pair) -> None:
         for table in (member_tiers, status_matches, instructions, access_log):
             for row in connection.execute(sqlalchemy.select(table)).all():
                 assert "black_diamond" not in repr(tuple(row)), table.name
+
+
+def test_a_match_ends_when_its_consent_expires_and_the_recogniser_is_told_once(pair: Pair) -> None:
+    pair.member("v-12", consent=False)
+    pair.voltline.grant_consent(
+        "v-12",
+        source_partner_id="voltline",
+        grantee_partner_id="brewhaus",
+        attribute_keys=["status_tier"],
+        purpose="STATUS_MATCH",
+        expires_at=pair.hub.clock.now() + timedelta(days=20),
+    )
+    match, _ = pair.brewhaus.request_status_match("b-v-12", counterparty_partner_id="voltline")
+    pair.brewhaus.report_challenge(match.match_id, met=True)
+    pair.ended()
+    pair.hub.clock.advance(21 * DAY_MS)
+    pair.hub.server.expire_overdue_once()
+    assert pair.ended() == [("TIER_MATCH_ENDED", "CONSENT_REVOKED")]
+    pair.hub.server.expire_overdue_once()
+    assert pair.ended() == []
+
+
+def test_an_erased_members_ending_still_names_the_attester_and_when_but_no_tier(pair: Pair) -> None:
+    pair.member("v-13")
+    pair.brewhaus.request_status_match("b-v-13", counterparty_partner_id="voltline")
+    pair.ended()
+    pair.voltline.erase_member("v-13")
+    (told,) = pair.brewhaus.pull_instructions(wait_s=0)
+    assert (told.kind, told.reason, told.attester_partner_id, told.attester_tier) == (
+        "TIER_MATCH_ENDED",
+        "ERASED",
+        "voltline",
+        "",
+    )
+    assert told.match_ends_at is not None

@@ -31,7 +31,6 @@ from exchange.domain.status_match import (
     is_live,
     propose,
     report_challenge,
-    require_active,
     require_visible,
     start_match,
 )
@@ -433,18 +432,6 @@ def test_a_version_is_visible_only_to_its_two_brands() -> None:
         with pytest.raises(NotFound) as caught:
             require_visible(found, who, "sma_1")
         assert caught.value.reason == "MATCH_AGREEMENT_NOT_FOUND"
-
-
-@pytest.mark.parametrize("agreement", [None, proposed()])
-def test_matches_need_the_pairs_accepted_version(agreement: MatchAgreement | None) -> None:
-    with pytest.raises(FailedPrecondition) as caught:
-        require_active(agreement, RECOGNISER, ATTESTER)
-    assert caught.value.reason == "NO_MATCH_AGREEMENT"
-
-
-def test_the_active_version_is_usable() -> None:
-    active = accepted(proposed())
-    assert require_active(active, RECOGNISER, ATTESTER) is active
 
 
 # Starting a match
