@@ -5,11 +5,16 @@ fakes keep the store's own guards where a rule leans on them: a state change is 
 AssertionError, as the SQL repositories raise) when the record moved meanwhile, a voucher's move
 answers False when another moved it first (the conditional UPDATE of exchange.store.vouchers_repo),
 and the limit figures are computed with the same definitions (exchange.domain.limits) the store's
-SQL read is tested against.
+SQL read is tested against. Member data is sealed for real (FakeVault: a per-member key, a keyed
+stream and a tag; never the plaintext), and opens to None once the member's key is destroyed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -17,6 +22,7 @@ from exchange.domain import agreements as agreement_rules
 from exchange.domain.accruals import Award, AwardState
 from exchange.domain.agreements import Agreement, AgreementStatus
 from exchange.domain.audit import AuditEvent
+from exchange.domain.consent import EVENT_READ, Consent, Declaration, Purpose
 from exchange.domain.conversions import Conversion, ConversionParties, Quote, Reversal
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin, OriginKind
 from exchange.domain.ledger import LedgerTransaction, Posting, money_positions, totals_by_currency
@@ -51,6 +57,8 @@ from exchange.domain.money import Ratio
 from exchange.domain.partners import Partner, PartnerKey, PartnerStatus
 from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period, PeriodState
+from exchange.domain.status_match import Match, MatchAgreement, MatchState
+from exchange.domain.status_match_terms import TierLadder
 from exchange.domain.vouchers import Voucher
 from exchange.store.ids import new_id
 from partner_sdk.keys import Ed25519PrivateKey, generate_private_key, public_key_bytes
@@ -79,6 +87,16 @@ class FakeBooks:
     links: list[Link] = field(default_factory=list)
     vouchers: dict[str, tuple[Voucher, str]] = field(default_factory=dict)  # id -> (voucher, member id)
     vouchers_due: dict[str, int | None] = field(default_factory=dict)  # membership id -> next issue
+    account_created_at: dict[tuple[str, str], int] = field(default_factory=dict)  # (partner, ref) -> at
+    ladders: dict[str, TierLadder] = field(default_factory=dict)  # partner id -> its ladder
+    member_tiers: dict[tuple[str, str], tuple[bytes, int]] = field(default_factory=dict)  # (member, partner) -> ..
+    match_agreements: dict[str, MatchAgreement] = field(default_factory=dict)
+    # match id -> (the match with empty tier codes, its sealed tiers, its attested tier's hold)
+    matches: dict[str, tuple[Match, bytes, int]] = field(default_factory=dict)
+    member_keys: dict[str, bytes | None] = field(default_factory=dict)  # member id -> data key (None: destroyed)
+    declarations: dict[tuple[str, str], Declaration] = field(default_factory=dict)  # (partner, key) -> ..
+    consents: dict[str, tuple[Consent, bytes, bytes, str]] = field(default_factory=dict)  # id -> with its receipt
+    access_log: list[AccessEntry] = field(default_factory=list)
     period: Period = field(
         default_factory=lambda: Period(
             period_id="per-1",
@@ -113,13 +131,34 @@ class FakeBooks:
         """The voucher as stored."""
         return self.vouchers[voucher_id][0]
 
+    def match(self, match_id: str) -> Match:
+        """The match as stored (its tier codes empty: they are sealed)."""
+        return self.matches[match_id][0]
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One event of a member's access log (exchange.store.tables.access_log)."""
+
+    member_id: str
+    at_ms: int
+    reader: str
+    source: str
+    purpose: Purpose | None
+    returned: tuple[str, ...]
+    withheld: tuple[str, ...]
+    event: str
+    reason: str
+    consent_id: str
+
 
 def assert_consistent(books: FakeBooks) -> None:
     """The invariants every command keeps, whatever it did.
 
     The ledger balances in every currency and so do the money positions (what one brand is owed,
     another owes); every instruction's origin names a record in the books, and the instruction
-    went to the brand that origin gives that kind of work to.
+    went to the brand that origin gives that kind of work to. A status match's ending is told
+    once: an ENDED match has exactly one TIER_MATCH_ENDED, with its reason, and a live one none.
     """
     postings = books.postings()
     assert all(total == 0 for total in totals_by_currency(postings).values()), totals_by_currency(postings)
@@ -129,6 +168,14 @@ def assert_consistent(books: FakeBooks) -> None:
     assert all(total == 0 for total in money.values()), dict(money)
     for instruction in books.instructions.values():
         assert _addressee_of(books, instruction) == instruction.partner_id, instruction
+    for match_id, (match, _, _) in books.matches.items():
+        endings = [
+            i.reason
+            for i in books.instructions.values()
+            if i.match_id == match_id and i.kind is InstructionKind.TIER_MATCH_ENDED
+        ]
+        told = [match.end_reason.value] if match.end_reason is not None else []
+        assert endings == told, (match, endings)
 
 
 def _addressee_of(books: FakeBooks, instruction: Instruction) -> str | None:
@@ -153,6 +200,9 @@ def _addressee_of(books: FakeBooks, instruction: Instruction) -> str | None:
     if origin.kind is OriginKind.MEMBERSHIP:  # a grant or revocation goes to a partner with a grant on it
         granted = (origin.id, instruction.partner_id) in books.grants
         return instruction.partner_id if granted else None
+    if origin.kind is OriginKind.MATCH:  # TIER_MATCHED and TIER_MATCH_ENDED go to the recogniser
+        found = books.matches.get(origin.id)
+        return found[0].recogniser_partner_id if found is not None else None
     return None  # an origin FakeBooks does not hold
 
 
@@ -465,6 +515,7 @@ class FakeMembers:
     def add_account(self, partner_id: str, member_ref: str, member_id: str, pairwise_id: str, now_ms: int) -> None:
         assert (partner_id, member_ref) not in self.books.accounts
         self.books.accounts[(partner_id, member_ref)] = (member_id, pairwise_id)
+        self.books.account_created_at[(partner_id, member_ref)] = now_ms
 
     def account_ref(self, partner_id: str, member_id: str) -> str | None:
         return next(
@@ -481,6 +532,16 @@ class FakeMembers:
 
     def links_of(self, member_id: str) -> list[Link]:
         return sorted((link for link in self.books.links if link.member_id == member_id), key=lambda k: k.linked_at_ms)
+
+    def first_partner(self, member_id: str) -> str | None:
+        # the oldest account, then the lowest partner id (ORDER BY created_at_ms, partner_id); an account
+        # put in the books without a time counts as the newest
+        mine = [
+            (self.books.account_created_at.get((partner, ref), sys.maxsize), partner)
+            for (partner, ref), (member, _) in self.books.accounts.items()
+            if member == member_id
+        ]
+        return min(mine)[1] if mine else None
 
 
 class FakeVouchers:
@@ -525,6 +586,210 @@ class FakeVouchers:
             self.books.vouchers_due[membership_id] = due_at_ms
 
 
+class FakeStatusMatch:
+    """Ladders, members' sealed tiers, match agreements and matches in FakeBooks (exchange.store.status_match_repo).
+
+    As the store does, it keeps the sealed bytes it is given, and a match without its tier codes
+    (get_match returns them empty: the service opens the sealed bytes through the vault).
+    """
+
+    def __init__(self, books: FakeBooks) -> None:
+        self.books = books
+
+    def ladder(self, partner_id: str) -> TierLadder | None:
+        return self.books.ladders.get(partner_id)
+
+    def put_ladder(self, ladder: TierLadder, now_ms: int) -> None:
+        self.books.ladders[ladder.partner_id] = ladder
+
+    def sealed_tier(self, member_id: str, partner_id: str) -> tuple[bytes, int] | None:
+        return self.books.member_tiers.get((member_id, partner_id))
+
+    def put_sealed_tier(self, member_id: str, partner_id: str, sealed: bytes, published_at_ms: int) -> None:
+        self.books.member_tiers[(member_id, partner_id)] = (sealed, published_at_ms)
+
+    def latest_version(self, recogniser: str, attester: str) -> int | None:
+        return max((a.terms.version for a in self._of_pair(recogniser, attester)), default=None)
+
+    def get_agreement(self, agreement_id: str) -> MatchAgreement | None:
+        return self.books.match_agreements.get(agreement_id)
+
+    def active_agreement(self, recogniser: str, attester: str) -> MatchAgreement | None:
+        return next((a for a in self._of_pair(recogniser, attester) if a.status.value == "ACTIVE"), None)
+
+    def add_agreement(self, agreement: MatchAgreement) -> None:
+        assert agreement.agreement_id not in self.books.match_agreements
+        terms = agreement.terms
+        pair = self._of_pair(terms.recogniser_partner_id, terms.attester_partner_id)
+        assert all(a.terms.version != terms.version for a in pair), "one agreement per pair and version"
+        self.books.match_agreements[agreement.agreement_id] = agreement
+
+    def save_agreement(self, before: MatchAgreement, after: MatchAgreement) -> None:
+        stored = self.books.match_agreements[after.agreement_id]
+        assert stored.status is before.status, "the match agreement changed under this transaction"
+        self.books.match_agreements[after.agreement_id] = after
+
+    def lock_recogniser(self, recogniser: str) -> None:
+        """One transaction at a time here: nothing to queue behind."""
+
+    def add_match(self, match: Match, sealed: bytes, tier_holds_until_ms: int) -> None:
+        assert match.match_id not in self.books.matches
+        self.books.matches[match.match_id] = (_unsealed_columns(match), sealed, tier_holds_until_ms)
+
+    def get_match(self, match_id: str) -> tuple[Match, bytes] | None:
+        found = self.books.matches.get(match_id)
+        return (found[0], found[1]) if found is not None else None
+
+    def matches_of_pair(self, recogniser: str, attester: str, member_id: str) -> list[tuple[Match, bytes]]:
+        mine = [
+            (m, sealed)
+            for m, sealed, _ in self.books.matches.values()
+            if (m.recogniser_partner_id, m.attester_partner_id, m.member_id) == (recogniser, attester, member_id)
+        ]
+        return sorted(mine, key=lambda found: found[0].started_at_ms)
+
+    def live_matches_of(self, member_id: str) -> list[tuple[Match, bytes]]:
+        return [
+            (m, sealed)
+            for m, sealed, _ in self.books.matches.values()
+            if m.member_id == member_id and m.state is not MatchState.ENDED
+        ]
+
+    def save_match(self, before: Match, after: Match, *, tier_holds_until_ms: int | None = None) -> None:
+        stored, sealed, holds_until = self.books.matches[after.match_id]
+        assert stored.state is before.state, "the match changed under this transaction"
+        # the store writes neither the match's identity nor its tiers (they stay sealed as they were)
+        moved = replace(
+            _unsealed_columns(after),
+            member_id=stored.member_id,
+            recogniser_partner_id=stored.recogniser_partner_id,
+            attester_partner_id=stored.attester_partner_id,
+            agreement_version=stored.agreement_version,
+        )
+        holds = holds_until if tier_holds_until_ms is None else tier_holds_until_ms
+        self.books.matches[after.match_id] = (moved, sealed, holds)
+
+    def due(self, now_ms: int, limit: int) -> list[str]:
+        """Live matches whose time, or whose attested tier's hold, is over."""
+        return [
+            match_id
+            for match_id, (m, _, holds_until) in self.books.matches.items()
+            if m.state is not MatchState.ENDED and (m.ends_at_ms <= now_ms or holds_until <= now_ms)
+        ][:limit]
+
+    def _of_pair(self, recogniser: str, attester: str) -> list[MatchAgreement]:
+        return [
+            a
+            for a in self.books.match_agreements.values()
+            if (a.terms.recogniser_partner_id, a.terms.attester_partner_id) == (recogniser, attester)
+        ]
+
+
+def _unsealed_columns(match: Match) -> Match:
+    return replace(match, attester_tier="", matched_tier="")
+
+
+_SEALED_MARK = b"fake-sealed-v1|"
+_TAG_BYTES = 16
+
+
+class FakeVault:
+    """Member data sealed with the member's own key in FakeBooks (exchange.store.member_vault).
+
+    Sealing XORs the plaintext with a stream keyed by the member's random key and the context,
+    and appends a tag: the sealed bytes never hold the plaintext, opening them under another
+    member or context fails (as the AEAD's associated data makes it), and once destroy_key
+    forgot the member's key (an erasure) they open to None.
+    """
+
+    def __init__(self, books: FakeBooks) -> None:
+        self.books = books
+
+    def seal(self, member_id: str, context: str, plaintext: bytes) -> bytes:
+        key = self.books.member_keys.get(member_id)
+        if member_id not in self.books.member_keys:
+            key = self.books.member_keys[member_id] = secrets.token_bytes(32)
+        assert key is not None, "a member that is not erased has a data key"
+        body = _xor(plaintext, _stream(key, member_id, context, len(plaintext)))
+        return _SEALED_MARK + body + _tag(key, member_id, context, body)
+
+    def open(self, member_id: str, context: str, sealed: bytes) -> bytes | None:
+        key = self.books.member_keys.get(member_id)
+        if key is None:  # destroyed, or the member never had one
+            return None
+        assert sealed.startswith(_SEALED_MARK), "sealed by the vault"
+        body, tag = sealed[len(_SEALED_MARK) : -_TAG_BYTES], sealed[-_TAG_BYTES:]
+        assert hmac.compare_digest(tag, _tag(key, member_id, context, body)), "sealed for this member and context"
+        return _xor(body, _stream(key, member_id, context, len(body)))
+
+    def destroy_key(self, member_id: str) -> None:
+        """Forget the member's key for good (crypto-shredding, as an erasure does)."""
+        self.books.member_keys[member_id] = None
+
+
+def _stream(key: bytes, member_id: str, context: str, length: int) -> bytes:
+    blocks = (hashlib.sha256(key + f"|{member_id}|{context}|{i}".encode()).digest() for i in range(length // 32 + 1))
+    return b"".join(blocks)[:length]
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+
+
+def _tag(key: bytes, member_id: str, context: str, body: bytes) -> bytes:
+    return hmac.new(key, f"{member_id}|{context}|".encode() + body, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+class FakeConsents:
+    """Attribute declarations, consents and the access log in FakeBooks (exchange.store.consent_repo)."""
+
+    def __init__(self, books: FakeBooks) -> None:
+        self.books = books
+
+    def declaration(self, partner_id: str, key: str) -> Declaration | None:
+        return self.books.declarations.get((partner_id, key))
+
+    def declare(self, declaration: Declaration) -> None:
+        found = self.books.declarations.get((declaration.partner_id, declaration.key))
+        if found is not None:  # the store updates the description only: a type never changes
+            declaration = replace(found, description=declaration.description)
+        self.books.declarations[(declaration.partner_id, declaration.key)] = declaration
+
+    def add_consent(self, consent: Consent, receipt: bytes, signature: bytes, key_id: str) -> None:
+        assert consent.consent_id not in self.books.consents
+        self.books.consents[consent.consent_id] = (consent, receipt, signature, key_id)
+
+    def consents_of(self, member_id: str) -> list[tuple[Consent, bytes, bytes, str]]:
+        mine = [found for found in self.books.consents.values() if found[0].member_id == member_id]
+        return sorted(mine, key=lambda found: found[0].granted_at_ms)
+
+    def revoke(self, consent: Consent) -> None:
+        stored, receipt, signature, key_id = self.books.consents[consent.consent_id]
+        if stored.revoked_at_ms is None:  # the store's UPDATE ... WHERE revoked_at_ms IS NULL
+            revoked = replace(stored, revoked_at_ms=consent.revoked_at_ms, end_reason=consent.end_reason)
+            self.books.consents[consent.consent_id] = (revoked, receipt, signature, key_id)
+
+    def log_read(
+        self,
+        *,
+        member_id: str,
+        at_ms: int,
+        reader: str,
+        source: str,
+        purpose: Purpose | None,
+        returned: list[str],
+        withheld: list[str],
+        event: str = EVENT_READ,
+        reason: str = "",
+        consent_id: str = "",
+    ) -> None:
+        self.books.access_log.append(
+            AccessEntry(
+                member_id, at_ms, reader, source, purpose, tuple(returned), tuple(withheld), event, reason, consent_id
+            )
+        )
+
+
 class FakeUnitOfWork:
     """One unit of work on FakeBooks (exchange.service.ports.UnitOfWork)."""
 
@@ -541,6 +806,9 @@ class FakeUnitOfWork:
         self.memberships = FakeMemberships(books)
         self.members = FakeMembers(books)
         self.vouchers = FakeVouchers(books)
+        self.status_match = FakeStatusMatch(books)
+        self.vault = FakeVault(books)
+        self.consents = FakeConsents(books)
 
 
 # --- records to fill FakeBooks with ------------------------------------------------------------------------
@@ -712,8 +980,9 @@ def member_with_accounts(books: FakeBooks, refs: dict[str, str], *, linked: tupl
     """Put a member with an account at each brand of refs in the books; link the first brand to each of linked."""
     member_id = new_id("mbr")
     books.members[member_id] = BOOKS_NOW - BOOKS_DAY_MS
-    for partner_id, ref in refs.items():
+    for i, (partner_id, ref) in enumerate(refs.items()):  # the first brand of refs knew the member first
         books.accounts[(partner_id, ref)] = (member_id, f"pw-{partner_id}-{ref}")
+        books.account_created_at[(partner_id, ref)] = BOOKS_NOW - BOOKS_DAY_MS + i
     first = next(iter(refs))
     for partner_id in linked:
         link_member(books, member_id, first, partner_id)
