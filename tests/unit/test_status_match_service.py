@@ -25,6 +25,7 @@ from exchange.domain.agreements import DAY_MS
 from exchange.domain.consent import AttributeType, Consent, Purpose
 from exchange.domain.errors import AlreadyExists, ExchangeError, FailedPrecondition, NotFound, PermissionDenied
 from exchange.domain.instructions import Instruction, InstructionKind, InstructionState, Origin
+from exchange.domain.partners import PartnerKind, PartnerStatus
 from exchange.domain.status_match import EndReason, Match, MatchAgreement, MatchAgreementStatus, MatchState
 from exchange.domain.status_match_terms import Challenge, Tier, document_of, validate_match_terms
 from exchange.secrets.pairwise import pairwise_member_id
@@ -384,6 +385,18 @@ def test_only_the_recogniser_named_in_the_terms_proposes_them(books: FakeBooks) 
 def test_terms_with_an_unregistered_attester_are_refused(books: FakeBooks) -> None:
     refusal = _refused(books, lambda: _propose(books, attester="nobody", signature=b""))
     assert isinstance(refusal, NotFound) and refusal.reason == "PARTNER_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [({"status": PartnerStatus.SUSPENDED}, "COUNTERPARTY_NOT_ACTIVE"), ({"kind": PartnerKind.CHARITY}, "NOT_A_BRAND")],
+)
+def test_terms_with_an_attester_that_is_not_an_active_brand_are_refused(
+    books: FakeBooks, change: dict[str, object], reason: str
+) -> None:
+    books.partners["voltline"] = replace(books.partners["voltline"], **change)  # type: ignore[arg-type]
+    refusal = _refused(books, lambda: _propose(books))
+    assert isinstance(refusal, FailedPrecondition) and refusal.reason == reason
 
 
 def test_terms_need_both_brands_ladders(books: FakeBooks) -> None:
@@ -836,6 +849,39 @@ def test_a_tier_republished_with_a_later_hold_keeps_the_match_past_the_old_one(b
     assert _endings(books) == []
 
 
+def test_the_sweep_looks_again_when_the_consent_expires_and_ends_the_match_then(
+    books: FakeBooks, agreement: MatchAgreement
+) -> None:
+    member_id = _member(books, consent=False)
+    expiry = NOW + 50 * DAY_MS  # before gold stops holding (day 100)
+    _consent(books, member_id, expires_at_ms=expiry)
+    match_id = _matched(books)
+    _report(books, match_id, True, NOW + DAY_MS)
+    assert books.matches[match_id][2] == expiry
+    _publish(books, at_ms=NOW + 2 * DAY_MS, holds_until_ms=NOW + 300 * DAY_MS)  # a later hold: still the consent's
+    assert books.matches[match_id][2] == expiry
+    assert FakeUnitOfWork(books).status_match.due(expiry, 10) == [match_id]
+    before = copy.deepcopy(books)
+    assert not _sweep(books, match_id, expiry - 1)
+    assert books == before
+    assert _sweep(books, match_id, expiry)
+    ended = books.match(match_id)
+    assert (ended.end_reason, ended.ended_at_ms) == (EndReason.CONSENT_REVOKED, expiry)
+    assert _endings(books) == [(match_id, "CONSENT_REVOKED")]
+
+
+def test_a_tier_republished_after_the_consent_expired_leaves_the_match_to_the_next_sweep(
+    books: FakeBooks, agreement: MatchAgreement
+) -> None:
+    member_id = _member(books, consent=False)
+    _consent(books, member_id, expires_at_ms=NOW + 10 * DAY_MS)
+    match_id = _matched(books)
+    assert _publish(books, at_ms=NOW + 11 * DAY_MS, holds_until_ms=NOW + 300 * DAY_MS) == 0
+    assert books.matches[match_id][2] == NOW + 11 * DAY_MS  # due at once
+    assert _sweep(books, match_id, NOW + 11 * DAY_MS)
+    assert _endings(books) == [(match_id, "CONSENT_REVOKED")]
+
+
 # notices --------------------------------------------------------------------------------------------------
 
 
@@ -847,7 +893,7 @@ def _notice(books: FakeBooks, match_id: str, kind: InstructionKind = Instruction
     return status_match.match_notice(FakeUnitOfWork(books), instruction)
 
 
-def test_a_notice_tells_the_match_with_its_tiers_opened_and_nothing_once_the_member_is_erased(
+def test_a_notice_tells_the_match_with_its_tiers_opened_and_once_the_member_is_erased_without_them(
     books: FakeBooks, member: str
 ) -> None:
     match_id = _matched(books)
@@ -859,7 +905,9 @@ def test_a_notice_tells_the_match_with_its_tiers_opened_and_nothing_once_the_mem
     assert ended is not None and (ended.end_reason, ended.matched_tier) == (EndReason.ERASED, "silver")
     FakeVault(books).destroy_key(member)
     books.erased.add(member)
-    assert _notice(books, match_id, InstructionKind.TIER_MATCH_ENDED) is None
+    erased = _notice(books, match_id, InstructionKind.TIER_MATCH_ENDED)  # still says with whom, when and why
+    assert erased == replace(ended, attester_tier="", matched_tier="")
+    assert (erased.attester_partner_id, erased.ended_at_ms) == ("voltline", NOW + DAY_MS)
     assert _notice(books, "smt-nope") is None
     assert FakeVault(books).open(member, "tier", books.member_tiers[(member, "voltline")][0]) is None
     assert _refused(books, lambda: _request(books)).reason == "MEMBER_NOT_FOUND"
