@@ -103,6 +103,11 @@ def publish_member_tier(
 ) -> int:
     """Keep one of the caller's members' tier there, sealed; end the matches it no longer supports. Returns how many."""
     member_id = _member(work, caller, member_ref)
+    # A tier is member data: only a brand that stands with the member publishes it (as any attribute).
+    if caller.principal not in _standing(work, member_id):
+        raise FailedPrecondition(
+            "MEMBER_NOT_LINKED", f"{caller.principal!r} no longer stands with this member", field="member_ref"
+        )
     ladder = _ladder(work, caller.principal)
     tier = check_member_tier(ladder, code, reached_at_ms, holds_until_ms, now_ms)
     work.status_match.put_sealed_tier(member_id, caller.principal, _seal_tier(work, member_id, tier), now_ms)
@@ -221,7 +226,7 @@ def request_match(
     agreement = _agreement_between(work, caller.principal, counterparty_partner_id)
     terms = agreement.terms
     recogniser, attester = terms.recogniser_partner_id, terms.attester_partner_id
-    standing = member_rules.standing_partners(work.members.first_partner(member_id), work.members.links_of(member_id))
+    standing = _standing(work, member_id)
     for partner_id in (recogniser, attester):
         if partner_id not in standing:
             raise FailedPrecondition(
@@ -342,7 +347,7 @@ def end_after_consent_change(work: UnitOfWork, member_id: str, now_ms: int) -> i
 
 def end_after_unlink(work: UnitOfWork, member_id: str, now_ms: int) -> int:
     """A link ended: end the matches one of whose brands no longer stands with the member (UNLINKED)."""
-    standing = member_rules.standing_partners(work.members.first_partner(member_id), work.members.links_of(member_id))
+    standing = _standing(work, member_id)
     return end_member_matches(
         work,
         member_id,
@@ -402,6 +407,11 @@ def _member(work: UnitOfWork, caller: Caller, member_ref: str) -> str:
     if member_id is None or work.members.is_erased(member_id):
         raise NotFound("MEMBER_NOT_FOUND", "no member of yours has this reference", field="member_ref")
     return member_id
+
+
+def _standing(work: UnitOfWork, member_id: str) -> frozenset[str]:
+    """The brands that stand with the member (exchange.domain.members.standing_partners)."""
+    return member_rules.standing_partners(work.members.first_partner(member_id), work.members.links_of(member_id))
 
 
 def _ref(work: UnitOfWork, partner_id: str, member_id: str) -> str:

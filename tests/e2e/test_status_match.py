@@ -243,3 +243,15 @@ def test_an_erased_members_ending_still_names_the_attester_and_when_but_no_tier(
         "",
     )
     assert told.match_ends_at is not None
+
+
+def test_a_brand_no_longer_linked_with_the_member_may_not_publish_their_tier(pair: Pair) -> None:
+    link_id = pair.member("v-14")
+    now = pair.hub.clock.now()
+    pair.brewhaus.publish_member_tier("b-v-14", tier_code="gold", reached_at=now, holds_until=now + timedelta(days=9))
+    pair.brewhaus.unlink(link_id, reason="member asked")
+    with pytest.raises(FailedPreconditionError) as refused:
+        pair.brewhaus.publish_member_tier(
+            "b-v-14", tier_code="silver", reached_at=now, holds_until=now + timedelta(days=9)
+        )
+    assert refused.value.reason == "MEMBER_NOT_LINKED"

@@ -310,6 +310,7 @@ def test_a_tier_is_published_for_the_callers_own_living_members_only(books: Fake
 
 def test_a_brand_without_a_ladder_publishes_no_tier(books: FakeBooks, member: str) -> None:
     FakeUnitOfWork(books).members.add_account("zeta", "z-1", member, "pw-zeta-z-1", NOW)
+    link_member(books, member, "voltline", "zeta")
     refusal = _refused(books, lambda: _publish(books, "z-1", caller=ZETA))
     assert isinstance(refusal, FailedPrecondition) and refusal.reason == "NO_TIER_LADDER"
     assert _refused(books, lambda: _publish(books, "v-1", "bronze")).reason == "TIER_NOT_ON_LADDER"
@@ -532,7 +533,7 @@ def test_the_brand_a_member_started_at_stands_with_them_without_a_link_of_its_ow
     link_member(books, member_id, "brewhaus", "acme")
     assert _request(books)[0].match.state is MatchState.ACTIVE
     started_at_brewhaus = _member(books, {"brewhaus": "b-2", "voltline": "v-2"}, linked=(), tier=None)
-    _publish(books, "v-2")
+    assert _refused(books, lambda: _publish(books, "v-2")).reason == "MEMBER_NOT_LINKED"  # voltline does not stand
     assert FakeUnitOfWork(books).members.first_partner(started_at_brewhaus) == "brewhaus"
     refusal = _refused(books, lambda: _request(books, "b-2"))
     assert refusal.reason == "MEMBER_NOT_LINKED" and "'voltline'" in refusal.message
