@@ -13,10 +13,12 @@ from coalition.exchange.v1 import (
     donations_pb2,
     instructions_pb2,
     members_pb2,
+    memberships_pb2,
     operator_pb2,
     redemptions_pb2,
     registry_pb2,
     settlement_pb2,
+    status_match_pb2,
 )
 from exchange.api.hub_service import HUB_SERVICE
 from partner_sdk import generate_private_key
@@ -34,6 +36,8 @@ SIGNED_SERVICES = (
     settlement_pb2,
     accruals_pb2,
     donations_pb2,
+    memberships_pb2,
+    status_match_pb2,
 )
 METHODS = sorted(
     (f"/{service.full_name}/{method.name}", method.input_type.full_name)

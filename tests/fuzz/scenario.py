@@ -35,9 +35,11 @@ from exchange.api.conversion_service import CONVERSION_METHODS, INSTRUCTION_METH
 from exchange.api.dispatch import SignedMethods
 from exchange.api.donation_service import DONATION_METHODS
 from exchange.api.member_service import MEMBER_METHODS
+from exchange.api.membership_service import MEMBERSHIP_METHODS
 from exchange.api.redemption_service import REDEMPTION_METHODS
 from exchange.api.registry_service import OPERATOR_METHODS, REGISTRY_METHODS
 from exchange.api.settlement_service import SETTLEMENT_METHODS
+from exchange.api.status_match_service import STATUS_MATCH_METHODS
 from exchange.store import migrate
 from exchange.store.database import Database
 from partner_sdk import ExchangeClient, OperatorClient, generate_private_key, public_key_bytes
@@ -69,6 +71,8 @@ SIGNED_METHOD_TABLES: dict[str, SignedMethods] = {
     "coalition.exchange.v1.AccrualService": ACCRUAL_METHODS,
     "coalition.exchange.v1.DonationService": DONATION_METHODS,
     "coalition.exchange.v1.MemberService": MEMBER_METHODS,
+    "coalition.exchange.v1.MembershipService": MEMBERSHIP_METHODS,
+    "coalition.exchange.v1.StatusMatchService": STATUS_MATCH_METHODS,
 }
 CALLERS = {
     f"/{service}/{name}": method.callers
