@@ -10,73 +10,28 @@ from dataclasses import replace
 
 import pytest
 
-from exchange.domain import agreements as agreement_rules
-from exchange.domain.agreements import Agreement, AgreementStatus
+from exchange.domain.agreements import AgreementStatus
 from exchange.domain.conversions import ConversionState
 from exchange.domain.errors import ExchangeError, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from exchange.domain.instructions import InstructionKind
 from exchange.domain.ledger import money_positions, totals_by_currency
-from exchange.domain.money import Ratio
-from exchange.domain.partners import Partner, PartnerStatus
+from exchange.domain.partners import PartnerStatus
 from exchange.service import conversions
 from exchange.service.authentication import Caller
 from exchange.service.conversions import ConversionPolicy
-from tests.unit.fakes import FakeBooks, FakeUnitOfWork
+from tests.unit.fakes import BOOKS_DAY_MS, BOOKS_NOW, FakeBooks, FakeUnitOfWork, brand, stride_to_volt_agreement
 
-NOW = 1_800_000_000_000
-DAY_MS = 86_400_000
+NOW = BOOKS_NOW
+DAY_MS = BOOKS_DAY_MS
 STRIDE = Caller("stride", "k1")
 POLICY = ConversionPolicy(quote_ttl_ms=60_000, credit_deadline_ms=900_000, member_conversions_per_hour=10)
-
-
-def _partner(partner_id: str, currency: str, status: PartnerStatus = PartnerStatus.ACTIVE) -> Partner:
-    return Partner(
-        partner_id=partner_id,
-        display_name=partner_id.title(),
-        point_currency=partner_id[:4].upper(),
-        settlement_currency=currency,
-        point_value_minor=Ratio(1, 2),
-        status=status,
-        keys=(),
-        created_at_ms=NOW - DAY_MS,
-        status_changed_at_ms=NOW - DAY_MS,
-    )
-
-
-def _agreement(**changes: object) -> Agreement:
-    terms = agreement_rules.validate_terms(
-        source_partner_id="stride",
-        target_partner_id="volt",
-        version=1,
-        rate=(3, 2),
-        min_source_points=100,
-        max_source_points=10_000,
-        source_increment=10,
-        member_daily_cap_source_points=5_000,
-        fee_basis_points=100,
-        fee_fixed_points=None,
-        valid_from_ms=NOW - DAY_MS,
-        valid_until_ms=NOW + 30 * DAY_MS,
-        settlement_price_minor=(1, 2),
-        settlement_currency="GBP",
-    )
-    agreement = Agreement(
-        agreement_id="agr-1",
-        terms=terms,
-        status=AgreementStatus.ACTIVE,
-        document=b"",
-        proposer_key_id="k1",
-        proposer_signature=b"",
-        proposed_at_ms=NOW - DAY_MS,
-        status_changed_at_ms=NOW - DAY_MS,
-    )
-    return replace(agreement, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def books() -> FakeBooks:
     return FakeBooks(
-        partners={"stride": _partner("stride", "EUR"), "volt": _partner("volt", "GBP")}, agreements=[_agreement()]
+        partners={"stride": brand("stride", "EUR"), "volt": brand("volt", "GBP")},
+        agreements=[stride_to_volt_agreement()],
     )
 
 
@@ -200,7 +155,9 @@ def test_a_quote_needs_an_agreement_in_force(books: FakeBooks) -> None:
     books.agreements.clear()
     with pytest.raises(FailedPrecondition, match="no accepted agreement"):
         _quote(books)
-    books.agreements.append(_agreement(terms=replace(_agreement().terms, valid_from_ms=NOW + DAY_MS)))
+    books.agreements.append(
+        stride_to_volt_agreement(terms=replace(stride_to_volt_agreement().terms, valid_from_ms=NOW + DAY_MS))
+    )
     with pytest.raises(FailedPrecondition) as refusal:
         _quote(books)
     assert refusal.value.reason == "AGREEMENT_NOT_IN_FORCE"
