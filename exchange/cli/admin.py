@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from exchange.api.server import DEFAULT_LISTEN
@@ -23,10 +22,11 @@ from exchange.cli.key_files import (
     public_key_from_hex,
     read_private_key,
 )
+from exchange.cli.output import stdout_console
 from partner_sdk import ExchangeError, OperatorClient, Partner
 
 app = typer.Typer(help="Operator commands: approve, suspend, reinstate, list partners.", no_args_is_help=True)
-console = Console()
+console = stdout_console()
 
 DEFAULT_KEY = DEFAULT_VAR_DIR / OPERATOR_KEY_FILE
 

@@ -7,18 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from exchange.api.response_signing import HubSigner
 from exchange.cli.key_files import DEFAULT_VAR_DIR, HUB_KEY_FILE, HUB_KEY_PASSPHRASE_ENV, KeyFileError, read_private_key
+from exchange.cli.output import stdout_console
 from exchange.cli.values import hex_public_key
 from exchange.service import audit
 from exchange.store.database import Database, default_sqlite_url
 from partner_sdk.keys import public_key_bytes
 
 app = typer.Typer(help="The tamper-evident audit log: seal and verify.", no_args_is_help=True)
-console = Console()
+console = stdout_console()
 
 DbOption = Annotated[
     str | None, typer.Option("--db", envvar="COALITION_DB", help="Database URL; default: var/exchange.sqlite3")

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
 from exchange.cli.key_files import Ask, KeyFileError, ask_on_terminal, passphrase_from_env, read_private_key
+from exchange.cli.output import stdout_console
 from partner_sdk.keys import fingerprint, generate_private_key, load_private_key, public_key_bytes, save_private_key
 
 app = typer.Typer(help="Ed25519 key files.", no_args_is_help=True)
-console = Console()
+console = stdout_console()
 
 PassphraseEnvOption = Annotated[
     str | None,

@@ -14,7 +14,6 @@ from typing import Annotated, NoReturn
 
 import typer
 from alembic.util import CommandError
-from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from exchange import __version__, logs
@@ -44,6 +43,7 @@ from exchange.cli.key_files import (
     hub_signer,
     operator_key_from_file,
 )
+from exchange.cli.output import stdout_console
 from exchange.cli.processes import serve as processes_serve
 from exchange.cli.processes import unsupported as processes_unsupported
 from exchange.cli.values import listen_address
@@ -74,7 +74,7 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")
 app.add_typer(settlement.app, name="settlement")
 app.add_typer(audit.app, name="audit")
-console = Console()
+console = stdout_console()
 
 DbOption = Annotated[
     str | None,

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
 from exchange.cli.admin import HUB_PUBLIC_KEY, OPERATOR_KEY, TARGET
 from exchange.cli.common_options import SharedOption, SharedOptions
@@ -32,6 +31,7 @@ from exchange.cli.key_files import (
     public_key_from_hex,
     read_private_key,
 )
+from exchange.cli.output import stdout_console
 from exchange.cli.settlement_view import (
     EXPORT_FORMATS,
     breaks_table,
@@ -57,7 +57,7 @@ app = typer.Typer(
     help="Settlement staff: close periods, read, export and verify statements, reconcile, disputes, payments.",
     no_args_is_help=True,
 )
-console = Console()
+console = stdout_console()
 
 PARTNER_KEY_PASSPHRASE_ENV = "COALITION_PARTNER_KEY_PASSPHRASE"  # noqa: S105 - a variable name, not a passphrase
 

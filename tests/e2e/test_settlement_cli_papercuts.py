@@ -177,3 +177,20 @@ def test_reconcile_exits_0_when_every_line_matches_and_1_on_breaks(desk: Desk) -
     broken = desk.run("settlement", "reconcile", "per-000001", str(altered), *target, *desk.as_stride, expect=1)
     assert "breaks" in broken.stderr.strip().splitlines()[-1]
     assert "AMOUNT" in broken.stdout.upper()
+
+
+def test_piped_tables_keep_every_id_whole(desk: Desk) -> None:
+    (instruction,) = desk.hub.operator().list_payment_instructions(period_id="per-000001").items
+    environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS",) and not k.startswith("COALITION_")}
+    piped = subprocess.run(
+        [COALITION, "settlement", "--target", desk.hub.target, *desk.as_operator, "payments"],
+        cwd=desk.folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert instruction.instruction_id in piped.stdout  # not cut to fit 80 columns
+    assert "…" not in piped.stdout
