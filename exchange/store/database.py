@@ -65,6 +65,9 @@ PROBE_TIMEOUT_S = 2.0
 PROBE_POOL_SIZE = 1
 MAX_PROBE_REASON_CHARS = 200
 LOCK_TIMEOUT_SQLSTATE = "55P03"  # lock_not_available: lock_timeout
+# read_only_sql_transaction: a write reached a server that is not (or no longer) the primary, as
+# happens in a failover (a standby, or a primary being demoted); the resend finds the new primary.
+READ_ONLY_SQLSTATE = "25006"
 STATEMENT_TIMEOUT_SQLSTATE = "57014"  # query_canceled: statement_timeout, or cancel_in_flight at shutdown
 # SQLite's primary result codes that mean the file can't be used (gone, moved, unreadable), not a bad statement.
 SQLITE_UNAVAILABLE_CODES = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR})
@@ -144,6 +147,9 @@ def is_retryable(exc: BaseException) -> bool:
 def unavailable(exc: DBAPIError) -> bool:
     """Return whether a database error means the server could not be reached or went away mid-call.
 
+    A write refused because the server is read-only counts too: in a failover the hub may reach a
+    standby, or a primary being demoted, until its pool finds the new primary.
+
     Such a call's transaction rolled back, or (if the connection broke during COMMIT) its outcome
     is unknown to us; either way a resend of the same signed request is safe, because the hub
     answers a nonce or an idempotency key it has already recorded with the recorded answer.
@@ -153,6 +159,8 @@ def unavailable(exc: DBAPIError) -> bool:
     sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
     if sqlite_code is not None:  # "no such table" and the like are not outages; a file that can't be opened is
         return isinstance(exc, OperationalError) and sqlite_code & 0xFF in SQLITE_UNAVAILABLE_CODES
+    if getattr(exc.orig, "sqlstate", None) == READ_ONLY_SQLSTATE:
+        return True  # whatever class the driver gives it: the primary moved
     if not isinstance(exc, OperationalError) or not hasattr(exc.orig, "sqlstate"):
         return False
     sqlstate: str | None = getattr(exc.orig, "sqlstate", None)

@@ -105,3 +105,32 @@ def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(
         assert fresh != backend  # the dead connection was pinged, dropped and replaced: no UNAVAILABLE
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_write_refused_by_a_read_only_server_is_unavailable_not_internal(postgres_url: str) -> None:
+    """What a standby, or a primary being demoted in a failover, answers a write: resend it (UNAVAILABLE)."""
+    database = Database(postgres_url)
+
+    def write_on_a_read_only_server(connection: sqlalchemy.Connection) -> None:
+        connection.execute(sqlalchemy.text("SET TRANSACTION READ ONLY"))
+        connection.execute(sqlalchemy.text("CREATE TEMPORARY TABLE failover_probe (x int)"))
+        connection.execute(sqlalchemy.text("INSERT INTO hub_settings (name, value) VALUES ('probe', 'x')"))
+
+    with pytest.raises(Unavailable) as refused:
+        database.run(write_on_a_read_only_server)
+    assert refused.value.reason == "DATABASE_UNAVAILABLE"
+    database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_multi_host_url_reaches_the_writable_server_past_one_that_is_down(postgres_url: str) -> None:
+    """libpq's several hosts, as SQLAlchemy with psycopg takes them; the first is down, the second writable."""
+    url = sqlalchemy.make_url(postgres_url)
+    first_down = (
+        f"postgresql+psycopg://{url.username or 'postgres'}@/{url.database}"
+        f"?host=127.0.0.1:1&host={url.host}:{url.port or 5432}&target_session_attrs=read-write"
+    )
+    database = Database(first_down)
+    assert database.run(lambda c: c.execute(sqlalchemy.text("SELECT pg_is_in_recovery()")).scalar()) is False
+    database.dispose()
