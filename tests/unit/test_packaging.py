@@ -24,6 +24,7 @@ from coalition.exchange.v1 import (
     registry_pb2,
     settlement_pb2,
     status_match_pb2,
+    vouchers_pb2,
 )
 from partner_sdk import __version__
 
@@ -86,6 +87,7 @@ def test_the_documented_service_config_names_every_service_and_is_valid_for_grpc
             registry_pb2,
             settlement_pb2,
             status_match_pb2,
+            vouchers_pb2,
         )
         for service in module.DESCRIPTOR.services_by_name.values()
     }

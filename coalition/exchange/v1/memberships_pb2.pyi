@@ -452,7 +452,7 @@ class IssueMembershipPassResponse(_message.Message):
     def __init__(self, membership_pass: _Optional[_Union[MembershipPass, _Mapping]] = ...) -> None: ...
 
 class Voucher(_message.Message):
-    __slots__ = ("voucher_id", "membership_id", "funder_partner_id", "honouring_partner_id", "member_ref", "value_minor", "currency", "valid_from", "expires_at", "state", "redeemed_at", "reference")
+    __slots__ = ("voucher_id", "membership_id", "funder_partner_id", "honouring_partner_id", "member_ref", "value_minor", "currency", "valid_from", "expires_at", "state", "redeemed_at", "reference", "agreement_id")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBERSHIP_ID_FIELD_NUMBER: _ClassVar[int]
     FUNDER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -465,6 +465,7 @@ class Voucher(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     REDEEMED_AT_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_ID_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     membership_id: str
     funder_partner_id: str
@@ -477,7 +478,8 @@ class Voucher(_message.Message):
     state: VoucherState
     redeemed_at: _timestamp_pb2.Timestamp
     reference: str
-    def __init__(self, voucher_id: _Optional[str] = ..., membership_id: _Optional[str] = ..., funder_partner_id: _Optional[str] = ..., honouring_partner_id: _Optional[str] = ..., member_ref: _Optional[str] = ..., value_minor: _Optional[int] = ..., currency: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[VoucherState, str]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
+    agreement_id: str
+    def __init__(self, voucher_id: _Optional[str] = ..., membership_id: _Optional[str] = ..., funder_partner_id: _Optional[str] = ..., honouring_partner_id: _Optional[str] = ..., member_ref: _Optional[str] = ..., value_minor: _Optional[int] = ..., currency: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[VoucherState, str]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ..., agreement_id: _Optional[str] = ...) -> None: ...
 
 class ListVouchersRequest(_message.Message):
     __slots__ = ("membership_id", "page_size", "page_token")
