@@ -17,7 +17,8 @@ Besides this package, these modules are public namespaces (everything else is pr
     partner_sdk.documents         the agreement document
     partner_sdk.accruals          the accrual document (and its models)
     partner_sdk.donations         the donation document and receipts (and its models)
-    partner_sdk.memberships       joint paid membership: the terms' document, passes (and its models)
+    partner_sdk.memberships       joint paid membership: the terms' document, passes; voucher agreements'
+                                  document (and its models)
     partner_sdk.status_match      status match: the terms' document, tier attestations (and its models)
     partner_sdk.settlement        statements: the document, offline verification
     partner_sdk.settlement_csv    the CSV of a statement's movements, written and read
@@ -153,12 +154,16 @@ from partner_sdk.memberships import (
     UnknownBenefit,
     UnknownShare,
     Voucher,
+    VoucherAgreement,
+    VoucherAgreementStatus,
     VoucherFunding,
     VoucherPeriod,
     Vouchers,
     VoucherState,
+    VoucherTerms,
     membership_document,
     verify_membership_pass,
+    voucher_agreement_document,
 )
 from partner_sdk.operator import OperatorClient
 from partner_sdk.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
@@ -321,6 +326,11 @@ __all__ = [
     "Vouchers",
     "membership_document",
     "verify_membership_pass",
+    # voucher agreements
+    "VoucherAgreement",
+    "VoucherAgreementStatus",
+    "VoucherTerms",
+    "voucher_agreement_document",
     # status match
     "Challenge",
     "MatchAgreement",

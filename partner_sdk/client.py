@@ -2,7 +2,7 @@
 
 The class names every call it offers, service by service; each call lives in the module of its
 service under partner_sdk/_client/ (registry, agreements, conversions, redemptions, members,
-instructions, accruals, donations, memberships, status_match, settlement).
+instructions, accruals, donations, memberships, vouchers, status_match, settlement).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from partner_sdk._client import (
     registry,
     settlement,
     status_match,
+    vouchers,
 )
 from partner_sdk._client.connection import DEFAULT_TIMEOUT_S, MAX_MESSAGE_BYTES, PartnerConnection
 from partner_sdk.keys import Ed25519PrivateKey
@@ -150,6 +151,13 @@ class ExchangeClient(PartnerConnection):
     list_vouchers = memberships.list_vouchers
     iter_vouchers = memberships.iter_vouchers
     redeem_voucher = memberships.redeem_voucher
+
+    # VoucherService: partner_sdk/_client/vouchers.py
+    propose_voucher_agreement = vouchers.propose_voucher_agreement
+    accept_voucher_agreement = vouchers.accept_voucher_agreement
+    get_voucher_agreement = vouchers.get_voucher_agreement
+    issue_voucher = vouchers.issue_voucher
+    get_voucher = vouchers.get_voucher
 
     # StatusMatchService: partner_sdk/_client/status_match.py
     publish_tier_ladder = status_match.publish_tier_ladder

@@ -39,6 +39,19 @@ verify_membership_pass checks it and returns what it says; the hub renders it wi
 render_membership_pass_payload, so it is written in one place. Vouchers a vouchers benefit
 issues are listed (list_vouchers) and redeemed once at the honouring partner (redeem_voucher);
 one the seller funds is owed by the seller to that partner (a VOUCHER_REDEMPTION movement).
+
+Vouchers are also given outside any membership, under a voucher agreement between two brands:
+the funder proposes a version of the pair's voucher terms, signing its document
+(propose_voucher_agreement); the honouring brand checks and signs the same bytes
+(accept_voucher_agreement), and the version is ACTIVE. The funder then issues vouchers to members
+who stand with both (issue_voucher; each names its agreement_id), redeemed like any other
+(redeem_voucher). The document is canonical JSON in the same rules::
+
+    {"currency":"EUR","format":"coalition-voucher-agreement/1","funder_partner_id":"skyways",
+     "honouring_partner_id":"harbour-hotels","monthly_limit":500,"valid_from_ms":1767225600000,
+     "valid_until_ms":1798761600000,"validity_days":30,"value_minor":1500,"version":1}
+
+(shown wrapped; one line). Times are whole milliseconds since the epoch (rounded down).
 """
 
 from __future__ import annotations
@@ -62,12 +75,14 @@ from partner_sdk._hub_signed import (
 )
 from partner_sdk.documents import _fraction, _integer, _text, epoch_ms
 from partner_sdk.errors import MembershipPassVerificationError
+from partner_sdk.settlement import canonical_json
 
 __all__ = [
     "MEMBERSHIP_FORMAT",
     "MEMBERSHIP_PASS_FORMAT",
     "MEMBERSHIP_PASS_PREFIX",
     "PASS_CLOCK_SKEW_MS",
+    "VOUCHER_AGREEMENT_FORMAT",
     "Benefit",
     "FixedShare",
     "FreeDelivery",
@@ -96,19 +111,24 @@ __all__ = [
     "UnknownBenefit",
     "UnknownShare",
     "Voucher",
+    "VoucherAgreement",
+    "VoucherAgreementStatus",
     "VoucherFunding",
     "VoucherPeriod",
     "VoucherState",
+    "VoucherTerms",
     "Vouchers",
     "membership_document",
     "membership_pass_message",
     "render_membership_pass_payload",
     "verify_membership_pass",
+    "voucher_agreement_document",
 ]
 
 MEMBERSHIP_FORMAT = "coalition-membership/1"
 MEMBERSHIP_PASS_FORMAT = "coalition-membership-pass/1"  # noqa: S105 - a format name, not a password
 MEMBERSHIP_PASS_PREFIX = b"COALITION-MEMBERSHIP-PASS-V1\n"
+VOUCHER_AGREEMENT_FORMAT = "coalition-voucher-agreement/1"
 PASS_CLOCK_SKEW_MS = 5 * 60 * 1000
 """How far ahead of this host's clock a pass's issued_at may be: the hub's and the checkout's clocks differ."""
 
@@ -128,6 +148,8 @@ GrantState: TypeAlias = Literal["AWAITING_LINK", "PENDING", "HONOURED", "REVOKED
 """Where one partner's benefits stand for a membership."""
 VoucherState: TypeAlias = Literal["ISSUED", "REDEEMED", "EXPIRED", "UNKNOWN"]
 """Where a voucher stands: redeemable, used once, or expired unused (kept by its funder)."""
+VoucherAgreementStatus: TypeAlias = Literal["PROPOSED", "ACTIVE", "SUPERSEDED", "UNKNOWN"]
+"""Where a version of a pair's voucher terms stands."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,13 +362,15 @@ class Membership:
 
 @dataclass(frozen=True, slots=True)
 class Voucher:
-    """One voucher a membership's vouchers benefit gave a member: the code shown at checkout is voucher_id.
+    """One voucher given to a member: the code shown at checkout is voucher_id.
 
-    funder_partner_id pays its value when it is redeemed (the seller, or honouring_partner_id
-    itself); member_ref is the caller's own reference for the member (empty for a partner not
-    linked to the member). It is redeemable from valid_from until expires_at while ISSUED;
-    redeemed_at and reference (the honouring partner's, given on redemption) are set once
-    REDEEMED. An EXPIRED voucher's value is kept by its funder.
+    A membership's vouchers benefit gives it (membership_id set, agreement_id empty), or a funder
+    issues it under a voucher agreement (agreement_id set, membership_id empty).
+    funder_partner_id pays its value when it is redeemed (the seller, the agreement's funder, or
+    honouring_partner_id itself); member_ref is the caller's own reference for the member (empty
+    for a partner not linked to the member). It is redeemable from valid_from until expires_at
+    while ISSUED; redeemed_at and reference (the honouring partner's, given on redemption) are set
+    once REDEEMED. An EXPIRED voucher's value is kept by its funder.
     """
 
     voucher_id: str
@@ -361,6 +385,48 @@ class Voucher:
     state: VoucherState
     redeemed_at: datetime | None
     reference: str
+    agreement_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherTerms:
+    """What the funder proposes and the honouring brand accepts: one version of a pair's voucher terms.
+
+    version is 1 for the pair's first, then the latest plus one. Each voucher is worth value_minor
+    in currency (ISO 4217) and stays valid validity_days (1 to 366) from its issue; the funder may
+    issue monthly_limit (1 to 1000000) per UTC calendar month. valid_from and valid_until are
+    timezone-aware: vouchers are issued only between them.
+    """
+
+    funder_partner_id: str
+    honouring_partner_id: str
+    version: int
+    value_minor: int
+    currency: str
+    validity_days: int
+    monthly_limit: int
+    valid_from: datetime
+    valid_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherAgreement:
+    """One version of a pair's voucher terms; status is PROPOSED, ACTIVE or SUPERSEDED.
+
+    document is the exact bytes both brands sign (voucher_agreement_document(terms)); the proposer
+    is the funder, the acceptor the honouring brand (its key id and signature empty until it
+    accepts).
+    """
+
+    agreement_id: str
+    terms: VoucherTerms
+    status: VoucherAgreementStatus
+    document: bytes
+    proposer_key_id: str
+    proposer_signature: bytes
+    acceptor_key_id: str
+    acceptor_signature: bytes
+    proposed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +489,35 @@ def membership_document(terms: MembershipTerms) -> bytes:
         "valid_until_ms": epoch_ms(terms.valid_until),
     }
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+def voucher_agreement_document(terms: VoucherTerms) -> bytes:
+    """Return the exact bytes the funder and the honouring brand sign for these terms.
+
+    Args:
+        terms: the terms; the hub checks them when they are proposed.
+
+    Returns:
+        The canonical JSON document (see this module's docstring), ASCII: sorted keys, no spaces,
+        integers only, times as whole milliseconds since the epoch rounded down.
+
+    Raises:
+        TypeError: a number is a float or bool, or a text is not a str.
+        ValueError: a datetime is naive or a text has control characters.
+    """
+    value = {
+        "format": VOUCHER_AGREEMENT_FORMAT,
+        "funder_partner_id": _text("funder_partner_id", terms.funder_partner_id),
+        "honouring_partner_id": _text("honouring_partner_id", terms.honouring_partner_id),
+        "version": _integer("version", terms.version),
+        "value_minor": _integer("value_minor", terms.value_minor),
+        "currency": _text("currency", terms.currency),
+        "validity_days": _integer("validity_days", terms.validity_days),
+        "monthly_limit": _integer("monthly_limit", terms.monthly_limit),
+        "valid_from_ms": epoch_ms(terms.valid_from),
+        "valid_until_ms": epoch_ms(terms.valid_until),
+    }
+    return canonical_json(value)
 
 
 def _known(name: str, value: str) -> str:

@@ -15,6 +15,7 @@ so a method's home is one line away: ``convert = conversions.convert``.
     accruals      AccrualService: accrual agreements and awards
     donations     DonationService: donation agreements and donations
     memberships   MembershipService: joint paid membership agreements, memberships, passes, vouchers
+    vouchers      VoucherService: voucher agreements between two brands, vouchers issued under them
     status_match  StatusMatchService: tier ladders, members' tiers, match agreements, matches, attestations
     settlement    SettlementService: periods, statements, payments, reconciliation, disputes
 """

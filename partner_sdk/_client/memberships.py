@@ -220,7 +220,7 @@ def membership(message: pb.Membership) -> Membership:
 
 
 def voucher(message: pb.Voucher) -> Voucher:
-    """Convert a Voucher message (redeemed_at None until it is redeemed)."""
+    """Convert a Voucher message (redeemed_at None until it is redeemed; agreement_id empty for a membership's)."""
     return Voucher(
         voucher_id=message.voucher_id,
         membership_id=message.membership_id,
@@ -234,6 +234,7 @@ def voucher(message: pb.Voucher) -> Voucher:
         state=VOUCHER_STATE.of(message.state),
         redeemed_at=_optional_time(message, "redeemed_at"),
         reference=message.reference,
+        agreement_id=message.agreement_id,
     )
 
 

@@ -35,6 +35,7 @@ from coalition.exchange.v1 import (
     redemptions_pb2,
     settlement_pb2,
     status_match_pb2,
+    vouchers_pb2,
 )
 from partner_sdk import _convert, keys
 from partner_sdk.errors import ExchangeError, ReceiptVerificationError, ResponseVerificationError
@@ -315,6 +316,7 @@ LITERALS: list[tuple[str, EnumTypeWrapper, str]] = [
     ("VoucherState", memberships_pb2.VoucherState, "VOUCHER_STATE_"),
     ("MatchAgreementStatus", status_match_pb2.MatchAgreementStatus, "MATCH_AGREEMENT_STATUS_"),
     ("MatchState", status_match_pb2.MatchState, "MATCH_STATE_"),
+    ("VoucherAgreementStatus", vouchers_pb2.VoucherAgreementStatus, "VOUCHER_AGREEMENT_STATUS_"),
 ]
 
 
@@ -399,6 +401,11 @@ EXCHANGE_CLIENT_CALLS = [
     "list_vouchers",
     "iter_vouchers",
     "redeem_voucher",
+    "propose_voucher_agreement",
+    "accept_voucher_agreement",
+    "get_voucher_agreement",
+    "issue_voucher",
+    "get_voucher",
     "publish_tier_ladder",
     "publish_member_tier",
     "propose_match_agreement",
