@@ -259,6 +259,7 @@ def voucher_message(v: VoucherView) -> pb.Voucher:
         expires_at=timestamp(voucher.expires_at_ms),
         state=f"VOUCHER_STATE_{voucher.state.value}",  # type: ignore[arg-type]
         reference=voucher.reference,
+        agreement_id=voucher.agreement_id,
     )
     if voucher.redeemed_at_ms is not None:
         message.redeemed_at.CopyFrom(timestamp(voucher.redeemed_at_ms))

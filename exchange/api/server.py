@@ -46,6 +46,7 @@ from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, RE
 from exchange.api.response_signing import HubSigner
 from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
 from exchange.api.status_match_service import STATUS_MATCH_METHODS, STATUS_MATCH_SERVICE
+from exchange.api.voucher_service import VOUCHER_METHODS, VOUCHER_SERVICE
 from exchange.domain.errors import ExchangeError
 from exchange.domain.members import FAILED_REDEMPTION_WINDOW_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
@@ -200,6 +201,7 @@ class HubServer:
                     generic_handler(MEMBER_SERVICE, MEMBER_METHODS, self.context),
                     generic_handler(MEMBERSHIP_SERVICE, MEMBERSHIP_METHODS, self.context),
                     generic_handler(STATUS_MATCH_SERVICE, STATUS_MATCH_METHODS, self.context),
+                    generic_handler(VOUCHER_SERVICE, VOUCHER_METHODS, self.context),
                 )
             )
         self._health = health.HealthServicer()
@@ -215,7 +217,11 @@ class HubServer:
             SETTLEMENT_SERVICE,
             ACCRUAL_SERVICE,
             DONATION_SERVICE,
-            *((MEMBER_SERVICE, MEMBERSHIP_SERVICE, STATUS_MATCH_SERVICE) if config.keyring is not None else ()),
+            *(
+                (MEMBER_SERVICE, MEMBERSHIP_SERVICE, STATUS_MATCH_SERVICE, VOUCHER_SERVICE)
+                if config.keyring is not None
+                else ()
+            ),
         )
         reflection.enable_server_reflection(
             (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server

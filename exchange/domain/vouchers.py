@@ -62,11 +62,13 @@ class Voucher:
     state: VoucherState = VoucherState.ISSUED
     redeemed_at_ms: int | None = None
     reference: str = ""
+    agreement_id: str = ""  # a voucher issued under a voucher agreement (exchange.domain.voucher_agreements)
 
     def __post_init__(self) -> None:
         require(type(self.value_minor) is int and self.value_minor > 0, "a voucher is worth something, in minor units")
         require(self.issued_at_ms < self.expires_at_ms, "a voucher is valid for some time")
         require((self.state is VoucherState.REDEEMED) == (self.redeemed_at_ms is not None), "redeemed iff it says when")
+        require(bool(self.membership_id) != bool(self.agreement_id), "a voucher is a membership's or an agreement's")
 
 
 def voucher_id_of(membership_id: str, partner_id: str, period_start_ms: int, number: int) -> str:

@@ -123,10 +123,9 @@ def redeem_voucher(work: UnitOfWork, caller: Caller, voucher_id: str, reference:
         )
         settlement.record_movement(work.movements, movement)
         post_money(work, movement, now_ms)
-    found = work.memberships.get(after.membership_id)
-    assert found is not None, "a voucher's membership exists"
-    member_ref = work.members.account_ref(caller.principal, found[1]) or ""
-    return VoucherView(after, member_ref)
+    member_id = work.vouchers.member_id_of(voucher_id)
+    assert member_id is not None, "a voucher names its member"
+    return VoucherView(after, work.members.account_ref(caller.principal, member_id) or "")
 
 
 def expire_voucher(work: UnitOfWork, voucher_id: str, now_ms: int) -> bool:

@@ -33,6 +33,7 @@ from exchange.domain.redemptions import Hold
 from exchange.domain.settlement import Movement, Period
 from exchange.domain.status_match import Match, MatchAgreement
 from exchange.domain.status_match_terms import TierLadder
+from exchange.domain.voucher_agreements import VoucherAgreement
 from exchange.domain.vouchers import Voucher
 
 T = TypeVar("T")
@@ -301,6 +302,42 @@ class VoucherStore(Protocol):
         """When the membership's next vouchers are to be issued (None: no more)."""
         ...
 
+    def member_id_of(self, voucher_id: str) -> str | None:
+        """The hub's id of the voucher's member."""
+        ...
+
+    def issued_under(self, agreement_ids: list[str], since_ms: int) -> int:
+        """How many vouchers the agreements gave since then."""
+        ...
+
+
+class VoucherAgreementStore(Protocol):
+    """Voucher agreements (exchange.store.voucher_agreements_repo)."""
+
+    def latest_version(self, funder: str, honouring: str) -> int | None:
+        """The pair's latest version number."""
+        ...
+
+    def get(self, agreement_id: str) -> VoucherAgreement | None:
+        """One version."""
+        ...
+
+    def active(self, funder: str, honouring: str) -> VoucherAgreement | None:
+        """The pair's ACTIVE version."""
+        ...
+
+    def ids_of_pair(self, funder: str, honouring: str) -> list[str]:
+        """Every version's id of the pair."""
+        ...
+
+    def add(self, agreement: VoucherAgreement) -> None:
+        """Keep a new version."""
+        ...
+
+    def save(self, before: VoucherAgreement, after: VoucherAgreement) -> None:
+        """Write a version's new status and signature."""
+        ...
+
 
 class StatusMatchStore(Protocol):
     """Ladders, members' sealed tiers, match agreements and matches (exchange.store.status_match_repo)."""
@@ -504,6 +541,11 @@ class UnitOfWork(Protocol):
     @property
     def vouchers(self) -> VoucherStore:
         """Membership vouchers."""
+        ...
+
+    @property
+    def voucher_agreements(self) -> VoucherAgreementStore:
+        """Voucher agreements."""
         ...
 
     @property

@@ -853,7 +853,8 @@ vouchers = Table(
     "vouchers",
     metadata,
     Column("voucher_id", String(128), primary_key=True),
-    Column("membership_id", String(40), nullable=False),
+    Column("membership_id", String(40), nullable=True),  # a membership's voucher, or NULL
+    Column("agreement_id", String(40), nullable=True),  # a voucher agreement's, or NULL
     Column("funder_partner_id", String(32), nullable=False),
     Column("honouring_partner_id", String(32), nullable=False),
     Column("member_ref", String(128), nullable=False),
@@ -866,9 +867,31 @@ vouchers = Table(
     Column("redeemed_at_ms", BigInteger, nullable=True),
     Column("reference", String(128), nullable=False, server_default=""),
     CheckConstraint("value_minor > 0", name="value_positive"),
+    CheckConstraint("(membership_id IS NULL) <> (agreement_id IS NULL)", name="one_origin"),
     ForeignKeyConstraint(["membership_id"], ["memberships.membership_id"]),
     Index("ix_vouchers_membership_issued", "membership_id", "issued_at_ms"),
     Index("ix_vouchers_state_expires", "state", "expires_at_ms"),
+    Index("ix_vouchers_agreement_issued", "agreement_id", "issued_at_ms"),
+)
+
+# One version of a pair's voucher agreement with both signatures; the canonical document is the
+# record of the terms (exchange.domain.voucher_agreements.terms_of_document reads it back).
+voucher_agreements = Table(
+    "voucher_agreements",
+    metadata,
+    Column("agreement_id", String(40), primary_key=True),
+    Column("funder_partner_id", String(32), nullable=False),
+    Column("honouring_partner_id", String(32), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("proposer_key_id", String(64), nullable=False),
+    Column("proposer_signature", LargeBinary, nullable=False),
+    Column("acceptor_key_id", String(64), nullable=False, server_default=""),
+    Column("acceptor_signature", LargeBinary, nullable=False, server_default=""),
+    Column("proposed_at_ms", BigInteger, nullable=False),
+    Column("status_changed_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("funder_partner_id", "honouring_partner_id", "version"),
 )
 
 

@@ -24,6 +24,7 @@ from exchange.store.memberships_repo import MembershipRepository
 from exchange.store.partners_repo import PartnerRepository
 from exchange.store.settlement_repo import SettlementRepository
 from exchange.store.status_match_repo import StatusMatchRepository
+from exchange.store.voucher_agreements_repo import VoucherAgreementRepository
 from exchange.store.vouchers_repo import VoucherRepository
 
 
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         "partners",
         "status_match",
         "vault",
+        "voucher_agreements",
         "vouchers",
     )
 
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.memberships = MembershipRepository(connection)
         self.members = MemberRepository(connection)
         self.vouchers = VoucherRepository(connection)
+        self.voucher_agreements = VoucherAgreementRepository(connection)
         self.status_match = StatusMatchRepository(connection)
         self.vault = SqlMemberVault(connection, keyring)
         self.consents = ConsentRepository(connection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from exchange.domain.vouchers import Voucher, VoucherState
 from exchange.store.tables import memberships, vouchers
@@ -61,6 +61,21 @@ class VoucherRepository:
         )
         return bool(result.rowcount == 1)
 
+    def member_id_of(self, voucher_id: str) -> str | None:
+        """The hub's id of the voucher's member, if the voucher exists."""
+        found = self._db.execute(select(vouchers.c.member_id).where(vouchers.c.voucher_id == voucher_id)).first()
+        return str(found.member_id) if found else None
+
+    def issued_under(self, agreement_ids: list[str], since_ms: int) -> int:
+        """How many vouchers the agreements (a pair's versions) gave since then."""
+        return int(
+            self._db.execute(
+                select(func.count())
+                .select_from(vouchers)
+                .where(vouchers.c.agreement_id.in_(agreement_ids), vouchers.c.issued_at_ms >= since_ms)
+            ).scalar_one()
+        )
+
     def expired_by(self, now_ms: int, limit: int) -> list[str]:
         """Issued vouchers whose time is over."""
         return list(
@@ -89,7 +104,8 @@ class VoucherRepository:
 def _columns(v: Voucher) -> dict[str, Any]:
     return {
         "voucher_id": v.voucher_id,
-        "membership_id": v.membership_id,
+        "membership_id": v.membership_id or None,
+        "agreement_id": v.agreement_id or None,
         "funder_partner_id": v.funder_partner_id,
         "honouring_partner_id": v.honouring_partner_id,
         "member_ref": v.member_ref,
@@ -106,7 +122,8 @@ def _columns(v: Voucher) -> dict[str, Any]:
 def _voucher(m: Any) -> Voucher:
     return Voucher(
         voucher_id=m["voucher_id"],
-        membership_id=m["membership_id"],
+        membership_id=m["membership_id"] or "",
+        agreement_id=m["agreement_id"] or "",
         funder_partner_id=m["funder_partner_id"],
         honouring_partner_id=m["honouring_partner_id"],
         member_ref=m["member_ref"],

@@ -19,6 +19,7 @@ from coalition.exchange.v1 import (
     registry_pb2,
     settlement_pb2,
     status_match_pb2,
+    vouchers_pb2,
 )
 from exchange.api.hub_service import HUB_SERVICE
 from partner_sdk import generate_private_key
@@ -38,6 +39,7 @@ SIGNED_SERVICES = (
     donations_pb2,
     memberships_pb2,
     status_match_pb2,
+    vouchers_pb2,
 )
 METHODS = sorted(
     (f"/{service.full_name}/{method.name}", method.input_type.full_name)

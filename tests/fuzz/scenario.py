@@ -40,6 +40,7 @@ from exchange.api.redemption_service import REDEMPTION_METHODS
 from exchange.api.registry_service import OPERATOR_METHODS, REGISTRY_METHODS
 from exchange.api.settlement_service import SETTLEMENT_METHODS
 from exchange.api.status_match_service import STATUS_MATCH_METHODS
+from exchange.api.voucher_service import VOUCHER_METHODS
 from exchange.store import migrate
 from exchange.store.database import Database
 from partner_sdk import ExchangeClient, OperatorClient, generate_private_key, public_key_bytes
@@ -73,6 +74,7 @@ SIGNED_METHOD_TABLES: dict[str, SignedMethods] = {
     "coalition.exchange.v1.MemberService": MEMBER_METHODS,
     "coalition.exchange.v1.MembershipService": MEMBERSHIP_METHODS,
     "coalition.exchange.v1.StatusMatchService": STATUS_MATCH_METHODS,
+    "coalition.exchange.v1.VoucherService": VOUCHER_METHODS,
 }
 CALLERS = {
     f"/{service}/{name}": method.callers

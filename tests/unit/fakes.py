@@ -553,7 +553,7 @@ class FakeVouchers:
     def add_if_absent(self, voucher: Voucher, member_id: str) -> bool:
         if voucher.voucher_id in self.books.vouchers:
             return False
-        assert voucher.membership_id in self.books.memberships
+        assert voucher.membership_id in self.books.memberships or voucher.agreement_id
         self.books.vouchers[voucher.voucher_id] = (voucher, member_id)
         return True
 
@@ -584,6 +584,15 @@ class FakeVouchers:
     def set_due(self, membership_id: str, due_at_ms: int | None) -> None:
         if membership_id in self.books.memberships:  # the store's UPDATE of no row changes nothing
             self.books.vouchers_due[membership_id] = due_at_ms
+
+    def member_id_of(self, voucher_id: str) -> str | None:
+        found = self.books.vouchers.get(voucher_id)
+        return found[1] if found else None
+
+    def issued_under(self, agreement_ids: list[str], since_ms: int) -> int:
+        return sum(
+            1 for v, _ in self.books.vouchers.values() if v.agreement_id in agreement_ids and v.issued_at_ms >= since_ms
+        )
 
 
 class FakeStatusMatch:

@@ -75,8 +75,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MEMBERSHIP_SOURCES = [
     *sorted((ROOT / "exchange" / "domain").glob("membership*.py")),
     ROOT / "exchange" / "domain" / "vouchers.py",
+    ROOT / "exchange" / "domain" / "voucher_agreements.py",
     *sorted((ROOT / "exchange" / "service").glob("membership*.py")),
+    ROOT / "exchange" / "service" / "voucher_agreements.py",
     *sorted((ROOT / "exchange" / "api").glob("membership*.py")),
+    ROOT / "exchange" / "api" / "voucher_service.py",
 ]
 RAISED = re.compile(r"\b(" + "|".join(c.__name__ for c in STATUS_BY_ERROR) + r")\(\s*\"([A-Z][A-Z0-9_]+)\"")
 

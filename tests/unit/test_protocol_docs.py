@@ -37,6 +37,7 @@ from coalition.exchange.v1 import (
     registry_pb2,
     settlement_pb2,
     status_match_pb2,
+    vouchers_pb2,
 )
 from exchange.api import (
     accrual_service,
@@ -49,6 +50,7 @@ from exchange.api import (
     registry_service,
     settlement_service,
     status_match_service,
+    voucher_service,
 )
 from exchange.api.dispatch import REQUEST_ID_PATTERN, _request_id
 from exchange.api.hub_service import GET_HUB_INFO
@@ -80,6 +82,7 @@ PROTO_MODULES: tuple[ModuleType, ...] = (
     registry_pb2,
     settlement_pb2,
     status_match_pb2,
+    vouchers_pb2,
 )
 RPC = re.compile(r"\b([A-Z][A-Za-z]*Service)/([A-Z][A-Za-z]*)\b")
 DETAIL_COLUMNS = ("ErrorInfo", "BadRequest", "RetryInfo", "QuotaFailure")
@@ -110,6 +113,7 @@ def signed_methods() -> dict[str, Command[Any]]:
         (donation_service.DONATION_SERVICE, donation_service.DONATION_METHODS),
         (membership_service.MEMBERSHIP_SERVICE, membership_service.MEMBERSHIP_METHODS),
         (status_match_service.STATUS_MATCH_SERVICE, status_match_service.STATUS_MATCH_METHODS),
+        (voucher_service.VOUCHER_SERVICE, voucher_service.VOUCHER_METHODS),
     ]
     return {
         f"{service.rsplit('.', 1)[1]}/{name}": method for service, methods in tables for name, method in methods.items()
