@@ -98,8 +98,9 @@ def test_the_document_is_signed_by_the_key_that_signs_the_call(hub: RunningHub) 
     second_key = generate_private_key()
     # The first key keeps signing for an hour; the client signs its calls with the second from now on.
     source.rotate_key("k2", second_key, previous_key_valid_until=datetime.now(UTC) + timedelta(hours=1))
-    document = agreement_document(terms())
-    sent = _convert.agreement_terms_to_proto(terms())
+    proposed_terms = terms()  # once: terms() reads the clock, and two readings may differ by a millisecond
+    document = agreement_document(proposed_terms)
+    sent = _convert.agreement_terms_to_proto(proposed_terms)
     with pytest.raises(InvalidArgumentError) as refused:
         propose(source, sent, first_key.sign(document))  # a key of stride's, but not the call's
     assert (refused.value.reason, refused.value.field) == ("BAD_DOCUMENT_SIGNATURE", "proposer_signature")
