@@ -18,9 +18,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from coalition.exchange.v1 import common_pb2
 from coalition.exchange.v1 import memberships_pb2 as pb
-from partner_sdk import signing
-from partner_sdk._client import registry
 from partner_sdk._client.connection import PartnerConnection, new_key, whole
+from partner_sdk._client.proposals import check_document, check_proposer_signature
 from partner_sdk._convert import Names, _enum_value, _optional_time, benefit, benefit_to_proto, to_datetime
 from partner_sdk._models import Page, every_page
 from partner_sdk.documents import _fraction, epoch_ms
@@ -301,38 +300,24 @@ def sign_membership_agreement(
         ExchangeError: the hub refused a call.
     """
     proposed = get_membership_agreement(self, agreement_id, timeout_s=timeout_s)
-    try:
-        expected = membership_document(proposed.terms)
-    except (TypeError, ValueError) as error:
-        raise ResponseVerificationError(
-            f"membership agreement {agreement_id}: its terms can't be checked by this SDK ({error})",
-            reason="AGREEMENT_DOCUMENT_MISMATCH",
-        ) from error
-    if proposed.document != expected:
-        raise ResponseVerificationError(
-            f"membership agreement {agreement_id}: the hub's document does not match its terms",
-            reason="AGREEMENT_DOCUMENT_MISMATCH",
-        )
+    label = f"membership agreement {agreement_id}"
+    check_document(label, proposed.document, lambda: membership_document(proposed.terms))
     seller_id = proposed.terms.seller_partner_id
     by_seller = next((s for s in proposed.signatures if s.partner_id == seller_id), None)
     if by_seller is None:
         raise ResponseVerificationError(
-            f"membership agreement {agreement_id}: the seller {seller_id!r} has not signed it",
-            reason="PROPOSER_SIGNATURE_INVALID",
+            f"{label}: the seller {seller_id!r} has not signed it", reason="PROPOSER_SIGNATURE_INVALID"
         )
-    seller = registry.get_partner(self, seller_id, timeout_s=timeout_s)
-    key = next((k for k in seller.keys if k.key_id == by_seller.key_id), None)
-    if key is None or key.state == "REVOKED":
-        problem = "is not registered" if key is None else "was revoked"
-        raise ResponseVerificationError(
-            f"membership agreement {agreement_id}: the seller's key {by_seller.key_id!r} {problem}",
-            reason="PROPOSER_SIGNATURE_INVALID",
-        )
-    if not signing.verify(key.public_key, by_seller.signature, proposed.document):
-        raise ResponseVerificationError(
-            f"membership agreement {agreement_id}: the seller's signature does not verify",
-            reason="PROPOSER_SIGNATURE_INVALID",
-        )
+    check_proposer_signature(
+        self,
+        label=label,
+        document=proposed.document,
+        proposer_partner_id=seller_id,
+        role="seller",
+        key_id=by_seller.key_id,
+        signature=by_seller.signature,
+        timeout_s=timeout_s,
+    )
     answer = self.transport.call(
         _MEMBERSHIPS + "SignMembershipAgreement",
         pb.SignMembershipAgreementRequest(agreement_id=agreement_id, signature=self.sign_document(proposed.document)),

@@ -12,12 +12,10 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from coalition.exchange.v1 import status_match_pb2 as pb
-from partner_sdk import signing
-from partner_sdk._client import registry
 from partner_sdk._client.connection import PartnerConnection, new_key
+from partner_sdk._client.proposals import check_document, check_proposer_signature
 from partner_sdk._convert import Names, _optional_time, to_datetime, to_timestamp
 from partner_sdk.documents import epoch_ms
-from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.status_match import (
     Challenge,
     MatchAgreement,
@@ -258,31 +256,18 @@ def accept_match_agreement(
         ExchangeError: the hub refused a call.
     """
     proposed = get_match_agreement(self, agreement_id, timeout_s=timeout_s)
-    try:
-        expected = match_document(proposed.terms)
-    except (TypeError, ValueError) as error:
-        raise ResponseVerificationError(
-            f"match agreement {agreement_id}: its terms can't be checked by this SDK ({error})",
-            reason="AGREEMENT_DOCUMENT_MISMATCH",
-        ) from error
-    if proposed.document != expected:
-        raise ResponseVerificationError(
-            f"match agreement {agreement_id}: the hub's document does not match its terms",
-            reason="AGREEMENT_DOCUMENT_MISMATCH",
-        )
-    recogniser = registry.get_partner(self, proposed.terms.recogniser_partner_id, timeout_s=timeout_s)
-    key = next((k for k in recogniser.keys if k.key_id == proposed.proposer_key_id), None)
-    if key is None or key.state == "REVOKED":
-        problem = "is not registered" if key is None else "was revoked"
-        raise ResponseVerificationError(
-            f"match agreement {agreement_id}: the recogniser's key {proposed.proposer_key_id!r} {problem}",
-            reason="PROPOSER_SIGNATURE_INVALID",
-        )
-    if not signing.verify(key.public_key, proposed.proposer_signature, proposed.document):
-        raise ResponseVerificationError(
-            f"match agreement {agreement_id}: the recogniser's signature does not verify",
-            reason="PROPOSER_SIGNATURE_INVALID",
-        )
+    label = f"match agreement {agreement_id}"
+    check_document(label, proposed.document, lambda: match_document(proposed.terms))
+    check_proposer_signature(
+        self,
+        label=label,
+        document=proposed.document,
+        proposer_partner_id=proposed.terms.recogniser_partner_id,
+        role="recogniser",
+        key_id=proposed.proposer_key_id,
+        signature=proposed.proposer_signature,
+        timeout_s=timeout_s,
+    )
     answer = self.transport.call(
         _STATUS_MATCH + "AcceptMatchAgreement",
         pb.AcceptMatchAgreementRequest(

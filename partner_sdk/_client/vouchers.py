@@ -14,13 +14,11 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from coalition.exchange.v1 import vouchers_pb2 as pb
-from partner_sdk import signing
-from partner_sdk._client import registry
 from partner_sdk._client.connection import PartnerConnection, new_key
 from partner_sdk._client.memberships import voucher
+from partner_sdk._client.proposals import check_document, check_proposer_signature
 from partner_sdk._convert import Names, to_datetime
 from partner_sdk.documents import epoch_ms
-from partner_sdk.errors import ResponseVerificationError
 from partner_sdk.memberships import (
     Voucher,
     VoucherAgreement,
@@ -145,31 +143,18 @@ def accept_voucher_agreement(
         ExchangeError: the hub refused a call.
     """
     proposed = get_voucher_agreement(self, agreement_id, timeout_s=timeout_s)
-    try:
-        expected = voucher_agreement_document(proposed.terms)
-    except (TypeError, ValueError) as error:
-        raise ResponseVerificationError(
-            f"voucher agreement {agreement_id}: its terms can't be checked by this SDK ({error})",
-            reason="AGREEMENT_DOCUMENT_MISMATCH",
-        ) from error
-    if proposed.document != expected:
-        raise ResponseVerificationError(
-            f"voucher agreement {agreement_id}: the hub's document does not match its terms",
-            reason="AGREEMENT_DOCUMENT_MISMATCH",
-        )
-    funder = registry.get_partner(self, proposed.terms.funder_partner_id, timeout_s=timeout_s)
-    key = next((k for k in funder.keys if k.key_id == proposed.proposer_key_id), None)
-    if key is None or key.state == "REVOKED":
-        problem = "is not registered" if key is None else "was revoked"
-        raise ResponseVerificationError(
-            f"voucher agreement {agreement_id}: the funder's key {proposed.proposer_key_id!r} {problem}",
-            reason="PROPOSER_SIGNATURE_INVALID",
-        )
-    if not signing.verify(key.public_key, proposed.proposer_signature, proposed.document):
-        raise ResponseVerificationError(
-            f"voucher agreement {agreement_id}: the funder's signature does not verify",
-            reason="PROPOSER_SIGNATURE_INVALID",
-        )
+    label = f"voucher agreement {agreement_id}"
+    check_document(label, proposed.document, lambda: voucher_agreement_document(proposed.terms))
+    check_proposer_signature(
+        self,
+        label=label,
+        document=proposed.document,
+        proposer_partner_id=proposed.terms.funder_partner_id,
+        role="funder",
+        key_id=proposed.proposer_key_id,
+        signature=proposed.proposer_signature,
+        timeout_s=timeout_s,
+    )
     answer = self.transport.call(
         _VOUCHERS + "AcceptVoucherAgreement",
         pb.AcceptVoucherAgreementRequest(
