@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy
 from rich.console import Console
@@ -120,8 +120,36 @@ def _keep_logs(keep: Path, cluster: Cluster, replicas: list[Replica]) -> None:
         shutil.copy(replica.log_path, keep / f"hub-{replica.index}.log")
 
 
+class FaultThread(Protocol):
+    """What causes the faults while the workload runs: the bank's Nemesis, or faults.failover's."""
+
+    errors: list[str]
+    done: list[str]
+
+    def start(self) -> None:
+        """Begin, in a thread of its own."""
+
+    def finish(self) -> None:
+        """Stop causing faults and leave every replica (and the database) up."""
+
+
+class HasUrl(Protocol):
+    """A database the hub runs on: one server (faults.postgres) or a formation (faults.formation)."""
+
+    @property
+    def url(self) -> str:
+        """The hub's --db URL."""
+        ...
+
+
 def _run(
-    config: BankConfig, cluster: Cluster, keys: HubKeys, replicas: list[Replica], log: Callable[[str], None]
+    config: BankConfig,
+    cluster: HasUrl,
+    keys: HubKeys,
+    replicas: list[Replica],
+    log: Callable[[str], None],
+    *,
+    make_nemesis: Callable[[History, Callable[[], None]], FaultThread] | None = None,
 ) -> BankResult:
     seed = str(config.seed)
     brands = build_coalition(
@@ -143,10 +171,15 @@ def _run(
         mix=Mix(),
         credit_deadline_s=config.credit_deadline_s,
     )
-    faults = schedule(config.operations, kills=config.hub_kills, db_restarts=config.db_restarts, seed=seed)
-    nemesis = Nemesis(
-        faults, replicas=replicas, cluster=cluster, history=history, progress=lambda: history.finished, seed=seed
-    )
+    nemesis: FaultThread
+    if make_nemesis is not None:  # it may end the work early (workload.stop_work) once its faults are done
+        nemesis = make_nemesis(history, workload.stop_work.set)
+    else:
+        assert isinstance(cluster, Cluster)
+        faults = schedule(config.operations, kills=config.hub_kills, db_restarts=config.db_restarts, seed=seed)
+        nemesis = Nemesis(
+            faults, replicas=replicas, cluster=cluster, history=history, progress=lambda: history.finished, seed=seed
+        )
     errors: list[str] = []
 
     def guarded(target: Callable[..., None], *args: object) -> Callable[[], None]:
@@ -244,7 +277,7 @@ def _result(
     config: BankConfig,
     history: History,
     report: Report,
-    nemesis: Nemesis,
+    nemesis: FaultThread,
     errors: list[str],
     worked_s: float,
     elapsed_s: float,

@@ -51,9 +51,16 @@ class Report:
     violations: list[str] = field(default_factory=list)
     figures: dict[str, int] = field(default_factory=dict)
 
-    def fail(self, message: str) -> None:
-        """Record a violation."""
+    def fail(self, message: str, *, lost: bool = False, duplicated: bool = False) -> None:
+        """Record a violation; lost: an acknowledged effect is not there; duplicated: an effect is there too often.
+
+        The two tallies (figures "lost" and "duplicated") are what the failover test reports.
+        """
         self.violations.append(message)
+        if lost:
+            self.figures["lost"] = self.figures.get("lost", 0) + 1
+        if duplicated:
+            self.figures["duplicated"] = self.figures.get("duplicated", 0) + 1
 
 
 @dataclass
@@ -193,7 +200,11 @@ def _check_conversions(snap: Snapshot, report: Report) -> None:
         credits = [r for r in rows if r.kind == "CREDIT"]
         refunds = [r for r in rows if r.kind == "REFUND"]
         if len(credits) != 1:
-            report.fail(f"conversion {c.conversion_id} has {len(credits)} CREDIT instructions, not 1")
+            report.fail(
+                f"conversion {c.conversion_id} has {len(credits)} CREDIT instructions, not 1",
+                lost=not credits,
+                duplicated=len(credits) > 1,
+            )
         elif credits[0].state not in CREDIT_STATE_FOR[c.state]:
             report.fail(f"conversion {c.conversion_id} is {c.state} but its credit is {credits[0].state}")
         elif credits[0].points != c.target_points:
@@ -217,9 +228,12 @@ def _check_conversions(snap: Snapshot, report: Report) -> None:
     decoded = Counter(keyed_result(r) for r in snap.keys.values() if r.method.endswith("/Convert"))
     for conversion_id in snap.conversions:
         if decoded[conversion_id] != 1:
-            report.fail(f"conversion {conversion_id} is the answer of {decoded[conversion_id]} idempotency keys")
+            report.fail(
+                f"conversion {conversion_id} is the answer of {decoded[conversion_id]} idempotency keys",
+                duplicated=True,
+            )
     for conversion_id in decoded.keys() - snap.conversions.keys():
-        report.fail(f"an idempotency key answers with conversion {conversion_id}, which does not exist")
+        report.fail(f"an idempotency key answers with conversion {conversion_id}, which does not exist", lost=True)
 
 
 def _check_books(snap: Snapshot, books: BrandBooks, report: Report) -> None:
@@ -289,17 +303,19 @@ def _check_ops(snap: Snapshot, ops: list[Op], report: Report) -> None:
         if op.kind == "convert":
             c = snap.conversions.get(op.result_id)
             if op.outcome == OK and (c is None or c.quote_id != op.quote_id or c.source_partner_id != op.actor):
-                report.fail(f"{where}: acknowledged conversion {op.result_id} is missing or not this quote's")
+                report.fail(
+                    f"{where}: acknowledged conversion {op.result_id} is missing or not this quote's", lost=True
+                )
             if op.outcome == OK and (key_row is None or keyed_result(key_row) != op.result_id):
-                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}")
+                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}", lost=True)
             if op.outcome == UNKNOWN and key_row is not None:
                 happened["convert"] += 1
         elif op.kind == "authorize":
             h = snap.holds.get(op.result_id)
             if op.outcome == OK and (h is None or h.source_member_ref != op.member_ref):
-                report.fail(f"{where}: acknowledged hold {op.result_id} is missing or not this member's")
+                report.fail(f"{where}: acknowledged hold {op.result_id} is missing or not this member's", lost=True)
             if op.outcome == OK and (key_row is None or keyed_result(key_row) != op.result_id):
-                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}")
+                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}", lost=True)
             if op.outcome == REFUSED and (op.actor, op.member_ref) in holds_by_member:
                 report.fail(f"{where}: refused, yet a hold for {op.member_ref} exists")
             if op.outcome == UNKNOWN and key_row is not None:
@@ -309,17 +325,23 @@ def _check_ops(snap: Snapshot, ops: list[Op], report: Report) -> None:
             if op.outcome == OK and (
                 len(found) != 1 or found[0].capture_id != op.result_id or found[0].source_points != op.points
             ):
-                report.fail(f"{where}: acknowledged capture {op.result_id} exists {len(found)} times or differs")
+                report.fail(
+                    f"{where}: acknowledged capture {op.result_id} exists {len(found)} times or differs",
+                    lost=not found,
+                    duplicated=len(found) > 1,
+                )
             if op.outcome == REFUSED and found:
                 report.fail(f"{where}: refused, yet {len(found)} captures with its reference exist")
             if op.outcome == UNKNOWN:
                 if len(found) > 1:
-                    report.fail(f"{where}: {len(found)} captures with one reference")
+                    report.fail(f"{where}: {len(found)} captures with one reference", duplicated=True)
                 happened["capture"] += len(found)
         elif op.kind == "void":
             h = snap.holds.get(op.hold_id)
             if op.outcome == OK and (h is None or h.state != "VOIDED"):
-                report.fail(f"{where}: acknowledged void, yet hold {op.hold_id} is {h.state if h else 'missing'}")
+                report.fail(
+                    f"{where}: acknowledged void, yet hold {op.hold_id} is {h.state if h else 'missing'}", lost=True
+                )
             if op.outcome == REFUSED and h is not None and h.state == "VOIDED":
                 report.fail(f"{where}: refused, yet hold {op.hold_id} is VOIDED")
         elif op.kind == "ack":
@@ -327,7 +349,8 @@ def _check_ops(snap: Snapshot, ops: list[Op], report: Report) -> None:
             done = row is not None and row.state == "ACKNOWLEDGED" and row.partner_reference == op.reference
             if op.outcome == OK and not done:
                 report.fail(
-                    f"{where}: acknowledged, yet instruction {op.instruction_id} is {row.state if row else '-'}"
+                    f"{where}: acknowledged, yet instruction {op.instruction_id} is {row.state if row else '-'}",
+                    lost=True,
                 )
             if op.outcome == REFUSED and done:
                 report.fail(f"{where}: refused, yet instruction {op.instruction_id} is ACKNOWLEDGED")
@@ -335,13 +358,17 @@ def _check_ops(snap: Snapshot, ops: list[Op], report: Report) -> None:
                 happened["ack"] += 1
     for c in snap.conversions.values():
         if c.quote_id not in claimed_quotes:
-            report.fail(f"conversion {c.conversion_id} belongs to no client operation (quote {c.quote_id})")
+            report.fail(
+                f"conversion {c.conversion_id} belongs to no client operation (quote {c.quote_id})", duplicated=True
+            )
     for h in snap.holds.values():
         if (h.source_partner_id, h.source_member_ref) not in claimed_members:
-            report.fail(f"hold {h.hold_id} belongs to no client operation")
+            report.fail(f"hold {h.hold_id} belongs to no client operation", duplicated=True)
     claimed_references = {op.reference for op in ops if op.kind == "capture" and op.outcome in (OK, UNKNOWN)}
     for reference, found in by_reference.items():
         if reference not in claimed_references:
-            report.fail(f"{len(found)} capture(s) with reference {reference} belong to no client operation")
+            report.fail(
+                f"{len(found)} capture(s) with reference {reference} belong to no client operation", duplicated=True
+            )
     for kind, n in happened.items():
         report.figures[f"unknown_outcome_that_happened.{kind}"] = n

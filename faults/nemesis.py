@@ -123,6 +123,17 @@ class DropReplies(_Interceptor):
                 del self._seen[next(iter(self._seen))]
             return True
 
+    def _counted(self, outcome: grpc.CallFuture[Any]) -> grpc.CallFuture[Any]:
+        """Count the hub's answers that were not OK by code (answers.UNAVAILABLE: what a failover costs callers)."""
+
+        def count(done: Any) -> None:
+            code = done.code()
+            if code is not grpc.StatusCode.OK:
+                self.history.count(f"answers.{code.name}")
+
+        outcome.add_done_callback(count)
+        return outcome
+
     def intercept_unary_unary(
         self,
         continuation: Callable[[grpc.ClientCallDetails, Any], grpc.CallFuture[Any]],
@@ -133,16 +144,16 @@ class DropReplies(_Interceptor):
         metadata = dict(client_call_details.metadata or ())
         nonce = str(metadata.get(signing.HEADER_NONCE, ""))
         if not nonce:
-            return continuation(client_call_details, request)
+            return self._counted(continuation(client_call_details, request))
         if not self._first_attempt(nonce):
             self.history.count("retries.sdk_resends")
-            return continuation(client_call_details, request)
+            return self._counted(continuation(client_call_details, request))
         with self._lock:
             drop = self.enabled and self._rng.random() < self.rate
             short = self._rng.random() < 0.5
             deadline_s = self._rng.uniform(*SHORT_DEADLINE_S)
         if not drop:
-            return continuation(client_call_details, request)
+            return self._counted(continuation(client_call_details, request))
         if short:
             details = _CallDetails(
                 client_call_details.method,

@@ -85,6 +85,7 @@ def execute_once(
             raise nonce_replayed()
         if verdict is NonceVerdict.RESENT:
             assert recorded is not None
+            nonces.confirm(caller.principal, call.nonce)  # durable before it is told: see NonceRepository.confirm
             return _replay(recorded)
         try:
             answer = handler(connection, caller)
@@ -186,6 +187,8 @@ def _record_refusal(
         first = nonces.find(caller.principal, call.nonce)
         if first is None:
             _record(nonces, call, caller, exc, now_ms)
+        else:
+            nonces.confirm(caller.principal, call.nonce)
         return first
 
     recorded = database.run(record)

@@ -64,6 +64,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000  # SQLite's busy timeout when no lock timeout is
 PROBE_TIMEOUT_S = 2.0
 PROBE_POOL_SIZE = 1
 MAX_PROBE_REASON_CHARS = 200
+STANDBY_REASON = "the database server is a standby (read-only): no writable primary reached"
 LOCK_TIMEOUT_SQLSTATE = "55P03"  # lock_not_available: lock_timeout
 # read_only_sql_transaction: a write reached a server that is not (or no longer) the primary, as
 # happens in a failover (a standby, or a primary being demoted); the resend finds the new primary.
@@ -332,8 +333,10 @@ class Database:
     def probe(self, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
         """Ask the database a trivial question on a connection of its own; None if it answered, else why not (one line).
 
-        PostgreSQL: SELECT 1 on the probe's own pool (so a busy hub pool does not fail it), within
-        timeout_s, connecting included. SQLite: open the file afresh without creating it and read its
+        PostgreSQL: one question on the probe's own pool (so a busy hub pool does not fail it), within
+        timeout_s, connecting included: whether the server is a standby, which can't take the hub's
+        writes (after a failover the probe's connection may still be on the demoted primary).
+        SQLite: open the file afresh without creating it and read its
         schema, since a pooled connection keeps reading a file that was moved or deleted.
         """
         try:
@@ -341,7 +344,9 @@ class Database:
                 _probe_sqlite_file(self.url.database, timeout_s)
             else:
                 with self._probe().connect() as connection:
-                    connection.exec_driver_sql("SELECT 1").scalar()
+                    if connection.exec_driver_sql("SELECT pg_is_in_recovery()").scalar():
+                        connection.invalidate()  # the next probe connects afresh, to whichever server is writable
+                        return STANDBY_REASON
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             return one_line(exc)
         return None
@@ -468,18 +473,37 @@ def _session_options(*, statement_timeout_s: float | None, lock_timeout_s: float
 
 def _postgresql_engine(url: str, level: str, *, pool_size: int, echo: bool, options: str) -> Engine:
     return send_held_writes_first(
-        _ping_when_idle(
-            create_engine(
-                url,
-                isolation_level=level,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                echo=echo,
-                hide_parameters=True,
-                connect_args={"options": options} if options else {},
+        _drop_pool_when_read_only(
+            _ping_when_idle(
+                create_engine(
+                    url,
+                    isolation_level=level,
+                    pool_size=pool_size,
+                    max_overflow=pool_size,
+                    echo=echo,
+                    hide_parameters=True,
+                    connect_args={"options": options} if options else {},
+                )
             )
         )
     )
+
+
+def _drop_pool_when_read_only(engine: Engine) -> Engine:
+    """Treat a write refused as read-only (SQLSTATE 25006) as a lost connection: the whole pool is dropped.
+
+    After a failover the old primary comes back as a standby; connections still open to it work,
+    but refuse every write. Marking the error a disconnect makes SQLAlchemy invalidate the pool,
+    so the next checkout connects afresh, and a multi-host URL with target_session_attrs=read-write
+    finds the new primary. The call itself is answered UNAVAILABLE (unavailable()) and resent.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if getattr(context.original_exception, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            context.is_disconnect = True
+
+    return engine
 
 
 def _probe_sqlite_file(file: str | None, timeout_s: float) -> None:

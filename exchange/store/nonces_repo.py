@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, update
 
 from exchange.store.precompiled import inserting, selecting
 from exchange.store.tables import request_nonces
@@ -94,6 +94,24 @@ class NonceRepository:
             error_message=error_message,
             error_field=error_field,
             member_tag=member_tag,
+        )
+
+    def confirm(self, principal: str, nonce: str) -> None:
+        """Rewrite the nonce's row unchanged, so that answering from it waits for what a fresh answer waits for.
+
+        A replay only reads, and a read-only transaction commits without waiting for anything.
+        On a PostgreSQL primary that crashed and came back before its standby confirmed its last
+        commits, crash recovery makes those commits visible here although no caller was told of
+        them, and the failover that follows rewinds them away. A replay answered from such a row
+        would acknowledge a conversion that is then lost. This write makes the replay's commit
+        wait for the synchronous standby, which confirms WAL in order, so the recorded answer is
+        on the standby before the caller hears it; where no standby follows this server any more,
+        the commit waits until the server is stopped, and the caller gets UNAVAILABLE and resends.
+        """
+        self._db.execute(
+            update(request_nonces)
+            .where(request_nonces.c.principal == principal, request_nonces.c.nonce == nonce)
+            .values(received_at_ms=request_nonces.c.received_at_ms)
         )
 
     def prune(self, *, received_before_ms: int) -> int:

@@ -273,6 +273,30 @@ def test_a_resent_call_gets_the_first_answer_and_happens_once(coalition: Coaliti
     )  # only the reinstatement was added
 
 
+def test_a_resend_is_answered_only_after_rewriting_its_nonce_row(coalition: Coalition) -> None:
+    """A replay writes, so its commit waits for the synchronous standby as a fresh answer's does.
+
+    Without the write a replay only reads, and a primary restarted by crash recovery could answer
+    from a row its standby never got, which the failover then takes away (docs/operations.md).
+    """
+    call = _operator_call(coalition, OPERATOR + "SuspendPartner")
+    first = send(coalition.hub, call)
+    statements: list[str] = []
+
+    def capture(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()).upper())
+
+    engines = coalition.hub.database.call_engines
+    for engine in engines:
+        sqlalchemy.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert send(coalition.hub, call) == first
+    finally:
+        for engine in engines:
+            sqlalchemy.event.remove(engine, "before_cursor_execute", capture)
+    assert any(statement.startswith("UPDATE REQUEST_NONCES SET RECEIVED_AT_MS") for statement in statements), statements
+
+
 def test_a_resent_refusal_is_refused_the_same_way_even_after_the_state_changed(coalition: Coalition) -> None:
     refused = sign(
         coalition.hub.operator_key,

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from faults import formation
 from faults.postgres import ClusterUnavailable, require_available
 
 
@@ -18,3 +19,14 @@ def cluster_available() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"the fault tests must run in CI, and cannot: {exc}")
         pytest.skip(f"cannot run a PostgreSQL cluster of our own here: {exc}")
+
+
+@pytest.fixture
+def formation_available() -> None:
+    """Skip (or, in CI, fail) unless a pg_auto_failover formation can be built here (pg_autoctl installed)."""
+    try:
+        formation.require_available()
+    except ClusterUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the failover test must run in CI (.ci/run installs pg_auto_failover), and cannot: {exc}")
+        pytest.skip(f"cannot build a pg_auto_failover formation here: {exc}")

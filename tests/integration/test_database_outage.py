@@ -124,6 +124,25 @@ def test_a_write_refused_by_a_read_only_server_is_unavailable_not_internal(postg
 
 
 @pytest.mark.postgres
+def test_a_write_refused_as_read_only_drops_the_pool_so_the_next_call_connects_afresh(postgres_url: str) -> None:
+    """After a failover the old primary's connections refuse writes: none of them may be used again."""
+    database = Database(postgres_url, pool_size=1)
+    try:
+        backend = database.run(lambda c: c.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar_one())
+
+        def write_on_a_read_only_server(connection: sqlalchemy.Connection) -> None:
+            connection.execute(sqlalchemy.text("SET TRANSACTION READ ONLY"))
+            connection.execute(sqlalchemy.text("INSERT INTO hub_settings (name, value) VALUES ('probe', 'x')"))
+
+        with pytest.raises(Unavailable):
+            database.run(write_on_a_read_only_server)
+        fresh = database.run(lambda c: c.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar_one())
+        assert fresh != backend
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
 def test_a_multi_host_url_reaches_the_writable_server_past_one_that_is_down(postgres_url: str) -> None:
     """libpq's several hosts, as SQLAlchemy with psycopg takes them; the first is down, the second writable."""
     url = sqlalchemy.make_url(postgres_url)
