@@ -52,9 +52,12 @@ class Report:
     figures: dict[str, int] = field(default_factory=dict)
 
     def fail(self, message: str, *, lost: bool = False, duplicated: bool = False) -> None:
-        """Record a violation; lost: an acknowledged effect is not there; duplicated: an effect is there too often.
+        """Record a violation, and whether it is a lost operation or a duplicated effect.
 
-        The two tallies (figures "lost" and "duplicated") are what the failover test reports.
+        lost: an acknowledged operation's effect is not there; duplicated: an effect is there too
+        often, or one no client asked for. The two tallies (figures "lost" and "duplicated") are
+        what the failover test reports; each lost operation is counted once, however many checks
+        notice it.
         """
         self.violations.append(message)
         if lost:
@@ -202,7 +205,6 @@ def _check_conversions(snap: Snapshot, report: Report) -> None:
         if len(credits) != 1:
             report.fail(
                 f"conversion {c.conversion_id} has {len(credits)} CREDIT instructions, not 1",
-                lost=not credits,
                 duplicated=len(credits) > 1,
             )
         elif credits[0].state not in CREDIT_STATE_FOR[c.state]:
@@ -230,10 +232,10 @@ def _check_conversions(snap: Snapshot, report: Report) -> None:
         if decoded[conversion_id] != 1:
             report.fail(
                 f"conversion {conversion_id} is the answer of {decoded[conversion_id]} idempotency keys",
-                duplicated=True,
+                duplicated=decoded[conversion_id] > 1,
             )
     for conversion_id in decoded.keys() - snap.conversions.keys():
-        report.fail(f"an idempotency key answers with conversion {conversion_id}, which does not exist", lost=True)
+        report.fail(f"an idempotency key answers with conversion {conversion_id}, which does not exist")
 
 
 def _check_books(snap: Snapshot, books: BrandBooks, report: Report) -> None:
@@ -302,20 +304,22 @@ def _check_ops(snap: Snapshot, ops: list[Op], report: Report) -> None:
             report.fail(f"{where}: refused, yet its idempotency key {op.key} was stored")
         if op.kind == "convert":
             c = snap.conversions.get(op.result_id)
-            if op.outcome == OK and (c is None or c.quote_id != op.quote_id or c.source_partner_id != op.actor):
+            missing = op.outcome == OK and (c is None or c.quote_id != op.quote_id or c.source_partner_id != op.actor)
+            if missing:
                 report.fail(
                     f"{where}: acknowledged conversion {op.result_id} is missing or not this quote's", lost=True
                 )
             if op.outcome == OK and (key_row is None or keyed_result(key_row) != op.result_id):
-                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}", lost=True)
+                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}", lost=not missing)
             if op.outcome == UNKNOWN and key_row is not None:
                 happened["convert"] += 1
         elif op.kind == "authorize":
             h = snap.holds.get(op.result_id)
-            if op.outcome == OK and (h is None or h.source_member_ref != op.member_ref):
+            missing = op.outcome == OK and (h is None or h.source_member_ref != op.member_ref)
+            if missing:
                 report.fail(f"{where}: acknowledged hold {op.result_id} is missing or not this member's", lost=True)
             if op.outcome == OK and (key_row is None or keyed_result(key_row) != op.result_id):
-                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}", lost=True)
+                report.fail(f"{where}: key {op.key} does not lead to the acknowledged {op.result_id}", lost=not missing)
             if op.outcome == REFUSED and (op.actor, op.member_ref) in holds_by_member:
                 report.fail(f"{where}: refused, yet a hold for {op.member_ref} exists")
             if op.outcome == UNKNOWN and key_row is not None:

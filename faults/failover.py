@@ -59,6 +59,7 @@ class FailoverConfig:
     clients: int = 6
     failovers: int = 2  # primary kills; they alternate postmaster-only and whole-node, starting with whole-node
     standby_kills: int = 1
+    switchovers: int = 1  # planned, first: `pg_autoctl perform switchover`
     synchronous: bool = True
     seed: int = 1
     drop_rate: float = 0.03
@@ -94,7 +95,7 @@ def schedule(config: FailoverConfig) -> list[str]:
     ]
     for i in range(config.standby_kills):
         kinds.insert((len(kinds) + 1) * (i + 1) // (config.standby_kills + 1), "standby_node")
-    return kinds
+    return ["switchover"] * config.switchovers + kinds
 
 
 class WriteProbe(threading.Thread):
@@ -205,6 +206,7 @@ class FailoverNemesis(threading.Thread):
         self.done: list[str] = []
         self.errors: list[str] = []
         self.promotions_s: list[float] = []
+        self.synchronous_with_a_standby_down: list[bool] = []
 
     def run(self) -> None:
         """Cause each kill after `every` more operations (an error ends the schedule and is reported)."""
@@ -234,13 +236,27 @@ class FailoverNemesis(threading.Thread):
         primary = formation.primary()
         assert primary is not None
         began = time.monotonic()
+        if kind == "switchover":
+            formation.switchover()
+            formation.wait_until_stable()
+            self.history.count("faults.switchovers")
+            now_primary = formation.primary()
+            assert now_primary is not None and now_primary is not primary, "the switchover left the primary in place"
+            self._log(f"switchover: {primary.name} -> {now_primary.name} in {time.monotonic() - began:.1f} s")
+            return
         if kind == "standby_node":
             standby = formation.standbys()[0]
             formation.kill_node(standby)
             self.history.count("faults.standby_kills")
             time.sleep(3.0)  # work goes on with one synchronous standby
+            names = formation.synchronous_standby_names(primary)
+            still = formation.primary() is primary and bool(names)
+            self.synchronous_with_a_standby_down.append(still)
             took = formation.rejoin(standby)
-            self._log(f"SIGKILL standby {standby.name} (keeper and postmaster); rejoined in {took:.1f} s")
+            self._log(
+                f"SIGKILL standby {standby.name} (keeper and postmaster); meanwhile {primary.name} stayed primary "
+                f"with synchronous_standby_names {names!r}: {still}; rejoined in {took:.1f} s"
+            )
             return
         if kind == "primary_postmaster":
             killed = primary.postmaster_pid()
@@ -359,9 +375,11 @@ def _with_failover_figures(
         "primary_node_kills": figures.get("faults.node_kills", 0),
         "primary_postmaster_kills": figures.get("faults.postmaster_kills", 0),
         "standby_kills": figures.get("faults.standby_kills", 0),
+        "switchovers": figures.get("faults.switchovers", 0),
         "seconds_without_primary": round(sum(outages), 1),
         "longest_outage_s": round(max(outages, default=0.0), 1),
         "promotion_s_median": round(_median(nemesis.promotions_s), 1) if nemesis and nemesis.promotions_s else None,
+        "synchronous_with_a_standby_down": all(nemesis.synchronous_with_a_standby_down) if nemesis else None,
         "unavailable_answers": figures.get("answers.UNAVAILABLE", 0),
         "replica_seconds_not_serving": round(watch.not_serving_s, 1),
         "health_at_end": ",".join(final_health[i] for i in sorted(final_health)),
@@ -394,6 +412,7 @@ def parse_args(argv: list[str] | None = None) -> FailoverConfig:
     parser.add_argument("--clients", type=int, default=FailoverConfig.clients, help="worker threads (SDK clients)")
     parser.add_argument("--failovers", type=int, default=FailoverConfig.failovers, help="kills of the primary")
     parser.add_argument("--standby-kills", type=int, default=FailoverConfig.standby_kills)
+    parser.add_argument("--switchovers", type=int, default=FailoverConfig.switchovers, help="planned, first")
     parser.add_argument(
         "--asynchronous", action="store_true", help="two nodes, the standby asynchronous: measure what is lost"
     )
@@ -408,6 +427,7 @@ def parse_args(argv: list[str] | None = None) -> FailoverConfig:
         clients=args.clients,
         failovers=args.failovers,
         standby_kills=0 if args.asynchronous else args.standby_kills,
+        switchovers=0 if args.asynchronous else args.switchovers,
         synchronous=not args.asynchronous,
         seed=args.seed,
         drop_rate=args.drop_rate,

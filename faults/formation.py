@@ -236,7 +236,7 @@ class Formation:
             assert node.keeper is not None
             os.killpg(node.keeper.pid, signal.SIGHUP)  # the keeper reads its configuration again
         if len(self.nodes) == 3 and self.synchronous:
-            self._run("set", "formation", "number-sync-standbys", "1", "--monitor", self.monitor_uri)
+            self._run("set", "formation", "number-sync-standbys", "--pgdata", str(self.monitor_pgdata), "1")
         self.wait_until_stable()
 
     def _is_secondary(self, node: Node) -> bool:
@@ -388,6 +388,19 @@ class Formation:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         node.kills += 1
+
+    def synchronous_standby_names(self, node: Node) -> str | None:
+        """The node's synchronous_standby_names ('' : its commits wait for no standby), None if it can't be asked."""
+        try:
+            with psycopg.connect(self._node_dsn(node), autocommit=True, connect_timeout=2) as connection:
+                row = connection.execute("SHOW synchronous_standby_names").fetchone()
+        except psycopg.Error:
+            return None
+        return str(row[0]) if row else None
+
+    def switchover(self) -> None:
+        """A planned switchover, as the runbook has it: a standby is promoted and the primary follows it."""
+        self._run("perform", "switchover", "--pgdata", str(self.monitor_pgdata), timeout_s=PROMOTION_TIMEOUT_S)
 
     def checkpoint(self) -> None:
         """CHECKPOINT on the primary (a rejoining node's rewind or base backup waits for one)."""

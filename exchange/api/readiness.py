@@ -3,7 +3,7 @@
 Liveness is gRPC health's overall status (service ""): SERVING while the process serves, so a
 supervisor restarts only a hub that is stuck or gone. Readiness is what a load balancer routes
 on: each service name's health status, and ``GET /ready`` on the metrics port, follow a probe
-of the database (Database.probe: SELECT 1 on a connection of its own, within PROBE_TIMEOUT_S)
+of the database (Database.probe: a question on a connection of its own, within PROBE_TIMEOUT_S)
 and the keyring, run every READINESS_INTERVAL_S by a background thread. A database outage
 makes the hub unready, not dead: restarting it would not bring the database back.
 """

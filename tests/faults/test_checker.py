@@ -167,3 +167,22 @@ def test_each_kind_of_damage_is_a_violation(tamper: Callable[[Snapshot, History]
     snap, history = _consistent()
     tamper(snap, history)
     assert check_snapshot(snap, history).violations
+
+
+@pytest.mark.parametrize(
+    ("tamper", "lost", "duplicated"),
+    [
+        (_acknowledged_conversion_lost, 1, 0),  # one lost operation, however many checks notice it
+        (_phantom_conversion, 0, 1),
+        (_capture_twice, 0, 1),
+        (_positions_off, 0, 0),
+    ],
+)
+def test_lost_and_duplicated_count_operations(
+    tamper: Callable[[Snapshot, History], None], lost: int, duplicated: int
+) -> None:
+    """The failover test reports these two tallies (faults.failover): each counts operations, not messages."""
+    snap, history = _consistent()
+    tamper(snap, history)
+    figures = check_snapshot(snap, history).figures
+    assert (figures.get("lost", 0), figures.get("duplicated", 0)) == (lost, duplicated)

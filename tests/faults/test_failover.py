@@ -1,8 +1,9 @@
 """The failover test, short: the bank workload on a pg_auto_failover formation whose primary is killed.
 
 A monitor and three nodes of the test's own (synchronous, number-sync-standbys 1), two hub
-replicas on the multi-host URL. The primary is killed whole (keeper and postmaster) and then by
-its postmaster alone, and a standby is killed once; after each the formation is made whole again.
+replicas on the multi-host URL. A planned switchover first; then the primary is killed whole
+(keeper and postmaster) and then by its postmaster alone, and a standby is killed once; after
+each the formation is made whole again.
 Then every answer the clients got must be true in the database: nothing acknowledged lost,
 nothing done twice, no INTERNAL, and the calls caught in the switch were answered UNAVAILABLE and
 resent. The long run is `.venv/bin/python -m faults.failover --operations 20000 --clients 8
@@ -43,6 +44,8 @@ def test_a_primary_killed_under_load_loses_no_acknowledged_work_and_does_nothing
     assert summary["primary_node_kills"] == 1
     assert summary["primary_postmaster_kills"] == 1
     assert summary["standby_kills"] == 1
+    assert summary["synchronous_with_a_standby_down"]  # number-sync-standbys 1: commits still wait for one
+    assert summary["switchovers"] == 1  # `pg_autoctl perform switchover`, as the runbook has it
     assert summary["failovers"] >= 1  # the whole-node kill always moves the primary
     assert summary["seconds_without_primary"] > 0
     assert summary["unavailable_answers"] > 0  # calls caught in the switch: UNAVAILABLE, then resent
