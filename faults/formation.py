@@ -236,7 +236,7 @@ class Formation:
             assert node.keeper is not None
             os.killpg(node.keeper.pid, signal.SIGHUP)  # the keeper reads its configuration again
         if len(self.nodes) == 3 and self.synchronous:
-            self._run("set", "formation", "number-sync-standbys", "--pgdata", str(self.monitor_pgdata), "1")
+            self._run("set", "formation", "number-sync-standbys", "1", "--monitor", self.monitor_uri)
         self.wait_until_stable()
 
     def _is_secondary(self, node: Node) -> bool:
