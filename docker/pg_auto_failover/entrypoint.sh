@@ -44,7 +44,8 @@ FORMATION_POLL_S=2
 NUMBER_SYNC_STANDBYS=1
 PRIMARY_COUNT="SELECT count(*) FROM pgautofailover.current_state('default')
  WHERE current_group_state = 'primary' AND assigned_group_state = 'primary'"
-# Written in PGDATA once the first primary's roles have their passwords; standbys clone it.
+# Written in PGDATA once the roles have their passwords (the monitor's; the first primary's, which the
+# standbys clone): the passwords are set once, at creation.
 BOOTSTRAPPED=bootstrapped-by-entrypoint
 
 say() { printf '%s entrypoint: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -143,8 +144,11 @@ monitor() {
     as_postgres pg_autoctl create monitor --pgdata "$PGDATA" --pgctl "$PG_CTL" --pgport "$PGPORT" \
         --hostname "$MONITOR_HOST" --skip-pg-hba --ssl-self-signed
     write_hba monitor
-    # At every start, so a new cluster_password takes effect when the formation restarts.
-    on_local_server <<<"ALTER ROLE autoctl_node PASSWORD $(sql_literal "$cluster_password");"
+    # Once, as the replication password on the first primary: docker/README.md says how to change both.
+    if [[ ! -e $PGDATA/$BOOTSTRAPPED ]]; then
+        on_local_server <<<"ALTER ROLE autoctl_node PASSWORD $(sql_literal "$cluster_password");"
+        as_postgres touch "$PGDATA/$BOOTSTRAPPED"
+    fi
     exec_as_postgres pg_autoctl run --pgdata "$PGDATA"
 }
 
