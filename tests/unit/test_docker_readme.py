@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from sqlalchemy.engine import make_url
 
 from exchange.cli.db_url import database_url
 
@@ -72,11 +74,17 @@ def test_the_key_files_and_the_database_password_are_made_as_shown(tmp_path: Pat
         assert done.returncode == 0, f"{line}\n{done.stdout}{done.stderr}"
     secrets = tmp_path / "docker" / "secrets"
     made = {path.name for path in secrets.iterdir()}
-    assert made == {"operator_public_key.pem", "hub_key.pem", "keyring.json", "db_password.txt"}
-    password = secrets / "db_password.txt"
-    assert stat.S_IMODE(password.stat().st_mode) == 0o600
-    url = database_url("postgresql+psycopg://coalition@postgres:5432/coalition", str(password))
-    assert url.endswith(f":{password.read_text().strip()}@postgres:5432/coalition")
+    passwords = {"db_password.txt", "cluster_password.txt"}
+    assert made == {"operator_public_key.pem", "hub_key.pem", "keyring.json", *passwords}
+    for name in passwords:
+        assert stat.S_IMODE((secrets / name).stat().st_mode) == 0o600
+    assert (secrets / "db_password.txt").read_text() != (secrets / "cluster_password.txt").read_text()
+    # The compose file names each file as a secret, and the hubs' URL takes the hub's password.
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    assert {Path(secret["file"]).name for secret in compose["secrets"].values()} == made
+    hub_url = compose["services"]["hub-1"]["command"][compose["services"]["hub-1"]["command"].index("--db") + 1]
+    password = (secrets / "db_password.txt").read_text().strip()
+    assert make_url(database_url(hub_url, str(secrets / "db_password.txt"))).password == password
 
 
 def test_docker_compose_config_runs_as_shown() -> None:
