@@ -59,6 +59,7 @@ class BankConfig:
     max_seconds: float = 6 * 3600.0
     sources: int | None = None  # source brands; None: one per two clients
     keep: Path | None = None  # copy the hub and PostgreSQL logs here
+    target_loops: int | None = None  # the target brand's instruction loops; None: one per four clients
 
     @property
     def hub_kills(self) -> int:
@@ -196,7 +197,7 @@ def _run(
         threading.Thread(target=guarded(workload.worker, i), name=f"worker-{i}", daemon=True)
         for i in range(config.clients)
     ]
-    target_loops = max(1, config.clients // 4)
+    target_loops = config.target_loops or max(1, config.clients // 4)
     consumers = [
         threading.Thread(target=guarded(workload.consumer, i, brands[:1]), name=f"target-loop-{i}", daemon=True)
         for i in range(target_loops)

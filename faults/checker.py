@@ -239,16 +239,21 @@ def _check_conversions(snap: Snapshot, report: Report) -> None:
 
 
 def _check_books(snap: Snapshot, books: BrandBooks, report: Report) -> None:
+    taking_back = {r.conversion_id for r in snap.instructions if r.kind == "CREDIT_CANCELLED" and r.state == "PENDING"}
     for c in snap.conversions.values():
         credited = books.credited.get(c.conversion_id, 0)
         refunded = books.refunded.get(c.conversion_id, 0)
         debited = c.fee_points + c.source_points_converted
+        # A credit applied late is taken back by a CREDIT_CANCELLED; while that is still pending
+        # (a run that did not drain) the target may hold the credit, or have taken it back and
+        # not yet been heard.
+        late_credit = c.target_points if c.conversion_id in taking_back and credited else 0
         if c.state == "COMPLETED":
             want = (c.target_points, 0)
         elif c.state == "REFUNDED":
-            want = (0, debited)
+            want = (late_credit, debited)
         else:  # still waiting for its credit, or for its refund's acknowledgement
-            want = (credited if c.state == "PENDING_CREDIT" else 0, refunded)
+            want = (credited if c.state == "PENDING_CREDIT" else late_credit, refunded)
         if (credited, refunded) != want:
             report.fail(
                 f"books: conversion {c.conversion_id} is {c.state}, yet the target credited {credited} "

@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from coalition.exchange.v1 import conversions_pb2, redemptions_pb2
-from faults.checker import Snapshot, check_snapshot
+from faults.checker import Report, Snapshot, _check_books, check_snapshot
 from faults.history import OK, REFUSED, History
+from faults.workload import BrandBooks
 
 SOURCE, TARGET = "bank-src-0", "bank-target"
 CONVERT = "/coalition.exchange.v1.ConversionService/Convert"
@@ -186,3 +187,22 @@ def test_lost_and_duplicated_count_operations(
     tamper(snap, history)
     figures = check_snapshot(snap, history).figures
     assert (figures.get("lost", 0), figures.get("duplicated", 0)) == (lost, duplicated)
+
+
+@pytest.mark.parametrize(("take_back_state", "violations"), [("PENDING", 0), ("ACKNOWLEDGED", 1)])
+def test_a_late_credit_may_stand_in_the_books_only_while_its_take_back_is_pending(
+    take_back_state: str, violations: int
+) -> None:
+    """A run that did not drain leaves CREDIT_CANCELLED pending: the target still holds the credit, rightly."""
+    snap, history = _consistent()
+    conversion = snap.conversions["cnv-1"]
+    conversion.state = "EXPIRED"
+    snap.instructions[0].state = "CANCELLED"
+    snap.instructions.append(
+        _row(instruction_id="ins-3", kind="CREDIT_CANCELLED", state=take_back_state, conversion_id="cnv-1",
+             hold_id="", points=1485, partner_reference="", delivery_count=1)
+    )  # fmt: skip
+    books = BrandBooks(credited={"cnv-1": conversion.target_points})
+    report = Report()
+    _check_books(snap, books, report)
+    assert len(report.violations) == violations
