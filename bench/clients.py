@@ -1,4 +1,10 @@
-"""Load generation: client threads, in this process or spread over spawned ones, looping conversions or no-op calls."""
+"""Load generation: client threads, in this process or spread over spawned ones, each share run by a runner.
+
+A runner is one process's share of the client threads (`ClientThreads` here: a closed loop of
+conversions or no-op calls; bench/open_loop.py and bench/bulk.py have their own). `Clients`
+builds one runner per process, starts them all at one instant (`epoch`, CLOCK_MONOTONIC, the
+same clock in every process), stops them and gathers their records and failures.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -29,6 +35,10 @@ FLOOR_REQUEST_BYTES = 128  # about a conversion request's body; no metadata, no 
 # for every process, so the client processes' figures compare with the window's bounds.
 Record = tuple[float, float, float]
 Failure = tuple[float, str]  # when, and the reason (exception class, and the hub's reason code)
+START_MARGIN_S = 0.05  # the runners start this long after the last one is ready: time to hear the news
+
+RecordT = TypeVar("RecordT")
+FailureT = TypeVar("FailureT")
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,20 @@ class ClientJob:
     hub_public_key: bytes | None = None
     brands: tuple[tuple[str, bytes], ...] = ()  # partner id and raw Ed25519 private key
     indices: tuple[int, ...] = ()  # the clients' numbers across all processes
+    share: int = 0  # this process's number among `shares` (set by Clients)
+    shares: int = 1
+    rate_per_s: float = 0.0  # open loop: arrivals per second across all processes
+    batch_size: int = 0  # bulk: items per ConvertBatch call
+
+
+class Runner(Protocol[RecordT, FailureT]):
+    """One process's share of the client threads: built (clients made, threads waiting), started, finished."""
+
+    def start(self, epoch: float) -> None:
+        """Let the threads go; `epoch` is the instant (time.perf_counter) every process starts from."""
+
+    def finish(self, deadline: float) -> tuple[list[RecordT], list[FailureT]]:
+        """Stop, let in-flight work finish until `deadline` (time.monotonic), close; what was done and what failed."""
 
 
 def raw_private_key(key: Ed25519PrivateKey) -> bytes:
@@ -48,13 +72,13 @@ def raw_private_key(key: Ed25519PrivateKey) -> bytes:
 
 
 class ClientThreads:
-    """One process's client threads, each on its own connection, looping from release() until `stop`."""
+    """One process's client threads, each on its own connection, in a closed loop from start() until finish()."""
 
-    def __init__(self, job: ClientJob, stop: threading.Event) -> None:
+    def __init__(self, job: ClientJob) -> None:
         self.job = job
         self.records: list[list[Record]] = [[] for _ in job.indices]
         self.failures: list[Failure] = []
-        self._stop = stop
+        self._stop = threading.Event()  # the threads test it every call: cheaper than a shared semaphore
         self._channels = [_channel(job.target) for _ in job.indices]
         self._gate = threading.Barrier(len(job.indices) + 1)
         self._threads = [
@@ -64,15 +88,17 @@ class ClientThreads:
         for thread in self._threads:
             thread.start()
 
-    def release(self) -> None:
-        """Wait until every thread has built its client, then let them all go."""
+    def start(self, epoch: float) -> None:
+        """Wait until every thread has built its client, then let them all go (a closed loop: now, not at epoch)."""
         self._gate.wait()
 
-    def join(self, deadline: float) -> None:
+    def finish(self, deadline: float) -> tuple[list[Record], list[Failure]]:
+        self._stop.set()
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for channel in self._channels:
             channel.close()
+        return [r for mine in self.records for r in list(mine)], list(self.failures)
 
     def _loop(self, slot: int) -> None:
         call = self._conversion(slot) if self.job.kind == "conversion" else self._floor_call(slot)
@@ -128,43 +154,62 @@ class ClientThreads:
         return call
 
 
-def _client_process(job: ClientJob, gate: Any, stop: Any, results: Any) -> None:
-    """A spawned client process: its share of the threads, released with every other process's."""
-    local_stop = threading.Event()  # the threads test it every call: cheaper than the shared semaphore
-    threads = ClientThreads(job, local_stop)
+def _client_process(
+    runner: Callable[[ClientJob], Runner[Any, Any]],
+    job: ClientJob,
+    gate: Any,
+    go: Any,
+    epoch: Any,
+    stop: Any,
+    results: Any,
+) -> None:
+    """A spawned client process: its share of the threads, started with every other process's."""
+    threads = runner(job)
     gate.wait(timeout=CLIENT_START_TIMEOUT_S)
-    threads.release()
+    go.wait(timeout=CLIENT_START_TIMEOUT_S)
+    threads.start(epoch.value)
     stop.wait()
-    local_stop.set()
-    threads.join(time.monotonic() + DRAIN_S)
-    results.put((threads.records, threads.failures))
+    results.put(threads.finish(time.monotonic() + DRAIN_S))
 
 
-class Clients:
+class Clients(Generic[RecordT, FailureT]):
     """`clients` client threads: in this process, or spread round-robin over `processes` spawned ones.
 
     One process's GIL holds its SDK clients (signing, verifying, gRPC) near one core, so with
     several client threads they are spread over processes (multiprocessing's 'spawn': a fresh
-    interpreter, nothing of this one's gRPC state). Starts them and returns once all are looping.
+    interpreter, nothing of this one's gRPC state). `runner` builds one process's share (a
+    top-level class, so that it crosses into the spawned processes). Starts them and returns once
+    all are running; `epoch` is the instant they started from.
     """
 
-    def __init__(self, job: ClientJob, *, clients: int, processes: int) -> None:
+    def __init__(
+        self,
+        job: ClientJob,
+        *,
+        clients: int,
+        processes: int,
+        runner: Callable[[ClientJob], Runner[RecordT, FailureT]],
+    ) -> None:
         self.processes = max(1, min(processes, clients))
-        self._local: ClientThreads | None = None
+        self._local: Runner[RecordT, FailureT] | None = None
         self._spawned: list[multiprocessing.process.BaseProcess] = []
         if self.processes == 1:
-            self._stop: Any = threading.Event()
-            self._local = ClientThreads(replace(job, indices=tuple(range(clients))), self._stop)
-            self._local.release()
+            self._local = runner(replace(job, indices=tuple(range(clients))))
+            self.epoch = time.perf_counter() + START_MARGIN_S
+            self._local.start(self.epoch)
             return
         context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
+        self._stop: Any = context.Event()
         self._results = context.Queue()
-        gate = context.Barrier(self.processes + 1)
+        gate, go, epoch = context.Barrier(self.processes + 1), context.Event(), context.Value("d", 0.0)
         for share in range(self.processes):
-            mine = replace(job, indices=tuple(range(share, clients, self.processes)))
+            mine = replace(
+                job, indices=tuple(range(share, clients, self.processes)), share=share, shares=self.processes
+            )
             process = context.Process(
-                target=_client_process, args=(mine, gate, self._stop, self._results), name=f"clients-{share}"
+                target=_client_process,
+                args=(runner, mine, gate, go, epoch, self._stop, self._results),
+                name=f"clients-{share}",
             )
             process.daemon = True
             process.start()
@@ -174,23 +219,24 @@ class Clients:
         except threading.BrokenBarrierError:
             self._terminate()
             raise RuntimeError("the client processes did not start") from None
+        self.epoch = epoch.value = time.perf_counter() + START_MARGIN_S
+        go.set()
 
     def cpu_s(self) -> float:
         """CPU seconds of this process (the coordinator, and the threads if local) and the client processes."""
         return time.process_time() + sum(process_cpu_s(p.pid) for p in self._spawned if p.pid is not None)
 
-    def stop(self) -> tuple[list[Record], list[Failure]]:
-        """Stop looping, let in-flight calls finish (up to DRAIN_S), close; every record and failure."""
-        self._stop.set()
+    def stop(self) -> tuple[list[RecordT], list[FailureT]]:
+        """Stop, let in-flight work finish (up to DRAIN_S), close; every record and failure."""
         if self._local is not None:
-            self._local.join(time.monotonic() + DRAIN_S)
-            return [r for mine in self._local.records for r in mine], self._local.failures
-        records: list[Record] = []
-        failures: list[Failure] = []
+            return self._local.finish(time.monotonic() + DRAIN_S)
+        self._stop.set()
+        records: list[RecordT] = []
+        failures: list[FailureT] = []
         try:
             for _ in self._spawned:  # read before joining: a process exits once its results are taken
-                shares, failed = self._results.get(timeout=DRAIN_S + CLIENT_START_TIMEOUT_S)
-                records.extend(r for mine in shares for r in mine)
+                done, failed = self._results.get(timeout=DRAIN_S + CLIENT_START_TIMEOUT_S)
+                records.extend(done)
                 failures.extend(failed)
         finally:
             self._terminate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import sqlite3
 import statistics
 import subprocess
 import time
@@ -12,10 +13,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.brands import Brand, build_coalition
-from bench.clients import ClientJob, Clients, raw_private_key
-from bench.console import console
+from bench.brands import Brand
+from bench.clients import ClientJob, Clients, ClientThreads, raw_private_key
 from bench.cpu import CpuSnapshot
+from bench.fresh import fresh_hub
 from bench.hub import HubProcess
 from bench.latency import percentile, round_or_none
 from bench.postgres import Postgres
@@ -86,7 +87,7 @@ def drive(
         hub_public_key=hub.hub_public_key,
         brands=tuple((b.partner_id, raw_private_key(b.key)) for b in brands),
     )
-    pool = Clients(job, clients=clients, processes=client_processes)
+    pool = Clients(job, clients=clients, processes=client_processes, runner=ClientThreads)
     time.sleep(warmup_s)
     if analyze and database:
         postgres.analyze(database)
@@ -202,46 +203,32 @@ def run_hub(
     py_spy: Path | None = None,
 ) -> tuple[RunResult, Path | None]:
     """Fresh database, fresh hub (`hub_processes` processes), coalition set up, one measured run, hub stopped."""
-    label = f"{backend}-{clients}c-{uuid.uuid4().hex[:6]}"
-    hub_dir = workdir / label
-    if backend == "postgresql":
-        name = postgres.create(f"{clients}c")
-        durable = postgres.durable(name)
-        if durable["synchronous_commit"] != "on" or durable["fsync"] != "on":
-            raise SystemExit(f"refusing to benchmark a non-durable database: {durable}")
-        url = postgres.url(name)
-    else:
-        name = ""
-        url = f"sqlite:///{hub_dir / 'exchange.sqlite3'}"
-    hub = HubProcess(url, hub_dir, workers=workers, processes=hub_processes, group_commit=group_commit)
-    try:
-        hub.start()
-        brands = build_coalition(
-            hub.target, hub_public_key=hub.hub_public_key, operator_key=hub.operator_key, sources=sources
-        )
+    with fresh_hub(
+        backend=backend,
+        postgres=postgres,
+        workdir=workdir,
+        label=f"{clients}c",
+        sources=sources,
+        workers=workers,
+        hub_processes=hub_processes,
+        group_commit=group_commit,
+    ) as fresh:
         result, profile = drive(
-            hub,
-            brands,
+            fresh.hub,
+            fresh.brands,
             backend=backend,
             clients=clients,
             client_processes=client_processes,
             warmup_s=warmup_s,
             duration_s=duration_s,
             postgres=postgres,
-            database=name or None,
+            database=fresh.database or None,
             analyze=analyze,
             py_spy=py_spy,
         )
-    except Exception:
-        console.print(f"[red]hub log ({hub.log_path}):[/red]\n{hub.log_tail()}", markup=True)
-        raise
-    finally:
-        hub.stop()
-    if backend == "postgresql":
-        result.rows_in_database = postgres.count_conversions(name)
+    if fresh.sqlite_path is None:
+        result.rows_in_database = postgres.count_conversions(fresh.database)
     else:
-        import sqlite3
-
-        with contextlib.closing(sqlite3.connect(hub_dir / "exchange.sqlite3")) as db:
+        with contextlib.closing(sqlite3.connect(fresh.sqlite_path)) as db:
             result.rows_in_database = int(db.execute("SELECT count(*) FROM conversions").fetchone()[0])
     return result, profile

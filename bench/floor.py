@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 
-from bench.clients import CLIENT_START_TIMEOUT_S, FLOOR_METHOD, ClientJob, Clients
+from bench.clients import CLIENT_START_TIMEOUT_S, FLOOR_METHOD, ClientJob, Clients, ClientThreads
 from bench.cpu import CpuSnapshot
 from bench.hub import free_port
 from bench.latency import percentile, round_or_none
@@ -73,7 +73,8 @@ def measure_floor(
     try:
         if not ready.wait(timeout=CLIENT_START_TIMEOUT_S) or server.pid is None:
             raise RuntimeError(f"the floor server did not start (exit code {server.exitcode})")
-        pool = Clients(ClientJob(kind="floor", target=f"127.0.0.1:{port}"), clients=clients, processes=client_processes)
+        job = ClientJob(kind="floor", target=f"127.0.0.1:{port}")
+        pool = Clients(job, clients=clients, processes=client_processes, runner=ClientThreads)
         try:
             time.sleep(warmup_s)
             before = CpuSnapshot.take(server.pid, None, pool.cpu_s)
