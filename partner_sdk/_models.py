@@ -298,6 +298,41 @@ class Conversion:
 
 
 @dataclass(frozen=True, slots=True)
+class ConversionItem:
+    """One conversion of a batch (ExchangeClient.convert_batch).
+
+    Against a quote (quote_id), or unquoted (target_partner_id and source_points: the hub prices
+    it under the active agreement and converts at once). Name the target member by
+    target_member_ref or pairwise_member_id. An empty idempotency_key gets a fresh one, which
+    protects only this call's own retries: store your own with the debit to make a later retry safe.
+    """
+
+    source_member_ref: str
+    quote_id: str = ""
+    target_partner_id: str = ""
+    source_points: int = 0
+    target_member_ref: str = ""
+    pairwise_member_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionResult:
+    """One item's outcome: a conversion, or why the item failed (code, reason, message, field)."""
+
+    conversion: Conversion | None
+    error_code: str = ""
+    error_reason: str = ""
+    error_message: str = ""
+    error_field: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item converted."""
+        return self.conversion is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Instruction:
     """Work the hub gives this partner: credit, refund or release points of a member, honour a membership or a tier.
 

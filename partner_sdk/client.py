@@ -93,6 +93,7 @@ class ExchangeClient(PartnerConnection):
     # ConversionService: partner_sdk/_client/conversions.py
     quote_conversion = conversions.quote_conversion
     convert = conversions.convert
+    convert_batch = conversions.convert_batch
     get_conversion = conversions.get_conversion
     list_conversions = conversions.list_conversions
     iter_conversions = conversions.iter_conversions

@@ -11,8 +11,9 @@ An id is a string field named ``*_id``, except pseudonyms (``pairwise_member_id`
 ``donor_pairwise_id``: a member must not be findable in the audit log by them) and key ids
 (``hub_key_id``, ``receipt_key_id``: the key that signed, not what was acted on). Member
 references (``*member_ref``) and attribute values are never ids, so never a subject. Repeated
-fields are left out: a batch (``AwardPoints``) has no one subject. Where the ids sit in a type is
-worked out once per type from its descriptor (as exchange.api.answer_members does).
+fields are left out: a batch (``AwardPoints``, ``ConvertBatch``) has no one subject. Where the
+ids sit in a type is worked out once per type from its descriptor (as exchange.api.answer_members
+does).
 """
 
 from __future__ import annotations

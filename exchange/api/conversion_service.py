@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
-from coalition.exchange.v1 import conversions_pb2, instructions_pb2
+from sqlalchemy.exc import DataError
+
+from coalition.exchange.v1 import accruals_pb2, conversions_pb2, instructions_pb2
 from exchange.api.dispatch import HubContext, Invocation, SignedMethods
 from exchange.api.money_translate import (
     CONVERSION_STATE_FROM_PROTO,
@@ -12,14 +15,22 @@ from exchange.api.money_translate import (
     instruction_message,
     quote_message,
 )
+from exchange.api.status import status_code_of
 from exchange.api.translate import optional_ms
-from exchange.domain.errors import InvalidArgument
+from exchange.domain.conversions import Conversion
+from exchange.domain.errors import ExchangeError, InvalidArgument
+from exchange.secrets.pairwise import member_tag
 from exchange.service import conversions, instructions, outcomes, status_match
 from exchange.service.authentication import Caller
+from exchange.service.calls import nul_refusal
+from exchange.service.idempotency import run_once
 from exchange.service.pipeline import PARTNERS, READ_COMMITTED, command
+from exchange.service.stored_answers import Answer, answer_of
 
 CONVERSION_SERVICE = conversions_pb2.DESCRIPTOR.services_by_name["ConversionService"].full_name
 INSTRUCTION_SERVICE = instructions_pb2.DESCRIPTOR.services_by_name["InstructionService"].full_name
+CONVERT_ITEM_METHOD = f"/{CONVERSION_SERVICE}/ConvertBatch#item"
+MAX_BATCH_ITEMS = 500
 LONG_POLL_INTERVAL_S = 0.2
 DEADLINE_MARGIN_S = 1.0
 
@@ -68,6 +79,101 @@ def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conve
         policy=call.hub.policy,
     )
     return conversions_pb2.ConvertResponse(conversion=conversion_message(conversion, call.caller.principal))
+
+
+@command(conversions_pb2.ConvertBatchRequest, callers=PARTNERS, isolation=READ_COMMITTED)
+def _convert_batch(
+    call: Invocation, request: conversions_pb2.ConvertBatchRequest
+) -> conversions_pb2.ConvertBatchResponse:
+    """Each item alone, in a savepoint of its own, one after another in the call's transaction.
+
+    The source brand's row lock (conversions.convert) is taken by the first item and held to the
+    commit: the batch's limits are checked item by item against the items before it, and one
+    commit (one fsync, one wait for the synchronous standby) serves every item.
+    """
+    if not 1 <= len(request.items) <= MAX_BATCH_ITEMS:
+        raise InvalidArgument("INVALID_ITEM_COUNT", f"send 1 to {MAX_BATCH_ITEMS} items", field="items")
+    keys = [item.idempotency_key for item in request.items]
+    if len(set(keys)) != len(keys):
+        raise InvalidArgument(
+            "DUPLICATE_IDEMPOTENCY_KEY", "each item needs an idempotency key of its own", field="items"
+        )
+    return conversions_pb2.ConvertBatchResponse(results=[_convert_item(call, item) for item in request.items])
+
+
+def _convert_item(call: Invocation, item: conversions_pb2.ConversionItem) -> conversions_pb2.ConversionResult:
+    item_bytes = item.SerializeToString(deterministic=True)
+    secret = call.hub.keyring.pairwise_secret if call.hub.keyring is not None else None
+
+    def produce() -> Answer:
+        conversion = _convert_one(call, item)
+        message = conversions_pb2.ConversionResult(conversion=conversion_message(conversion, call.caller.principal))
+        return answer_of(
+            message.SerializeToString(),
+            keeps_member_data=secret is not None,
+            member_refs={conversion.source_member_ref},
+            tag=lambda ref: member_tag(secret or b"", partner_id=call.caller.principal, member_ref=ref),
+        )
+
+    try:
+        with call.connection.begin_nested():
+            answer = run_once(
+                call.connection,
+                partner_id=call.caller.principal,
+                key=item.idempotency_key,
+                method=CONVERT_ITEM_METHOD,
+                request_sha256=hashlib.sha256(item_bytes).hexdigest(),
+                now_ms=call.now_ms,
+                produce=produce,
+            )
+    except DataError as refused:
+        error = nul_refusal(refused)  # NUL in this item's text, on PostgreSQL: this item's refusal alone
+        if error is None:
+            raise
+        return _item_error(error)
+    except ExchangeError as error:
+        return _item_error(error)
+    return conversions_pb2.ConversionResult.FromString(answer.body)
+
+
+def _convert_one(call: Invocation, item: conversions_pb2.ConversionItem) -> Conversion:
+    quote_id = item.quote_id
+    if quote_id and (item.target_partner_id or item.source_points):
+        raise InvalidArgument(
+            "QUOTED_AND_UNQUOTED", "set quote_id, or target_partner_id and source_points, not both", field="quote_id"
+        )
+    if not quote_id:
+        quote_id = conversions.quote(
+            call.work, call.caller, item.target_partner_id, item.source_points, call.now_ms, call.hub.policy
+        ).quote_id
+    target_member_ref = item.target_member_ref
+    if item.pairwise_member_id:
+        if target_member_ref:
+            raise InvalidArgument(
+                "TWO_TARGET_MEMBERS",
+                "set target_member_ref or pairwise_member_id, not both",
+                field="pairwise_member_id",
+            )
+        target_member_ref = conversions.linked_target_ref(
+            call.connection, call.caller, quote_id, item.pairwise_member_id
+        )
+    return conversions.convert(
+        call.work,
+        call.caller,
+        quote_id=quote_id,
+        source_member_ref=item.source_member_ref,
+        target_member_ref=target_member_ref,
+        now_ms=call.now_ms,
+        policy=call.hub.policy,
+    )
+
+
+def _item_error(error: ExchangeError) -> conversions_pb2.ConversionResult:
+    return conversions_pb2.ConversionResult(
+        error=accruals_pb2.ItemError(
+            code=status_code_of(error).name, reason=error.reason, message=error.message, field=error.field or ""
+        )
+    )
 
 
 @command(conversions_pb2.GetConversionRequest, callers=PARTNERS)
@@ -167,6 +273,7 @@ def _reject(
 CONVERSION_METHODS: SignedMethods = {
     "QuoteConversion": _quote,
     "Convert": _convert,
+    "ConvertBatch": _convert_batch,
     "GetConversion": _get,
     "ListConversions": _list,
     "ReverseConversion": _reverse,

@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from coalition.exchange.v1 import conversions_pb2
 from partner_sdk import _convert
 from partner_sdk._client.connection import PartnerConnection, new_key, whole
-from partner_sdk._models import Conversion, Page, Quote, every_page
+from partner_sdk._models import Conversion, ConversionItem, ConversionResult, Page, Quote, every_page
 
 _CONVERSIONS = "/coalition.exchange.v1.ConversionService/"
 
@@ -80,6 +80,45 @@ def convert(
         _CONVERSIONS + "Convert", request, conversions_pb2.ConvertResponse, timeout_s=timeout_s
     )
     return _convert.conversion(answer.conversion)
+
+
+def convert_batch(
+    self: PartnerConnection, items: Sequence[ConversionItem], *, timeout_s: float | None = None
+) -> list[ConversionResult]:
+    """Convert 1 to 500 items in one signed call; one result per item, in order.
+
+    Each item is converted exactly once per its idempotency key, and fails alone (its result
+    says why, as a whole call's error would). Resending the same items with the same keys returns
+    the first results without converting again. Debit each member locally before sending, as for
+    convert(), and give back what a failed item debited.
+
+    Raises:
+        TypeError: an item's source_points is not an int.
+        ExchangeError: the whole call was refused (no items, more than 500, two items with one key).
+    """
+    request = conversions_pb2.ConvertBatchRequest(
+        items=[
+            conversions_pb2.ConversionItem(
+                quote_id=item.quote_id,
+                target_partner_id=item.target_partner_id,
+                source_points=whole("source_points", item.source_points),
+                source_member_ref=item.source_member_ref,
+                target_member_ref=item.target_member_ref,
+                pairwise_member_id=item.pairwise_member_id,
+                idempotency_key=item.idempotency_key or new_key("sdk-cnv-"),
+            )
+            for item in items
+        ]
+    )
+    answer = self.transport.call(
+        _CONVERSIONS + "ConvertBatch", request, conversions_pb2.ConvertBatchResponse, timeout_s=timeout_s
+    )
+    return [
+        ConversionResult(_convert.conversion(r.conversion))
+        if r.HasField("conversion")
+        else ConversionResult(None, r.error.code, r.error.reason, r.error.message, r.error.field)
+        for r in answer.results
+    ]
 
 
 def get_conversion(self: PartnerConnection, conversion_id: str, *, timeout_s: float | None = None) -> Conversion:

@@ -73,6 +73,7 @@ EXPECTED = {
     "ProposeAccrualAgreement": "answer:agreement.agreement_id",
     "AcceptAccrualAgreement": "answer:agreement.agreement_id",
     "AwardPoints": "caller",
+    "ConvertBatch": "caller",
     "AuthorizeHold": "answer:hold.hold_id",
     "CaptureHold": "answer:hold.hold_id",
     "VoidHold": "answer:hold.hold_id",

@@ -355,6 +355,7 @@ EXCHANGE_CLIENT_CALLS = [
     "terminate_agreement",
     "quote_conversion",
     "convert",
+    "convert_batch",
     "get_conversion",
     "list_conversions",
     "iter_conversions",

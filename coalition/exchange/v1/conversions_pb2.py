@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from coalition.exchange.v1 import accruals_pb2 as coalition_dot_exchange_dot_v1_dot_accruals__pb2
 from coalition.exchange.v1 import common_pb2 as coalition_dot_exchange_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'coalition/exchange/v1/conversions.proto\x12\x15\x63oalition.exchange.v1\x1a\"coalition/exchange/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x02\n\x11\x43onversionAmounts\x12\x1f\n\x17source_points_requested\x18\x01 \x01(\x03\x12\x12\n\nfee_points\x18\x02 \x01(\x03\x12\x1f\n\x17source_points_converted\x18\x03 \x01(\x03\x12\x1d\n\x15source_points_debited\x18\x04 \x01(\x03\x12\x1f\n\x17source_points_not_taken\x18\x05 \x01(\x03\x12\x15\n\rtarget_points\x18\x06 \x01(\x03\x12\x1f\n\x17settlement_amount_minor\x18\x07 \x01(\x03\x12\x1b\n\x13settlement_currency\x18\x08 \x01(\t\x12*\n\x04rate\x18\t \x01(\x0b\x32\x1c.coalition.exchange.v1.Ratio\"\x9b\x02\n\x05Quote\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x14\n\x0c\x61greement_id\x18\x02 \x01(\t\x12\x19\n\x11\x61greement_version\x18\x03 \x01(\x05\x12\x19\n\x11source_partner_id\x18\x04 \x01(\t\x12\x19\n\x11target_partner_id\x18\x05 \x01(\t\x12\x39\n\x07\x61mounts\x18\x06 \x01(\x0b\x32(.coalition.exchange.v1.ConversionAmounts\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x16QuoteConversionRequest\x12\x19\n\x11target_partner_id\x18\x01 \x01(\t\x12\x15\n\rsource_points\x18\x02 \x01(\x03\"F\n\x17QuoteConversionResponse\x12+\n\x05quote\x18\x01 \x01(\x0b\x32\x1c.coalition.exchange.v1.Quote\"\x8d\x01\n\x0e\x43onvertRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x19\n\x11source_member_ref\x18\x02 \x01(\t\x12\x19\n\x11target_member_ref\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x1a\n\x12pairwise_member_id\x18\x05 \x01(\t\"H\n\x0f\x43onvertResponse\x12\x35\n\nconversion\x18\x01 \x01(\x0b\x32!.coalition.exchange.v1.Conversion\"\xcc\x01\n\x0f\x43onversionEvent\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12:\n\nfrom_state\x18\x03 \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x38\n\x08to_state\x18\x04 \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x0c\n\x04note\x18\x05 \x01(\t\"\xb0\x01\n\x12\x43onversionReversal\x12\x13\n\x0breversal_id\x18\x01 \x01(\t\x12\x15\n\rtarget_points\x18\x02 \x01(\x03\x12\x15\n\rsource_points\x18\x03 \x01(\x03\x12\x1f\n\x17settlement_amount_minor\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa0\x04\n\nConversion\x12\x15\n\rconversion_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x14\n\x0c\x61greement_id\x18\x03 \x01(\t\x12\x19\n\x11\x61greement_version\x18\x04 \x01(\x05\x12\x19\n\x11source_partner_id\x18\x05 \x01(\t\x12\x19\n\x11target_partner_id\x18\x06 \x01(\t\x12\x19\n\x11source_member_ref\x18\x07 \x01(\t\x12\x19\n\x11target_member_ref\x18\x08 \x01(\t\x12\x39\n\x07\x61mounts\x18\t \x01(\x0b\x32(.coalition.exchange.v1.ConversionAmounts\x12\x35\n\x05state\x18\n \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x37\n\x07history\x18\x0b \x03(\x0b\x32&.coalition.exchange.v1.ConversionEvent\x12\x33\n\x0f\x63redit_deadline\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\treversals\x18\x0e \x03(\x0b\x32).coalition.exchange.v1.ConversionReversal\"-\n\x14GetConversionRequest\x12\x15\n\rconversion_id\x18\x01 \x01(\t\"N\n\x15GetConversionResponse\x12\x35\n\nconversion\x18\x01 \x01(\x0b\x32!.coalition.exchange.v1.Conversion\"\xf0\x01\n\x16ListConversionsRequest\x12\x35\n\x05state\x18\x01 \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x12\n\nmember_ref\x18\x02 \x01(\t\x12\x30\n\x0c\x63reated_from\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"j\n\x17ListConversionsResponse\x12\x36\n\x0b\x63onversions\x18\x01 \x03(\x0b\x32!.coalition.exchange.v1.Conversion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"q\n\x18ReverseConversionRequest\x12\x15\n\rconversion_id\x18\x01 \x01(\t\x12\x15\n\rtarget_points\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"R\n\x19ReverseConversionResponse\x12\x35\n\nconversion\x18\x01 \x01(\x0b\x32!.coalition.exchange.v1.Conversion*\xd4\x01\n\x0f\x43onversionState\x12 \n\x1c\x43ONVERSION_STATE_UNSPECIFIED\x10\x00\x12#\n\x1f\x43ONVERSION_STATE_PENDING_CREDIT\x10\x01\x12\x1e\n\x1a\x43ONVERSION_STATE_COMPLETED\x10\x02\x12\x1d\n\x19\x43ONVERSION_STATE_REJECTED\x10\x03\x12\x1c\n\x18\x43ONVERSION_STATE_EXPIRED\x10\x04\x12\x1d\n\x19\x43ONVERSION_STATE_REFUNDED\x10\x05\x32\xb5\x04\n\x11\x43onversionService\x12p\n\x0fQuoteConversion\x12-.coalition.exchange.v1.QuoteConversionRequest\x1a..coalition.exchange.v1.QuoteConversionResponse\x12X\n\x07\x43onvert\x12%.coalition.exchange.v1.ConvertRequest\x1a&.coalition.exchange.v1.ConvertResponse\x12j\n\rGetConversion\x12+.coalition.exchange.v1.GetConversionRequest\x1a,.coalition.exchange.v1.GetConversionResponse\x12p\n\x0fListConversions\x12-.coalition.exchange.v1.ListConversionsRequest\x1a..coalition.exchange.v1.ListConversionsResponse\x12v\n\x11ReverseConversion\x12/.coalition.exchange.v1.ReverseConversionRequest\x1a\x30.coalition.exchange.v1.ReverseConversionResponseB\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'coalition/exchange/v1/conversions.proto\x12\x15\x63oalition.exchange.v1\x1a$coalition/exchange/v1/accruals.proto\x1a\"coalition/exchange/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x02\n\x11\x43onversionAmounts\x12\x1f\n\x17source_points_requested\x18\x01 \x01(\x03\x12\x12\n\nfee_points\x18\x02 \x01(\x03\x12\x1f\n\x17source_points_converted\x18\x03 \x01(\x03\x12\x1d\n\x15source_points_debited\x18\x04 \x01(\x03\x12\x1f\n\x17source_points_not_taken\x18\x05 \x01(\x03\x12\x15\n\rtarget_points\x18\x06 \x01(\x03\x12\x1f\n\x17settlement_amount_minor\x18\x07 \x01(\x03\x12\x1b\n\x13settlement_currency\x18\x08 \x01(\t\x12*\n\x04rate\x18\t \x01(\x0b\x32\x1c.coalition.exchange.v1.Ratio\"\x9b\x02\n\x05Quote\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x14\n\x0c\x61greement_id\x18\x02 \x01(\t\x12\x19\n\x11\x61greement_version\x18\x03 \x01(\x05\x12\x19\n\x11source_partner_id\x18\x04 \x01(\t\x12\x19\n\x11target_partner_id\x18\x05 \x01(\t\x12\x39\n\x07\x61mounts\x18\x06 \x01(\x0b\x32(.coalition.exchange.v1.ConversionAmounts\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x16QuoteConversionRequest\x12\x19\n\x11target_partner_id\x18\x01 \x01(\t\x12\x15\n\rsource_points\x18\x02 \x01(\x03\"F\n\x17QuoteConversionResponse\x12+\n\x05quote\x18\x01 \x01(\x0b\x32\x1c.coalition.exchange.v1.Quote\"\x8d\x01\n\x0e\x43onvertRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x19\n\x11source_member_ref\x18\x02 \x01(\t\x12\x19\n\x11target_member_ref\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x1a\n\x12pairwise_member_id\x18\x05 \x01(\t\"H\n\x0f\x43onvertResponse\x12\x35\n\nconversion\x18\x01 \x01(\x0b\x32!.coalition.exchange.v1.Conversion\"\xcc\x01\n\x0f\x43onversionEvent\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12:\n\nfrom_state\x18\x03 \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x38\n\x08to_state\x18\x04 \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x0c\n\x04note\x18\x05 \x01(\t\"\xb0\x01\n\x12\x43onversionReversal\x12\x13\n\x0breversal_id\x18\x01 \x01(\t\x12\x15\n\rtarget_points\x18\x02 \x01(\x03\x12\x15\n\rsource_points\x18\x03 \x01(\x03\x12\x1f\n\x17settlement_amount_minor\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa0\x04\n\nConversion\x12\x15\n\rconversion_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x14\n\x0c\x61greement_id\x18\x03 \x01(\t\x12\x19\n\x11\x61greement_version\x18\x04 \x01(\x05\x12\x19\n\x11source_partner_id\x18\x05 \x01(\t\x12\x19\n\x11target_partner_id\x18\x06 \x01(\t\x12\x19\n\x11source_member_ref\x18\x07 \x01(\t\x12\x19\n\x11target_member_ref\x18\x08 \x01(\t\x12\x39\n\x07\x61mounts\x18\t \x01(\x0b\x32(.coalition.exchange.v1.ConversionAmounts\x12\x35\n\x05state\x18\n \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x37\n\x07history\x18\x0b \x03(\x0b\x32&.coalition.exchange.v1.ConversionEvent\x12\x33\n\x0f\x63redit_deadline\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\treversals\x18\x0e \x03(\x0b\x32).coalition.exchange.v1.ConversionReversal\"-\n\x14GetConversionRequest\x12\x15\n\rconversion_id\x18\x01 \x01(\t\"N\n\x15GetConversionResponse\x12\x35\n\nconversion\x18\x01 \x01(\x0b\x32!.coalition.exchange.v1.Conversion\"\xf0\x01\n\x16ListConversionsRequest\x12\x35\n\x05state\x18\x01 \x01(\x0e\x32&.coalition.exchange.v1.ConversionState\x12\x12\n\nmember_ref\x18\x02 \x01(\t\x12\x30\n\x0c\x63reated_from\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"j\n\x17ListConversionsResponse\x12\x36\n\x0b\x63onversions\x18\x01 \x03(\x0b\x32!.coalition.exchange.v1.Conversion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"q\n\x18ReverseConversionRequest\x12\x15\n\rconversion_id\x18\x01 \x01(\t\x12\x15\n\rtarget_points\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"R\n\x19ReverseConversionResponse\x12\x35\n\nconversion\x18\x01 \x01(\x0b\x32!.coalition.exchange.v1.Conversion\"\xbf\x01\n\x0e\x43onversionItem\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x19\n\x11target_partner_id\x18\x02 \x01(\t\x12\x15\n\rsource_points\x18\x03 \x01(\x03\x12\x19\n\x11source_member_ref\x18\x04 \x01(\t\x12\x19\n\x11target_member_ref\x18\x05 \x01(\t\x12\x1a\n\x12pairwise_member_id\x18\x06 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"K\n\x13\x43onvertBatchRequest\x12\x34\n\x05items\x18\x01 \x03(\x0b\x32%.coalition.exchange.v1.ConversionItem\"\x89\x01\n\x10\x43onversionResult\x12\x37\n\nconversion\x18\x01 \x01(\x0b\x32!.coalition.exchange.v1.ConversionH\x00\x12\x31\n\x05\x65rror\x18\x02 \x01(\x0b\x32 .coalition.exchange.v1.ItemErrorH\x00\x42\t\n\x07outcome\"P\n\x14\x43onvertBatchResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.coalition.exchange.v1.ConversionResult*\xd4\x01\n\x0f\x43onversionState\x12 \n\x1c\x43ONVERSION_STATE_UNSPECIFIED\x10\x00\x12#\n\x1f\x43ONVERSION_STATE_PENDING_CREDIT\x10\x01\x12\x1e\n\x1a\x43ONVERSION_STATE_COMPLETED\x10\x02\x12\x1d\n\x19\x43ONVERSION_STATE_REJECTED\x10\x03\x12\x1c\n\x18\x43ONVERSION_STATE_EXPIRED\x10\x04\x12\x1d\n\x19\x43ONVERSION_STATE_REFUNDED\x10\x05\x32\x9e\x05\n\x11\x43onversionService\x12p\n\x0fQuoteConversion\x12-.coalition.exchange.v1.QuoteConversionRequest\x1a..coalition.exchange.v1.QuoteConversionResponse\x12X\n\x07\x43onvert\x12%.coalition.exchange.v1.ConvertRequest\x1a&.coalition.exchange.v1.ConvertResponse\x12j\n\rGetConversion\x12+.coalition.exchange.v1.GetConversionRequest\x1a,.coalition.exchange.v1.GetConversionResponse\x12p\n\x0fListConversions\x12-.coalition.exchange.v1.ListConversionsRequest\x1a..coalition.exchange.v1.ListConversionsResponse\x12v\n\x11ReverseConversion\x12/.coalition.exchange.v1.ReverseConversionRequest\x1a\x30.coalition.exchange.v1.ReverseConversionResponse\x12g\n\x0c\x43onvertBatch\x12*.coalition.exchange.v1.ConvertBatchRequest\x1a+.coalition.exchange.v1.ConvertBatchResponseB\x1d\n\x19org.coalition.exchange.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,38 +35,46 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'coalition.exchange.v1.conve
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\031org.coalition.exchange.v1P\001'
-  _globals['_CONVERSIONSTATE']._serialized_start=2699
-  _globals['_CONVERSIONSTATE']._serialized_end=2911
-  _globals['_CONVERSIONAMOUNTS']._serialized_start=136
-  _globals['_CONVERSIONAMOUNTS']._serialized_end=434
-  _globals['_QUOTE']._serialized_start=437
-  _globals['_QUOTE']._serialized_end=720
-  _globals['_QUOTECONVERSIONREQUEST']._serialized_start=722
-  _globals['_QUOTECONVERSIONREQUEST']._serialized_end=796
-  _globals['_QUOTECONVERSIONRESPONSE']._serialized_start=798
-  _globals['_QUOTECONVERSIONRESPONSE']._serialized_end=868
-  _globals['_CONVERTREQUEST']._serialized_start=871
-  _globals['_CONVERTREQUEST']._serialized_end=1012
-  _globals['_CONVERTRESPONSE']._serialized_start=1014
-  _globals['_CONVERTRESPONSE']._serialized_end=1086
-  _globals['_CONVERSIONEVENT']._serialized_start=1089
-  _globals['_CONVERSIONEVENT']._serialized_end=1293
-  _globals['_CONVERSIONREVERSAL']._serialized_start=1296
-  _globals['_CONVERSIONREVERSAL']._serialized_end=1472
-  _globals['_CONVERSION']._serialized_start=1475
-  _globals['_CONVERSION']._serialized_end=2019
-  _globals['_GETCONVERSIONREQUEST']._serialized_start=2021
-  _globals['_GETCONVERSIONREQUEST']._serialized_end=2066
-  _globals['_GETCONVERSIONRESPONSE']._serialized_start=2068
-  _globals['_GETCONVERSIONRESPONSE']._serialized_end=2146
-  _globals['_LISTCONVERSIONSREQUEST']._serialized_start=2149
-  _globals['_LISTCONVERSIONSREQUEST']._serialized_end=2389
-  _globals['_LISTCONVERSIONSRESPONSE']._serialized_start=2391
-  _globals['_LISTCONVERSIONSRESPONSE']._serialized_end=2497
-  _globals['_REVERSECONVERSIONREQUEST']._serialized_start=2499
-  _globals['_REVERSECONVERSIONREQUEST']._serialized_end=2612
-  _globals['_REVERSECONVERSIONRESPONSE']._serialized_start=2614
-  _globals['_REVERSECONVERSIONRESPONSE']._serialized_end=2696
-  _globals['_CONVERSIONSERVICE']._serialized_start=2914
-  _globals['_CONVERSIONSERVICE']._serialized_end=3479
+  _globals['_CONVERSIONSTATE']._serialized_start=3230
+  _globals['_CONVERSIONSTATE']._serialized_end=3442
+  _globals['_CONVERSIONAMOUNTS']._serialized_start=174
+  _globals['_CONVERSIONAMOUNTS']._serialized_end=472
+  _globals['_QUOTE']._serialized_start=475
+  _globals['_QUOTE']._serialized_end=758
+  _globals['_QUOTECONVERSIONREQUEST']._serialized_start=760
+  _globals['_QUOTECONVERSIONREQUEST']._serialized_end=834
+  _globals['_QUOTECONVERSIONRESPONSE']._serialized_start=836
+  _globals['_QUOTECONVERSIONRESPONSE']._serialized_end=906
+  _globals['_CONVERTREQUEST']._serialized_start=909
+  _globals['_CONVERTREQUEST']._serialized_end=1050
+  _globals['_CONVERTRESPONSE']._serialized_start=1052
+  _globals['_CONVERTRESPONSE']._serialized_end=1124
+  _globals['_CONVERSIONEVENT']._serialized_start=1127
+  _globals['_CONVERSIONEVENT']._serialized_end=1331
+  _globals['_CONVERSIONREVERSAL']._serialized_start=1334
+  _globals['_CONVERSIONREVERSAL']._serialized_end=1510
+  _globals['_CONVERSION']._serialized_start=1513
+  _globals['_CONVERSION']._serialized_end=2057
+  _globals['_GETCONVERSIONREQUEST']._serialized_start=2059
+  _globals['_GETCONVERSIONREQUEST']._serialized_end=2104
+  _globals['_GETCONVERSIONRESPONSE']._serialized_start=2106
+  _globals['_GETCONVERSIONRESPONSE']._serialized_end=2184
+  _globals['_LISTCONVERSIONSREQUEST']._serialized_start=2187
+  _globals['_LISTCONVERSIONSREQUEST']._serialized_end=2427
+  _globals['_LISTCONVERSIONSRESPONSE']._serialized_start=2429
+  _globals['_LISTCONVERSIONSRESPONSE']._serialized_end=2535
+  _globals['_REVERSECONVERSIONREQUEST']._serialized_start=2537
+  _globals['_REVERSECONVERSIONREQUEST']._serialized_end=2650
+  _globals['_REVERSECONVERSIONRESPONSE']._serialized_start=2652
+  _globals['_REVERSECONVERSIONRESPONSE']._serialized_end=2734
+  _globals['_CONVERSIONITEM']._serialized_start=2737
+  _globals['_CONVERSIONITEM']._serialized_end=2928
+  _globals['_CONVERTBATCHREQUEST']._serialized_start=2930
+  _globals['_CONVERTBATCHREQUEST']._serialized_end=3005
+  _globals['_CONVERSIONRESULT']._serialized_start=3008
+  _globals['_CONVERSIONRESULT']._serialized_end=3145
+  _globals['_CONVERTBATCHRESPONSE']._serialized_start=3147
+  _globals['_CONVERTBATCHRESPONSE']._serialized_end=3227
+  _globals['_CONVERSIONSERVICE']._serialized_start=3445
+  _globals['_CONVERSIONSERVICE']._serialized_end=4115
 # @@protoc_insertion_point(module_scope)

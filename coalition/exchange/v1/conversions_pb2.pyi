@@ -1,5 +1,6 @@
 import datetime
 
+from coalition.exchange.v1 import accruals_pb2 as _accruals_pb2
 from coalition.exchange.v1 import common_pb2 as _common_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -217,3 +218,41 @@ class ReverseConversionResponse(_message.Message):
     CONVERSION_FIELD_NUMBER: _ClassVar[int]
     conversion: Conversion
     def __init__(self, conversion: _Optional[_Union[Conversion, _Mapping]] = ...) -> None: ...
+
+class ConversionItem(_message.Message):
+    __slots__ = ("quote_id", "target_partner_id", "source_points", "source_member_ref", "target_member_ref", "pairwise_member_id", "idempotency_key")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_POINTS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_MEMBER_REF_FIELD_NUMBER: _ClassVar[int]
+    TARGET_MEMBER_REF_FIELD_NUMBER: _ClassVar[int]
+    PAIRWISE_MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    target_partner_id: str
+    source_points: int
+    source_member_ref: str
+    target_member_ref: str
+    pairwise_member_id: str
+    idempotency_key: str
+    def __init__(self, quote_id: _Optional[str] = ..., target_partner_id: _Optional[str] = ..., source_points: _Optional[int] = ..., source_member_ref: _Optional[str] = ..., target_member_ref: _Optional[str] = ..., pairwise_member_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class ConvertBatchRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ConversionItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[ConversionItem, _Mapping]]] = ...) -> None: ...
+
+class ConversionResult(_message.Message):
+    __slots__ = ("conversion", "error")
+    CONVERSION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    conversion: Conversion
+    error: _accruals_pb2.ItemError
+    def __init__(self, conversion: _Optional[_Union[Conversion, _Mapping]] = ..., error: _Optional[_Union[_accruals_pb2.ItemError, _Mapping]] = ...) -> None: ...
+
+class ConvertBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ConversionResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ConversionResult, _Mapping]]] = ...) -> None: ...
