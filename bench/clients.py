@@ -79,7 +79,7 @@ class ClientThreads:
         self.records: list[list[Record]] = [[] for _ in job.indices]
         self.failures: list[Failure] = []
         self._stop = threading.Event()  # the threads test it every call: cheaper than a shared semaphore
-        self._channels = [_channel(job.target) for _ in job.indices]
+        self._channels = [client_channel(job.target) for _ in job.indices]
         self._gate = threading.Barrier(len(job.indices) + 1)
         self._threads = [
             threading.Thread(target=self._loop, args=(slot,), name=f"client-{index}", daemon=True)
@@ -250,7 +250,7 @@ class Clients(Generic[RecordT, FailureT]):
                 process.join()
 
 
-def _channel(target: str) -> grpc.Channel:
+def client_channel(target: str) -> grpc.Channel:
     # Its own subchannel pool: each client gets its own TCP connection, like a separate brand backend.
     return grpc.insecure_channel(
         target,
