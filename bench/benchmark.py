@@ -1,4 +1,4 @@
-"""The benchmark's steps in order: Ed25519, the gRPC floor, the main runs, pgbench, scaling, the settlement close."""
+"""The benchmark's steps in order: Ed25519, gRPC floor, main runs, pgbench, open loop, bulk, scaling, settling."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.bulk import BulkResult, measure_bulk
 from bench.ceiling import Ceiling, machine_ceiling
 from bench.console import console
 from bench.conversions import RunResult, run_hub
 from bench.ed25519 import crypto_costs
 from bench.floor import FloorResult, measure_floor
+from bench.open_loop import RATE_OF_MAIN_RUN, OpenLoopResult, measure_open_loop
 from bench.pgbench import Pgbench, PgbenchResult
 from bench.postgres import Postgres
 from bench.py_spy import summarise_profile
@@ -61,6 +63,11 @@ class Options:
     settle: bool
     settle_movements: int | None
     postgres_url: str
+    open_loop: bool = True
+    open_loop_rate: float | None = None  # offered conversions/s; None: half the main run's
+    bulk: bool = True
+    bulk_clients: int = 4
+    bulk_batch_size: int = 500
 
 
 @dataclass
@@ -76,6 +83,10 @@ class Outcome:
     profile: dict[str, Any] | None
     settled: SettleResult | None
     settle_fields: dict[str, object]
+    open_loop: OpenLoopResult | None = None
+    open_loop_note: str = "not run"
+    bulk: BulkResult | None = None
+    bulk_note: str = "not run"
 
     @property
     def runs(self) -> list[RunResult]:
@@ -151,6 +162,8 @@ def run(options: Options, postgres: Postgres) -> Outcome:
                 profile = summarise_profile(spy_out)
             console.print(f"pgbench: {options.clients} clients for {int(options.duration_s)} s ...")
             pgbench_runs[options.clients] = pgbench.run(options.clients, int(options.duration_s))
+            open_loop, open_loop_note = open_loop_step(options, postgres, workdir, main_run)
+            bulk, bulk_note = bulk_step(options, postgres, workdir)
 
             sqlite_run = None
             if options.sqlite:
@@ -182,7 +195,83 @@ def run(options: Options, postgres: Postgres) -> Outcome:
     finally:
         postgres.drop_all()
     settled, settle_fields = settlement(options.postgres_url, options.settle_movements, skip=not options.settle)
-    return Outcome(crypto, floor, main_run, sqlite_run, scaling, pgbench_runs, profile, settled, settle_fields)
+    return Outcome(
+        crypto,
+        floor,
+        main_run,
+        sqlite_run,
+        scaling,
+        pgbench_runs,
+        profile,
+        settled,
+        settle_fields,
+        open_loop,
+        open_loop_note,
+        bulk,
+        bulk_note,
+    )
+
+
+def open_loop_step(
+    options: Options, postgres: Postgres, workdir: Path, main_run: RunResult
+) -> tuple[OpenLoopResult | None, str]:
+    """Latency at a steady offered rate (bench/open_loop.py); a failure is reported, not raised."""
+    if not options.open_loop:
+        return None, "not run: --no-open-loop"
+    rate = options.open_loop_rate or round(main_run.conversions_per_s * RATE_OF_MAIN_RUN, 1)
+    if rate <= 0:
+        return None, "not run: the main run converted nothing, so there is no rate to offer"
+    console.print(
+        f"open loop: {rate:g} conversions/s offered to {options.clients} workers, "
+        f"{options.mode.warmup_s:g} s warm-up and {options.duration_s:g} s ..."
+    )
+    try:
+        result = measure_open_loop(
+            postgres=postgres,
+            workdir=workdir,
+            rate_per_s=rate,
+            workers=options.clients,
+            client_processes=options.client_processes,
+            sources=options.sources,
+            hub_workers=options.workers,
+            hub_processes=options.hub_processes,
+            group_commit=options.group_commit,
+            warmup_s=options.mode.warmup_s,
+            duration_s=options.duration_s,
+        )
+    except Exception as exc:  # the other figures are worth keeping without this one
+        console.print(f"[red]open loop failed: {type(exc).__name__}: {exc}[/red]")
+        return None, f"not measured: the run failed ({type(exc).__name__}: {exc})"
+    source = "--open-loop-rate" if options.open_loop_rate else f"{RATE_OF_MAIN_RUN:g} of the main run's conversions/s"
+    return result, f"{rate:g}/s offered ({source}), a fixed interval"
+
+
+def bulk_step(options: Options, postgres: Postgres, workdir: Path) -> tuple[BulkResult | None, str]:
+    """ConvertBatch as fast as it answers (bench/bulk.py); a failure is reported, not raised."""
+    if not options.bulk:
+        return None, "not run: --no-bulk"
+    console.print(
+        f"bulk: {options.bulk_clients} clients looping ConvertBatch of {options.bulk_batch_size} items, "
+        f"{options.mode.warmup_s:g} s warm-up and {options.duration_s:g} s ..."
+    )
+    try:
+        result = measure_bulk(
+            postgres=postgres,
+            workdir=workdir,
+            clients=options.bulk_clients,
+            client_processes=options.client_processes,
+            batch_size=options.bulk_batch_size,
+            sources=options.sources,
+            hub_workers=options.workers,
+            hub_processes=options.hub_processes,
+            group_commit=options.group_commit,
+            warmup_s=options.mode.warmup_s,
+            duration_s=options.duration_s,
+        )
+    except Exception as exc:  # the other figures are worth keeping without this one
+        console.print(f"[red]bulk failed: {type(exc).__name__}: {exc}[/red]")
+        return None, f"not measured: the run failed ({type(exc).__name__}: {exc})"
+    return result, f"{result.clients} clients, {result.batch_size} unquoted items a call"
 
 
 def settlement(admin_url: str, movements: int | None, *, skip: bool) -> tuple[SettleResult | None, dict[str, object]]:
@@ -210,6 +299,10 @@ def warnings(outcome: Outcome, *, settle: bool) -> list[str]:
     ]
     if floor is not None and floor.other_cores > OTHER_LOAD_WARNING_CORES:
         disturbed.append(("the gRPC floor", floor.other_cores))
+    open_loop, bulk = outcome.open_loop, outcome.bulk
+    for name, step in (("the open loop", open_loop), ("bulk", bulk)):
+        if step is not None and step.other_cores > OTHER_LOAD_WARNING_CORES:
+            disturbed.append((name, step.other_cores))
     if disturbed:
         found.append(
             "other processes used "
@@ -221,6 +314,18 @@ def warnings(outcome: Outcome, *, settle: bool) -> list[str]:
     failed = [r for r in outcome.everything if r.errors]
     if failed:
         found.append("failed conversions: " + "; ".join(f"{r.backend}/{r.clients}: {r.errors}" for r in failed))
+    if open_loop is not None and open_loop.errors:
+        found.append(f"failed open-loop arrivals: {open_loop.errors}")
+    if bulk is not None and bulk.errors:
+        found.append(f"failed bulk items: {bulk.errors}")
+    if bulk is not None and bulk.rows_in_database is not None and bulk.rows_in_database != bulk.converted_total:
+        found.append(
+            f"bulk: the database holds {bulk.rows_in_database} conversions, the answers said {bulk.converted_total} "
+            "(more: a call still running when the clients stopped; fewer: an answered conversion is missing)"
+        )
+    for name, note in (("open loop", outcome.open_loop_note), ("bulk", outcome.bulk_note)):
+        if note.startswith("not measured"):
+            found.append(f"{name} {note}")
     if outcome.settled is None and settle:
         found.append(f"settlement {outcome.settle_fields['settle_note']}")
     if outcome.settled is not None:

@@ -6,9 +6,11 @@ from typing import Any
 
 from rich.table import Table
 
+from bench.bulk import BulkResult
 from bench.ceiling import Ceiling
 from bench.conversions import RunResult
 from bench.floor import FloorResult
+from bench.open_loop import OpenLoopResult
 from bench.pgbench import PgbenchResult
 
 
@@ -81,6 +83,67 @@ def cpu_table(runs: list[RunResult], title: str, floor: FloorResult | None = Non
             "-",
             "-",
         )
+    return table
+
+
+def open_loop_table(run: OpenLoopResult) -> Table:
+    table = Table(
+        title=f"Open loop on PostgreSQL: conversions offered at a fixed interval, latency from each arrival's due "
+        f"time, {run.window_s:g} s window (target: p99 ≤ 30 ms)",
+        title_justify="left",
+    )
+    columns = ("offered/s", "completed/s", "workers", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "start lag p99",
+               "service p99", "queued at end", "errors", "hub CPU ms/conv", "PG CPU ms/conv",
+               "other cores")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{run.rate_per_s:,.1f}",
+        f"{run.completed_per_s:,.1f}",
+        f"{run.workers} in {run.client_processes}",
+        ms(run.p50_ms),
+        ms(run.p99_ms),
+        ms(run.p999_ms),
+        ms(run.max_ms),
+        ms(run.start_lag_p99_ms),
+        ms(run.service_p99_ms),
+        str(run.queued_at_window_end),
+        str(sum(run.errors.values())),
+        ms(run.hub_cpu_ms_per_conversion),
+        ms(run.postgres_cpu_ms_per_conversion),
+        f"{run.other_cores:.2f}",
+    )
+    return table
+
+
+def bulk_table(run: BulkResult, pgbench: PgbenchResult | None) -> Table:
+    table = Table(
+        title=f"Bulk on PostgreSQL: ConvertBatch of {run.batch_size} unquoted items, {run.window_s:g} s window "
+        "(target: bulk conv/s ≥ pgbench tps)",
+        title_justify="left",
+    )
+    columns = ("clients", "brands", "calls", "conv/s", "item errors", "call p50 ms", "call p99 ms", "hub CPU ms/conv",
+               "PG CPU ms/conv", "client CPU ms/conv", "hub cores", "PG cores", "other cores", "pgbench tps",
+               "conv/s ÷ tps")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{run.clients} in {run.client_processes}",
+        str(run.source_brands),
+        str(run.batches),
+        f"{run.conversions_per_s:,.1f}",
+        str(run.item_errors),
+        ms(run.batch_p50_ms),
+        ms(run.batch_p99_ms),
+        "-" if run.hub_cpu_ms_per_conversion is None else f"{run.hub_cpu_ms_per_conversion:.3f}",
+        "-" if run.postgres_cpu_ms_per_conversion is None else f"{run.postgres_cpu_ms_per_conversion:.3f}",
+        "-" if run.client_cpu_ms_per_conversion is None else f"{run.client_cpu_ms_per_conversion:.3f}",
+        f"{run.hub_cores:.2f}",
+        "-" if run.postgres_cores is None else f"{run.postgres_cores:.2f}",
+        f"{run.other_cores:.2f}",
+        "-" if pgbench is None else f"{pgbench.tps:,.0f}",
+        "-" if pgbench is None or not pgbench.tps else f"{run.conversions_per_s / pgbench.tps:.3f}",
+    )
     return table
 
 

@@ -14,6 +14,8 @@ def summary(
     """Every figure of one benchmark, the main run's first (bench/README.md explains each key)."""
     main_run, sqlite_run, floor, crypto = outcome.main_run, outcome.sqlite_run, outcome.floor, outcome.crypto
     main_pgbench, limit, pgbench_runs = outcome.main_pgbench, outcome.ceiling, outcome.pgbench
+    open_loop, bulk = outcome.open_loop, outcome.bulk
+    tps = main_pgbench.tps if main_pgbench else None
     return {
         "mode": options.mode.name,
         "conversion": "QuoteConversion + Convert (two signed calls, source brand); target acknowledgement not driven",
@@ -32,12 +34,32 @@ def summary(
         "db_retries": main_run.db_retries,
         "calls_per_group": main_run.calls_per_group,
         "group_handed_back": main_run.group_handed_back,
-        "pgbench_tps": main_pgbench.tps if main_pgbench else None,
+        "pgbench_tps": tps,
         "pgbench_scale": options.pgbench_scale,
         "ratio": round(main_run.conversions_per_s / main_pgbench.tps, 4) if main_pgbench and main_pgbench.tps else None,
         "ceiling_conversions_per_s": limit.conversions_per_s if limit else None,
         "ceiling_ratio": limit.ratio_to_pgbench if limit else None,
         "ceiling": asdict(limit) if limit else None,
+        "open_loop_rate_per_s": open_loop.rate_per_s if open_loop else None,
+        "open_loop_completed_per_s": open_loop.completed_per_s if open_loop else None,
+        "open_loop_p50_ms": open_loop.p50_ms if open_loop else None,
+        "open_loop_p99_ms": open_loop.p99_ms if open_loop else None,
+        "open_loop_p999_ms": open_loop.p999_ms if open_loop else None,
+        "open_loop_max_ms": open_loop.max_ms if open_loop else None,
+        "open_loop_errors": sum(open_loop.errors.values()) if open_loop else None,
+        "open_loop_workers": open_loop.workers if open_loop else None,
+        "open_loop_note": outcome.open_loop_note,
+        "open_loop": asdict(open_loop) if open_loop else None,
+        "bulk_conversions_per_s": bulk.conversions_per_s if bulk else None,
+        "bulk_ratio": round(bulk.conversions_per_s / tps, 4) if bulk and tps else None,
+        "bulk_item_errors": bulk.item_errors if bulk else None,
+        "bulk_batch_p50_ms": bulk.batch_p50_ms if bulk else None,
+        "bulk_clients": bulk.clients if bulk else None,
+        "bulk_batch_size": bulk.batch_size if bulk else None,
+        "bulk_hub_cpu_ms_per_conversion": bulk.hub_cpu_ms_per_conversion if bulk else None,
+        "bulk_postgres_cpu_ms_per_conversion": bulk.postgres_cpu_ms_per_conversion if bulk else None,
+        "bulk_note": outcome.bulk_note,
+        "bulk": asdict(bulk) if bulk else None,
         "sqlite_conversions_per_s": sqlite_run.conversions_per_s if sqlite_run else None,
         "sqlite_p50_ms": sqlite_run.p50_ms if sqlite_run else None,
         "sqlite_p99_ms": sqlite_run.p99_ms if sqlite_run else None,

@@ -1,7 +1,8 @@
 """End-to-end throughput of the exchange: signed conversions through the SDK against a real hub process.
 
 Usage: .venv/bin/python bench/run.py [--short] [--clients N] [--duration S] [--hub-processes N]
-       [--client-processes K] [--py-spy DIR] [--no-floor] [--no-settle]
+       [--client-processes K] [--py-spy DIR] [--no-floor] [--no-open-loop] [--open-loop-rate R]
+       [--no-bulk] [--bulk-clients N] [--bulk-batch-size B] [--no-settle]
 
 A conversion here is QuoteConversion + Convert, two signed calls from the source brand; the
 target brand acknowledging the credit is separate work and is not driven. Every run starts
@@ -9,6 +10,8 @@ target brand acknowledging the credit is separate work and is not driven. Every 
 the end; or a SQLite file), fully durable (synchronous_commit and fsync as the server has them,
 which must be on; SQLite in WAL with synchronous=FULL). The clients are threads spread over one or
 more processes; a no-op gRPC server driven the same way gives the floor one server process sets.
+After the main run, conversions offered at half its rate on a fixed schedule (an open loop) give
+the latency under a steady load, and client threads looping ConvertBatch the bulk rate.
 Then bench/settle.py closes a settlement period of 1,000,000 movements through a hub of its own.
 The last line printed is one JSON object; bench/README.md explains every figure.
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 if not __package__:  # run as bench/run.py: the repository goes first on the path, not bench/
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import benchmark, report
+from bench import benchmark, bulk, report
 from bench.console import console
 from bench.postgres import DEFAULT_POSTGRES, Postgres
 from bench.result import summary
@@ -58,6 +61,24 @@ def options(argv: list[str] | None) -> benchmark.Options:
         action="store_true",
         help="ANALYZE the PostgreSQL database at the end of each warm-up (default: leave it to autovacuum)",
     )
+    parser.add_argument("--no-open-loop", action="store_true", help="skip the open-loop step")
+    parser.add_argument(
+        "--open-loop-rate",
+        type=float,
+        metavar="R",
+        help="conversions/s the open loop offers (half the main run's conversions/s)",
+    )
+    parser.add_argument("--no-bulk", action="store_true", help="skip the bulk step (ConvertBatch)")
+    parser.add_argument(
+        "--bulk-clients", type=int, default=bulk.CLIENTS, help=f"client threads looping ConvertBatch ({bulk.CLIENTS})"
+    )
+    parser.add_argument(
+        "--bulk-batch-size",
+        type=int,
+        default=bulk.BATCH_SIZE,
+        metavar="B",
+        help=f"items per ConvertBatch call, 1 to 500 ({bulk.BATCH_SIZE})",
+    )
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1/4/16/64-client line")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="profile the main PostgreSQL hub with py-spy")
@@ -78,6 +99,10 @@ def options(argv: list[str] | None) -> benchmark.Options:
         parser.error("--settle-movements must be positive")
     if args.hub_processes < 1 or (args.client_processes is not None and args.client_processes < 1):
         parser.error("--hub-processes and --client-processes must be at least 1")
+    if args.open_loop_rate is not None and args.open_loop_rate <= 0:
+        parser.error("--open-loop-rate must be positive")
+    if args.bulk_clients < 1 or not 1 <= args.bulk_batch_size <= bulk.BATCH_SIZE:
+        parser.error(f"--bulk-clients must be at least 1 and --bulk-batch-size 1 to {bulk.BATCH_SIZE}")
     mode = benchmark.SHORT if args.short else benchmark.FULL
     return benchmark.Options(
         mode=mode,
@@ -97,6 +122,11 @@ def options(argv: list[str] | None) -> benchmark.Options:
         settle=not args.no_settle,
         settle_movements=args.settle_movements,
         postgres_url=args.postgres_url,
+        open_loop=not args.no_open_loop,
+        open_loop_rate=args.open_loop_rate,
+        bulk=not args.no_bulk,
+        bulk_clients=args.bulk_clients,
+        bulk_batch_size=args.bulk_batch_size,
     )
 
 
@@ -141,6 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             outcome.everything, "CPU per conversion (ms) and cores used in each window; PG per conversion", floor
         )
     )
+    if outcome.open_loop is not None:
+        console.print(report.open_loop_table(outcome.open_loop))
+    else:
+        console.print(f"open loop: null ({outcome.open_loop_note})")
+    if outcome.bulk is not None:
+        console.print(report.bulk_table(outcome.bulk, outcome.main_pgbench))
+    else:
+        console.print(f"bulk: null ({outcome.bulk_note})")
     if floor is not None:
         console.print(report.floor_table(floor))
     warnings = benchmark.warnings(outcome, settle=chosen.settle)
