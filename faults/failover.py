@@ -382,7 +382,11 @@ def _with_failover_figures(
         "seconds_without_primary": round(sum(outages), 1),
         "longest_outage_s": round(max(outages, default=0.0), 1),
         "promotion_s_median": round(_median(nemesis.promotions_s), 1) if nemesis and nemesis.promotions_s else None,
-        "synchronous_with_a_standby_down": all(nemesis.synchronous_with_a_standby_down) if nemesis else None,
+        "synchronous_with_a_standby_down": (
+            all(nemesis.synchronous_with_a_standby_down)
+            if nemesis and nemesis.synchronous_with_a_standby_down
+            else None
+        ),
         "unavailable_answers": figures.get("answers.UNAVAILABLE", 0),
         "replica_seconds_not_serving": round(watch.not_serving_s, 1),
         "health_at_end": ",".join(final_health[i] for i in sorted(final_health)),
