@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from sqlalchemy.exc import DataError
-
 from coalition.exchange.v1 import accruals_pb2 as pb
 from coalition.exchange.v1 import common_pb2
+from exchange.api.batch_items import run_item
 from exchange.api.dispatch import Invocation, SignedMethods
-from exchange.api.status import status_code_of
 from exchange.api.translate import timestamp, timestamp_ms
 from exchange.domain.accruals import MAX_ITEMS, AccrualAgreement, AccrualTerms, Award
-from exchange.domain.errors import ExchangeError, InvalidArgument
+from exchange.domain.errors import InvalidArgument
 from exchange.domain.money import Ratio
 from exchange.service import accruals
-from exchange.service.calls import nul_refusal
-from exchange.service.idempotency import run_once
 from exchange.service.pipeline import PARTNERS, command
 from exchange.service.stored_answers import Answer
 
@@ -124,7 +118,6 @@ def _award_points(call: Invocation, request: pb.AwardPointsRequest) -> pb.AwardP
 
 def _award_item(call: Invocation, item: pb.AwardItem) -> pb.AwardResult:
     """One item in a savepoint of its own: its writes and its idempotency key stand or fall alone."""
-    item_bytes = item.SerializeToString(deterministic=True)
 
     def produce() -> Answer:
         made = accruals.award(
@@ -141,34 +134,18 @@ def _award_item(call: Invocation, item: pb.AwardItem) -> pb.AwardResult:
         # An award names the member by the awarder's pairwise id only: kept as it is.
         return Answer(pb.AwardResult(award=_award(made, call.caller.principal)).SerializeToString())
 
-    try:
-        with call.connection.begin_nested():
-            answer = run_once(
-                call.connection,
-                partner_id=call.caller.principal,
-                key=item.idempotency_key,
-                method=AWARD_ITEM_METHOD,
-                request_sha256=hashlib.sha256(item_bytes).hexdigest(),
-                now_ms=call.now_ms,
-                produce=produce,
-            )
-    except DataError as refused:
-        # NUL in this item's text, on PostgreSQL: this item's refusal, not the whole call's.
-        error = nul_refusal(refused)
-        if error is None:
-            raise
-        return _item_error(error)
-    except ExchangeError as error:
-        return _item_error(error)
-    return pb.AwardResult.FromString(answer.body)
-
-
-def _item_error(error: ExchangeError) -> pb.AwardResult:
-    return pb.AwardResult(
-        error=pb.ItemError(
-            code=status_code_of(error).name, reason=error.reason, message=error.message, field=error.field or ""
-        )
+    outcome = run_item(
+        call.connection,
+        partner_id=call.caller.principal,
+        key=item.idempotency_key,
+        method=AWARD_ITEM_METHOD,
+        item_bytes=item.SerializeToString(deterministic=True),
+        now_ms=call.now_ms,
+        produce=produce,
     )
+    if isinstance(outcome, bytes):
+        return pb.AwardResult.FromString(outcome)
+    return pb.AwardResult(error=outcome)
 
 
 @command(pb.GetAwardRequest, callers=PARTNERS)

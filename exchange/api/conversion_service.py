@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 
-from sqlalchemy.exc import DataError
-
-from coalition.exchange.v1 import accruals_pb2, conversions_pb2, instructions_pb2
+from coalition.exchange.v1 import conversions_pb2, instructions_pb2
+from exchange.api.batch_items import run_item
 from exchange.api.dispatch import HubContext, Invocation, SignedMethods
 from exchange.api.money_translate import (
     CONVERSION_STATE_FROM_PROTO,
@@ -15,15 +13,12 @@ from exchange.api.money_translate import (
     instruction_message,
     quote_message,
 )
-from exchange.api.status import status_code_of
 from exchange.api.translate import optional_ms
 from exchange.domain.conversions import Conversion
-from exchange.domain.errors import ExchangeError, InvalidArgument
+from exchange.domain.errors import InvalidArgument
 from exchange.secrets.pairwise import member_tag
 from exchange.service import conversions, instructions, outcomes, status_match
 from exchange.service.authentication import Caller
-from exchange.service.calls import nul_refusal
-from exchange.service.idempotency import run_once
 from exchange.service.pipeline import PARTNERS, READ_COMMITTED, command
 from exchange.service.stored_answers import Answer, answer_of
 
@@ -102,7 +97,6 @@ def _convert_batch(
 
 
 def _convert_item(call: Invocation, item: conversions_pb2.ConversionItem) -> conversions_pb2.ConversionResult:
-    item_bytes = item.SerializeToString(deterministic=True)
     secret = call.hub.keyring.pairwise_secret if call.hub.keyring is not None else None
 
     def produce() -> Answer:
@@ -115,25 +109,18 @@ def _convert_item(call: Invocation, item: conversions_pb2.ConversionItem) -> con
             tag=lambda ref: member_tag(secret or b"", partner_id=call.caller.principal, member_ref=ref),
         )
 
-    try:
-        with call.connection.begin_nested():
-            answer = run_once(
-                call.connection,
-                partner_id=call.caller.principal,
-                key=item.idempotency_key,
-                method=CONVERT_ITEM_METHOD,
-                request_sha256=hashlib.sha256(item_bytes).hexdigest(),
-                now_ms=call.now_ms,
-                produce=produce,
-            )
-    except DataError as refused:
-        error = nul_refusal(refused)  # NUL in this item's text, on PostgreSQL: this item's refusal alone
-        if error is None:
-            raise
-        return _item_error(error)
-    except ExchangeError as error:
-        return _item_error(error)
-    return conversions_pb2.ConversionResult.FromString(answer.body)
+    outcome = run_item(
+        call.connection,
+        partner_id=call.caller.principal,
+        key=item.idempotency_key,
+        method=CONVERT_ITEM_METHOD,
+        item_bytes=item.SerializeToString(deterministic=True),
+        now_ms=call.now_ms,
+        produce=produce,
+    )
+    if isinstance(outcome, bytes):
+        return conversions_pb2.ConversionResult.FromString(outcome)
+    return conversions_pb2.ConversionResult(error=outcome)
 
 
 def _convert_one(call: Invocation, item: conversions_pb2.ConversionItem) -> Conversion:
@@ -165,14 +152,6 @@ def _convert_one(call: Invocation, item: conversions_pb2.ConversionItem) -> Conv
         target_member_ref=target_member_ref,
         now_ms=call.now_ms,
         policy=call.hub.policy,
-    )
-
-
-def _item_error(error: ExchangeError) -> conversions_pb2.ConversionResult:
-    return conversions_pb2.ConversionResult(
-        error=accruals_pb2.ItemError(
-            code=status_code_of(error).name, reason=error.reason, message=error.message, field=error.field or ""
-        )
     )
 
 
