@@ -30,9 +30,8 @@ from pathlib import Path
 from types import TracebackType
 
 import psycopg
-import sqlalchemy
 
-from faults.postgres import DATABASE, SUPERUSER, ClusterUnavailable, find_bindir, free_port
+from faults.postgres import DATABASE, SUPERUSER, ClusterUnavailable, durability_settings, find_bindir, free_port
 
 PG_AUTOCTL = "pg_autoctl"
 CREATE_TIMEOUT_S = 180.0
@@ -438,18 +437,7 @@ class Formation:
 
     def settings(self) -> dict[str, str]:
         """The durability settings as the hub's connection sees them, and the synchronous standbys."""
-        engine = sqlalchemy.create_engine(self.url)
-        try:
-            with engine.connect() as connection:
-                return {
-                    name: str(connection.execute(sqlalchemy.text(f"SHOW {name}")).scalar_one())
-                    for name in (
-                        "server_version", "fsync", "synchronous_commit", "full_page_writes",
-                        "synchronous_standby_names",
-                    )
-                }  # fmt: skip
-        finally:
-            engine.dispose()
+        return durability_settings(self.url, "synchronous_standby_names")
 
     def log_tail(self, lines: int = 15) -> str:
         """The last lines of the monitor's and each keeper's log."""

@@ -88,6 +88,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DURABILITY_SETTINGS = ("server_version", "fsync", "synchronous_commit", "full_page_writes")
+
+
+def durability_settings(url: str, *more: str) -> dict[str, str]:
+    """The server's durability settings (and any more named) as a connection on url sees them."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                name: str(connection.execute(sqlalchemy.text(f"SHOW {name}")).scalar_one())
+                for name in (*DURABILITY_SETTINGS, *more)
+            }
+    finally:
+        engine.dispose()
+
+
 class Cluster:
     """One PostgreSQL server in a temporary directory."""
 
@@ -168,15 +184,7 @@ class Cluster:
 
     def settings(self) -> dict[str, str]:
         """The durability settings as a connection sees them."""
-        engine = sqlalchemy.create_engine(self.url)
-        try:
-            with engine.connect() as connection:
-                return {
-                    name: str(connection.execute(sqlalchemy.text(f"SHOW {name}")).scalar_one())
-                    for name in ("server_version", "fsync", "synchronous_commit", "full_page_writes")
-                }
-        finally:
-            engine.dispose()
+        return durability_settings(self.url)
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the server's log."""

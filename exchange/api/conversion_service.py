@@ -53,17 +53,9 @@ def _quote(
     groupable=True,
 )
 def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conversions_pb2.ConvertResponse:
-    target_member_ref = request.target_member_ref
-    if request.pairwise_member_id:
-        if target_member_ref:
-            raise InvalidArgument(
-                "TWO_TARGET_MEMBERS",
-                "set target_member_ref or pairwise_member_id, not both",
-                field="pairwise_member_id",
-            )
-        target_member_ref = conversions.linked_target_ref(
-            call.connection, call.caller, request.quote_id, request.pairwise_member_id
-        )
+    target_member_ref = _target_member_ref(
+        call, request.quote_id, request.target_member_ref, request.pairwise_member_id
+    )
     conversion = conversions.convert(
         call.work,
         call.caller,
@@ -74,6 +66,17 @@ def _convert(call: Invocation, request: conversions_pb2.ConvertRequest) -> conve
         policy=call.hub.policy,
     )
     return conversions_pb2.ConvertResponse(conversion=conversion_message(conversion, call.caller.principal))
+
+
+def _target_member_ref(call: Invocation, quote_id: str, target_member_ref: str, pairwise_member_id: str) -> str:
+    """The member at the target: as given, or the account linked to the caller's pairwise id."""
+    if not pairwise_member_id:
+        return target_member_ref
+    if target_member_ref:
+        raise InvalidArgument(
+            "TWO_TARGET_MEMBERS", "set target_member_ref or pairwise_member_id, not both", field="pairwise_member_id"
+        )
+    return conversions.linked_target_ref(call.connection, call.caller, quote_id, pairwise_member_id)
 
 
 @command(conversions_pb2.ConvertBatchRequest, callers=PARTNERS, isolation=READ_COMMITTED)
@@ -133,17 +136,7 @@ def _convert_one(call: Invocation, item: conversions_pb2.ConversionItem) -> Conv
         quote_id = conversions.quote(
             call.work, call.caller, item.target_partner_id, item.source_points, call.now_ms, call.hub.policy
         ).quote_id
-    target_member_ref = item.target_member_ref
-    if item.pairwise_member_id:
-        if target_member_ref:
-            raise InvalidArgument(
-                "TWO_TARGET_MEMBERS",
-                "set target_member_ref or pairwise_member_id, not both",
-                field="pairwise_member_id",
-            )
-        target_member_ref = conversions.linked_target_ref(
-            call.connection, call.caller, quote_id, item.pairwise_member_id
-        )
+    target_member_ref = _target_member_ref(call, quote_id, item.target_member_ref, item.pairwise_member_id)
     return conversions.convert(
         call.work,
         call.caller,
