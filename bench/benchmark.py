@@ -267,6 +267,7 @@ def bulk_step(options: Options, postgres: Postgres, workdir: Path) -> tuple[Bulk
             group_commit=options.group_commit,
             warmup_s=options.mode.warmup_s,
             duration_s=options.duration_s,
+            py_spy=options.py_spy,
         )
     except Exception as exc:  # the other figures are worth keeping without this one
         console.print(f"[red]bulk failed: {type(exc).__name__}: {exc}[/red]")

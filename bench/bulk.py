@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import collections
 import os
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.brands import SOURCE_POINTS, TARGET_BRAND
 from bench.clients import ClientJob, Clients, client_channel, raw_private_key
@@ -24,11 +26,12 @@ from bench.cpu import CpuSnapshot
 from bench.fresh import fresh_hub
 from bench.latency import percentile, round_or_none
 from bench.postgres import Postgres
+from bench.py_spy import start_py_spy, summarise_profile
 from partner_sdk import ConversionItem, ConversionResult, ExchangeClient, ExchangeError
 from partner_sdk.keys import Ed25519PrivateKey
 
 BATCH_SIZE = 500  # items per call: ConvertBatch's most
-CLIENTS = 4  # client threads: one per source brand (bench/README.md, "Bulk conversions", says why)
+CLIENTS = 2  # client threads, each for a source brand of its own (bench/README.md, "Bulk conversions", says why 2)
 BATCH_TIMEOUT_S = 120.0  # one call's deadline: 500 conversions on a busy machine take seconds
 WRONG_ORDER = "WRONG_ORDER: a result for another item"
 MISSING = "MISSING: no result for the item"
@@ -166,6 +169,7 @@ class BulkResult:
     other_cores: float
     machine_busy_pct: float
     db_retries: int | None
+    profile: dict[str, Any] | None = None  # py-spy's summary of the hub in the window (--py-spy)
     converted_total: int = 0  # every item converted, warm-up and tail included
     rows_in_database: int | None = None  # conversions the database holds afterwards (= converted_total)
     errors: dict[str, int] = field(default_factory=dict)  # the failed items of the window, by reason
@@ -184,8 +188,12 @@ def measure_bulk(
     group_commit: bool,
     warmup_s: float,
     duration_s: float,
+    py_spy: Path | None = None,
 ) -> BulkResult:
-    """A fresh database and hub, `clients` threads looping ConvertBatch; the window after the warm-up."""
+    """A fresh database and hub, `clients` threads looping ConvertBatch; the window after the warm-up.
+
+    With `py_spy` (a directory) the hub is profiled through the window, as the main run's is.
+    """
     with fresh_hub(
         backend="postgresql",
         postgres=postgres,
@@ -206,8 +214,14 @@ def measure_bulk(
             batch_size=batch_size,
         )
         pool = Clients(job, clients=clients, processes=client_processes, runner=BulkThreads)
+        spy: subprocess.Popen[bytes] | None = None
+        spy_out: Path | None = None
         try:
             time.sleep(warmup_s)
+            if py_spy is not None:
+                spy, spy_out = start_py_spy(
+                    hub.pid, py_spy, "bulk", clients, duration_s, subprocesses=hub_processes > 1
+                )
             metrics_before = hub.metrics()
             before = CpuSnapshot.take(hub.pid, database, pool.cpu_s)
             time.sleep(max(0.0, before.at + duration_s - time.perf_counter()))
@@ -215,6 +229,8 @@ def measure_bulk(
             metrics_after = hub.metrics()
         finally:
             batches, failures = pool.stop()
+            if spy is not None:
+                spy.wait(timeout=120)
     result = bulk_figures(
         clients=clients,
         client_processes=pool.processes,
@@ -228,6 +244,8 @@ def measure_bulk(
         retries_before=metrics_before.get("coalition_db_retries_total", 0.0),
     )
     result.rows_in_database = postgres.count_conversions(database)
+    if spy_out is not None and spy_out.exists():
+        result.profile = summarise_profile(spy_out)
     return result
 
 

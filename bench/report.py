@@ -225,10 +225,10 @@ def crypto_table(crypto: dict[str, float], runs: list[RunResult]) -> Table:
     return table
 
 
-def profile_tables(profile: dict[str, Any]) -> tuple[Table, Table]:
+def profile_tables(profile: dict[str, Any], run: str = "PostgreSQL main run") -> tuple[Table, Table]:
     """py-spy's buckets, then the hub functions with the most inclusive samples."""
     buckets = Table(
-        title=f"Where the hub's CPU goes (py-spy, {profile['samples']} samples, PostgreSQL main run)",
+        title=f"Where the hub's CPU goes (py-spy, {profile['samples']} samples, {run})",
         title_justify="left",
     )
     buckets.add_column("bucket (leaf-most match)")

@@ -81,7 +81,9 @@ def options(argv: list[str] | None) -> benchmark.Options:
     )
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1/4/16/64-client line")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
-    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="profile the main PostgreSQL hub with py-spy")
+    parser.add_argument(
+        "--py-spy", type=Path, metavar="DIR", help="profile the main PostgreSQL hub and the bulk step's with py-spy"
+    )
     parser.add_argument(
         "--settle-movements",
         type=int,
@@ -190,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         console.print(report.ceiling_table(limit, outcome.main_run.conversions_per_s))
     if outcome.profile:
         for table in report.profile_tables(outcome.profile):
+            console.print(table)
+    if outcome.bulk is not None and outcome.bulk.profile:
+        for table in report.profile_tables(outcome.bulk.profile, "bulk step"):
             console.print(table)
     if outcome.settled is None:
         console.print(f"settlement: null ({outcome.settle_fields['settle_note']})")
