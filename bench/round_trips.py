@@ -1,14 +1,16 @@
 """Round trips to PostgreSQL per signed call, counted at the driver.
 
-Usage: .venv/bin/python bench/round_trips.py [--warm N] [--postgres-url URL]
+Usage: .venv/bin/python bench/round_trips.py [--warm N] [--batch B] [--postgres-url URL]
 
 Starts a hub in-process (HubServer, background_sweeps=False) on a fresh PostgreSQL database,
 converts N times (20: past psycopg's prepare threshold, so statements run prepared as in a long
 run), then counts, for one more QuoteConversion and one more Convert, every time psycopg waits for
 the server's answer: each statement (the hot ones on the driver's cursor included, which
 SQLAlchemy's events never see), psycopg's own BEGIN, the COMMIT, a pool ping. That is what a
-call costs in waits on the database; the CPU each costs is in bench/run.py. The database is
-dropped at the end. Prints a table, then one JSON line.
+call costs in waits on the database; the CPU each costs is in bench/run.py. Then one
+ConvertBatch of B unquoted items (100; 0 skips it), after a first one of B that prepares its
+statements, counted the same way, and per item. The database is dropped at the end. Prints a
+table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from psycopg import generators
 from rich.table import Table
 
 from bench.brands import SOURCE_POINTS, TARGET_BRAND
+from bench.bulk import BATCH_SIZE
 from bench.console import console
 from bench.in_process import in_process_hub
 from bench.postgres import DEFAULT_POSTGRES
+from partner_sdk import ConversionItem
 
 
 class RoundTrips:
@@ -76,11 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warm", type=int, default=20, help="conversions made before the counted one (20)")
     parser.add_argument(
+        "--batch", type=int, default=100, help=f"items of the ConvertBatch counted (100; 0 to {BATCH_SIZE}, 0 skips it)"
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("COALITION_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
         help="an admin URL of the server to create the database on",
     )
     args = parser.parse_args(argv)
+    if not 0 <= args.batch <= BATCH_SIZE:
+        parser.error(f"--batch must be 0 to {BATCH_SIZE}")
     counter = RoundTrips()
     with in_process_hub(args.postgres_url, "trips") as hub:
         with counter.installed():
@@ -99,17 +108,48 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 return quote_trips, convert_trips
 
+            def convert_batch(n: int) -> int:
+                items = [
+                    ConversionItem(
+                        source_member_ref=f"batch-member-{n}-{k}",
+                        target_partner_id=TARGET_BRAND,
+                        source_points=SOURCE_POINTS,
+                        target_member_ref=f"batch-target-{n}-{k}",
+                        idempotency_key=f"trips-batch-{n}-{k:04d}",
+                    )
+                    for k in range(args.batch)
+                ]
+                results: list[Any] = []
+                trips = counter.of(lambda: results.extend(client.convert_batch(items)))
+                failed = [r for r in results if not r.ok]
+                if len(results) != len(items) or failed:
+                    raise SystemExit(f"the batch did not convert every item: {failed[:3]}")
+                return trips
+
             for n in range(args.warm):
                 convert(n)
             quote_trips, convert_trips = convert(args.warm)
+            batch_trips = None
+            if args.batch:
+                convert_batch(0)
+                batch_trips = convert_batch(1)
         table = Table(title=f"Round trips to PostgreSQL after {args.warm} conversions", title_justify="left")
         table.add_column("call")
         table.add_column("round trips", justify="right")
         table.add_row("QuoteConversion", str(quote_trips))
         table.add_row("Convert", str(convert_trips))
         table.add_row("a conversion", str(quote_trips + convert_trips))
+        figures: dict[str, float] = {
+            "quote": quote_trips,
+            "convert": convert_trips,
+            "conversion": quote_trips + convert_trips,
+        }
+        if batch_trips is not None:
+            table.add_row(f"ConvertBatch of {args.batch} unquoted items", str(batch_trips))
+            table.add_row("  per item", f"{batch_trips / args.batch:.2f}")
+            figures |= {"batch_items": args.batch, "batch": batch_trips, "batch_per_item": batch_trips / args.batch}
         console.print(table)
-        print(json.dumps({"quote": quote_trips, "convert": convert_trips, "conversion": quote_trips + convert_trips}))
+        print(json.dumps(figures))
     return 0
 
 
