@@ -1,7 +1,4 @@
-"""The open loop's schedule and figures, with a stand-in for the hub (no server, no database).
-
-Run: .venv/bin/python -m pytest bench/test_open_loop.py (pytest's testpaths hold tests/ only).
-"""
+"""The open loop's schedule and figures, with a stand-in for the hub (no server, no database)."""
 
 from __future__ import annotations
 

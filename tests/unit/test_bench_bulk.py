@@ -1,7 +1,4 @@
-"""The bulk step's items, answer checks and figures, with a stand-in for the hub (no server, no database).
-
-Run: .venv/bin/python -m pytest bench/test_bulk.py (pytest's testpaths hold tests/ only).
-"""
+"""The bulk step's items, answer checks and figures, with a stand-in for the hub (no server, no database)."""
 
 from __future__ import annotations
 
