@@ -1,10 +1,11 @@
-"""One item of a batch call (AwardPoints, ConvertBatch): exactly once by its own key, alone in a savepoint.
+"""One item of a batch call: exactly once by its own key, alone in a savepoint; and an item's refusal.
 
-A batch's items run one after another in the call's transaction. Each runs in a savepoint of its
+AwardPoints's items run one after another in the call's transaction. Each runs in a savepoint of its
 own under its own idempotency key (exchange.service.idempotency.run_once, with the method name
 suffixed "#item" so a key can't be shared with a single call), so an item refused leaves nothing
 and the others go on; its refusal becomes the item's ItemError, with the code, reason, message
-and field a whole call would have been given.
+and field a whole call would have been given. (ConvertBatch decides its items together instead,
+exchange.service.conversion_batch, with the same refusals: item_error serves both.)
 """
 
 from __future__ import annotations

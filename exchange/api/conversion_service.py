@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from coalition.exchange.v1 import conversions_pb2, instructions_pb2
-from exchange.api.batch_items import run_item
+from exchange.api.batch_items import item_error
 from exchange.api.dispatch import HubContext, Invocation, SignedMethods
 from exchange.api.money_translate import (
     CONVERSION_STATE_FROM_PROTO,
@@ -14,11 +15,11 @@ from exchange.api.money_translate import (
     quote_message,
 )
 from exchange.api.translate import optional_ms
-from exchange.domain.conversions import Conversion
-from exchange.domain.errors import InvalidArgument
+from exchange.domain.errors import ExchangeError, InvalidArgument
 from exchange.secrets.pairwise import member_tag
-from exchange.service import conversions, instructions, outcomes, status_match
+from exchange.service import conversion_batch, conversions, idempotency, instructions, outcomes, status_match
 from exchange.service.authentication import Caller
+from exchange.service.idempotency import KeyedItem
 from exchange.service.pipeline import PARTNERS, READ_COMMITTED, command
 from exchange.service.stored_answers import Answer, answer_of
 
@@ -83,68 +84,76 @@ def _target_member_ref(call: Invocation, quote_id: str, target_member_ref: str, 
 def _convert_batch(
     call: Invocation, request: conversions_pb2.ConvertBatchRequest
 ) -> conversions_pb2.ConvertBatchResponse:
-    """Each item alone, in a savepoint of its own, one after another in the call's transaction.
+    """Every item exactly once by its own key, failing alone, converted together (exchange.service.conversion_batch).
 
-    The source brand's row lock (conversions.convert) is taken by the first item and held to the
-    commit: the batch's limits are checked item by item against the items before it, and one
-    commit (one fsync, one wait for the synchronous standby) serves every item.
+    The items' keys are claimed in one statement; an item whose key was used before gets its
+    first answer again, and the others are converted together, under one hold of the source's
+    row lock and one commit (one fsync, one wait for the synchronous standby). A refused item
+    writes nothing and gives its key back, as a refused Convert does.
     """
     if not 1 <= len(request.items) <= MAX_BATCH_ITEMS:
         raise InvalidArgument("INVALID_ITEM_COUNT", f"send 1 to {MAX_BATCH_ITEMS} items", field="items")
-    keys = [item.idempotency_key for item in request.items]
-    if len(set(keys)) != len(keys):
+    keyed = [
+        KeyedItem(
+            item.idempotency_key,
+            CONVERT_ITEM_METHOD,
+            hashlib.sha256(item.SerializeToString(deterministic=True)).hexdigest(),
+        )
+        for item in request.items
+    ]
+    if len({item.key for item in keyed}) != len(keyed):
         raise InvalidArgument(
             "DUPLICATE_IDEMPOTENCY_KEY", "each item needs an idempotency key of its own", field="items"
         )
-    return conversions_pb2.ConvertBatchResponse(results=[_convert_item(call, item) for item in request.items])
-
-
-def _convert_item(call: Invocation, item: conversions_pb2.ConversionItem) -> conversions_pb2.ConversionResult:
-    secret = call.hub.keyring.pairwise_secret if call.hub.keyring is not None else None
-
-    def produce() -> Answer:
-        conversion = _convert_one(call, item)
-        message = conversions_pb2.ConversionResult(conversion=conversion_message(conversion, call.caller.principal))
-        return answer_of(
-            message.SerializeToString(),
-            keeps_member_data=secret is not None,
-            member_refs={conversion.source_member_ref},
-            tag=lambda ref: member_tag(secret or b"", partner_id=call.caller.principal, member_ref=ref),
-        )
-
-    outcome = run_item(
+    partner_id = call.caller.principal
+    earlier = idempotency.claim_items(call.connection, partner_id=partner_id, items=keyed, now_ms=call.now_ms)
+    fresh = [index for index, outcome in enumerate(earlier) if outcome is None]
+    made = conversion_batch.convert_all(
         call.connection,
-        partner_id=call.caller.principal,
-        key=item.idempotency_key,
-        method=CONVERT_ITEM_METHOD,
-        item_bytes=item.SerializeToString(deterministic=True),
-        now_ms=call.now_ms,
-        produce=produce,
-    )
-    if isinstance(outcome, bytes):
-        return conversions_pb2.ConversionResult.FromString(outcome)
-    return conversions_pb2.ConversionResult(error=outcome)
-
-
-def _convert_one(call: Invocation, item: conversions_pb2.ConversionItem) -> Conversion:
-    quote_id = item.quote_id
-    if quote_id and (item.target_partner_id or item.source_points):
-        raise InvalidArgument(
-            "QUOTED_AND_UNQUOTED", "set quote_id, or target_partner_id and source_points, not both", field="quote_id"
-        )
-    if not quote_id:
-        quote_id = conversions.quote(
-            call.work, call.caller, item.target_partner_id, item.source_points, call.now_ms, call.hub.policy
-        ).quote_id
-    target_member_ref = _target_member_ref(call, quote_id, item.target_member_ref, item.pairwise_member_id)
-    return conversions.convert(
-        call.work,
         call.caller,
-        quote_id=quote_id,
-        source_member_ref=item.source_member_ref,
-        target_member_ref=target_member_ref,
+        [_order(request.items[index]) for index in fresh],
         now_ms=call.now_ms,
         policy=call.hub.policy,
+    )
+    results: dict[int, conversions_pb2.ConversionResult] = {}
+    settled: list[tuple[KeyedItem, Answer | ExchangeError]] = []
+    for index, outcome in zip(fresh, made, strict=True):
+        if isinstance(outcome, ExchangeError):
+            results[index] = conversions_pb2.ConversionResult(error=item_error(outcome))
+            settled.append((keyed[index], outcome))
+        else:
+            results[index] = conversions_pb2.ConversionResult(
+                conversion=conversion_message(outcome, call.caller.principal)
+            )
+            settled.append((keyed[index], _item_answer(call, results[index], outcome.source_member_ref)))
+    idempotency.settle_items(call.connection, partner_id=partner_id, outcomes=settled)
+    for index, before in enumerate(earlier):
+        if isinstance(before, Answer):
+            results[index] = conversions_pb2.ConversionResult.FromString(before.body)
+        elif before is not None:
+            results[index] = conversions_pb2.ConversionResult(error=item_error(before))
+    return conversions_pb2.ConvertBatchResponse(results=[results[index] for index in range(len(keyed))])
+
+
+def _order(item: conversions_pb2.ConversionItem) -> conversion_batch.ConversionOrder:
+    return conversion_batch.ConversionOrder(
+        source_member_ref=item.source_member_ref,
+        target_member_ref=item.target_member_ref,
+        pairwise_member_id=item.pairwise_member_id,
+        quote_id=item.quote_id,
+        target_partner_id=item.target_partner_id,
+        source_points=item.source_points,
+    )
+
+
+def _item_answer(call: Invocation, result: conversions_pb2.ConversionResult, member_ref: str) -> Answer:
+    """What is kept of an item's answer under its key: kept with the member's tag, so an erasure empties it."""
+    secret = call.hub.keyring.pairwise_secret if call.hub.keyring is not None else None
+    return answer_of(
+        result.SerializeToString(),
+        keeps_member_data=secret is not None,
+        member_refs={member_ref},
+        tag=lambda ref: member_tag(secret or b"", partner_id=call.caller.principal, member_ref=ref),
     )
 
 

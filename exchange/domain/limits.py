@@ -124,3 +124,36 @@ def conversions_since(records: Iterable[Conversion], *, source: str, member_ref:
         if (record.source_partner_id, record.source_member_ref) == (source, member_ref)
         and record.created_at_ms >= since_ms
     )
+
+
+@dataclass(slots=True)
+class RunningFigures:
+    """The limit figures of one source's conversions in a batch, counting each conversion the batch makes.
+
+    Read once for the batch (exchange.store.conversions_repo.batch_figures), under the source's
+    row lock, then kept here as the batch goes: each item is checked against what was committed
+    before and the items accepted before it, as if it were the next conversion on its own.
+    """
+
+    converted_today: dict[tuple[str, str], int]  # (target partner, member) -> the daily cap's figure
+    conversions_since: dict[str, int]  # member -> the velocity figure
+    money_positions: dict[str, int]  # settlement currency -> the source's money position
+
+    def figures(self, target_partner_id: str, member_ref: str, currency: str) -> LimitFigures:
+        """What the next conversion of this member with this target is checked against."""
+        return LimitFigures(
+            self.converted_today.get((target_partner_id, member_ref), 0),
+            self.conversions_since.get(member_ref, 0),
+            self.money_positions.get(currency, 0),
+        )
+
+    def check_and_count(
+        self, target_partner_id: str, member_ref: str, limits: ConversionLimits, ask: ConversionAsk
+    ) -> None:
+        """Refuse the conversion as check_conversion would, or count it in: its debit, its attempt, what is owed."""
+        check_conversion(self.figures(target_partner_id, member_ref, ask.settlement_currency), limits, ask)
+        pair = (target_partner_id, member_ref)
+        self.converted_today[pair] = self.converted_today.get(pair, 0) + ask.source_points_debited
+        self.conversions_since[member_ref] = self.conversions_since.get(member_ref, 0) + 1
+        currency = ask.settlement_currency
+        self.money_positions[currency] = self.money_positions.get(currency, 0) - ask.settlement_amount_minor

@@ -103,7 +103,7 @@ def convert(
     parties = work.conversions.lock_for_conversion(caller.principal, quote_id)
     offer = rules.require_usable_quote(parties.quote, caller.principal, quote_id, now_ms)
     agreement = require_usable(parties.agreement, now_ms)
-    source, target = parties.source, _active(parties.target, offer.target_partner_id)
+    source, target = parties.source, active_target(parties.target, offer.target_partner_id)
     reading = work.conversions.limit_reading(
         source.partner_id,
         target.partner_id,
@@ -306,7 +306,7 @@ def partners_of(
     source, target = partners.get_pair(source_id, target_id)
     if source is None:  # no request field names the source: it is the caller, or the movement's
         raise NotFound("PARTNER_NOT_FOUND", f"no partner {source_id!r}")
-    return source, _active(target, target_id) if require_active else _found(target, target_id)
+    return source, active_target(target, target_id) if require_active else _found(target, target_id)
 
 
 def _found(target: Partner | None, target_id: str) -> Partner:
@@ -315,7 +315,7 @@ def _found(target: Partner | None, target_id: str) -> Partner:
     return target
 
 
-def _active(target: Partner | None, target_id: str) -> Partner:
+def active_target(target: Partner | None, target_id: str) -> Partner:
     """The target partner, which must be ACTIVE to receive anything new."""
     found = _found(target, target_id)
     if found.status is not PartnerStatus.ACTIVE:

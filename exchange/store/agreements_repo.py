@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, tuple_, update
@@ -45,6 +46,25 @@ class AgreementRepository:
         rows = _ACTIVE_FOR.all(self._db, source=source, target=target)
         assert len(rows) <= 1, "at most one active version per pair"
         return agreement_from_row(rows[0]) if rows else None
+
+    def for_batch(self, source: str, agreement_ids: Collection[str], targets: Collection[str]) -> dict[str, Agreement]:
+        """These versions by id, and the source's ACTIVE version with each of these targets, in one statement.
+
+        Returned by agreement id; a batch finds a target's active version among them by its pair.
+        """
+        if not agreement_ids and not targets:
+            return {}
+        rows = self._db.execute(
+            select(agreements).where(
+                or_(
+                    agreements.c.agreement_id.in_(sorted(agreement_ids)),
+                    (agreements.c.source_partner_id == source)
+                    & agreements.c.target_partner_id.in_(sorted(targets))
+                    & (agreements.c.status == AgreementStatus.ACTIVE.value),
+                )
+            )
+        ).all()
+        return {row.agreement_id: agreement_from_row(row._mapping) for row in rows}
 
     def current_for(self, source: str, target: str) -> Agreement | None:
         """Return the pair's newest accepted version (ACTIVE or SUSPENDED), if any."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
@@ -15,23 +16,33 @@ from exchange.domain.conversions import (
     Quote,
     Reversal,
 )
-from exchange.domain.limits import LimitFigures, LimitReading, utc_day
+from exchange.domain.limits import LimitFigures, LimitReading, RunningFigures, utc_day
 from exchange.domain.money import Ratio
+from exchange.domain.partners import Partner
 from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
 from exchange.store.agreements_repo import agreement_from_row
 from exchange.store.ledger_repo import POSITION_OF
 from exchange.store.partners_repo import partner_from_row
 from exchange.store.precompiled import Precompiled, constants, inserting, selecting
-from exchange.store.tables import agreements, conversion_events, conversion_reversals, conversions, partners, quotes
+from exchange.store.tables import (
+    agreements,
+    conversion_events,
+    conversion_reversals,
+    conversions,
+    money_positions,
+    partners,
+    quotes,
+)
 
 # The statements of a quote and a conversion, built once (exchange.store.precompiled).
 _ADD_QUOTE = inserting(quotes, [column.key for column in quotes.columns])
 _GET_QUOTE = selecting(quotes, "quote_id")
-_MARK_QUOTE_USED = Precompiled(
+_MARK_QUOTE_USED_SQL = (
     update(quotes)
     .where(quotes.c.quote_id == bindparam("claimed_quote_id"), quotes.c.used_by.is_(None))
     .values(used_by=bindparam("used_by"))
 )
+_MARK_QUOTE_USED = Precompiled(_MARK_QUOTE_USED_SQL)
 _ADD_CONVERSION = inserting(conversions, [column.key for column in conversions.columns])
 _ADD_EVENT = inserting(conversion_events, ("conversion_id", "at_ms", "actor", "from_state", "to_state", "note"))
 # A conversion's first statement: the source partner's row lock (FOR NO KEY UPDATE), and with it the
@@ -64,6 +75,10 @@ def _slices() -> list[tuple[str, tuple[str, ...], int, int]]:
 
 
 _SLICES = _slices()
+# A batch's first statement: the source partner's row lock alone (its quotes are read after it).
+_LOCK_SOURCE = Precompiled(
+    select(partners).where(partners.c.partner_id == bindparam("source")).with_for_update(key_share=True)
+)
 # The daily cap: source points the member converted with this pair today (standing conversions).
 _CONVERTED_TODAY = select(
     func.coalesce(func.sum(conversions.c.fee_points + conversions.c.source_points_converted), 0)
@@ -101,18 +116,7 @@ class ConversionRepository:
     # quotes -----------------------------------------------------------------------------
     def add_quote(self, quote: Quote) -> None:
         """Insert a new quote."""
-        _ADD_QUOTE.write(
-            self._db,
-            quote_id=quote.quote_id,
-            agreement_id=quote.agreement_id,
-            agreement_version=quote.agreement_version,
-            source_partner_id=quote.source_partner_id,
-            target_partner_id=quote.target_partner_id,
-            created_at_ms=quote.created_at_ms,
-            expires_at_ms=quote.expires_at_ms,
-            used_by=None,
-            **_amount_columns(quote.amounts),
-        )
+        _ADD_QUOTE.write(self._db, **_quote_columns(quote, None))
 
     def get_quote(self, quote_id: str) -> Quote | None:
         """Return a quote, or None."""
@@ -149,25 +153,101 @@ class ConversionRepository:
         """
         _MARK_QUOTE_USED.write(self._db, claimed_quote_id=quote_id, used_by=conversion_id)
 
+    # a batch's conversions (exchange.service.conversion_batch) -----------------------------
+    def lock_source(self, source: str) -> Partner:
+        """Take the source partner's row lock (no-op on SQLite), as a conversion's first statement does.
+
+        Raises:
+            LookupError: there is no partner source.
+        """
+        row = _LOCK_SOURCE.first(self._db, source=source)
+        if row is None:
+            raise LookupError(f"no partner {source!r}")
+        return partner_from_row(row, ())
+
+    def quotes_of(self, source: str, quote_ids: Collection[str]) -> dict[str, Quote]:
+        """The source's quotes among these ids, read now (after the lock: their use is current)."""
+        if not quote_ids:
+            return {}
+        rows = self._db.execute(
+            select(quotes).where(quotes.c.quote_id.in_(sorted(quote_ids)), quotes.c.source_partner_id == source)
+        ).all()
+        return {row.quote_id: _quote(row._mapping) for row in rows}
+
+    def running_figures(
+        self, source: str, member_refs: Collection[str], currencies: Collection[str], *, day: int, since_ms: int
+    ) -> RunningFigures:
+        """The limit figures of every member and currency of a batch, read once under the source's lock.
+
+        The same figures as limit_reading's three reads, grouped: by target and member for the
+        daily cap, by member for the velocity limit, by currency for the exposure limit.
+        """
+        members = sorted(member_refs)
+        today: dict[tuple[str, str], int] = {}
+        since: dict[str, int] = {}
+        if members:
+            for target, member, points in self._db.execute(
+                select(
+                    conversions.c.target_partner_id,
+                    conversions.c.source_member_ref,
+                    func.sum(conversions.c.fee_points + conversions.c.source_points_converted),
+                )
+                .where(
+                    conversions.c.source_partner_id == source,
+                    conversions.c.source_member_ref.in_(members),
+                    conversions.c.utc_day == day,
+                    conversions.c.state.in_([s.value for s in STANDING_STATES]),
+                )
+                .group_by(conversions.c.target_partner_id, conversions.c.source_member_ref)
+            ):
+                today[(target, member)] = int(points)
+            for member, count in self._db.execute(
+                select(conversions.c.source_member_ref, func.count())
+                .where(
+                    conversions.c.source_partner_id == source,
+                    conversions.c.source_member_ref.in_(members),
+                    conversions.c.created_at_ms >= since_ms,
+                )
+                .group_by(conversions.c.source_member_ref)
+            ):
+                since[member] = int(count)
+        positions: dict[str, int] = {}
+        if currencies:
+            for currency, amount in self._db.execute(
+                select(money_positions.c.currency, func.sum(money_positions.c.amount))
+                .where(money_positions.c.owner == source, money_positions.c.currency.in_(sorted(currencies)))
+                .group_by(money_positions.c.currency)
+            ):
+                positions[currency] = int(amount)
+        return RunningFigures(today, since, positions)
+
+    def add_quotes(self, used: Sequence[tuple[Quote, str]]) -> None:
+        """Insert quotes made and used at once by a batch: each with the conversion that used it."""
+        if used:
+            self._db.execute(insert(quotes), [_quote_columns(quote, used_by) for quote, used_by in used])
+
+    def mark_quotes_used(self, uses: Sequence[tuple[str, str]]) -> None:
+        """Mark quotes used, each by its conversion (quote id, conversion id); see mark_quote_used."""
+        if uses:
+            self._db.execute(
+                _MARK_QUOTE_USED_SQL,
+                [{"claimed_quote_id": quote_id, "used_by": conversion_id} for quote_id, conversion_id in uses],
+            )
+
+    def add_many(self, new: Sequence[Conversion]) -> None:
+        """Insert new conversions with their first events, in two multi-row statements."""
+        if not new:
+            return
+        self._db.execute(insert(conversions), [_conversion_columns(conversion) for conversion in new])
+        self._db.execute(
+            insert(conversion_events),
+            [_event_columns(conversion.conversion_id, event) for conversion in new for event in conversion.history],
+        )
+
     # conversions ------------------------------------------------------------------------
     def add(self, conversion: Conversion) -> None:
         """Insert a new conversion with its first event."""
-        _ADD_CONVERSION.write(
-            self._db,
-            conversion_id=conversion.conversion_id,
-            quote_id=conversion.quote_id,
-            agreement_id=conversion.agreement_id,
-            agreement_version=conversion.agreement_version,
-            source_partner_id=conversion.source_partner_id,
-            target_partner_id=conversion.target_partner_id,
-            source_member_ref=conversion.source_member_ref,
-            target_member_ref=conversion.target_member_ref,
-            state=conversion.state.value,
-            credit_deadline_ms=conversion.credit_deadline_ms,
-            created_at_ms=conversion.created_at_ms,
-            utc_day=utc_day(conversion.created_at_ms),
-            **_amount_columns(conversion.amounts),
-        )
+        _ADD_CONVERSION.write(self._db, **_conversion_columns(conversion))
         self._add_events(conversion.conversion_id, conversion.history)
 
     def save_state(self, before: Conversion, after: Conversion) -> None:
@@ -269,16 +349,8 @@ class ConversionRepository:
         return self._assemble(self._db.execute(query.order_by(*order).limit(limit)).all())
 
     def _add_events(self, conversion_id: str, events: tuple[ConversionEvent, ...]) -> None:
-        for e in events:
-            _ADD_EVENT.write(
-                self._db,
-                conversion_id=conversion_id,
-                at_ms=e.at_ms,
-                actor=e.actor,
-                from_state=e.from_state.value if e.from_state else None,
-                to_state=e.to_state.value,
-                note=e.note,
-            )
+        for event in events:
+            _ADD_EVENT.write(self._db, **_event_columns(conversion_id, event))
 
     def _assemble(self, rows: Any) -> list[Conversion]:
         ids = [r.conversion_id for r in rows]
@@ -332,6 +404,49 @@ class ConversionRepository:
             )
             for m in (row._mapping for row in rows)
         ]
+
+
+def _quote_columns(quote: Quote, used_by: str | None) -> dict[str, Any]:
+    return {
+        "quote_id": quote.quote_id,
+        "agreement_id": quote.agreement_id,
+        "agreement_version": quote.agreement_version,
+        "source_partner_id": quote.source_partner_id,
+        "target_partner_id": quote.target_partner_id,
+        "created_at_ms": quote.created_at_ms,
+        "expires_at_ms": quote.expires_at_ms,
+        "used_by": used_by,
+        **_amount_columns(quote.amounts),
+    }
+
+
+def _conversion_columns(conversion: Conversion) -> dict[str, Any]:
+    return {
+        "conversion_id": conversion.conversion_id,
+        "quote_id": conversion.quote_id,
+        "agreement_id": conversion.agreement_id,
+        "agreement_version": conversion.agreement_version,
+        "source_partner_id": conversion.source_partner_id,
+        "target_partner_id": conversion.target_partner_id,
+        "source_member_ref": conversion.source_member_ref,
+        "target_member_ref": conversion.target_member_ref,
+        "state": conversion.state.value,
+        "credit_deadline_ms": conversion.credit_deadline_ms,
+        "created_at_ms": conversion.created_at_ms,
+        "utc_day": utc_day(conversion.created_at_ms),
+        **_amount_columns(conversion.amounts),
+    }
+
+
+def _event_columns(conversion_id: str, event: ConversionEvent) -> dict[str, Any]:
+    return {
+        "conversion_id": conversion_id,
+        "at_ms": event.at_ms,
+        "actor": event.actor,
+        "from_state": event.from_state.value if event.from_state else None,
+        "to_state": event.to_state.value,
+        "note": event.note,
+    }
 
 
 def _amount_columns(amounts: ConversionAmounts) -> dict[str, Any]:

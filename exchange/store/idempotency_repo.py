@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, text, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 
 from exchange.store.precompiled import Precompiled, selecting
 from exchange.store.tables import idempotency_keys, request_nonces
@@ -23,7 +25,7 @@ _CLAIM = Precompiled(
         ":created_at_ms) ON CONFLICT (partner_id, idempotency_key) DO NOTHING"
     )
 )
-_ANSWER = Precompiled(
+_ANSWER_SQL = (
     update(idempotency_keys)
     .where(
         idempotency_keys.c.partner_id == bindparam("key_partner_id"),
@@ -31,6 +33,7 @@ _ANSWER = Precompiled(
     )
     .values({name: bindparam(name) for name in ANSWER_COLUMNS})
 )
+_ANSWER = Precompiled(_ANSWER_SQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +59,7 @@ class IdempotencyRepository:
     def find(self, partner_id: str, key: str) -> StoredAnswer | None:
         """Return the stored answer for this partner's key, or None."""
         row = _FIND.first(self._db, partner_id=partner_id, idempotency_key=key)
-        if row is None:
-            return None
-        return StoredAnswer(
-            row["method"],
-            row["request_sha256"],
-            bytes(row["response_body"]),
-            row["outcome"],
-            row["error_reason"],
-            row["error_message"],
-            row["error_field"],
-            row["member_tag"],
-        )
+        return _stored(row) if row is not None else None
 
     def claim(self, partner_id: str, key: str, *, method: str, request_sha256: str, now_ms: int) -> bool:
         """Take the key for this transaction before doing the work; False if it was taken already.
@@ -101,6 +93,80 @@ class IdempotencyRepository:
             error_field=answer.error_field,
             member_tag=answer.member_tag,
         )
+
+    # a batch's items (exchange.service.idempotency.claim_items) ----------------------------
+    def claim_many(self, partner_id: str, claims: Sequence[tuple[str, str, str]], *, now_ms: int) -> set[str]:
+        """Take these keys (key, method, request digest) for this transaction, in one statement; return those taken now.
+
+        The rows go in key order, so two batches sharing keys wait for each other in the same
+        order and never deadlock; a key taken by a transaction still running makes this wait for
+        it, as claim does.
+        """
+        if not claims:
+            return set()
+        rows = ", ".join(
+            f"(:partner_id, :key_{i}, :method_{i}, :sha_{i}, :response_body, :created_at_ms)"
+            for i in range(len(claims))
+        )
+        values: dict[str, object] = {"partner_id": partner_id, "response_body": b"", "created_at_ms": now_ms}
+        for i, (key, method, request_sha256) in enumerate(sorted(claims)):
+            values |= {f"key_{i}": key, f"method_{i}": method, f"sha_{i}": request_sha256}
+        # The same SQL on SQLite and PostgreSQL, as _CLAIM's; the VALUES list is bind parameter names only.
+        statement = text(
+            "INSERT INTO idempotency_keys (partner_id, idempotency_key, method, request_sha256, response_body, "  # noqa: S608
+            f"created_at_ms) VALUES {rows} ON CONFLICT (partner_id, idempotency_key) DO NOTHING "
+            "RETURNING idempotency_key"
+        )
+        return set(self._db.execute(statement, values).scalars())
+
+    def find_many(self, partner_id: str, keys: Collection[str]) -> dict[str, StoredAnswer]:
+        """The stored answers of these keys of the partner's, by key (none for a key not found)."""
+        if not keys:
+            return {}
+        rows = self._db.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.partner_id == partner_id, idempotency_keys.c.idempotency_key.in_(sorted(keys))
+            )
+        ).all()
+        return {row.idempotency_key: _stored(row._mapping) for row in rows}
+
+    def answer_many(self, partner_id: str, answers: Sequence[tuple[str, StoredAnswer]]) -> None:
+        """Store the answers of claimed keys (key, answer), in this transaction, as one batch of statements."""
+        if answers:
+            self._db.execute(
+                _ANSWER_SQL,
+                [
+                    {
+                        "key_partner_id": partner_id,
+                        "key_idempotency_key": key,
+                        **{name: getattr(answer, name) for name in ANSWER_COLUMNS},
+                    }
+                    for key, answer in answers
+                ],
+            )
+
+    def release(self, partner_id: str, keys: Collection[str]) -> None:
+        """Give back keys this transaction claimed and did not answer (their items were refused)."""
+        if keys:
+            self._db.execute(
+                delete(idempotency_keys).where(
+                    idempotency_keys.c.partner_id == partner_id,
+                    idempotency_keys.c.idempotency_key.in_(sorted(keys)),
+                )
+            )
+
+
+def _stored(row: Any) -> StoredAnswer:
+    return StoredAnswer(
+        row["method"],
+        row["request_sha256"],
+        bytes(row["response_body"]),
+        row["outcome"],
+        row["error_reason"],
+        row["error_message"],
+        row["error_field"],
+        row["member_tag"],
+    )
 
 
 def erase_answers(connection: Connection, member_tags: list[str]) -> int:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Column, Connection, select, update
+from sqlalchemy import Column, Connection, insert, select, update
 
 from exchange.domain.errors import require
 from exchange.domain.instructions import (
@@ -32,6 +33,11 @@ class InstructionRepository:
     def add(self, instruction: Instruction) -> None:
         """Insert a new instruction."""
         _ADD.write(self._db, **_columns(instruction))
+
+    def add_many(self, new: Sequence[Instruction]) -> None:
+        """Insert new instructions in one multi-row statement."""
+        if new:
+            self._db.execute(insert(instructions), [_columns(instruction) for instruction in new])
 
     def get(self, instruction_id: str) -> Instruction | None:
         """Return an instruction, or None."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text
@@ -70,11 +71,7 @@ class LedgerRepository:
         self._db = connection
 
     def post(self, transaction: LedgerTransaction, at_ms: int) -> str:
-        """Append a balanced transaction's postings and add its money postings to the positions; return its id.
-
-        Position rows are written in key order, so two transactions touching the same pair of
-        partners take their row locks in the same order and never deadlock.
-        """
+        """Append a balanced transaction's postings and add its money postings to the positions; return its id."""
         transaction_id = new_id("txn")
         postings = transaction.postings
         for start in range(0, len(postings), MAX_POSTINGS_PER_STATEMENT):
@@ -92,21 +89,57 @@ class LedgerRepository:
                 values[f"currency_{i}"] = p.currency
                 values[f"amount_{i}"] = p.amount
             _insert_entries(len(chunk)).write(self._db, **values)
+        self._add_to_positions([transaction])
+        return transaction_id
+
+    def post_many(self, transactions: Sequence[LedgerTransaction], at_ms: int) -> list[str]:
+        """Post many balanced transactions at once (a batch's): every posting in one multi-row INSERT.
+
+        Their money postings are summed per position first, so each position row is written once,
+        in key order, as post writes them; return the transactions' ids, in order.
+        """
+        ids = [new_id("txn") for _ in transactions]
+        rows = [
+            {
+                "transaction_id": transaction_id,
+                "transaction_kind": transaction.kind,
+                "reference": transaction.reference,
+                "posted_at_ms": at_ms,
+                "owner": p.account.owner,
+                "account_kind": p.account.kind.value,
+                "counterparty": p.account.counterparty,
+                "currency": p.currency,
+                "amount": p.amount,
+            }
+            for transaction_id, transaction in zip(ids, transactions, strict=True)
+            for p in transaction.postings
+        ]
+        if rows:
+            self._db.execute(insert(ledger_entries), rows)
+        self._add_to_positions(transactions)
+        return ids
+
+    def _add_to_positions(self, transactions: Iterable[LedgerTransaction]) -> None:
+        """Add the transactions' money postings to the running positions, each position once, in key order.
+
+        Position rows are written in key order, so two transactions touching the same pair of
+        partners take their row locks in the same order and never deadlock.
+        """
         deltas: defaultdict[tuple[str, str, str], int] = defaultdict(int)
-        for p in postings:
-            if p.account.kind in MONEY_KINDS:
-                deltas[(p.account.owner, p.currency, p.account.counterparty)] += p.amount
+        for transaction in transactions:
+            for p in transaction.postings:
+                if p.account.kind in MONEY_KINDS:
+                    deltas[(p.account.owner, p.currency, p.account.counterparty)] += p.amount
         changed = sorted((key, amount) for key, amount in deltas.items() if amount)
         for start in range(0, len(changed), MAX_POSTINGS_PER_STATEMENT):
             rows = changed[start : start + MAX_POSTINGS_PER_STATEMENT]
-            values = {}
+            values: dict[str, object] = {}
             for i, ((owner, currency, counterparty), amount) in enumerate(rows):
                 values[f"owner_{i}"] = owner
                 values[f"currency_{i}"] = currency
                 values[f"counterparty_{i}"] = counterparty
                 values[f"amount_{i}"] = amount
             _add_to_positions(len(rows)).write(self._db, **values)
-        return transaction_id
 
     def money_positions(self) -> dict[tuple[str, str], int]:
         """Return every (partner, currency) money position: + owed to it, - it owes."""

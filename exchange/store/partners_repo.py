@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,13 @@ class PartnerRepository:
         """Return two partners with their keys (in one statement), None for one not found."""
         found = _with_keys(_GET_PAIR.all(self._db, first=first, second=second))
         return found.get(first), found.get(second)
+
+    def without_keys(self, partner_ids: Collection[str]) -> dict[str, Partner]:
+        """These partners as found (none for an id not found), without their keys: for what a movement names."""
+        if not partner_ids:
+            return {}
+        rows = self._db.execute(select(partners).where(partners.c.partner_id.in_(sorted(partner_ids)))).all()
+        return {row.partner_id: partner_from_row(row._mapping, ()) for row in rows}
 
     def list_page(self, *, after: str, limit: int, status: PartnerStatus | None) -> list[Partner]:
         """Return up to limit partners with partner_id > after, in partner_id order."""

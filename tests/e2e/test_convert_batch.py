@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy
 
 from exchange.store.tables import conversions, idempotency_keys, instructions, quotes
-from partner_sdk import ConversionItem, InvalidArgumentError
-from tests.conftest import RunningHub
-from tests.e2e.money import Pair, accepted_pair
+from partner_sdk import ConversionItem, ExchangeError, InvalidArgumentError
+from tests.conftest import RunningHub, assert_ledger_invariants
+from tests.e2e.money import Pair, accepted_pair, terms
 
 
 @pytest.fixture
@@ -156,3 +156,94 @@ def test_an_items_kept_answer_goes_with_its_member_at_erasure(pair: Pair) -> Non
     erased = first[0].conversion
     assert erased is not None
     assert pair.source.get_conversion(erased.conversion_id).source_member_ref != "bulk-m-0"
+
+
+def _pair_of(hub: RunningHub, source_id: str, target_id: str) -> Pair:
+    source, _ = hub.active_partner(source_id, currency="EUR")
+    target, _ = hub.active_partner(target_id, currency="GBP")
+    proposed = source.propose_agreement(terms(source_id, target_id, member_daily_cap_source_points=250))
+    return Pair(hub, source, target, target.accept_agreement(proposed.agreement_id))
+
+
+def _mixed_items(pair: Pair, target_id: str) -> list[ConversionItem]:
+    """Items that convert and items refused for each reason an item can have, in an order where limits bite."""
+    first = pair.source.quote_conversion(target_id, 100).quote_id
+    late = pair.source.quote_conversion(target_id, 100).quote_id
+    specs: list[dict[str, object]] = [
+        {"source_member_ref": "ann", "target_partner_id": target_id, "source_points": 100},
+        {"source_member_ref": "ann", "target_partner_id": target_id, "source_points": 100},
+        {"source_member_ref": "ann", "target_partner_id": target_id, "source_points": 100},  # past the cap of 250
+        {"source_member_ref": "bob", "quote_id": first},
+        {"source_member_ref": "cat", "quote_id": first},  # the quote was used by the item before
+        {"source_member_ref": "dan", "target_partner_id": "nobody", "source_points": 100},
+        {"source_member_ref": "eve", "target_partner_id": target_id, "source_points": 0},
+        {"source_member_ref": "eve", "target_partner_id": target_id, "source_points": 1_000_000_000_000},
+        {"source_member_ref": "fay", "quote_id": "quo_never_made"},
+        {"source_member_ref": "", "target_partner_id": target_id, "source_points": 100},
+        {"source_member_ref": "gus", "target_partner_id": target_id, "source_points": 100,
+         "pairwise_member_id": "pw-unknown"},
+        {"source_member_ref": "gus", "target_partner_id": target_id, "source_points": 100,
+         "pairwise_member_id": "pw-unknown", "target_member_ref": "v-gus"},
+        {"source_member_ref": "ann", "quote_id": late},  # the cap again, by a quoted item
+        {"source_member_ref": "bob", "target_partner_id": target_id, "source_points": 150},  # 99 + 150 <= 250
+    ]  # fmt: skip
+    return [
+        ConversionItem(**({"target_member_ref": f"v-{i}"} | spec), idempotency_key=f"mixed-key-{i:04d}")  # type: ignore[arg-type]
+        for i, spec in enumerate(specs)
+    ]
+
+
+def _one_by_one(pair: Pair, items: list[ConversionItem]) -> list[tuple[object, ...]]:
+    """What the same items get as QuoteConversion and Convert calls, one after another."""
+    outcomes: list[tuple[object, ...]] = []
+    for item in items:
+        try:
+            quote_id = (
+                item.quote_id or pair.source.quote_conversion(item.target_partner_id, item.source_points).quote_id
+            )
+            done = pair.source.convert(
+                quote_id,
+                source_member_ref=item.source_member_ref,
+                target_member_ref=item.target_member_ref,
+                pairwise_member_id=item.pairwise_member_id,
+                idempotency_key=item.idempotency_key,
+            )
+            outcomes.append(("OK", done.amounts, done.source_member_ref, done.target_member_ref))
+        except ExchangeError as refused:
+            outcomes.append((refused.code, refused.reason, refused.field or ""))
+    return outcomes
+
+
+def test_each_item_gets_what_the_same_conversion_alone_would_get(hub: RunningHub) -> None:
+    batched, single = _pair_of(hub, "stride", "voltline"), _pair_of(hub, "brisk", "glowmart")
+    results = batched.source.convert_batch(_mixed_items(batched, "voltline"))
+    alone = _one_by_one(single, _mixed_items(single, "glowmart"))
+    together = [
+        ("OK", r.conversion.amounts, r.conversion.source_member_ref, r.conversion.target_member_ref)
+        if r.conversion is not None
+        else (r.error_code, r.error_reason, r.error_field)
+        for r in results
+    ]
+    assert together == alone
+    assert [outcome[0] for outcome in together].count("OK") == 4
+    assert_ledger_invariants(hub.database)
+
+
+def test_an_item_naming_an_id_with_a_nul_fails_alone(pair: Pair) -> None:
+    items = [
+        ConversionItem(source_member_ref="m-0", quote_id="quo_\x00", target_member_ref="v-0",
+                       idempotency_key="nul-key-0000"),
+        ConversionItem(source_member_ref="m-1", target_partner_id="volt\x00line", source_points=100,
+                       target_member_ref="v-1", idempotency_key="nul-key-0001"),
+        *_unquoted(1),
+    ]  # fmt: skip
+    results = pair.source.convert_batch(items)
+    assert [(r.error_code, r.error_reason) for r in results[:2]] == [("INVALID_ARGUMENT", "INVALID_TEXT")] * 2
+    assert results[2].ok
+
+
+def test_a_refused_items_key_may_be_used_again_once_the_cause_is_fixed(pair: Pair) -> None:
+    (refused,) = pair.source.convert_batch(_unquoted(1, points=0))
+    assert refused.error_reason
+    (converted,) = pair.source.convert_batch(_unquoted(1, points=100))
+    assert converted.ok

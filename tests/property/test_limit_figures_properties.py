@@ -1,7 +1,8 @@
-"""The store's one fused read of a conversion's limit figures says what the plain definitions say.
+"""The store's reads of a conversion's limit figures say what the plain definitions say.
 
 exchange.domain.limits defines each figure over plain conversion records; the store reads all
-three (and the quote's use) in one SQL statement of scalar subqueries. On random conversions
+three (and the quote's use) in one SQL statement of scalar subqueries, and a batch's grouped read
+every member's and target's at once. On random conversions
 (several brands, members, days, states) and random money positions, both give the same figures,
 on SQLite and on PostgreSQL.
 """
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from exchange.domain.agreements import DAY_MS
 from exchange.domain.conversions import Conversion, ConversionEvent, ConversionState
-from exchange.domain.limits import HOUR_MS, conversions_since, converted_today, utc_day
+from exchange.domain.limits import HOUR_MS, LimitFigures, conversions_since, converted_today, utc_day
 from exchange.domain.money import Ratio
 from exchange.domain.pricing import ConversionAmounts
 from exchange.store.conversions_repo import ConversionRepository
@@ -102,6 +103,9 @@ def test_the_fused_read_gives_the_figures_the_plain_definitions_give(
         reading = ConversionRepository(connection).limit_reading(
             source, target, member, day=utc_day(NOW_MS), since_ms=since_ms, currency="GBP", quote_id="quo-0"
         )
+        running = ConversionRepository(connection).running_figures(
+            source, MEMBERS, {"GBP"}, day=utc_day(NOW_MS), since_ms=since_ms
+        )
     read = reading.figures
     assert read.converted_today == converted_today(
         records, source=source, target=target, member_ref=member, day=utc_day(NOW_MS)
@@ -109,6 +113,15 @@ def test_the_fused_read_gives_the_figures_the_plain_definitions_give(
     assert read.conversions_since == conversions_since(records, source=source, member_ref=member, since_ms=since_ms)
     assert read.money_position == sum(amount for (owner, _), amount in positions.items() if owner == source)
     assert reading.quote_used_by is None
+    # A batch's grouped read (exchange.service.conversion_batch) gives every member's and target's the same.
+    today = utc_day(NOW_MS)
+    for each_target in BRANDS:
+        for each_member in MEMBERS:
+            assert running.figures(each_target, each_member, "GBP") == LimitFigures(
+                converted_today(records, source=source, target=each_target, member_ref=each_member, day=today),
+                conversions_since(records, source=source, member_ref=each_member, since_ms=since_ms),
+                read.money_position,
+            )
 
 
 def test_the_daily_caps_day_starts_at_midnight_utc() -> None:

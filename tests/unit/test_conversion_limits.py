@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exchange.domain.errors import ResourceExhausted
-from exchange.domain.limits import ConversionAsk, ConversionLimits, LimitFigures, check_conversion
+from exchange.domain.limits import ConversionAsk, ConversionLimits, LimitFigures, RunningFigures, check_conversion
 
 LIMITS = ConversionLimits(member_daily_cap_source_points=1_000, member_conversions_per_hour=3, exposure_limit_minor=500)
 NOTHING_YET = LimitFigures(converted_today=0, conversions_since=0, money_position=0)
@@ -80,3 +80,37 @@ def test_a_conversion_is_refused_exactly_when_it_passes_a_limit(
         or -position + amount > LIMITS.exposure_limit_minor
     )
     assert (_refusal(LimitFigures(today, since, position), _ask(debit, amount)) is not None) == past
+
+
+@given(
+    asks=st.lists(
+        st.tuples(
+            st.sampled_from(["ann", "bob"]),
+            st.sampled_from(["voltline", "glowmart"]),
+            st.integers(1, 600),
+            st.integers(0, 300),
+        ),
+        max_size=12,
+    ),
+    owed_before=st.integers(-200, 400),
+)
+def test_a_batchs_running_figures_decide_each_ask_as_the_conversions_before_it_would(
+    asks: list[tuple[str, str, int, int]], owed_before: int
+) -> None:
+    running = RunningFigures(converted_today={}, conversions_since={}, money_positions={"GBP": -owed_before})
+    accepted: list[tuple[str, str, int, int]] = []
+    for member, target, debit, amount in asks:
+        ask = _ask(debit=debit, amount=amount)
+        before = LimitFigures(
+            converted_today=sum(d for m, t, d, _ in accepted if (m, t) == (member, target)),
+            conversions_since=sum(1 for m, *_ in accepted if m == member),
+            money_position=-owed_before - sum(a for *_, a in accepted),
+        )
+        try:
+            running.check_and_count(target, member, LIMITS, ask)
+            decided = None
+        except ResourceExhausted as refusal:
+            decided = refusal.reason
+        assert decided == _refusal(before, ask)
+        if decided is None:
+            accepted.append((member, target, debit, amount))
