@@ -93,21 +93,48 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
 
 
 def _empty_all_tables(database: Database) -> None:
+    """Empty every table and restart every sequence: the database as migrated.
+
+    DELETE, not TRUNCATE: TRUNCATE gives each of the fifty-odd tables new files, about a quarter
+    of a second a test, where a test's few rows are deleted in a few milliseconds.
+    """
     with database.engine.begin() as connection:
-        names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-        connection.execute(sqlalchemy.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+        connection.execute(
+            sqlalchemy.text(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            )
+        )
         # What migration 0006 seeds: the first settlement period, open from the epoch.
         connection.execute(
             sqlalchemy.insert(settlement_periods).values(period_id="per-000001", number=1, state="OPEN", opened_at_ms=0)
         )
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once for the session, closed (its WAL folded in): each test's is a copy of it.
+
+    Migrating takes about a third of a second, and some nine hundred tests start from an empty
+    SQLite database; the migrations themselves are tested on their own (tests/integration/test_migrations.py).
+    """
+    path = tmp_path_factory.mktemp("migrated-sqlite") / "exchange.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    db.dispose()
+    assert not path.with_name(path.name + "-wal").exists(), "the WAL is folded in when the last connection closes"
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database of each dialect."""
     if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'exchange.sqlite3'}")
-        migrate.upgrade(db)
+        path = tmp_path / "exchange.sqlite3"
+        shutil.copy2(request.getfixturevalue("migrated_sqlite_file"), path)  # with its owner-only mode
+        db = Database(f"sqlite:///{path}")
     else:
         db = Database(request.getfixturevalue("postgres_url"))
         _empty_all_tables(db)
