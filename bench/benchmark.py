@@ -51,7 +51,7 @@ class Options:
     duration_s: float
     sources: int
     workers: int
-    hub_processes: int
+    hub_processes: int | None  # None: `serve`'s default
     client_processes: int
     group_commit: bool
     floor: bool

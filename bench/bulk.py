@@ -184,7 +184,7 @@ def measure_bulk(
     batch_size: int,
     sources: int,
     hub_workers: int,
-    hub_processes: int,
+    hub_processes: int | None,
     group_commit: bool,
     warmup_s: float,
     duration_s: float,
@@ -220,7 +220,7 @@ def measure_bulk(
             time.sleep(warmup_s)
             if py_spy is not None:
                 spy, spy_out = start_py_spy(
-                    hub.pid, py_spy, "bulk", clients, duration_s, subprocesses=hub_processes > 1
+                    hub.pid, py_spy, "bulk", clients, duration_s, subprocesses=hub.processes > 1
                 )
             metrics_before = hub.metrics()
             before = CpuSnapshot.take(hub.pid, database, pool.cpu_s)

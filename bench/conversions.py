@@ -194,7 +194,7 @@ def run_hub(
     clients: int,
     sources: int,
     workers: int,
-    hub_processes: int,
+    hub_processes: int | None,
     client_processes: int,
     warmup_s: float,
     duration_s: float,

@@ -33,7 +33,7 @@ def fresh_hub(
     label: str,
     sources: int,
     workers: int,
-    hub_processes: int,
+    hub_processes: int | None,
     group_commit: bool,
 ) -> Iterator[FreshHub]:
     """Create the database, start the hub on it (refused unless durable), build the coalition; stop the hub at the end.

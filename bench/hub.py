@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import socket
 import subprocess
@@ -28,13 +29,15 @@ class HubProcess:
     """`coalition serve` as a subprocess, with the risk limits out of the benchmark's way."""
 
     def __init__(
-        self, db_url: str, workdir: Path, *, workers: int, processes: int = 1, group_commit: bool = True
+        self, db_url: str, workdir: Path, *, workers: int, processes: int | None = None, group_commit: bool = True
     ) -> None:
+        """`processes` None leaves `serve` its default (one per core on PostgreSQL); `self.processes` is what it ran."""
         self.group_commit = group_commit
         self.db_url = db_url
         self.workdir = workdir
         self.workers = workers
-        self.processes = processes
+        self.requested_processes = processes
+        self.processes = processes or 1  # read from the hub's start-up lines once it serves
         self.port = free_port()
         self.metrics_port = free_port()
         self.target = f"127.0.0.1:{self.port}"
@@ -62,15 +65,18 @@ class HubProcess:
             "--operator-key", str(self.workdir / "operator.pem"),
             "--var-dir", str(self.workdir),
             "--workers", str(self.workers),
-            "--processes", str(self.processes),
             "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
             "--member-conversions-per-hour", "1000000000",
             "--exposure-limit-minor", str(10**15),
             "--group-commit" if self.group_commit else "--no-group-commit",
         ]  # fmt: skip
+        if self.requested_processes is not None:
+            command += ["--processes", str(self.requested_processes)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
         self._wait_ready()
+        workers_line = re.search(r"^workers\s+(\d+) processes", self.log_tail(200), re.MULTILINE)
+        self.processes = int(workers_line.group(1)) if workers_line else 1
 
     def _wait_ready(self) -> None:
         from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -86,8 +92,8 @@ class HubProcess:
                     answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
                     # With several processes one answering is not enough: the parent prints the
                     # listening line once every worker has bound the port.
-                    if answer.status == health_pb2.HealthCheckResponse.SERVING and (
-                        self.processes == 1 or "hub listening on" in self.log_tail(200)
+                    if answer.status == health_pb2.HealthCheckResponse.SERVING and "hub listening on" in self.log_tail(
+                        200
                     ):
                         return
                 time.sleep(0.2)

@@ -188,7 +188,7 @@ def measure_open_loop(
     client_processes: int,
     sources: int,
     hub_workers: int,
-    hub_processes: int,
+    hub_processes: int | None,
     group_commit: bool,
     warmup_s: float,
     duration_s: float,

@@ -20,7 +20,7 @@ def summary(
         "mode": options.mode.name,
         "conversion": "QuoteConversion + Convert (two signed calls, source brand); target acknowledgement not driven",
         "clients": options.clients,
-        "hub_processes": options.hub_processes,
+        "hub_processes": main_run.hub_processes,  # what `serve` ran (its default unless --hub-processes)
         "group_commit": options.group_commit,
         "client_processes": options.client_processes,
         "duration_s": options.duration_s,

@@ -43,7 +43,11 @@ def options(argv: list[str] | None) -> benchmark.Options:
     parser.add_argument("--duration", type=float, help="seconds measured in the main runs (60; short 8)")
     parser.add_argument("--sources", type=int, default=4, help="source brands, each agreed with one target (4)")
     parser.add_argument("--workers", type=int, default=16, help="hub server threads, `serve --workers` (16)")
-    parser.add_argument("--hub-processes", type=int, default=1, help="hub processes, `serve --processes` (1)")
+    parser.add_argument(
+        "--hub-processes",
+        type=int,
+        help="hub processes, `serve --processes` (default: serve's own, one per core on PostgreSQL, one on SQLite)",
+    )
     parser.add_argument(
         "--no-group-commit",
         action="store_true",
@@ -99,7 +103,9 @@ def options(argv: list[str] | None) -> benchmark.Options:
     args = parser.parse_args(argv)
     if args.settle_movements is not None and args.settle_movements <= 0:
         parser.error("--settle-movements must be positive")
-    if args.hub_processes < 1 or (args.client_processes is not None and args.client_processes < 1):
+    if (args.hub_processes is not None and args.hub_processes < 1) or (
+        args.client_processes is not None and args.client_processes < 1
+    ):
         parser.error("--hub-processes and --client-processes must be at least 1")
     if args.open_loop_rate is not None and args.open_loop_rate <= 0:
         parser.error("--open-loop-rate must be positive")
@@ -144,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         f"fsync={settings['fsync']}, wal_sync_method={settings['wal_sync_method']}), "
         f"{chosen.clients} clients, {duration:g} s windows "
         f"after {mode.warmup_s:g} s warm-up, {chosen.sources} source brands -> 1 target, hub --workers "
-        f"{chosen.workers} --processes {chosen.hub_processes}{'' if chosen.group_commit else ' --no-group-commit'}, "
+        f"{chosen.workers} --processes {chosen.hub_processes or 'default'}"
+        f"{'' if chosen.group_commit else ' --no-group-commit'}, "
         f"clients in {chosen.client_processes} "
         f"process{'es' if chosen.client_processes > 1 else ''}",
         soft_wrap=True,

@@ -93,6 +93,9 @@ class Replica:
             "--keyring", str(self.keys.keyring_path),
             "--var-dir", str(self.workdir),
             "--workers", str(self.settings.workers),
+            # One process, whatever the cores: a SIGKILL here must take the whole hub at once (forked
+            # workers outlive their parent by up to a second, still serving the port it restarts on).
+            "--processes", "1",
             "--grace-s", str(self.settings.grace_s),
             "--metrics-listen", "127.0.0.1:0",
             "--credit-deadline-s", str(self.settings.credit_deadline_s),

@@ -44,6 +44,14 @@ from exchange.api.readiness import RateLimitedWarning, Readiness
 from exchange.api.redemption_service import REDEMPTION_METHODS, REDEMPTION_SERVICE
 from exchange.api.registry_service import OPERATOR_METHODS, OPERATOR_SERVICE, REGISTRY_METHODS, REGISTRY_SERVICE
 from exchange.api.response_signing import HubSigner
+from exchange.api.server_settings import (
+    DEFAULT_GRACE_S,
+    DEFAULT_LISTEN,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_WINDOW_S,
+    DEFAULT_WORKERS,
+    ServerTls,
+)
 from exchange.api.settlement_service import SETTLEMENT_METHODS, SETTLEMENT_SERVICE
 from exchange.api.status_match_service import STATUS_MATCH_METHODS, STATUS_MATCH_SERVICE
 from exchange.api.voucher_service import VOUCHER_METHODS, VOUCHER_SERVICE
@@ -78,12 +86,6 @@ from exchange.store.vouchers_repo import VoucherRepository
 
 log = logging.getLogger("exchange.server")
 
-DEFAULT_LISTEN = "127.0.0.1:50051"
-DEFAULT_METRICS_LISTEN = "127.0.0.1:9464"
-DEFAULT_WINDOW_S = 300
-DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
-DEFAULT_WORKERS = 16
-DEFAULT_GRACE_S = 10.0
 NONCE_PRUNE_INTERVAL_S = 60.0
 NONCE_RETENTION_MARGIN_MS = 60_000
 EXPIRY_SWEEP_INTERVAL_S = 1.0
@@ -92,33 +94,6 @@ EXPIRY_SWEEP_BATCH = 100
 # Past grace_s, how long stop() gives cancelled database work to end before closing the pools.
 STOP_MARGIN_S = 2.0
 CANCEL_AGAIN_S = 0.1  # a transaction between two statements when cancelled is cancelled at its next
-
-
-@dataclass(frozen=True)
-class ServerTls:
-    """The hub's TLS identity, and the CA whose client certificates it requires (mutual TLS).
-
-    With client_ca set, a client must present a certificate issued by it to connect at all,
-    and every signed call's certificate must name its principal (exchange.api.peer_identity).
-    Signatures stay required either way: TLS protects the connection, the signature the request.
-    """
-
-    certificate_chain: bytes  # PEM: the hub's certificate, then any intermediates
-    private_key: bytes  # PEM
-    client_ca: bytes | None = None  # PEM: the CA(s) that issue client certificates
-
-    @property
-    def mutual(self) -> bool:
-        """Whether clients must present a certificate."""
-        return self.client_ca is not None
-
-    def credentials(self) -> grpc.ServerCredentials:
-        """Return the gRPC server credentials for this identity."""
-        return grpc.ssl_server_credentials(
-            [(self.private_key, self.certificate_chain)],
-            root_certificates=self.client_ca,
-            require_client_auth=self.mutual,
-        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.table import Table
 
-from exchange.api.server import DEFAULT_LISTEN
+from exchange.api.server_settings import DEFAULT_LISTEN
 from exchange.cli import tls_files
 from exchange.cli.common_options import TARGET_ENV, SharedOption, SharedOptions
 from exchange.cli.key_files import (

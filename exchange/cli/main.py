@@ -13,20 +13,17 @@ from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
-from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from exchange import __version__, logs
 from exchange.api import tracing
-from exchange.api.server import (
+from exchange.api.server_settings import (
     DEFAULT_GRACE_S,
     DEFAULT_LISTEN,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_METRICS_LISTEN,
     DEFAULT_WINDOW_S,
     DEFAULT_WORKERS,
-    HubConfig,
-    HubServer,
     ServerTls,
 )
 from exchange.cli import admin, audit, keys, settlement, tls_files
@@ -44,8 +41,6 @@ from exchange.cli.key_files import (
     operator_key_from_file,
 )
 from exchange.cli.output import stdout_console
-from exchange.cli.processes import serve as processes_serve
-from exchange.cli.processes import unsupported as processes_unsupported
 from exchange.cli.values import listen_address
 from exchange.domain.conversions import DEFAULT_CREDIT_DEADLINE_MS
 from exchange.secrets.erasure_ledger import ErasureLedger
@@ -56,7 +51,6 @@ from exchange.service.conversions import (
     DEFAULT_MEMBER_CONVERSIONS_PER_HOUR,
     ConversionPolicy,
 )
-from exchange.store import migrate
 from exchange.store.database import (
     DEFAULT_LOCK_TIMEOUT_S,
     DEFAULT_STATEMENT_TIMEOUT_S,
@@ -176,6 +170,8 @@ def _database(url: str | None, var_dir: Path, *, command: str, create: bool = Fa
 @contextmanager
 def _reaching(database: Database, command: str) -> Iterator[None]:
     """Turn an unreachable database, or one migrated by something unknown, into one line and exit 2."""
+    from alembic.util import CommandError
+
     try:
         yield
     except (SQLAlchemyError, CommandError, OSError) as error:
@@ -212,14 +208,16 @@ def serve(
     max_request_bytes: Annotated[int, typer.Option(help="Largest request accepted.")] = DEFAULT_MAX_REQUEST_BYTES,
     workers: Annotated[int, typer.Option(help="Server threads.")] = DEFAULT_WORKERS,
     processes: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--processes",
             min=1,
+            show_default=False,
             help="Hub processes sharing --listen (Linux, SO_REUSEPORT), each with --workers threads and its own "
-            "database pool; the parent supervises them and serves their metrics.",
+            "database pool; the parent supervises them and serves their metrics. Default: one per core (at most "
+            "4) on PostgreSQL, one on SQLite.",
         ),
-    ] = 1,
+    ] = None,
     grace_s: Annotated[float, typer.Option(help="How long in-flight calls may finish on shutdown.")] = DEFAULT_GRACE_S,
     group_commit: Annotated[
         bool,
@@ -297,8 +295,13 @@ def serve(
     ] = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
     """Start the hub and serve until Ctrl-C or SIGTERM (in-flight calls finish first)."""
+    # Imported here, not at the top: every other command starts without loading the hub's services.
+    from exchange.api.server import HubConfig, HubServer
+    from exchange.cli import processes as hub_processes
+    from exchange.store import migrate
+
     logs.configure(log_format, log_level.value)
-    if processes > 1 and (reason := processes_unsupported(listen)):
+    if processes is not None and processes > 1 and (reason := hub_processes.unsupported(listen)):
         _refuse("serve", reason)
     try:
         tls = tls_files.server_tls(tls_cert, tls_key, tls_client_ca)
@@ -310,6 +313,7 @@ def serve(
             _refuse("serve", f"key file {given} does not exist (only the defaults under --var-dir are created)")
     database = _database(db, var_dir, command="serve", create=create)
     database = database.with_time_limits(statement_timeout_s=db_statement_timeout_s, lock_timeout_s=db_lock_timeout_s)
+    processes = processes or hub_processes.default_count(listen, database.dialect)
     with _reaching(database, "serve"):
         state = migrate.schema_state(database)
         if state is migrate.SchemaState.EMPTY:
@@ -371,7 +375,7 @@ def serve(
     if processes > 1:
         # Forks before any gRPC object exists in this process: see exchange.cli.processes.
         raise typer.Exit(
-            processes_serve(config, processes=processes, grace_s=grace_s, console=console, details=details)
+            hub_processes.serve(config, processes=processes, grace_s=grace_s, console=console, details=details)
         )
     server = HubServer(config)
     try:
@@ -421,6 +425,8 @@ def db_upgrade(
     create: CreateOption = False,
 ) -> None:
     """Apply every migration the database lacks, then re-apply erasures a restore rolled back."""
+    from exchange.store import migrate
+
     if keyring is not None and not keyring.is_file():  # before the database: a mistyped path changes nothing
         _refuse("db upgrade", f"keyring file {keyring} does not exist")
     database = _database(db, var_dir, command="db upgrade", create=create)
@@ -443,6 +449,8 @@ def db_upgrade(
 @db_app.command("status")
 def db_status(db: DbOption = None, var_dir: VarOption = DEFAULT_VAR_DIR) -> None:
     """Say whether the database schema matches this hub (a SQLite file that does not exist is refused)."""
+    from exchange.store import migrate
+
     database = _database(db, var_dir, command="db status")
     with _reaching(database, "db status"):
         state = migrate.schema_state(database)

@@ -60,6 +60,10 @@ KILL_AFTER_GRACE_S = 30.0  # past --grace-s, how long a stopping worker may take
 SUPERVISE_INTERVAL_S = 1.0  # how often the parent looks at the kill deadline; workers at their parent
 METRICS_POOL_SIZE = 2  # the parent's own engine only answers scrapes
 DEFAULT_POOL_SIZE = 16  # a worker's, as Database's own default
+# `serve` without --processes on PostgreSQL: one process per core, at most this many. Each process
+# holds up to --workers (16) connections in use at once, so four stay within PostgreSQL's default
+# max_connections (100) with room for the metrics engine, psql and a second hub during a deploy.
+DEFAULT_MAX_PROCESSES = 4
 
 
 def unsupported(listen: str) -> str | None:
@@ -69,6 +73,20 @@ def unsupported(listen: str) -> str | None:
     if listen.startswith("unix:") or ":" not in listen:
         return f"--processes above 1 needs a HOST:PORT address to share, not {listen}"
     return None
+
+
+def default_count(listen: str, dialect: str) -> int:
+    """How many hub processes `serve` runs when --processes is not given.
+
+    On PostgreSQL, one per core this process may run on (at most DEFAULT_MAX_PROCESSES): one
+    Python process serves on about one core (the GIL), and bench/run.py measured 223 conversions/s
+    with two processes against 135 with one on a 2-core machine (bench/README.md). On SQLite, one:
+    the processes take turns on the file's one writer, and two measured no faster than one. Also
+    one where processes can't share the address (not Linux, a Unix socket).
+    """
+    if dialect == "sqlite" or unsupported(listen) is not None:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), DEFAULT_MAX_PROCESSES))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from exchange.api.server import ServerTls
+from exchange.api.server_settings import ServerTls
 from partner_sdk.tls import TlsOptions
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from exchange.cli import processes as hub_processes
 from partner_sdk import ExchangeClient, OperatorClient, generate_private_key
 from partner_sdk.keys import load_private_key
 from tests.e2e.test_cli import COALITION, _free_port
@@ -207,3 +208,46 @@ def test_no_other_hub_can_bind_the_address_of_a_running_group(two_workers: TwoWo
     assert "cannot listen on" in refused.stdout + refused.stderr
     assert "Traceback" not in refused.stdout + refused.stderr
     assert two_workers.process.poll() is None  # the running group is untouched
+
+
+@pytest.mark.postgres
+def test_serve_on_postgresql_without_processes_runs_one_per_core(tmp_path: Path, postgres_url: str) -> None:
+    """The default is the fast configuration: a process per core (at most four) on PostgreSQL."""
+    expected = hub_processes.default_count("127.0.0.1:1", "postgresql")
+    assert expected == max(1, min(len(os.sched_getaffinity(0)), hub_processes.DEFAULT_MAX_PROCESSES))
+    output = _started_and_stopped(
+        [COALITION, "serve", "--listen", f"127.0.0.1:{_free_port()}", "--db", postgres_url, "--var-dir", str(tmp_path),
+         "--metrics-listen", ""],
+        tmp_path / "hub.log",
+    )  # fmt: skip
+    workers = re.search(r"^workers +(\d+) processes", output, re.MULTILINE)
+    assert (int(workers.group(1)) if workers else 1) == expected, output
+
+
+def test_serve_on_sqlite_without_processes_runs_one(tmp_path: Path) -> None:
+    output = _started_and_stopped(
+        [COALITION, "serve", "--listen", f"127.0.0.1:{_free_port()}", "--var-dir", str(tmp_path),
+         "--metrics-listen", ""],
+        tmp_path / "hub.log",
+    )  # fmt: skip
+    assert "workers" not in output, output
+
+
+def _started_and_stopped(command: list[str], log: Path) -> str:
+    """Run `serve` until it prints its listening line and its details, then SIGTERM it; its whole output."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not re.search(r"^operator key ", log.read_text(), re.MULTILINE):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"the hub never started:\n{log.read_text()}"
+            time.sleep(0.1)
+        time.sleep(0.2)  # the workers line follows the details
+        process.terminate()
+        assert process.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return log.read_text()

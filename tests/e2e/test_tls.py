@@ -31,7 +31,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from coalition.exchange.v1 import registry_pb2
-from exchange.api.server import ServerTls
+from exchange.api.server_settings import ServerTls
 from exchange.store.database import Database
 from exchange.store.tables import metadata
 from partner_sdk import (
