@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bulk import BulkResult, measure_bulk
-from bench.ceiling import Ceiling, machine_ceiling
+from bench.ceiling import Ceiling, machine_ceiling, sqlite_ceiling
 from bench.console import console
 from bench.conversions import RunResult, run_hub
 from bench.ed25519 import crypto_costs
@@ -18,6 +18,7 @@ from bench.pgbench import Pgbench, PgbenchResult
 from bench.postgres import Postgres
 from bench.py_spy import summarise_profile
 from bench.settle import MOVEMENTS, SettleResult, headline, measure_settlement, shortfalls
+from bench.sqlite_tx import SqliteTx, measure_sqlite_tx
 
 SCALING_CLIENTS = (1, 4, 16, 64)
 OTHER_LOAD_WARNING_CORES = 0.25
@@ -87,6 +88,7 @@ class Outcome:
     open_loop_note: str = "not run"
     bulk: BulkResult | None = None
     bulk_note: str = "not run"
+    sqlite_tx: SqliteTx | None = None  # SQLite's own TPC-B-like transaction, for its ceiling
 
     @property
     def runs(self) -> list[RunResult]:
@@ -105,6 +107,10 @@ class Outcome:
     @property
     def ceiling(self) -> Ceiling | None:
         return machine_ceiling(self.floor, self.crypto, self.main_pgbench)
+
+    @property
+    def sqlite_ceiling(self) -> Ceiling | None:
+        return sqlite_ceiling(self.floor, self.crypto, self.sqlite_tx)
 
 
 def durable_settings(postgres: Postgres) -> dict[str, str]:
@@ -165,8 +171,10 @@ def run(options: Options, postgres: Postgres) -> Outcome:
             open_loop, open_loop_note = open_loop_step(options, postgres, workdir, main_run)
             bulk, bulk_note = bulk_step(options, postgres, workdir)
 
-            sqlite_run = None
+            sqlite_run, sqlite_tx = None, None
             if options.sqlite:
+                console.print(f"sqlite: pgbench's transaction on a durable file for {mode.floor_duration_s:g} s ...")
+                sqlite_tx = measure_sqlite_tx(workdir / "sqlite-tx", mode.floor_duration_s)
                 console.print(f"sqlite: {options.clients} clients for {options.duration_s:g} s ...")
                 sqlite_run, _ = run_hub(
                     backend="sqlite",
@@ -209,6 +217,7 @@ def run(options: Options, postgres: Postgres) -> Outcome:
         open_loop_note,
         bulk,
         bulk_note,
+        sqlite_tx,
     )
 
 

@@ -18,6 +18,9 @@ No hub logic, protobuf, SQL building, logging or SDK logic is charged, so no hub
 ceiling on this machine with client, hub and PostgreSQL sharing its cores, as they do here. When
 the ceiling is below pgbench's tps, the target conversions/s ≥ pgbench tps can't be met here, by
 any hub; it needs the clients or the database on cores of their own.
+
+The embedded default gets its own ceiling, the same sum with SQLite's CPU for the same
+TPC-B-like transaction on a durable file (bench/sqlite_tx.py) in place of PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bench.floor import FloorResult
     from bench.pgbench import PgbenchResult
+    from bench.sqlite_tx import SqliteTx
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,10 @@ class Ceiling:
     cores: int
     grpc_two_calls_ms: float
     ed25519_ms: float
-    postgres_per_tx_ms: float
+    database_per_tx_ms: float  # the database's CPU for one TPC-B-like transaction
     floor_ms_per_conversion: float
     conversions_per_s: float
-    pgbench_tps: float
+    pgbench_tps: float  # for SQLite, its own TPC-B-like transactions/s in one thread
     ratio_to_pgbench: float  # the best `ratio` any hub could reach here
 
 
@@ -65,7 +69,7 @@ def ceiling(
         cores=cores,
         grpc_two_calls_ms=round(grpc_ms, 3),
         ed25519_ms=round(ed25519_ms, 3),
-        postgres_per_tx_ms=round(postgres_cpu_ms_per_tx, 3),
+        database_per_tx_ms=round(postgres_cpu_ms_per_tx, 3),
         floor_ms_per_conversion=round(floor_ms, 3),
         conversions_per_s=round(per_s, 1),
         pgbench_tps=round(pgbench_tps, 1),
@@ -94,4 +98,20 @@ def machine_ceiling(
         sign_us=crypto["sign_us"],
         postgres_cpu_ms_per_tx=pgbench.postgres_cpu_ms_per_tx,
         pgbench_tps=pgbench.tps,
+    )
+
+
+def sqlite_ceiling(floor: FloorResult | None, crypto: dict[str, float], tx: SqliteTx | None) -> Ceiling | None:
+    """The conversions/s this machine allows the embedded default at best: SQLite's transaction in the sum."""
+    if floor is None or floor.server_cpu_us_per_call is None or floor.client_cpu_us_per_call is None or tx is None:
+        return None
+    return ceiling(
+        cores=os.cpu_count() or 1,
+        floor_server_us_per_call=floor.server_cpu_us_per_call,
+        floor_client_us_per_call=floor.client_cpu_us_per_call,
+        sign_request_us=crypto["sign_request_us"],
+        verify_preloaded_key_us=crypto["verify_preloaded_key_us"],
+        sign_us=crypto["sign_us"],
+        postgres_cpu_ms_per_tx=tx.cpu_ms_per_tx,
+        pgbench_tps=tx.tps,
     )

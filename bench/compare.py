@@ -42,6 +42,8 @@ FIGURES = (
     ("postgres_cpu_ms_per_conversion", "PG CPU ms/conv"),
     ("client_cpu_ms_per_conversion", "client CPU ms/conv"),
     ("ratio", "conv/s ÷ pgbench tps"),
+    ("ceiling_fraction", "conv/s ÷ ceiling"),
+    ("sqlite_ceiling_fraction", "SQLite conv/s ÷ its ceiling"),
     ("sqlite_conversions_per_s", "SQLite conv/s"),
     ("open_loop_p99_ms", "open-loop p99 ms"),
     ("open_loop_p999_ms", "open-loop p99.9 ms"),

@@ -14,6 +14,7 @@ def summary(
     """Every figure of one benchmark, the main run's first (bench/README.md explains each key)."""
     main_run, sqlite_run, floor, crypto = outcome.main_run, outcome.sqlite_run, outcome.floor, outcome.crypto
     main_pgbench, limit, pgbench_runs = outcome.main_pgbench, outcome.ceiling, outcome.pgbench
+    sqlite_limit = outcome.sqlite_ceiling
     open_loop, bulk = outcome.open_loop, outcome.bulk
     tps = main_pgbench.tps if main_pgbench else None
     return {
@@ -40,6 +41,7 @@ def summary(
         "ceiling_conversions_per_s": limit.conversions_per_s if limit else None,
         "ceiling_ratio": limit.ratio_to_pgbench if limit else None,
         "ceiling": asdict(limit) if limit else None,
+        "ceiling_fraction": round(main_run.conversions_per_s / limit.conversions_per_s, 3) if limit else None,
         "open_loop_rate_per_s": open_loop.rate_per_s if open_loop else None,
         "open_loop_completed_per_s": open_loop.completed_per_s if open_loop else None,
         "open_loop_p50_ms": open_loop.p50_ms if open_loop else None,
@@ -64,6 +66,14 @@ def summary(
         "sqlite_p50_ms": sqlite_run.p50_ms if sqlite_run else None,
         "sqlite_p99_ms": sqlite_run.p99_ms if sqlite_run else None,
         "sqlite_hub_cpu_ms_per_conversion": sqlite_run.hub_cpu_ms_per_conversion if sqlite_run else None,
+        "sqlite_ceiling_conversions_per_s": sqlite_limit.conversions_per_s if sqlite_limit else None,
+        "sqlite_ceiling_fraction": (
+            round(sqlite_run.conversions_per_s / sqlite_limit.conversions_per_s, 3)
+            if sqlite_run and sqlite_limit
+            else None
+        ),
+        "sqlite_ceiling": asdict(sqlite_limit) if sqlite_limit else None,
+        "sqlite_tx": asdict(outcome.sqlite_tx) if outcome.sqlite_tx else None,
         "grpc_floor_calls_per_s": floor.calls_per_s if floor else None,
         "grpc_floor_server_cpu_us_per_call": floor.server_cpu_us_per_call if floor else None,
         "grpc_floor": asdict(floor) if floor else None,

@@ -194,9 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     for warning in warnings:
         console.print(f"[yellow]warning: {warning}[/yellow]")
     console.print(report.crypto_table(outcome.crypto, outcome.everything))
-    limit = outcome.ceiling
-    if limit is not None:
-        console.print(report.ceiling_table(limit, outcome.main_run.conversions_per_s))
+    limits = [
+        (name, limit, run.conversions_per_s)
+        for name, limit, run in (
+            ("PostgreSQL", outcome.ceiling, outcome.main_run),
+            ("SQLite", outcome.sqlite_ceiling, outcome.sqlite_run),
+        )
+        if limit is not None and run is not None
+    ]
+    if limits:
+        console.print(report.ceiling_table(limits))
     if outcome.profile:
         for table in report.profile_tables(outcome.profile):
             console.print(table)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+from pathlib import Path
+
 import pytest
 
 from bench.ceiling import ceiling
@@ -37,3 +40,29 @@ def test_more_cores_raise_the_ceiling_in_proportion() -> None:
     }
     assert ceiling(cores=2, **figures).conversions_per_s == 2_000.0
     assert ceiling(cores=8, **figures).conversions_per_s == 8_000.0
+
+
+def test_the_sqlite_ceiling_charges_sqlites_own_transaction_in_place_of_postgresqls() -> None:
+    from bench.ceiling import sqlite_ceiling
+    from bench.floor import FloorResult
+    from bench.sqlite_tx import SqliteTx
+
+    floor = FloorResult(**{f.name: None for f in fields(FloorResult)})
+    floor = replace(floor, server_cpu_us_per_call=300.0, client_cpu_us_per_call=200.0)
+    crypto = {"sign_request_us": 40.0, "verify_preloaded_key_us": 100.0, "sign_us": 30.0}
+    tx = SqliteTx(transactions=1_000, duration_s=1.0, tps=1_000.0, cpu_ms_per_tx=0.8)
+    limit = sqlite_ceiling(floor, crypto, tx)
+    assert limit is not None
+    assert limit.database_per_tx_ms == pytest.approx(0.8)
+    assert limit.floor_ms_per_conversion == pytest.approx(2.34)  # as the PostgreSQL case above
+    assert sqlite_ceiling(floor, crypto, None) is None
+
+
+def test_sqlites_transaction_is_measured_and_its_file_removed(tmp_path: Path) -> None:
+    from bench.sqlite_tx import measure_sqlite_tx
+
+    tx = measure_sqlite_tx(tmp_path, 0.3)
+    assert tx.transactions > 0
+    assert tx.tps == pytest.approx(tx.transactions / tx.duration_s, rel=0.01)
+    assert tx.cpu_ms_per_tx > 0
+    assert list(tmp_path.iterdir()) == []
