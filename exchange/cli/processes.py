@@ -79,8 +79,9 @@ def default_count(listen: str, dialect: str) -> int:
     """How many hub processes `serve` runs when --processes is not given.
 
     On PostgreSQL, one per core this process may run on (at most DEFAULT_MAX_PROCESSES): one
-    Python process serves on about one core (the GIL), and bench/run.py measured 223 conversions/s
-    with two processes against 135 with one on a 2-core machine (bench/README.md). On SQLite, one:
+    Python process serves on about one core (the GIL), and on a 2-core machine bench/run.py
+    measured 187 conversions/s with two processes against 121 with one, p99 142 against 244 ms
+    (bench/README.md, 2026-12-04). On SQLite, one:
     the processes take turns on the file's one writer, and two measured no faster than one. Also
     one where processes can't share the address (not Linux, a Unix socket).
     """
