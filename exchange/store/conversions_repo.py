@@ -23,7 +23,7 @@ from exchange.domain.pricing import ConversionAmounts, ReversalAmounts
 from exchange.store.agreements_repo import agreement_from_row
 from exchange.store.ledger_repo import POSITION_OF
 from exchange.store.partners_repo import partner_from_row
-from exchange.store.precompiled import Precompiled, constants, inserting, selecting
+from exchange.store.precompiled import Precompiled, constants, insert_rows, inserting, selecting
 from exchange.store.tables import (
     agreements,
     conversion_events,
@@ -224,7 +224,7 @@ class ConversionRepository:
     def add_quotes(self, used: Sequence[tuple[Quote, str]]) -> None:
         """Insert quotes made and used at once by a batch: each with the conversion that used it."""
         if used:
-            self._db.execute(insert(quotes), [_quote_columns(quote, used_by) for quote, used_by in used])
+            insert_rows(self._db, quotes, [_quote_columns(quote, used_by) for quote, used_by in used])
 
     def mark_quotes_used(self, uses: Sequence[tuple[str, str]]) -> None:
         """Mark quotes used, each by its conversion (quote id, conversion id); see mark_quote_used."""
@@ -235,12 +235,13 @@ class ConversionRepository:
             )
 
     def add_many(self, new: Sequence[Conversion]) -> None:
-        """Insert new conversions with their first events, in two multi-row statements."""
+        """Insert new conversions with their first events, in two bulk statements (precompiled.insert_rows)."""
         if not new:
             return
-        self._db.execute(insert(conversions), [_conversion_columns(conversion) for conversion in new])
-        self._db.execute(
-            insert(conversion_events),
+        insert_rows(self._db, conversions, [_conversion_columns(conversion) for conversion in new])
+        insert_rows(
+            self._db,
+            conversion_events,
             [_event_columns(conversion.conversion_id, event) for conversion in new for event in conversion.history],
         )
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Column, Connection, insert, select, update
+from sqlalchemy import Column, Connection, select, update
 
 from exchange.domain.errors import require
 from exchange.domain.instructions import (
@@ -18,7 +18,7 @@ from exchange.domain.instructions import (
     OriginKind,
 )
 from exchange.domain.membership_agreements import benefits_json, benefits_of_json
-from exchange.store.precompiled import inserting
+from exchange.store.precompiled import insert_rows, inserting
 from exchange.store.tables import instructions
 
 _ADD = inserting(instructions, [column.key for column in instructions.columns])
@@ -35,9 +35,8 @@ class InstructionRepository:
         _ADD.write(self._db, **_columns(instruction))
 
     def add_many(self, new: Sequence[Instruction]) -> None:
-        """Insert new instructions in one multi-row statement."""
-        if new:
-            self._db.execute(insert(instructions), [_columns(instruction) for instruction in new])
+        """Insert new instructions in one bulk statement (precompiled.insert_rows)."""
+        insert_rows(self._db, instructions, [_columns(instruction) for instruction in new])
 
     def get(self, instruction_id: str) -> Instruction | None:
         """Return an instruction, or None."""

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, text
 
 from exchange.domain.ledger import MONEY_KINDS, LedgerTransaction
 from exchange.store.ids import new_id
-from exchange.store.precompiled import Precompiled
+from exchange.store.precompiled import Precompiled, insert_rows
 from exchange.store.tables import ledger_entries, money_positions
 
 TRANSACTION_COLUMNS = ("transaction_id", "transaction_kind", "reference", "posted_at_ms")  # bound once per INSERT
@@ -93,7 +93,7 @@ class LedgerRepository:
         return transaction_id
 
     def post_many(self, transactions: Sequence[LedgerTransaction], at_ms: int) -> list[str]:
-        """Post many balanced transactions at once (a batch's): every posting in one multi-row INSERT.
+        """Post many balanced transactions at once (a batch's): every posting in one bulk statement (insert_rows).
 
         Their money postings are summed per position first, so each position row is written once,
         in key order, as post writes them; return the transactions' ids, in order.
@@ -114,8 +114,7 @@ class LedgerRepository:
             for transaction_id, transaction in zip(ids, transactions, strict=True)
             for p in transaction.postings
         ]
-        if rows:
-            self._db.execute(insert(ledger_entries), rows)
+        insert_rows(self._db, ledger_entries, rows)
         self._add_to_positions(transactions)
         return ids
 

@@ -14,6 +14,7 @@ from exchange.store.database import Database
 from exchange.store.ledger_repo import MAX_POSTINGS_PER_STATEMENT, LedgerRepository
 from exchange.store.nonces_repo import NonceRepository
 from exchange.store.precompiled import writes_together
+from exchange.store.tables import request_nonces
 
 
 def _record(nonces: NonceRepository, nonce: str) -> None:
@@ -232,3 +233,68 @@ def test_more_held_writes_than_one_statement_takes_are_all_written(database: Dat
     database.run(work)
     with database.engine.connect() as connection:
         assert _nonce_count(connection) == count
+
+
+def _nonce_row(nonce: str, **overrides: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "principal": "brand-a",
+        "nonce": nonce,
+        "method": "/m",
+        "request_sha256": "0" * 64,
+        "received_at_ms": 1,
+        "outcome": "OK",
+        "response_body": b"\x00\x01",
+    }
+    return row | overrides
+
+
+def test_insert_rows_writes_every_row_as_given_and_the_server_defaults_for_the_rest(database: Database) -> None:
+    rows = [
+        _nonce_row("n-1"),
+        # What a text-format COPY must escape, and bytes that are not text.
+        _nonce_row("n-2", method="/tab\there\nnewline\\back\\\\slash", response_body=b"\\\x00\n\t\xff"),
+        *(_nonce_row(f"n-{i}", received_at_ms=i) for i in range(3, 503)),
+    ]
+    database.run(lambda c: precompiled.insert_rows(c, request_nonces, rows))
+    with database.engine.connect() as connection:
+        stored = {row.nonce: row for row in connection.execute(sqlalchemy.select(request_nonces))}
+    assert len(stored) == len(rows)
+    for row in rows:
+        found = stored[str(row["nonce"])]
+        assert {key: getattr(found, key) for key in row} == row
+        assert (found.error_reason, found.error_message, found.member_tag) == ("", "", "")
+
+
+def test_insert_rows_with_a_taken_key_is_sqlalchemys_integrity_error_and_keeps_nothing(database: Database) -> None:
+    database.run(lambda c: _record(NonceRepository(c), "n-taken"))
+    with pytest.raises(IntegrityError), database.engine.begin() as connection:
+        precompiled.insert_rows(connection, request_nonces, [_nonce_row("n-new"), _nonce_row("n-taken")])
+    with database.engine.connect() as connection:
+        assert _nonce_count(connection) == 1
+
+
+def test_insert_rows_of_nothing_sends_nothing(database: Database) -> None:
+    database.run(lambda c: precompiled.insert_rows(c, request_nonces, []))
+    with database.engine.connect() as connection:
+        assert _nonce_count(connection) == 0
+
+
+@on_postgresql_only
+def test_insert_rows_sends_the_held_writes_first(database: Database) -> None:
+    """A row held before the bulk insert lands first: the bulk insert's own duplicate fails it, not a later read."""
+    failed_in: list[str] = []
+
+    def work(connection: sqlalchemy.Connection) -> None:
+        with writes_together(connection):
+            _record(NonceRepository(connection), "n-1")  # held
+            try:
+                precompiled.insert_rows(connection, request_nonces, [_nonce_row("n-1")])
+            except IntegrityError:
+                failed_in.append("insert_rows")
+                raise
+
+    with pytest.raises(IntegrityError), database.engine.begin() as connection:
+        work(connection)
+    assert failed_in == ["insert_rows"]
+    with database.engine.connect() as connection:
+        assert _nonce_count(connection) == 0
